@@ -1,0 +1,68 @@
+// The one place where a classic command's errors become Nix's output and exit
+// code: `error: ...` (with position, code frame and trace for evaluation
+// errors), a "Try '<prog> --help'" line after usage errors, exit code 1, and
+// never a JavaScript stack trace (set TSNIX_DEBUG=1 to see one).
+
+import { NixError, UsageError } from '../eval/errors.js';
+import { renderError } from '../eval/error-format.js';
+import { loadSettings, SettingError, type Settings } from './settings.js';
+
+export interface CommandContext {
+  programName: string;
+  settings: Settings;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export type CommandMain = (argv: string[], ctx: CommandContext) => Promise<number> | number;
+
+/** Exit code 1 for all failures, as Nix uses; `status` overrides (e.g. build failures use 100+). */
+export class ExitError extends Error {
+  constructor(readonly status: number, message = '') {
+    super(message);
+  }
+}
+
+export async function runNixCommand(programName: string, argv: string[], main: CommandMain): Promise<number> {
+  let showTrace = false;
+  try {
+    const settings = loadSettings();
+    for (const w of settings.warnings) process.stderr.write(`warning: ${w}\n`);
+    settings.warnings.length = 0;
+    // --show-trace may come anywhere; errors raised while parsing other flags should honour it.
+    showTrace = argv.includes('--show-trace') || settings.getBool('show-trace');
+    const ctx: CommandContext = { programName, settings, stdout: process.stdout, stderr: process.stderr };
+    const status = await main(argv, ctx);
+    showTrace = settings.getBool('show-trace');
+    return status;
+  } catch (e) {
+    return reportError(programName, e, showTrace);
+  }
+}
+
+export function reportError(programName: string, e: unknown, showTrace: boolean): number {
+  if (process.env.TSNIX_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  if (e instanceof ExitError) {
+    if (e.message) process.stderr.write(`error: ${e.message}\n`);
+    return e.status;
+  }
+  if (e instanceof UsageError) {
+    process.stderr.write(`${renderError(e, { showTrace })}\nTry '${programName} --help' for more information.\n`);
+    return 1;
+  }
+  if (e instanceof NixError) {
+    process.stderr.write(renderError(e, { showTrace }) + '\n');
+    return 1;
+  }
+  if (e instanceof SettingError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof RangeError && /call stack/.test(e.message)) {
+    process.stderr.write('error: stack overflow (possible infinite recursion)\n');
+    return 1;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`error: ${message}\n`);
+  return 1;
+}
