@@ -1,0 +1,30 @@
+// The builtins registry: each family of builtins lives in its own module under
+// src/eval/builtins/ and registers itself when imported, so adding a family
+// is one import line below.
+//
+// A family module looks like this:
+//
+//   import { registerBuiltins } from './registry.js';
+//   import { forceList, type Lazy } from '../values.js';
+//
+//   registerBuiltins([
+//     {
+//       name: '__length',            // '__x': global `__x` and `builtins.x`;
+//       arity: 1,                    // 'map': global `map` and `builtins.map`
+//       fn: (args, pos, state) =>
+//         BigInt(forceList(args[0]!, pos, 'while evaluating the first argument passed to builtins.length').length),
+//     },
+//     { name: '__langVersion', value: () => 6n },   // a constant (ConstDef)
+//   ]);
+//
+// PrimOpDef (values.ts): { name, arity, fn(args: Lazy[], pos, state): Value, addTrace? }.
+//   Arguments arrive unforced. `state` is the EvalState (eval-state.ts):
+//   state.callFunction(f, [x, y], pos), coerceToString (coerce.ts), the store
+//   (state.store), settings. Throw NixError subclasses (errors.ts); the
+//   evaluator adds "while calling the 'x' builtin" at the call site.
+// ConstDef (registry.ts): { name, value(state): Lazy, impureOnly? } — return
+//   a Thunk for a lazily computed constant.
+
+import './types.js';
+
+export { registeredBuiltins, registerBuiltins, isConstDef, type BuiltinDef, type ConstDef } from './registry.js';

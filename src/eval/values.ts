@@ -1,0 +1,639 @@
+// Runtime values of the Nix language, chosen so the common cases cost nothing:
+//
+//   null → null, Boolean → boolean, integer → bigint (signed 64-bit, checked),
+//   float → number, string without context → string, string with context →
+//   NixString, path → NixPath, list → Lazy[] (never mutated once built),
+//   attribute set → NixAttrs, functions → Lambda | PrimOp | PrimOpApp.
+//
+// A `Lazy` is a value or a Thunk. Thunks are updated in place when forced and
+// are black-holed while being forced, so re-entry reports infinite recursion.
+
+import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors.js';
+import type { Pos } from './position.js';
+
+// ---------------------------------------------------------------------------
+// Strings, paths
+
+/**
+ * String context elements, encoded as Nix encodes them:
+ *   `/nix/store/…-foo`            an opaque store path
+ *   `=/nix/store/…-foo.drv`       a derivation and its whole closure (drvPath)
+ *   `!out!/nix/store/…-foo.drv`   an output of a derivation
+ */
+export type Context = ReadonlySet<string>;
+
+export class NixString {
+  constructor(
+    readonly s: string,
+    readonly ctx: Context,
+  ) {}
+}
+
+export class NixPath {
+  constructor(readonly path: string) {}
+}
+
+/** A string value with the given context; a plain JS string when the context is empty. */
+export function mkString(s: string, ctx?: Context | null): string | NixString {
+  return ctx && ctx.size > 0 ? new NixString(s, ctx) : s;
+}
+
+export function mkPath(path: string): NixPath {
+  return new NixPath(path);
+}
+
+export const emptyContext: Context = new Set<string>();
+
+// ---------------------------------------------------------------------------
+// Environments and functions
+
+/**
+ * A runtime environment: slot 0 holds the enclosing Env (or null), the
+ * variables of the scope follow from slot 1. Plain arrays keep allocation to
+ * one object per scope.
+ */
+export type Env = unknown[];
+
+/** A compiled expression. */
+export type Code = (env: Env) => Value;
+
+export interface FormalInfo {
+  name: string;
+  /** Compiled default, evaluated in the lambda's own environment. */
+  def: Code | null;
+  pos?: Pos;
+}
+
+/** Everything about a lambda that is known at compile time. */
+export interface LambdaInfo {
+  /** The name it is bound to (`f = x: …`), for "while calling 'f'". */
+  name: string | undefined;
+  pos: Pos | undefined;
+  /** `x: …` or the `@x` of a pattern. */
+  arg: string | undefined;
+  formals: FormalInfo[] | null;
+  /** formal name → index into `formals`, for the unexpected-argument check. */
+  formalNames: Set<string> | null;
+  ellipsis: boolean;
+  /** Number of variable slots of the lambda's environment (excluding slot 0). */
+  envSize: number;
+  body: Code;
+}
+
+export class Lambda {
+  constructor(
+    readonly info: LambdaInfo,
+    readonly env: Env,
+  ) {}
+}
+
+export interface PrimOpDef {
+  /**
+   * Nix's naming convention: `"__add"` is the global `__add` and
+   * `builtins.add`; a name without `__` (`"map"`, `"toString"`) is both a
+   * global and `builtins.<name>`.
+   */
+  name: string;
+  arity: number;
+  /**
+   * The implementation. Arguments arrive unforced: force what you need, with
+   * Nix's error context, e.g.
+   * `forceList(args[0], pos, "while evaluating the first argument passed to builtins.length")`.
+   * `pos` is the call site; `state` is the EvalState.
+   */
+  fn: (args: Lazy[], pos: Pos | undefined, state: any) => Value;
+  /** Whether errors get "while calling the 'name' builtin" (default true; Nix turns it off for a few). */
+  addTrace?: boolean;
+}
+
+export class PrimOp {
+  readonly addTrace: boolean;
+  constructor(
+    readonly name: string,
+    readonly arity: number,
+    readonly fn: PrimOpDef['fn'],
+    addTrace = true,
+  ) {
+    this.addTrace = addTrace;
+  }
+}
+
+/** A primop applied to fewer arguments than its arity. */
+export class PrimOpApp {
+  constructor(
+    readonly primop: PrimOp,
+    readonly args: Lazy[],
+  ) {}
+}
+
+// ---------------------------------------------------------------------------
+// Attribute sets
+
+/**
+ * An immutable attribute set. Values live in a Map; positions, when known, in
+ * a parallel Map. A set built by `//` with a small right side can be a layer
+ * over its left side (`base`) instead of a copy; lookups fall through to the
+ * base. Iteration in Nix's order (sorted by name) is computed on demand.
+ */
+export class NixAttrs {
+  /** Own entries (for a layer: the right-hand side of `//`). */
+  readonly m: Map<string, Lazy>;
+  readonly p: Map<string, Pos> | null;
+  readonly base: NixAttrs | null;
+  readonly layers: number;
+  /** Position of the `{ … }` that built this set. */
+  pos: Pos | undefined;
+  private _size: number;
+  private _keys: string[] | null = null;
+
+  constructor(m: Map<string, Lazy>, p: Map<string, Pos> | null = null, base: NixAttrs | null = null, size = -1) {
+    this.m = m;
+    this.p = p;
+    this.base = base;
+    this.layers = base ? base.layers + 1 : 0;
+    this._size = base ? size : m.size;
+  }
+
+  get size(): number {
+    return this._size;
+  }
+
+  get(name: string): Lazy | undefined {
+    const v = this.m.get(name);
+    if (v !== undefined || this.base === null) return v;
+    return this.base.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.m.has(name) || (this.base !== null && this.base.has(name));
+  }
+
+  posOf(name: string): Pos | undefined {
+    if (this.m.has(name)) return this.p?.get(name);
+    return this.base?.posOf(name);
+  }
+
+  /** Names sorted as Nix sorts them (byte order of the names). */
+  keys(): string[] {
+    if (this._keys === null) {
+      let ks: string[];
+      if (this.base === null) ks = [...this.m.keys()];
+      else {
+        ks = this.base.keys().slice();
+        for (const k of this.m.keys()) if (!this.base.has(k)) ks.push(k);
+      }
+      ks.sort(compareNames);
+      this._keys = ks;
+    }
+    return this._keys;
+  }
+
+  /** Flattened entries in insertion-independent sorted order. */
+  *entries(): IterableIterator<[string, Lazy]> {
+    for (const k of this.keys()) yield [k, this.get(k)!];
+  }
+
+  static readonly empty = new NixAttrs(new Map());
+}
+
+/** Nix compares symbol names as byte strings; for names this is UTF-16 order except astral chars, close enough and identical for ASCII. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `a // b`, layering small right sides and copying otherwise. */
+export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
+  if (a.size === 0) return b;
+  if (b.size === 0) return a;
+  if (b.size <= 8 && a.layers < 8) {
+    let added = 0;
+    for (const k of b.keys()) if (!a.has(k)) added++;
+    const own = b.base === null ? b.m : new Map(b.entries());
+    let p: Map<string, Pos> | null = b.p;
+    if (b.base !== null) {
+      p = new Map();
+      for (const k of b.keys()) {
+        const ps = b.posOf(k);
+        if (ps) p.set(k, ps);
+      }
+    }
+    const r = new NixAttrs(own, p, a, a.size + added);
+    r.pos = b.pos;
+    return r;
+  }
+  const m = new Map<string, Lazy>();
+  let p: Map<string, Pos> | null = null;
+  const copyFrom = (s: NixAttrs) => {
+    for (const k of s.keys()) {
+      m.set(k, s.get(k)!);
+      const ps = s.posOf(k);
+      if (ps) (p ??= new Map()).set(k, ps);
+      else if (p) p.delete(k);
+    }
+  };
+  copyFrom(a);
+  copyFrom(b);
+  const r = new NixAttrs(m, p);
+  r.pos = b.pos;
+  return r;
+}
+
+/** Builds a set from a Map (takes ownership). */
+export function mkAttrs(m: Map<string, Lazy>, p?: Map<string, Pos> | null): NixAttrs {
+  return m.size === 0 && !p ? NixAttrs.empty : new NixAttrs(m, p ?? null);
+}
+
+export function attrsFromObject(o: Record<string, Lazy>): NixAttrs {
+  return new NixAttrs(new Map(Object.entries(o)));
+}
+
+// ---------------------------------------------------------------------------
+// Values and thunks
+
+export type Value =
+  | null
+  | boolean
+  | bigint
+  | number
+  | string
+  | NixString
+  | NixPath
+  | Lazy[]
+  | NixAttrs
+  | Lambda
+  | PrimOp
+  | PrimOpApp;
+
+export type Lazy = Value | Thunk;
+
+const PENDING = 0;
+const FORCING = 1;
+const DONE = 2;
+const FAILED = 3;
+
+/** Counters for NIX_SHOW_STATS. */
+export const stats = {
+  nrThunks: 0,
+  nrEnvs: 0,
+  nrValuesInEnvs: 0,
+  nrFunctionCalls: 0,
+  nrPrimOpCalls: 0,
+  nrLookups: 0,
+  nrAttrsets: 0,
+  nrAttrsInAttrsets: 0,
+  nrListElems: 0,
+  nrOpUpdates: 0,
+  nrOpUpdateValuesCopied: 0,
+  nrListConcats: 0,
+  nrAvoided: 0,
+};
+
+export class InfiniteRecursion extends InfiniteRecursionError {
+  constructor(
+    readonly thunk: Thunk,
+    pos: Pos | undefined,
+  ) {
+    super('infinite recursion encountered', pos);
+  }
+}
+
+/**
+ * A suspended computation. `code(env)` computes the value; afterwards the
+ * code and env are dropped so the environment can be collected.
+ */
+export class Thunk {
+  state = PENDING;
+  /** The value once DONE; the error once FAILED. */
+  v: unknown = undefined;
+  code: Code | null;
+  env: Env | null;
+
+  constructor(code: Code, env: Env) {
+    this.code = code;
+    this.env = env;
+  }
+
+  force(pos?: Pos): Value {
+    if (this.state === DONE) return this.v as Value;
+    return this.forceSlow(pos);
+  }
+
+  private forceSlow(pos: Pos | undefined): Value {
+    if (this.state === FORCING) throw new InfiniteRecursion(this, pos);
+    if (this.state === FAILED) throw this.v;
+    const code = this.code!;
+    const env = this.env!;
+    this.state = FORCING;
+    try {
+      const v = this.compute(code, env);
+      this.v = v;
+      this.state = DONE;
+      this.code = null;
+      this.env = null;
+      return v;
+    } catch (e) {
+      if (e instanceof InfiniteRecursion && e.thunk === this) {
+        e.addTrace(undefined, 'entering the infinite recursion', true);
+      }
+      if (e instanceof NixError && !(e instanceof InfiniteRecursionError) && !isUncacheable(e)) {
+        // Nix remembers the failure: forcing again rethrows the same error.
+        this.state = FAILED;
+        this.v = e;
+        this.code = null;
+        this.env = null;
+      } else {
+        this.state = PENDING;
+      }
+      throw e;
+    }
+  }
+
+  protected compute(code: Code, env: Env): Value {
+    return code(env);
+  }
+
+  /** True once forced successfully. */
+  get forced(): boolean {
+    return this.state === DONE;
+  }
+
+  get blackholed(): boolean {
+    return this.state === FORCING;
+  }
+}
+
+/** Errors that must not be remembered by a thunk (they depend on the stack, not the value). */
+function isUncacheable(e: NixError): boolean {
+  return e.constructor.name === 'StackOverflowError';
+}
+
+/** A thunk whose value is already known (used where an API wants a Thunk). */
+export function thunkOf(v: Value): Thunk {
+  const t = new Thunk(null as unknown as Code, null as unknown as Env);
+  t.state = DONE;
+  t.v = v;
+  t.code = null;
+  t.env = null;
+  return t;
+}
+
+/** Deferred application `f x`, e.g. the elements of `map f xs`. */
+export class AppThunk extends Thunk {
+  constructor(
+    readonly fn: Lazy,
+    readonly arg: Lazy,
+    readonly callPos: Pos | undefined,
+  ) {
+    super(null as unknown as Code, [] as Env);
+  }
+  protected override compute(): Value {
+    return callFunctionHook(this.fn, [this.arg], this.callPos);
+  }
+}
+
+/** A deferred computation from a JS closure (for builtins building lazy results). */
+export class FnThunk extends Thunk {
+  constructor(private readonly f: () => Value) {
+    super(null as unknown as Code, [] as Env);
+  }
+  protected override compute(): Value {
+    return this.f();
+  }
+}
+
+export function lazy(f: () => Value): Thunk {
+  return new FnThunk(f);
+}
+
+/** Installed by the evaluator: apply a function value to arguments. */
+export let callFunctionHook: (fn: Lazy, args: Lazy[], pos: Pos | undefined) => Value = () => {
+  throw new Error('evaluator not initialised');
+};
+export function setCallFunctionHook(f: typeof callFunctionHook): void {
+  callFunctionHook = f;
+}
+
+/** Installed by print-value: how values are shown inside error messages. */
+export let showValueHook: (v: Value) => string = (v) => String(v);
+export function setShowValueHook(f: typeof showValueHook): void {
+  showValueHook = f;
+}
+
+export function force(v: Lazy, pos?: Pos): Value {
+  return v instanceof Thunk ? v.force(pos) : v;
+}
+
+export function isFunction(v: Value): v is Lambda | PrimOp | PrimOpApp {
+  return v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp;
+}
+
+export function isStringValue(v: Value): v is string | NixString {
+  return typeof v === 'string' || v instanceof NixString;
+}
+
+export function stringOf(v: string | NixString): string {
+  return typeof v === 'string' ? v : v.s;
+}
+
+export function contextOf(v: string | NixString): Context {
+  return typeof v === 'string' ? emptyContext : v.ctx;
+}
+
+// ---------------------------------------------------------------------------
+// Type names, as Nix prints them in errors
+
+/** "an integer", "a set", … (Nix's showType(ValueType)). */
+export function typeName(v: Value): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return 'a Boolean';
+    case 'bigint':
+      return 'an integer';
+    case 'number':
+      return 'a float';
+    case 'string':
+      return 'a string';
+  }
+  if (v instanceof NixString) return 'a string';
+  if (v instanceof NixPath) return 'a path';
+  if (Array.isArray(v)) return 'a list';
+  if (v instanceof NixAttrs) return 'a set';
+  return 'a function';
+}
+
+/** Nix's showType(Value): more detailed for strings with context and builtins. */
+export function showType(v: Value): string {
+  if (v instanceof NixString) return 'a string with context';
+  if (v instanceof PrimOp) return `the built-in function '${v.name}'`;
+  if (v instanceof PrimOpApp) return `the partially applied built-in function '${v.primop.name}'`;
+  return typeName(v);
+}
+
+/** The `builtins.typeOf` name. */
+export function typeOf(v: Value): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return 'bool';
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return 'float';
+    case 'string':
+      return 'string';
+  }
+  if (v instanceof NixString) return 'string';
+  if (v instanceof NixPath) return 'path';
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof NixAttrs) return 'set';
+  return 'lambda';
+}
+
+// ---------------------------------------------------------------------------
+// Typed forcing with Nix's errors. `ctx` is the trace hint Nix adds at `pos`
+// ("while evaluating the first argument passed to builtins.head").
+
+function withCtx(e: unknown, pos: Pos | undefined, ctx: string | undefined): unknown {
+  if (ctx !== undefined && e instanceof NixError) e.addTrace(pos, ctx);
+  return e;
+}
+
+function typeError(expected: string, v: Value, pos: Pos | undefined): TypeError {
+  return new TypeError(`expected ${expected} but found ${showType(v)}: ${showValueHook(v)}`, pos);
+}
+
+export function forceAttrs(x: Lazy, pos?: Pos, ctx?: string): NixAttrs {
+  const v = force(x, pos);
+  if (v instanceof NixAttrs) return v;
+  // Nix's forceAttrs puts the position on the trace only, not on the error.
+  throw withCtx(typeError('a set', v, undefined), pos, ctx ?? '');
+}
+
+export function forceList(x: Lazy, pos?: Pos, ctx?: string): Lazy[] {
+  const v = force(x, pos);
+  if (Array.isArray(v)) return v;
+  throw withCtx(typeError('a list', v, undefined), pos, ctx ?? '');
+}
+
+function forceChecked<T>(x: Lazy, pos: Pos | undefined, ctx: string | undefined, check: (v: Value) => T | undefined, expected: string): T {
+  try {
+    const v = force(x, pos);
+    const r = check(v);
+    if (r === undefined) throw typeError(expected, v, pos);
+    return r;
+  } catch (e) {
+    throw withCtx(e, pos, ctx);
+  }
+}
+
+export function forceInt(x: Lazy, pos?: Pos, ctx?: string): bigint {
+  if (typeof x === 'bigint') return x;
+  return forceChecked(x, pos, ctx, (v) => (typeof v === 'bigint' ? v : undefined), 'an integer');
+}
+
+/** A float, accepting integers as Nix's forceFloat does. */
+export function forceFloat(x: Lazy, pos?: Pos, ctx?: string): number {
+  return forceChecked(x, pos, ctx, (v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined), 'a float');
+}
+
+export function forceBool(x: Lazy, pos?: Pos, ctx?: string): boolean {
+  if (typeof x === 'boolean') return x;
+  return forceChecked(x, pos, ctx, (v) => (typeof v === 'boolean' ? v : undefined), 'a Boolean');
+}
+
+export function forceFunction(x: Lazy, pos?: Pos, ctx?: string): Value {
+  return forceChecked(
+    x,
+    pos,
+    ctx,
+    (v) => (isFunction(v) || (v instanceof NixAttrs && v.has('__functor')) ? v : undefined),
+    'a function',
+  );
+}
+
+/** A string value (with its context). */
+export function forceStringValue(x: Lazy, pos?: Pos, ctx?: string): string | NixString {
+  if (typeof x === 'string') return x;
+  return forceChecked(x, pos, ctx, (v) => (typeof v === 'string' || v instanceof NixString ? v : undefined), 'a string');
+}
+
+/** The characters of a string value, ignoring its context. */
+export function forceString(x: Lazy, pos?: Pos, ctx?: string): string {
+  if (typeof x === 'string') return x;
+  return stringOf(forceStringValue(x, pos, ctx));
+}
+
+/** A string that must not have a context (attribute names, file names, …). */
+export function forceStringNoCtx(x: Lazy, pos?: Pos, ctx?: string): string {
+  if (typeof x === 'string') return x;
+  const v = forceStringValue(x, pos, ctx);
+  if (typeof v === 'string') return v;
+  const first = [...v.ctx][0]!;
+  throw withCtx(
+    new EvalError(`the string '${v.s}' is not allowed to refer to a store path (such as '${displayContextElem(first)}')`),
+    pos,
+    ctx ?? '',
+  );
+}
+
+/** How Nix shows a context element in messages: the path, or `drv^out`. */
+export function displayContextElem(elem: string): string {
+  if (elem.startsWith('=')) return elem.slice(1);
+  if (elem.startsWith('!')) {
+    const i = elem.indexOf('!', 1);
+    return `${elem.slice(i + 1)}^${elem.slice(1, i)}`;
+  }
+  return elem;
+}
+
+export function isDerivation(v: Value): boolean {
+  if (!(v instanceof NixAttrs)) return false;
+  const t = v.get('type');
+  if (t === undefined) return false;
+  const tv = force(t, v.posOf('type'));
+  return (typeof tv === 'string' ? tv : tv instanceof NixString ? tv.s : undefined) === 'derivation';
+}
+
+// ---------------------------------------------------------------------------
+// Integers
+
+export const INT_MIN = -(1n << 63n);
+export const INT_MAX = (1n << 63n) - 1n;
+
+export function checkedAdd(a: bigint, b: bigint, pos?: Pos): bigint {
+  const r = a + b;
+  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in adding ${a} + ${b}`, pos);
+  return r;
+}
+export function checkedSub(a: bigint, b: bigint, pos?: Pos): bigint {
+  const r = a - b;
+  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in subtracting ${a} - ${b}`, pos);
+  return r;
+}
+export function checkedMul(a: bigint, b: bigint, pos?: Pos): bigint {
+  const r = a * b;
+  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in multiplying ${a} * ${b}`, pos);
+  return r;
+}
+
+/** Wraps an unbounded result to signed 64 bits (bit operations). */
+export function toInt64(x: bigint): bigint {
+  return BigInt.asIntN(64, x);
+}
+
+// ---------------------------------------------------------------------------
+// Builders for other modules
+
+export function mkList(xs: Lazy[]): Lazy[] {
+  return xs;
+}
+
+/** Merge two contexts, reusing one when the other is empty. */
+export function mergeContext(a: Context, b: Context): Context {
+  if (b.size === 0) return a;
+  if (a.size === 0) return b;
+  const s = new Set(a);
+  for (const x of b) s.add(x);
+  return s;
+}
