@@ -244,7 +244,8 @@ function commonFlag(arg: string, cursor: ArgCursor, c: CommonArgs): boolean {
 /** `--NAME VALUE`, `--NAME`/`--no-NAME` for booleans, `--extra-NAME VALUE` for lists. */
 function settingFlag(name: string, flag: string, cursor: ArgCursor, settings: Settings): boolean {
   const canon = canonicalSettingName(name);
-  if (canon && SETTINGS[canon]!.type === 'bool') {
+  // `sandbox` takes true/false/relaxed, but its flags are the boolean pair.
+  if (canon && (SETTINGS[canon]!.type === 'bool' || canon === 'sandbox')) {
     settings.set(canon, 'true');
     return true;
   }
@@ -254,7 +255,7 @@ function settingFlag(name: string, flag: string, cursor: ArgCursor, settings: Se
   }
   if (name.startsWith('no-')) {
     const c2 = canonicalSettingName(name.slice(3));
-    if (c2 && SETTINGS[c2]!.type === 'bool') {
+    if (c2 && (SETTINGS[c2]!.type === 'bool' || c2 === 'sandbox')) {
       settings.set(c2, 'false');
       return true;
     }

@@ -1,0 +1,62 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applyConfText, loadSettings, parseIntWithUnit, Settings } from '../../src/cli/settings.js';
+
+describe('settings', () => {
+  it('has Nix defaults', () => {
+    const s = new Settings();
+    expect(s.getBool('keep-derivations')).toBe(true);
+    expect(s.getBool('keep-outputs')).toBe(false);
+    expect(s.getInt('max-call-depth')).toBe(10000);
+  });
+
+  it('accepts old names as aliases', () => {
+    const s = new Settings();
+    s.set('gc-keep-outputs', 'true');
+    expect(s.getBool('keep-outputs')).toBe(true);
+  });
+
+  it('appends with extra- and replaces otherwise', () => {
+    const s = new Settings();
+    s.set('substituters', 'a b');
+    s.set('extra-substituters', 'c');
+    expect(s.getStrings('substituters')).toEqual(['a', 'b', 'c']);
+    s.set('substituters', '');
+    expect(s.getStrings('substituters')).toEqual([]);
+  });
+
+  it('warns about unknown settings instead of failing', () => {
+    const s = new Settings();
+    expect(s.set('no-such-setting', '1')).toBe(false);
+    expect(s.warnings).toEqual(["unknown setting 'no-such-setting'"]);
+  });
+
+  it('rejects a bad boolean', () => {
+    expect(() => new Settings().set('keep-outputs', 'yes')).toThrow("Boolean setting 'keep-outputs' has invalid value 'yes'");
+  });
+
+  it('parses sizes with unit suffixes', () => {
+    expect(parseIntWithUnit('10K')).toBe(10240);
+    expect(parseIntWithUnit('2G')).toBe(2 * 1024 ** 3);
+    expect(parseIntWithUnit('x')).toBeUndefined();
+  });
+
+  it('reads nix.conf with comments and includes, then the user file, then NIX_CONFIG', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-conf-'));
+    writeFileSync(join(dir, 'nix.conf'), 'keep-outputs = true # comment\ninclude extra.conf\n!include missing.conf\ncores = 2\n');
+    writeFileSync(join(dir, 'extra.conf'), 'max-call-depth = 50\n');
+    const user = join(dir, 'user');
+    mkdirSync(join(user, 'nix'), { recursive: true });
+    writeFileSync(join(user, 'nix', 'nix.conf'), 'cores = 5\n');
+    const s = loadSettings({ NIX_CONF_DIR: dir, XDG_CONFIG_HOME: user, XDG_CONFIG_DIRS: join(dir, 'none'), NIX_CONFIG: 'max-call-depth = 70' });
+    expect(s.getBool('keep-outputs')).toBe(true);
+    expect(s.getInt('cores')).toBe(5);
+    expect(s.getInt('max-call-depth')).toBe(70);
+  });
+
+  it('fails on a missing mandatory include', () => {
+    expect(() => applyConfText(new Settings(), 'include /nonexistent/x.conf', '/etc/nix/nix.conf')).toThrow(/not found/);
+  });
+});
