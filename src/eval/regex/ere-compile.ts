@@ -1,0 +1,487 @@
+// Compiles a POSIX extended regular expression into the kind of NFA that
+// libstdc++'s std::regex builds for std::regex::extended, which is what Nix's
+// builtins.match and builtins.split run. Accepting and rejecting the same
+// patterns matters as much as matching: nixpkgs relies on both.
+//
+// Grammar accepted (libstdc++'s extended flavour, built with strict ANSI):
+//   - escapes: only `\` followed by one of . [ \ ( ) * + ? { | ^ $
+//   - `]` and `}` outside brackets are ordinary characters; a lone `{` is not
+//   - quantifiers * + ? {n} {n,} {n,m} follow atoms only, and may stack (a**)
+//   - ^ and $ are assertions anywhere (they cannot be quantified)
+//   - brackets: `]` first is literal, backslash is literal, [:class:],
+//     [.x.] and [=x=]; ranges must be ascending; a dash at either end is literal
+//   - empty alternatives and empty groups are allowed
+//
+// The NFA shape mirrors libstdc++ so the executor (ere-exec.ts) explores
+// paths in the same order and picks the same captures.
+
+export class RegexSyntaxError extends Error {
+  constructor(readonly kind: 'invalid' | 'space') {
+    super(kind);
+  }
+}
+
+export type State =
+  | { op: 'char'; test: (c: number) => boolean; next: number }
+  | { op: 'repeat'; alt: number; next: number }
+  | { op: 'alt'; alt: number; next: number }
+  | { op: 'subBegin'; idx: number; next: number }
+  | { op: 'subEnd'; idx: number; next: number }
+  | { op: 'lineBegin'; next: number }
+  | { op: 'lineEnd'; next: number }
+  | { op: 'dummy'; next: number }
+  | { op: 'accept'; next: number };
+
+export interface Program {
+  states: State[];
+  start: number;
+  /** Number of capture groups including group 0 (the whole match). */
+  groups: number;
+}
+
+// libstdc++ refuses automata above this many states (error_space).
+const STATE_LIMIT = 100000;
+
+// ---------------------------------------------------------------------------
+// Parsing to a small AST first; compiling the AST emits fresh states for each
+// copy a bounded repetition needs (libstdc++ clones the sub-automaton).
+
+type Node =
+  | { t: 'char'; test: (c: number) => boolean }
+  | { t: 'bol' }
+  | { t: 'eol' }
+  | { t: 'group'; idx: number; body: Node }
+  | { t: 'seq'; items: Node[] }
+  | { t: 'alt'; left: Node; right: Node }
+  | { t: 'star'; body: Node }
+  | { t: 'plus'; body: Node }
+  | { t: 'opt'; body: Node }
+  | { t: 'interval'; body: Node; min: number; max: number /* -1: unbounded */ };
+
+const ESCAPABLE = '.[\\()*+?{|^$';
+
+function fail(): never {
+  throw new RegexSyntaxError('invalid');
+}
+
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= '0' && c <= '9';
+}
+
+const CLASSES: Record<string, (c: number) => boolean> = {
+  alnum: (c) => isAlpha(c) || isDigitCode(c),
+  alpha: (c) => isAlpha(c),
+  blank: (c) => c === 0x20 || c === 0x09,
+  cntrl: (c) => c < 0x20 || c === 0x7f,
+  digit: (c) => isDigitCode(c),
+  d: (c) => isDigitCode(c),
+  graph: (c) => c > 0x20 && c < 0x7f,
+  lower: (c) => c >= 0x61 && c <= 0x7a,
+  print: (c) => c >= 0x20 && c < 0x7f,
+  punct: (c) => c > 0x20 && c < 0x7f && !isAlpha(c) && !isDigitCode(c),
+  space: (c) => c === 0x20 || (c >= 0x09 && c <= 0x0d),
+  s: (c) => c === 0x20 || (c >= 0x09 && c <= 0x0d),
+  upper: (c) => c >= 0x41 && c <= 0x5a,
+  xdigit: (c) => isDigitCode(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66),
+  w: (c) => isAlpha(c) || isDigitCode(c) || c === 0x5f,
+};
+
+function isAlpha(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+function isDigitCode(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+// The POSIX collating-element names libstdc++ knows, for [.name.].
+const COLLATE_NAMES: Record<string, string> = {
+  NUL: '\0', SOH: '\x01', STX: '\x02', ETX: '\x03', EOT: '\x04', ENQ: '\x05', ACK: '\x06',
+  alert: '\x07', backspace: '\b', tab: '\t', newline: '\n', 'vertical-tab': '\v',
+  'form-feed': '\f', 'carriage-return': '\r', space: ' ', 'exclamation-mark': '!',
+  'quotation-mark': '"', 'number-sign': '#', 'dollar-sign': '$', 'percent-sign': '%',
+  ampersand: '&', apostrophe: "'", 'left-parenthesis': '(', 'right-parenthesis': ')',
+  asterisk: '*', 'plus-sign': '+', comma: ',', hyphen: '-', 'hyphen-minus': '-', period: '.',
+  'full-stop': '.', slash: '/', solidus: '/', zero: '0', one: '1', two: '2', three: '3',
+  four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9', colon: ':',
+  semicolon: ';', 'less-than-sign': '<', 'equals-sign': '=', 'greater-than-sign': '>',
+  'question-mark': '?', 'commercial-at': '@', 'left-square-bracket': '[', backslash: '\\',
+  'reverse-solidus': '\\', 'right-square-bracket': ']', 'circumflex-accent': '^',
+  circumflex: '^', underscore: '_', 'low-line': '_', 'grave-accent': '`',
+  'left-brace': '{', 'left-curly-bracket': '{', 'vertical-line': '|', 'right-brace': '}',
+  'right-curly-bracket': '}', tilde: '~', DEL: '\x7f',
+};
+
+class Parser {
+  private i = 0;
+  groups = 1;
+
+  constructor(private readonly re: string) {}
+
+  parse(): Node {
+    const n = this.disjunction();
+    if (this.i < this.re.length) fail(); // a stray ')' or an unquantifiable token
+    return n;
+  }
+
+  private peek(): string | undefined {
+    return this.re[this.i];
+  }
+
+  private disjunction(): Node {
+    let left = this.alternative();
+    while (this.peek() === '|') {
+      this.i++;
+      const right = this.alternative();
+      left = { t: 'alt', left, right };
+    }
+    return left;
+  }
+
+  private alternative(): Node {
+    const items: Node[] = [];
+    for (;;) {
+      const term = this.term();
+      if (term === null) break;
+      items.push(term);
+    }
+    return { t: 'seq', items };
+  }
+
+  private term(): Node | null {
+    const c = this.peek();
+    if (c === '^') {
+      this.i++;
+      return { t: 'bol' };
+    }
+    if (c === '$') {
+      this.i++;
+      return { t: 'eol' };
+    }
+    let atom = this.atom();
+    if (atom === null) return null;
+    for (;;) {
+      const q = this.peek();
+      if (q === '*') {
+        this.i++;
+        atom = { t: 'star', body: atom };
+      } else if (q === '+') {
+        this.i++;
+        atom = { t: 'plus', body: atom };
+      } else if (q === '?') {
+        this.i++;
+        atom = { t: 'opt', body: atom };
+      } else if (q === '{') {
+        this.i++;
+        atom = this.interval(atom);
+      } else return atom;
+    }
+  }
+
+  private readCount(): number | undefined {
+    if (this.i >= this.re.length) fail();
+    if (!isDigit(this.peek())) return undefined;
+    let n = 0;
+    while (isDigit(this.peek())) {
+      n = n * 10 + (this.re.charCodeAt(this.i) - 48);
+      if (n > 1e9) throw new RegexSyntaxError('space');
+      this.i++;
+    }
+    return n;
+  }
+
+  private interval(body: Node): Node {
+    const min = this.readCount();
+    if (min === undefined) fail();
+    let max = min;
+    if (this.i >= this.re.length) fail();
+    if (this.peek() === ',') {
+      this.i++;
+      const m = this.readCount();
+      max = m === undefined ? -1 : m;
+    }
+    if (this.i >= this.re.length || this.peek() !== '}') fail();
+    this.i++;
+    if (max !== -1 && max < min) fail();
+    return { t: 'interval', body, min, max };
+  }
+
+  private atom(): Node | null {
+    const c = this.peek();
+    if (c === undefined) return null;
+    switch (c) {
+      case '.':
+        this.i++;
+        return { t: 'char', test: (x) => x !== 0 };
+      case '(': {
+        this.i++;
+        const idx = this.groups++;
+        const body = this.disjunction();
+        if (this.peek() !== ')') fail();
+        this.i++;
+        return { t: 'group', idx, body };
+      }
+      case ')':
+      case '|':
+        return null;
+      case '*':
+      case '+':
+      case '?':
+      case '{':
+        // A quantifier with nothing to repeat; the caller reports it.
+        return null;
+      case '[':
+        this.i++;
+        return this.bracket();
+      case '\\': {
+        const e = this.re[this.i + 1];
+        if (e === undefined || !ESCAPABLE.includes(e)) fail();
+        this.i += 2;
+        return literal(e.charCodeAt(0));
+      }
+      case '^':
+      case '$':
+        return null;
+      default:
+        this.i++;
+        return literal(c.charCodeAt(0));
+    }
+  }
+
+  private bracket(): Node {
+    const re = this.re;
+    let negate = false;
+    if (re[this.i] === '^') {
+      negate = true;
+      this.i++;
+    }
+    const singles = new Set<number>();
+    const ranges: [number, number][] = [];
+    const classes: ((c: number) => boolean)[] = [];
+    let atStart = true;
+
+    // One bracket token: a character (possibly a range endpoint), a class, or the end.
+    type Tok = { k: 'char'; c: number } | { k: 'class'; f: (c: number) => boolean } | { k: 'dash' } | { k: 'end' };
+    const next = (): Tok => {
+      if (this.i >= re.length) fail();
+      const ch = re[this.i++]!;
+      const wasStart = atStart;
+      atStart = false;
+      if (ch === '-') return { k: 'dash' };
+      if (ch === '[') {
+        if (this.i >= re.length) fail();
+        const kind = re[this.i];
+        if (kind === '.' || kind === ':' || kind === '=') {
+          this.i++;
+          const close = re.indexOf(kind + ']', this.i);
+          if (close < 0) fail();
+          const name = re.slice(this.i, close);
+          this.i = close + 2;
+          if (kind === ':') {
+            const f = CLASSES[name];
+            if (!f) fail();
+            return { k: 'class', f };
+          }
+          const s = name.length === 1 ? name : COLLATE_NAMES[name];
+          if (s === undefined) fail();
+          return { k: 'char', c: s.charCodeAt(0) };
+        }
+        return { k: 'char', c: 0x5b };
+      }
+      if (ch === ']' && !wasStart) return { k: 'end' };
+      return { k: 'char', c: ch.charCodeAt(0) };
+    };
+
+    // libstdc++ keeps one pending character so it can tell `a-z` from `a-`.
+    let pending: number | undefined;
+    let tok = next();
+    // A leading dash is literal.
+    if (tok.k === 'dash') {
+      singles.add(0x2d);
+      tok = next();
+    }
+    for (;;) {
+      if (tok.k === 'end') {
+        if (pending !== undefined) singles.add(pending);
+        break;
+      }
+      if (tok.k === 'class') {
+        if (pending !== undefined) singles.add(pending);
+        pending = undefined;
+        classes.push(tok.f);
+        tok = next();
+        if (tok.k === 'dash') {
+          // `[[:alpha:]-z]` is an invalid range; `[[:alpha:]-]` is fine.
+          const after = next();
+          if (after.k !== 'end') fail();
+          singles.add(0x2d);
+          tok = after;
+        }
+        continue;
+      }
+      if (tok.k === 'dash') {
+        // A dash after a completed range or class, not at the end.
+        const after = next();
+        if (after.k === 'end') {
+          if (pending !== undefined) singles.add(pending);
+          singles.add(0x2d);
+          break;
+        }
+        if (pending === undefined) {
+          // e.g. `[a-c-e]`, or `--x` after a range
+          fail();
+        }
+        if (after.k !== 'char') fail();
+        if (pending > after.c) fail();
+        ranges.push([pending, after.c]);
+        pending = undefined;
+        tok = next();
+        if (tok.k === 'dash') {
+          const after2 = next();
+          if (after2.k !== 'end') fail();
+          singles.add(0x2d);
+          tok = after2;
+        }
+        continue;
+      }
+      // A character.
+      if (pending !== undefined) singles.add(pending);
+      pending = tok.c;
+      tok = next();
+    }
+
+    const test = (c: number): boolean => {
+      if (singles.has(c)) return true;
+      for (const [lo, hi] of ranges) if (c >= lo && c <= hi) return true;
+      for (const f of classes) if (f(c)) return true;
+      return false;
+    };
+    return { t: 'char', test: negate ? (c) => !test(c) : test };
+  }
+}
+
+function literal(code: number): Node {
+  return { t: 'char', test: (c) => c === code };
+}
+
+// ---------------------------------------------------------------------------
+// AST → NFA. A fragment is (start, end) where `end` is a state whose `next`
+// is still to be linked.
+
+class Builder {
+  states: State[] = [];
+
+  add(s: State): number {
+    if (this.states.length >= STATE_LIMIT) throw new RegexSyntaxError('space');
+    this.states.push(s);
+    return this.states.length - 1;
+  }
+
+  link(from: number, to: number): void {
+    this.states[from]!.next = to;
+  }
+
+  /** Returns [start, end]. */
+  build(n: Node): [number, number] {
+    switch (n.t) {
+      case 'char': {
+        const s = this.add({ op: 'char', test: n.test, next: -1 });
+        return [s, s];
+      }
+      case 'bol': {
+        const s = this.add({ op: 'lineBegin', next: -1 });
+        return [s, s];
+      }
+      case 'eol': {
+        const s = this.add({ op: 'lineEnd', next: -1 });
+        return [s, s];
+      }
+      case 'group': {
+        const b = this.add({ op: 'subBegin', idx: n.idx, next: -1 });
+        const [s, e] = this.build(n.body);
+        this.link(b, s);
+        const end = this.add({ op: 'subEnd', idx: n.idx, next: -1 });
+        this.link(e, end);
+        return [b, end];
+      }
+      case 'seq': {
+        if (n.items.length === 0) {
+          const d = this.add({ op: 'dummy', next: -1 });
+          return [d, d];
+        }
+        let [start, end] = this.build(n.items[0]!);
+        for (let k = 1; k < n.items.length; k++) {
+          const [s, e] = this.build(n.items[k]!);
+          this.link(end, s);
+          end = e;
+        }
+        return [start, end];
+      }
+      case 'alt': {
+        const [ls, le] = this.build(n.left);
+        const [rs, re] = this.build(n.right);
+        const end = this.add({ op: 'dummy', next: -1 });
+        this.link(le, end);
+        this.link(re, end);
+        // The left branch is `alt` and is explored first.
+        const a = this.add({ op: 'alt', alt: ls, next: rs });
+        return [a, end];
+      }
+      case 'star': {
+        const [s, e] = this.build(n.body);
+        const r = this.add({ op: 'repeat', alt: s, next: -1 });
+        this.link(e, r);
+        return [r, r];
+      }
+      case 'plus': {
+        const [s, e] = this.build(n.body);
+        const r = this.add({ op: 'repeat', alt: s, next: -1 });
+        this.link(e, r);
+        return [s, r];
+      }
+      case 'opt': {
+        const [s, e] = this.build(n.body);
+        const end = this.add({ op: 'dummy', next: -1 });
+        const r = this.add({ op: 'repeat', alt: s, next: end });
+        this.link(e, end);
+        return [r, end];
+      }
+      case 'interval': {
+        const first = this.add({ op: 'dummy', next: -1 });
+        let end = first;
+        for (let k = 0; k < n.min; k++) {
+          const [s, e] = this.build(n.body);
+          this.link(end, s);
+          end = e;
+        }
+        if (n.max === -1) {
+          const [s, e] = this.build(n.body);
+          const r = this.add({ op: 'repeat', alt: s, next: -1 });
+          this.link(e, r);
+          this.link(end, r);
+          return [first, r];
+        }
+        // (n.max - n.min) nested optional copies: x{1,3} = x(x(x)?)?
+        const last = this.add({ op: 'dummy', next: -1 });
+        for (let k = 0; k < n.max - n.min; k++) {
+          const [s, e] = this.build(n.body);
+          const r = this.add({ op: 'repeat', alt: s, next: last });
+          this.link(end, r);
+          end = e;
+        }
+        this.link(end, last);
+        return [first, last];
+      }
+    }
+  }
+}
+
+export function compileEre(re: string): Program {
+  const parser = new Parser(re);
+  const ast = parser.parse();
+  const b = new Builder();
+  const whole: Node = { t: 'group', idx: 0, body: ast };
+  const [s, e] = b.build(whole);
+  const acc = b.add({ op: 'accept', next: -1 });
+  b.link(e, acc);
+  return { states: b.states, start: s, groups: parser.groups };
+}
