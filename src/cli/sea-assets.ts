@@ -1,0 +1,58 @@
+// Files the single executable carries as SEA assets (scripts/build-sea.mjs):
+// the SQLite addon, which Node can only load from a real file, and corepkgs/.
+// Outside a SEA these come from node_modules and the source tree as usual.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+interface SeaModule {
+  isSea(): boolean;
+  getAsset(key: string): ArrayBuffer;
+}
+
+function seaModule(): SeaModule | undefined {
+  try {
+    const sea = createRequire(import.meta.url)('node:sea') as SeaModule;
+    return sea.isSea() ? sea : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isSea(): boolean {
+  return seaModule() !== undefined;
+}
+
+/** The text of an embedded asset, or undefined outside a SEA or when absent. */
+export function seaAssetText(key: string): string | undefined {
+  const sea = seaModule();
+  if (!sea) return undefined;
+  try {
+    return Buffer.from(sea.getAsset(key)).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `nativeBinding` option for better-sqlite3: inside a SEA, the addon is
+ * written once to a cache file named by its hash, then loaded from there.
+ */
+export function sqliteNativeBinding(): { nativeBinding?: string } {
+  const sea = seaModule();
+  if (!sea) return {};
+  const bytes = Buffer.from(sea.getAsset('better_sqlite3.node'));
+  const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tsnix');
+  const file = join(dir, `better_sqlite3-${digest}.node`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes, { mode: 0o755 });
+    renameSync(tmp, file);
+  }
+  return { nativeBinding: file };
+}
