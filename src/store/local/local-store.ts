@@ -1,0 +1,578 @@
+// The local store: files under realStoreDir, validity in the SQLite
+// database (Nix's schema), temporary roots for the GC, and the write path
+// that keeps the store consistent whatever happens to the process.
+//
+// Every write goes the same way: the contents are produced under a
+// temporary name inside the real store directory (same file system, so the
+// final rename is atomic), hashed while they are written, canonicalised
+// (mtime 1, modes 0444/0555, no setuid/setgid), and only then renamed to
+// the final name and registered. The check "is it valid already?", the
+// rename and the registration happen inside one SQLite write transaction,
+// which serialises tsnix processes; so the final name only ever holds
+// complete contents, and a path is valid only after its contents are in
+// place. A process killed before the commit leaves at worst complete but
+// unregistered contents at the final name (or a temporary directory), which
+// the next writer replaces. Replacing something at the final name (leftovers,
+// --repair) also takes Nix's per-path flock lock, so that a real Nix process
+// writing the same path at that moment is never pulled the rug from under.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NixError } from '../../eval/errors.js';
+import { HashSink, hashString, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals, type Hash } from '../hash.js';
+import { narChunks, narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type SyncSource } from '../nar.js';
+import {
+  makeFixedOutputPath,
+  makeTextPath,
+  isDerivationPath,
+  parseStorePath,
+  HASH_PART_LEN,
+} from '../store-path.js';
+import { parseContentAddress, renderContentAddress } from '../content-address.js';
+import type { AddPathOptions, Store, ValidPathInfo } from '../store-api.js';
+import { StoreDatabase, type PathRegistration } from './database.js';
+import { PathLocks } from './path-locks.js';
+import { TempRoots } from './temp-roots.js';
+import type { LocalStoreConfig } from './store-config.js';
+
+export class LocalStoreError extends NixError {}
+
+export interface LocalStoreOptions {
+  /** Allow the store directory or one of its parents to be a symlink (NIX_IGNORE_SYMLINK_STORE=1). */
+  allowSymlinkedStore?: boolean;
+  /** Size of db/reserved, the space freed before a GC on a full disk (Nix's reserved-size, 8 MiB). */
+  reservedSize?: number;
+  fsyncMetadata?: boolean;
+}
+
+export interface VerifyReport {
+  /** True if problems remain (Nix's --verify exits 1 then). */
+  errors: boolean;
+}
+
+/** Log lines of long operations go through this, so commands choose where they appear. */
+export type StoreLogger = (level: 'info' | 'error' | 'warn', message: string) => void;
+
+let tempCounter = 0;
+
+export class LocalStore implements Store {
+  readonly storeDir: string;
+  readonly realStoreDir: string;
+  readonly stateDir: string;
+  readonly logDir: string;
+  readonly readOnly = false;
+  readonly db: StoreDatabase;
+  readonly tempRoots: TempRoots;
+  readonly linksDir: string;
+
+  private constructor(readonly config: LocalStoreConfig, db: StoreDatabase) {
+    this.storeDir = config.storeDir;
+    this.realStoreDir = config.realStoreDir;
+    this.stateDir = config.stateDir;
+    this.logDir = config.logDir;
+    this.db = db;
+    this.tempRoots = new TempRoots(path.join(this.stateDir, 'temproots'));
+    this.linksDir = path.join(this.realStoreDir, '.links');
+  }
+
+  /** Opens the store, creating its directories and database the way Nix lays them out. */
+  static open(config: LocalStoreConfig, options: LocalStoreOptions = {}): LocalStore {
+    const { realStoreDir, stateDir } = config;
+    try {
+      fs.mkdirSync(realStoreDir, { recursive: true });
+      fs.mkdirSync(path.join(realStoreDir, '.links'), { recursive: true });
+      const profilesDir = path.join(stateDir, 'profiles');
+      fs.mkdirSync(profilesDir, { recursive: true });
+      fs.mkdirSync(path.join(stateDir, 'temproots'), { recursive: true });
+      fs.mkdirSync(path.join(stateDir, 'db'), { recursive: true });
+      const gcRootsDir = path.join(stateDir, 'gcroots');
+      if (!fs.existsSync(gcRootsDir)) {
+        fs.mkdirSync(gcRootsDir, { recursive: true });
+        fs.symlinkSync(profilesDir, path.join(gcRootsDir, 'profiles'));
+      }
+      const user = userName();
+      for (const dir of [path.join(profilesDir, 'per-user'), path.join(gcRootsDir, 'per-user')]) {
+        fs.mkdirSync(path.join(dir, user), { recursive: true });
+        fs.chmodSync(dir, 0o755);
+        fs.chmodSync(path.join(dir, user), 0o755);
+      }
+    } catch (e) {
+      throw new LocalStoreError(`creating the store directories: ${(e as Error).message}`);
+    }
+
+    if (!(options.allowSymlinkedStore ?? process.env.NIX_IGNORE_SYMLINK_STORE === '1')) {
+      for (let p = realStoreDir; p !== '/'; p = path.dirname(p)) {
+        if (fs.lstatSync(p).isSymbolicLink())
+          throw new LocalStoreError(
+            `the path '${p}' is a symlink; this is not allowed for the Nix store and its parent directories`);
+      }
+    }
+
+    reserveSpace(path.join(stateDir, 'db', 'reserved'), options.reservedSize ?? 8 * 1024 * 1024);
+    const db = StoreDatabase.open(stateDir, { fsyncMetadata: options.fsyncMetadata });
+    return new LocalStore(config, db);
+  }
+
+  close(): void {
+    this.tempRoots.close();
+    this.db.close();
+  }
+
+  toRealPath(storePath: string): string {
+    if (!storePath.startsWith(this.storeDir + '/')) throw new LocalStoreError(`path '${storePath}' is not in the Nix store`);
+    return this.realStoreDir + storePath.slice(this.storeDir.length);
+  }
+
+  // -------------------------------------------------------------------------
+  // Queries
+
+  isValidPath(storePath: string): boolean {
+    return this.db.isValidPath(storePath);
+  }
+
+  queryPathInfo(storePath: string): ValidPathInfo | undefined {
+    return this.db.queryPathInfo(storePath);
+  }
+
+  /** Like queryPathInfo but Nix's "path '...' is not valid" error when absent. */
+  requirePathInfo(storePath: string): ValidPathInfo {
+    const info = this.db.queryPathInfo(storePath);
+    if (!info) throw new LocalStoreError(`path '${storePath}' is not valid`);
+    return info;
+  }
+
+  queryReferences(storePath: string): string[] {
+    return this.requirePathInfo(storePath).references;
+  }
+
+  queryReferrers(storePath: string): string[] {
+    return this.db.queryReferrers(storePath);
+  }
+
+  queryValidDerivers(storePath: string): string[] {
+    return this.db.queryValidDerivers(storePath);
+  }
+
+  /** Output name → path of a valid derivation, from the DerivationOutputs table. */
+  queryDerivationOutputs(drvPath: string): Map<string, string> {
+    const outputs = this.db.queryDerivationOutputs(drvPath);
+    if (!outputs) throw new LocalStoreError(`path '${drvPath}' is not valid`);
+    return outputs;
+  }
+
+  queryAllValidPaths(): string[] {
+    return this.db.queryAllValidPaths();
+  }
+
+  queryPathFromHashPart(hashPart: string): string | undefined {
+    if (hashPart.length !== HASH_PART_LEN) throw new LocalStoreError('invalid hash part');
+    return this.db.queryPathFromHashPart(this.storeDir, hashPart);
+  }
+
+  addTempRoot(storePath: string): void {
+    this.tempRoots.add(storePath);
+  }
+
+  // -------------------------------------------------------------------------
+  // Adding paths
+
+  addTextToStore(name: string, text: string, references: string[]): string {
+    const hash = hashString('sha256', text);
+    const dstPath = makeTextPath(name, hash, references, this.storeDir);
+    this.addTempRoot(dstPath);
+    if (this.isValidPath(dstPath)) return dstPath;
+
+    const tmp = this.makeTempName();
+    try {
+      fs.writeFileSync(tmp, text, { mode: 0o444, flag: 'wx' });
+      canonicaliseMetadata(tmp);
+      const nar = narOfString(text);
+      this.installPath(tmp, {
+        path: dstPath,
+        narHash: printHash(hashString('sha256', nar), 'base32', true),
+        narSize: nar.length,
+        references: [...new Set(references)].sort(),
+        ca: renderContentAddress({ type: 'text', hash }),
+      });
+    } finally {
+      deleteTree(tmp);
+    }
+    return dstPath;
+  }
+
+  addPathToStore(name: string, srcPath: string, options: AddPathOptions): string {
+    const references = [...new Set(options.references ?? [])].sort();
+    const tmp = this.makeTempName();
+    try {
+      // One pass over the source: the bytes that are hashed are the bytes
+      // that are stored, even if the source changes meanwhile.
+      const caSink = new HashSink(options.hashAlgo);
+      let narHash: { hash: Hash; size: number };
+      if (options.method === 'recursive') {
+        const narSink = new HashSink('sha256');
+        const source = new ChunkSource(narChunks(srcPath, options.filter));
+        restoreInto(tmp, source, (chunk) => {
+          caSink.update(chunk);
+          narSink.update(chunk);
+        });
+        narHash = narSink.finish();
+      } else {
+        copyFileHashing(srcPath, tmp, caSink);
+        narHash = hashPath('sha256', tmp);
+      }
+      const hash = caSink.finish().hash;
+      if (options.expectedHash !== undefined) {
+        const expected = parseHashAny(options.expectedHash, options.hashAlgo);
+        if (!hashEquals(expected, hash))
+          throw new LocalStoreError(
+            `hash mismatch for '${srcPath}':\n  specified: ${printHash(expected, 'base32', true)}\n  got:       ${printHash(hash, 'base32', true)}`);
+      }
+      const dstPath = makeFixedOutputPath(options.method, hash, name, this.storeDir, references);
+      this.addTempRoot(dstPath);
+      if (this.isValidPath(dstPath)) return dstPath;
+      canonicaliseMetadata(tmp);
+      this.installPath(tmp, {
+        path: dstPath,
+        narHash: printHash(narHash.hash, 'base32', true),
+        narSize: narHash.size,
+        references,
+        ca: renderContentAddress({ type: 'fixed', method: options.method, hash }),
+      });
+      return dstPath;
+    } finally {
+      deleteTree(tmp);
+    }
+  }
+
+  /**
+   * Adds a path whose NAR comes from `source` (nix-store --import, binary
+   * caches): the archive is restored under a temporary name while its
+   * SHA-256 and size are checked against info, then installed. The source
+   * is always consumed to the end of the archive, also when the path is
+   * already valid. Returns false in that case (nothing was written).
+   */
+  addToStoreFromNar(info: ValidPathInfo, source: SyncSource, options: { repair?: boolean } = {}): boolean {
+    parseStorePath(info.path, this.storeDir);
+    this.addTempRoot(info.path);
+    const tmp = this.makeTempName();
+    try {
+      const narSink = new HashSink('sha256');
+      restoreInto(tmp, source, (chunk) => narSink.update(chunk));
+      if (this.isValidPath(info.path) && !options.repair) return false;
+      const got = narSink.finish();
+      const specified = parseHashAnyPrefixed(info.narHash);
+      if (!hashEquals(specified, got.hash))
+        throw new LocalStoreError(
+          `hash mismatch importing path '${info.path}';\n  specified: ${printHash(specified, 'base32', true)}\n  got:       ${printHash(got.hash, 'base32', true)}`);
+      if (info.narSize !== 0 && info.narSize !== got.size)
+        throw new LocalStoreError(`size mismatch importing path '${info.path}';\n  specified: ${info.narSize}\n  got:       ${got.size}`);
+      if (info.ca) this.checkContentAddress(info, tmp);
+      canonicaliseMetadata(tmp);
+      this.installPath(tmp, { ...info, narHash: printHash(got.hash, 'base32', true), narSize: got.size }, options);
+      return true;
+    } finally {
+      deleteTree(tmp);
+    }
+  }
+
+  /** Nix's "ca hash mismatch importing path" check for content-addressed imports. */
+  private checkContentAddress(info: ValidPathInfo, contents: string): void {
+    const ca = parseContentAddress(info.ca!);
+    let actual: Hash;
+    if (ca.type === 'text') actual = hashString('sha256', fs.readFileSync(contents));
+    else if (ca.method === 'flat') actual = hashString(ca.hash.algo, fs.readFileSync(contents));
+    else actual = hashPath(ca.hash.algo, contents).hash;
+    if (!hashEquals(actual, ca.hash))
+      throw new LocalStoreError(
+        `ca hash mismatch importing path '${info.path}';\n  specified: ${printHash(ca.hash, 'base32', true)}\n  got:       ${printHash(actual, 'base32', true)}`);
+  }
+
+  /** Registers paths whose contents are already in place (one transaction). */
+  registerValidPaths(infos: ValidPathInfo[]): void {
+    this.db.registerValidPaths(infos.map((info) => this.registrationFor(info)));
+  }
+
+  private registrationFor(info: ValidPathInfo): PathRegistration {
+    if (!isDerivationPath(info.path)) return { info };
+    return { info, derivationOutputs: readDerivationOutputPaths(fs.readFileSync(this.toRealPath(info.path), 'utf8')) };
+  }
+
+  /**
+   * Moves complete, canonical contents from tmp to info.path and registers
+   * them, unless the path became valid meanwhile (then tmp is left for the
+   * caller to delete). See the comment at the top of the file.
+   */
+  private installPath(tmp: string, info: ValidPathInfo, options: { repair?: boolean } = {}): void {
+    const realPath = this.toRealPath(info.path);
+    const registration = () => this.registrationFor(info);
+
+    if (!options.repair) {
+      const done = this.db.writeTransaction(() => {
+        if (this.db.isValidPath(info.path)) return true;
+        if (lexists(realPath)) return false;
+        fs.renameSync(tmp, realPath);
+        this.db.registerValidPaths([registration()]);
+        return true;
+      });
+      if (done) return;
+    }
+
+    // Something occupies the final name (a leftover of an interrupted
+    // writer, or the path itself when repairing): replace it under the
+    // per-path lock, which real Nix writers hold while they write.
+    const locks = new PathLocks();
+    locks.lockPaths([realPath]);
+    let trash: string | undefined;
+    try {
+      this.db.writeTransaction(() => {
+        if (this.db.isValidPath(info.path) && !options.repair) return;
+        if (lexists(realPath)) {
+          trash = this.makeTempName();
+          fs.renameSync(realPath, trash);
+        }
+        fs.renameSync(tmp, realPath);
+        this.db.registerValidPaths([registration()]);
+      });
+      locks.setDeletion(true);
+    } finally {
+      locks.release();
+      if (trash) deleteTree(trash);
+    }
+  }
+
+  /** A fresh name in the real store directory that no store path can have. */
+  private makeTempName(): string {
+    return path.join(this.realStoreDir, `.tmp-tsnix-${process.pid}-${tempCounter++}-${Math.random().toString(36).slice(2, 8)}`);
+  }
+
+  // -------------------------------------------------------------------------
+  // Removing paths
+
+  /** Invalidates (refusing if it has valid referrers) and deletes a path. */
+  deleteStorePath(storePath: string): void {
+    this.db.invalidatePathChecked(storePath);
+    const realPath = this.toRealPath(storePath);
+    if (lexists(realPath)) {
+      // Rename first so that the name is free at once and nobody sees a half-deleted tree.
+      const trash = this.makeTempName();
+      fs.renameSync(realPath, trash);
+      deleteTree(trash);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Verification
+
+  /**
+   * nix-store --verify: drops paths that disappeared (if nothing valid
+   * refers to them) and, with checkContents, compares NAR hashes, filling in
+   * missing hashes and sizes. Messages are Nix's.
+   */
+  verifyStore(checkContents: boolean, repair: boolean, log: StoreLogger): VerifyReport {
+    let errors = false;
+    log('info', 'reading the Nix store...');
+    const present = new Set(fs.readdirSync(this.realStoreDir));
+    log('info', 'checking path existence...');
+    const done = new Set<string>();
+    const validPaths = new Set<string>();
+    const verifyPath = (p: string): void => {
+      if (done.has(p)) return;
+      done.add(p);
+      if (!p.startsWith(this.storeDir + '/')) {
+        log('error', `path '${p}' is not in the Nix store`);
+        return;
+      }
+      const base = p.slice(this.storeDir.length + 1);
+      if (present.has(base)) {
+        validPaths.add(p);
+        return;
+      }
+      let canInvalidate = true;
+      for (const referrer of this.db.queryReferrers(p)) {
+        if (referrer === p) continue;
+        verifyPath(referrer);
+        if (validPaths.has(referrer)) canInvalidate = false;
+      }
+      if (canInvalidate) {
+        log('info', `path '${p}' disappeared, removing from database...`);
+        this.db.writeTransaction(() => this.db.invalidatePath(p));
+      } else {
+        log('error', `path '${p}' disappeared, but it still has valid referrers!`);
+        errors = true;
+      }
+    };
+    for (const p of this.db.queryAllValidPaths()) verifyPath(p);
+
+    if (checkContents) {
+      log('info', 'checking link hashes...');
+      for (const link of safeReaddir(this.linksDir)) {
+        const linkPath = path.join(this.linksDir, link);
+        const hash = printHash(hashPath('sha256', linkPath).hash, 'base32');
+        if (hash !== link) {
+          log('error', `link '${linkPath}' was modified! expected hash '${link}', got '${hash}'`);
+          if (repair) {
+            fs.unlinkSync(linkPath);
+            log('info', `removed link '${linkPath}'`);
+          } else errors = true;
+        }
+      }
+      log('info', 'checking store hashes...');
+      for (const p of [...validPaths].sort()) {
+        try {
+          const info = this.requirePathInfo(p);
+          const expected = parseHashAnyPrefixed(info.narHash);
+          const current = hashPath(expected.algo, this.toRealPath(p));
+          const isNull = expected.bytes.every((b) => b === 0);
+          if (!isNull && !hashEquals(expected, current.hash)) {
+            log('error', `path '${p}' was modified! expected hash '${printHash(expected, 'base32', true)}', got '${printHash(current.hash, 'base32', true)}'`);
+            errors = true;
+          } else {
+            let update = false;
+            if (isNull) {
+              log('info', `fixing missing hash on '${p}'`);
+              info.narHash = printHash(current.hash, 'base32', true);
+              update = true;
+            }
+            if (info.narSize === 0) {
+              log('info', `updating size field on '${p}' to ${current.size}`);
+              info.narSize = current.size;
+              update = true;
+            }
+            if (update) this.db.writeTransaction(() => this.db.updatePathInfo(info));
+          }
+        } catch (e) {
+          log(this.isValidPath(p) ? 'error' : 'warn', (e as Error).message);
+          errors = true;
+        }
+      }
+    }
+    return { errors };
+  }
+}
+
+/** A SyncSource over a generator of chunks (the NAR dumper), so a dump can be restored in one pass. */
+class ChunkSource implements SyncSource {
+  private buffered: Buffer = Buffer.alloc(0);
+  constructor(private readonly chunks: Iterator<Buffer>) {}
+  read(n: number): Buffer {
+    while (this.buffered.length < n) {
+      const next = this.chunks.next();
+      if (next.done) throw new LocalStoreError('unexpected end of archive');
+      this.buffered = this.buffered.length === 0 ? next.value : Buffer.concat([this.buffered, next.value]);
+    }
+    const out = this.buffered.subarray(0, n);
+    this.buffered = this.buffered.subarray(n);
+    return out;
+  }
+}
+
+/** Parses an archive into a new tree at target, closing the last file even when parsing fails. */
+function restoreInto(target: string, source: SyncSource, onBytes: (chunk: Buffer) => void): void {
+  const visitor = new RestoreVisitor(target);
+  try {
+    parseNar(source, visitor, { onBytes });
+  } finally {
+    visitor.close();
+  }
+}
+
+function copyFileHashing(src: string, dst: string, sink: HashSink): void {
+  const st = fs.statSync(src);
+  if (!st.isFile()) throw new LocalStoreError(`'${src}' is not a regular file`);
+  const inFd = fs.openSync(src, 'r');
+  const outFd = fs.openSync(dst, 'wx', 0o644);
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const n = fs.readSync(inFd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      sink.update(buf.subarray(0, n));
+      let off = 0;
+      while (off < n) off += fs.writeSync(outFd, buf, off, n - off);
+    }
+  } finally {
+    fs.closeSync(inFd);
+    fs.closeSync(outFd);
+  }
+}
+
+function lexists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Deletes a tree even when canonicalisation made its directories read-only. */
+export function deleteTree(p: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) {
+    if ((st.mode & 0o700) !== 0o700) fs.chmodSync(p, st.mode | 0o700);
+    for (const name of fs.readdirSync(p)) deleteTree(path.join(p, name));
+    fs.rmdirSync(p);
+  } else {
+    fs.unlinkSync(p);
+  }
+}
+
+/** The user name Nix uses for per-user directories (it asks the passwd database, not $USER). */
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER || String(process.getuid?.() ?? 'nobody');
+  }
+}
+
+/** Keeps a file of the given size that can be deleted to free space for the GC on a full disk. */
+function reserveSpace(file: string, size: number): void {
+  try {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st && st.size === size) return;
+    const fd = fs.openSync(file, 'w', 0o600);
+    try {
+      const chunk = Buffer.alloc(Math.min(size, 1 << 20), 'X');
+      for (let written = 0; written < size; ) written += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Best effort, as in Nix.
+  }
+}
+
+/**
+ * The output paths a derivation declares: the first list of its ATerm,
+ * `Derive([("out","/nix/store/...","",""),...],...)`. Floating outputs
+ * (empty path) are not recorded, as in Nix.
+ */
+export function readDerivationOutputPaths(aterm: string): Map<string, string> {
+  const outputs = new Map<string, string>();
+  if (!aterm.startsWith('Derive([')) throw new LocalStoreError('derivation does not start with \'Derive([\'');
+  const re = /\("((?:[^"\\]|\\.)*)","((?:[^"\\]|\\.)*)","(?:[^"\\]|\\.)*","(?:[^"\\]|\\.)*"\)(,|\])/y;
+  re.lastIndex = 'Derive(['.length;
+  if (aterm[re.lastIndex] === ']') return outputs;
+  for (;;) {
+    const m = re.exec(aterm);
+    if (!m) throw new LocalStoreError('derivation has malformed outputs');
+    if (m[2] !== '') outputs.set(m[1]!, m[2]!);
+    if (m[3] === ']') break;
+  }
+  return outputs;
+}

@@ -1,0 +1,49 @@
+// Shared helpers for the local store tests: temporary stores (never /nix)
+// and running the reference nix-store against a chroot store.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { LocalStore } from '../../../src/store/local/local-store.js';
+import { resolveStoreConfig, type LocalStoreConfig } from '../../../src/store/local/store-config.js';
+
+export function tempDir(prefix = 'tsnix-store-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function chrootConfig(root: string): LocalStoreConfig {
+  const cfg = resolveStoreConfig({ uri: root, env: {} });
+  if (cfg.kind !== 'local') throw new Error('expected a local store');
+  return cfg;
+}
+
+export function openChrootStore(root: string): LocalStore {
+  return LocalStore.open(chrootConfig(root));
+}
+
+export interface RefResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the reference nix-store with `--store root`. */
+export function refNixStore(root: string, args: string[], input?: Buffer | string): RefResult {
+  const r = spawnSync('nix-store', ['--store', root, ...args], {
+    input,
+    encoding: 'buffer',
+    env: { ...process.env, NIX_REMOTE: '', NIX_CONF_DIR: '/etc/nix' },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+}
+
+/** Makes a small source tree: a file, an executable in a subdirectory, a symlink. */
+export function makeSourceTree(dir: string): string {
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'some text\n');
+  fs.writeFileSync(path.join(dir, 'sub', 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+  fs.symlinkSync('a.txt', path.join(dir, 'link'));
+  return dir;
+}

@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { narToBuffer, BufferSource } from '../../../src/store/nar.js';
+import { makeSourceTree, openChrootStore, refNixStore, tempDir } from './helpers.js';
+
+describe('local store written by tsnix, read by the reference', () => {
+  it('paths, hashes and references agree with nix-store, and --verify --check-contents passes', () => {
+    const root = tempDir();
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const store = openChrootStore(root);
+    const text = store.addTextToStore('greeting', 'hello world\n', []);
+    const tree = store.addPathToStore('src', src, { method: 'recursive', hashAlgo: 'sha256' });
+    const withRef = store.addPathToStore('src', src, { method: 'recursive', hashAlgo: 'sha256', references: [text] });
+    const flat = store.addPathToStore('a.txt', path.join(src, 'a.txt'), { method: 'flat', hashAlgo: 'sha1' });
+    store.close();
+
+    // The reference computes the same paths for the same contents.
+    const refRoot = tempDir();
+    expect(refNixStore(refRoot, ['--add', src]).stdout.trim()).toBe(tree);
+    expect(refNixStore(refRoot, ['--add-fixed', 'sha1', path.join(src, 'a.txt')]).stdout.trim()).toBe(flat);
+
+    const verify = refNixStore(root, ['--verify', '--check-contents']);
+    expect(verify.stderr).not.toMatch(/modified|error/);
+    expect(verify.status).toBe(0);
+    expect(refNixStore(root, ['-q', '--references', withRef]).stdout).toBe(`${text}\n`);
+    expect(refNixStore(root, ['-q', '--referrers', text]).stdout).toBe(`${withRef}\n`);
+    for (const q of ['--hash', '--size']) {
+      expect(refNixStore(root, ['-q', q, tree]).stdout).toBe(refNixStore(refRoot, ['-q', q, tree]).stdout);
+    }
+    // Store contents carry canonical metadata.
+    const real = path.join(root, 'nix/store', path.basename(tree));
+    expect(fs.lstatSync(path.join(real, 'a.txt')).mode & 0o7777).toBe(0o444);
+    expect(fs.lstatSync(path.join(real, 'sub', 'run.sh')).mode & 0o7777).toBe(0o555);
+    expect(fs.lstatSync(real).mtimeMs).toBe(1000);
+  });
+
+  it('reads a store the reference populated', () => {
+    const root = tempDir();
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const added = refNixStore(root, ['--add', src]).stdout.trim();
+    const store = openChrootStore(root);
+    const info = store.queryPathInfo(added)!;
+    expect(`${info.narHash}\n`).toBe(refNixStore(root, ['-q', '--hash', added]).stdout);
+    expect(`${info.narSize}\n`).toBe(refNixStore(root, ['-q', '--size', added]).stdout);
+    expect(info.ca).toMatch(/^fixed:r:sha256:/);
+    // Adding the same contents again is a no-op that returns the same path.
+    expect(store.addPathToStore('src', src, { method: 'recursive', hashAlgo: 'sha256' })).toBe(added);
+    store.close();
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+  });
+
+  it('derivations register their outputs (DerivationOutputs), visible to the reference', () => {
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const out = '/nix/store/0000000000000000000000000000000a-x';
+    const drvText = `Derive([("out","${out}","","")],[],[],"x86_64-linux","/bin/sh",[],[("builder","/bin/sh"),("name","x"),("out","${out}"),("system","x86_64-linux")])`;
+    const drv = store.addTextToStore('x.drv', drvText, []);
+    expect(store.queryDerivationOutputs(drv)).toEqual(new Map([['out', out]]));
+    expect(store.queryValidDerivers(out)).toEqual([drv]);
+    store.close();
+    expect(refNixStore(root, ['-q', '--outputs', drv]).stdout).toBe(`${out}\n`);
+    // (Nix 2.8 has no --valid-derivers; its --deriver-side view is DerivationOutputs, checked above.)
+  });
+
+  it('imports a NAR, checking its hash and size', () => {
+    const root = tempDir();
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const refRoot = tempDir();
+    const p = refNixStore(refRoot, ['--add', src]).stdout.trim();
+    const narHash = refNixStore(refRoot, ['-q', '--hash', p]).stdout.trim();
+    const narSize = refNixStore(refRoot, ['-q', '--size', p]).stdout.trim();
+    const nar = narToBuffer(src);
+    const store = openChrootStore(root);
+    expect(() => store.addToStoreFromNar(
+      { path: p, narHash: narHash!, narSize: Number(narSize) + 1, references: [] }, new BufferSource(nar)))
+      .toThrow(/size mismatch importing path/);
+    expect(store.isValidPath(p)).toBe(false);
+    expect(() => store.addToStoreFromNar(
+      { path: p, narHash: 'sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s', narSize: Number(narSize), references: [] },
+      new BufferSource(nar))).toThrow(/hash mismatch importing path/);
+    expect(store.addToStoreFromNar({ path: p, narHash: narHash!, narSize: Number(narSize), references: [] }, new BufferSource(nar))).toBe(true);
+    expect(store.isValidPath(p)).toBe(true);
+    // No temporary leftovers in the store directory.
+    expect(fs.readdirSync(path.join(root, 'nix/store')).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    store.close();
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+  });
+
+  it('replaces complete-but-unregistered leftovers at the final name', () => {
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const p = store.addTextToStore('t', 'contents', []);
+    // Simulate a writer that died after renaming but before registering.
+    store.db.writeTransaction(() => store.db.invalidatePath(p));
+    const real = store.toRealPath(p);
+    fs.chmodSync(real, 0o644);
+    fs.writeFileSync(real, 'garbage');
+    expect(store.addTextToStore('t', 'contents', [])).toBe(p);
+    expect(fs.readFileSync(real, 'utf8')).toBe('contents');
+    expect(fs.existsSync(`${real}.lock`)).toBe(false);
+    store.close();
+  });
+
+  it('refuses to delete a path that valid paths refer to, and deletes it afterwards', () => {
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const a = store.addTextToStore('a', 'a', []);
+    const b = store.addTextToStore('b', 'b', [a]);
+    expect(() => store.deleteStorePath(a)).toThrow(`cannot delete path '${a}' because it is in use by '${b}'`);
+    store.deleteStorePath(b);
+    store.deleteStorePath(a);
+    expect(store.isValidPath(a)).toBe(false);
+    expect(fs.existsSync(store.toRealPath(a))).toBe(false);
+    store.close();
+  });
+
+  it('verifyStore finds modified contents and drops vanished paths', () => {
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const a = store.addTextToStore('a', 'a', []);
+    const b = store.addTextToStore('b', 'b', []);
+    fs.chmodSync(store.toRealPath(a), 0o644);
+    fs.writeFileSync(store.toRealPath(a), 'changed');
+    fs.rmSync(store.toRealPath(b));
+    const lines: string[] = [];
+    const report = store.verifyStore(true, false, (_level, m) => lines.push(m));
+    expect(report.errors).toBe(true);
+    expect(lines).toContain(`path '${b}' disappeared, removing from database...`);
+    expect(lines.some((l) => l.startsWith(`path '${a}' was modified! expected hash 'sha256:`))).toBe(true);
+    expect(store.isValidPath(b)).toBe(false);
+    store.close();
+  });
+
+  it('writes the temp roots file of the process and removes it on close', () => {
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const p = store.addTextToStore('a', 'a', []);
+    const file = path.join(root, 'nix/var/nix/temproots', String(process.pid));
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${p}\0`);
+    store.close();
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
