@@ -114,6 +114,17 @@ function startsSimple(t: Token): boolean {
 
 const isChar = (t: Token, c: string) => t.type === 'CHAR' && t.text === c;
 
+// Token names in the order of bison's symbol numbers, which is the order it lists expected tokens in.
+const SYMBOL_ORDER = [
+  'end of file', 'identifier', 'string', 'indented string', 'integer', 'floating-point literal', 'path',
+  "'~/…' path", "'<…>' path", 'end of path', 'URI', "'if'", "'then'", "'else'", "'assert'", "'with'", "'let'",
+  "'in'", "'rec'", "'inherit'", "'=='", "'!='", "'<='", "'>='", "'//'", "'++'", "'&&'", "'||'", "'->'", "'or'",
+  "'<|'", "'|>'", "'${'", 'start of an indented string', 'end of an indented string', "'...'", "'<'", "'>'",
+  "'+'", "'-'", "'*'", "'/'", "'?'", "':'", "'@'", "';'", "'!'", "'.'", "'\"'", "'('", "')'", "'{'", "'}'",
+  "'['", "']'", "'='", "','",
+];
+const symbolOrder = (name: string) => SYMBOL_ORDER.indexOf(name);
+
 /** Lexically normalise an absolute path: no `.`, `..` or empty segments. */
 function canonPath(p: string): string {
   const out: string[] = [];
@@ -164,8 +175,12 @@ class Parser {
 
   private syntaxError(t: Token, expected: string[] = []): never {
     let msg = `syntax error, unexpected ${tokenName(t)}`;
-    // bison lists the alternatives only when there are at most four
-    if (expected.length > 0 && expected.length <= 4) msg += `, expecting ${expected.join(' or ')}`;
+    // bison lists the alternatives only when there are at most four, in the
+    // order of its symbol numbers
+    if (expected.length > 0 && expected.length <= 4) {
+      const sorted = [...expected].sort((a, b) => symbolOrder(a) - symbolOrder(b));
+      msg += `, expecting ${sorted.join(' or ')}`;
+    }
     const offset = t.type === 'EOF' ? this.src.length : t.start;
     throw new ParseError(msg, this.pos(t.type === 'EOF' && t.start < this.src.length ? t.start : offset));
   }
@@ -255,9 +270,9 @@ class Parser {
       case 'LET': {
         if (isChar(this.peek(1), '{')) break; // legacy `let { … }`, an expr_simple
         this.next();
-        const attrs = this.parseBinds(false);
+        const attrs = this.parseBinds();
         const end = this.peek();
-        if (end.type !== 'IN') this.syntaxError(end, this.bindsEndExpected(attrs, "'in'"));
+        if (end.type !== 'IN') this.syntaxError(end, ["'in'", "'inherit'"]);
         this.next();
         const body = this.parseExpr();
         if (attrs.dynamicAttrs.length > 0) this.error('dynamic attributes not allowed in let', this.pos(t.start));
@@ -305,7 +320,7 @@ class Parser {
       return { formals, ellipsis: false };
     }
     for (;;) {
-      const id = this.expect('ID', ['identifier']);
+      const id = this.expect('ID', formals.length === 0 ? ['identifier', "'...'", "'}'"] : ['identifier']);
       const formal: Formal = { name: id.text, pos: this.pos(id.start) };
       if (isChar(this.peek(), '?')) {
         this.next();
@@ -330,7 +345,7 @@ class Parser {
         this.next();
         break;
       }
-      if (t2.type !== 'ID') this.syntaxError(t2, ['identifier', "'}'", "'...'"]);
+      if (t2.type !== 'ID') this.syntaxError(t2, ['identifier', "'...'", "'}'"]);
     }
     return { formals, ellipsis };
   }
@@ -398,8 +413,6 @@ class Parser {
       if (prec === PREC_HASATTR) {
         const attrPath = this.parseAttrPath(this.attrPathExpected());
         lhs = { kind: 'OpHasAttr', e: lhs, attrPath, pos: lhs.pos };
-        const t = this.peek();
-        if (isChar(t, '?')) this.syntaxError(t, ["'.'"]);
         continue;
       }
       const rightAssoc = prec === PREC_IMPL || prec === PREC_UPDATE || prec === PREC_CONCAT;
@@ -607,7 +620,8 @@ class Parser {
       } else if (isChar(t, '"')) {
         break;
       } else {
-        this.syntaxError(t, parts.length === 0 ? ["'\"'"] : parts.length === 1 && parts[0]!.e.kind === 'String' ? ["'${'"] : ['string', "'${'", "'\"'"]);
+        // bison has already reduced what it has to `string_parts` here
+        this.syntaxError(t, ["'\"'"]);
       }
     }
     if (parts.length === 0) return { kind: 'String', value: '' };
@@ -655,8 +669,8 @@ class Parser {
       case 'LET': {
         this.next();
         this.expectChar('{');
-        const attrs = this.parseBinds(true);
-        this.expectBindsClose(attrs);
+        const attrs = this.parseBinds();
+        this.expectBindsClose(true);
         attrs.recursive = true;
         attrs.pos = this.pos(t.start);
         return { kind: 'Select', e: attrs, attrPath: [{ name: 'body' }], pos: this.pos(t.start) };
@@ -664,8 +678,8 @@ class Parser {
       case 'REC': {
         this.next();
         this.expectChar('{');
-        const attrs = this.parseBinds(true);
-        this.expectBindsClose(attrs);
+        const attrs = this.parseBinds();
+        this.expectBindsClose(true);
         attrs.recursive = true;
         attrs.pos = this.pos(t.start);
         return attrs;
@@ -686,8 +700,8 @@ class Parser {
           }
           case '{': {
             this.next();
-            const attrs = this.parseBinds(true);
-            this.expectBindsClose(attrs);
+            const attrs = this.parseBinds();
+            this.expectBindsClose(false);
             attrs.pos = this.pos(t.start);
             return attrs;
           }
@@ -699,7 +713,8 @@ class Parser {
               this.warnIfCursedOr(e);
               elems.push(e);
             }
-            this.expectChar(']');
+            // bison's state here also accepts any expression start: too many to list
+            this.expectChar(']', []);
             return { kind: 'List', elems };
           }
         }
@@ -707,20 +722,12 @@ class Parser {
     this.syntaxError(t, []);
   }
 
-  private expectBindsClose(attrs: ExprAttrs & { _empty?: boolean }): void {
+  /** The closing `}` of bindings; after `{` bison only lists `inherit`, after `rec {` / `let {` also `}`. */
+  private expectBindsClose(allowsEmpty: boolean): void {
     const t = this.peek();
-    if (!isChar(t, '}')) this.syntaxError(t, this.bindsEndExpected(attrs, "'}'"));
+    if (!isChar(t, '}')) this.syntaxError(t, allowsEmpty ? ["'inherit'", "'}'"] : ["'inherit'"]);
     this.next();
   }
-
-  /** What bison expects where a list of bindings may end. */
-  private bindsEndExpected(attrs: ExprAttrs, close: string): string[] {
-    // After at least one binding bison is in a state that also accepts the
-    // start of another binding (too many tokens to list).
-    if (attrs.attrs.size > 0 || attrs.dynamicAttrs.length > 0 || this.sawBinding) return [];
-    return ["'inherit'"];
-  }
-  private sawBinding = false;
 
   // ---- attribute sets ----
 
@@ -729,15 +736,13 @@ class Parser {
   }
 
   /** Bindings up to `}` or `in` (not consumed). */
-  private parseBinds(_braced: boolean): ExprAttrs {
+  private parseBinds(): ExprAttrs {
     const attrs = this.newAttrs();
-    this.sawBinding = false;
     for (;;) {
       const t = this.peek();
       if (t.type === 'INHERIT') {
         this.next();
         this.parseInherit(attrs);
-        this.sawBinding = true;
         continue;
       }
       if (t.type === 'ID' || t.type === 'OR_KW' || t.type === 'DOLLAR_CURLY' || isChar(t, '"')) {
@@ -749,7 +754,6 @@ class Parser {
         const e = this.parseExpr();
         this.expectChar(';');
         this.addAttr(attrs, path, this.pos(pathStart), e);
-        this.sawBinding = true;
         continue;
       }
       return attrs;
