@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { parseJson } from '../../src/eval/json-parse.js';
+
+const err = (s: string) => {
+  try {
+    parseJson(s);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'no error';
+};
+
+describe('JSON parsing (fromJSON)', () => {
+  it('keeps ints and floats apart', () => {
+    expect(parseJson('[1, -10, 3.5, 1E2, -0]')).toEqual([1n, -10n, 3.5, 100, 0n]);
+    expect(parseJson('18446744073709551616')).toBe(18446744073709551616);
+    expect(parseJson('-9223372036854775809')).toBe(-9223372036854775809);
+  });
+
+  it('builds objects with the last duplicate winning', () => {
+    const v = parseJson('{"a":1,"a":{"b":[true,false,null]}}') as Map<string, unknown>;
+    expect(v.get('a')).toEqual(new Map([['b', [true, false, null]]]));
+  });
+
+  it('decodes escapes including surrogate pairs', () => {
+    expect(parseJson('"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00"')).toBe('"\\/\b\f\n\r\té😀');
+  });
+
+  it('reports errors with nlohmann positions and excerpts', () => {
+    expect(err('x')).toBe("[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: 'x'");
+    expect(err('[1] x')).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error while parsing value - invalid literal; last read: '1] x'; expected end of input",
+    );
+    expect(err('{"a":1,}')).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 8: syntax error while parsing object key - unexpected '}'; expected string literal",
+    );
+    expect(err('"a\nb"')).toBe(
+      "[json.exception.parse_error.101] parse error at line 2, column 0: syntax error while parsing value - invalid string: control character U+000A (LF) must be escaped to \\u000A or \\n; last read: '\"a<U+000A>'",
+    );
+    expect(err('1.5e400')).toBe("[json.exception.out_of_range.406] number overflow parsing '1.5e400'");
+    expect(err('1.e3')).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 3: syntax error while parsing value - invalid number; expected digit after '.'; last read: '1.e'",
+    );
+  });
+
+  it('rejects values Nix cannot represent', () => {
+    expect(err('{"attr": 18446744073709551615}')).toBe('unsigned json number 18446744073709551615 outside of Nix integer range');
+    expect(err('"a\\u0000b"')).toBe("input string 'a␀b' cannot be represented as Nix string because it contains null bytes");
+    expect(err('{"a\\u0000b": 1}')).toBe("input string 'a␀b' cannot be represented as Nix string because it contains null bytes");
+  });
+
+  it('handles deep nesting without recursion', () => {
+    const deep = '['.repeat(100000) + ']'.repeat(100000);
+    expect(Array.isArray(parseJson(deep))).toBe(true);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { regexMatch, regexSplit, RegexSyntaxError, regexErrorMessage } from '../../src/eval/regex/index.js';
+
+// Expected values were taken from Nix 2.8 (libstdc++ std::regex::extended).
+describe('builtins.match semantics', () => {
+  it('requires a full match and returns the groups', () => {
+    expect(regexMatch('(.*)\\.nix', 'foobar.nix')).toEqual(['foobar']);
+    expect(regexMatch('fo*', 'foobar')).toBeNull();
+    expect(regexMatch('((.*)/)?([^/]*)\\.(nix|cc)', 'foobar.cc')).toEqual([null, null, 'foobar', 'cc']);
+  });
+
+  it('supports POSIX classes, `]` first in brackets and literal backslashes in brackets', () => {
+    expect(regexMatch('[[:space:]]+([[:upper:]]+)[[:space:]]+', '  FOO   ')).toEqual(['FOO']);
+    expect(regexMatch('[]a]+', ']a')).toEqual([]);
+    expect(regexMatch('[^]a]+', 'bc')).toEqual([]);
+    expect(regexMatch('[\\w]+', 'w\\')).toEqual([]);
+    expect(regexMatch('[a-]+', 'a-')).toEqual([]);
+    expect(regexMatch('[[.hyphen.]]', '-')).toEqual([]);
+  });
+
+  it('treats `]`, `}` as ordinary characters and `.` as matching newlines', () => {
+    expect(regexMatch('x}', 'x}')).toEqual([]);
+    expect(regexMatch(']', ']')).toEqual([]);
+    expect(regexMatch('(.)', '\n')).toEqual(['\n']);
+  });
+
+  it('keeps captures from earlier loop iterations like libstdc++', () => {
+    expect(regexMatch('(a|(b))+', 'ba')).toEqual(['a', 'b']);
+    expect(regexMatch('(a|b)*c|(a|ab)*c', 'abc')).toEqual(['b', null]);
+    expect(regexMatch('(x){0}', '')).toEqual([null]);
+    expect(regexMatch('(a*)*', '')).toEqual(['']);
+  });
+
+  it('matches bytes, not characters', () => {
+    expect(regexMatch('(.)', 'é')).toBeNull();
+    expect(regexMatch('(..)', 'é')).toEqual(['é']);
+  });
+
+  it('rejects what std::regex rejects', () => {
+    for (const bad of ['(.*', 'a{,2}', '\\d', '(?:a)', 'a{1', '{', '*a', '^*', '[z-a]', '[[:foo:]]', '[a-c-e]', '\\]', 'a\\', '[]']) {
+      expect(() => regexMatch(bad, 'x'), bad).toThrow(RegexSyntaxError);
+    }
+    try {
+      regexMatch('f(o*o', '');
+    } catch (e) {
+      expect(regexErrorMessage(e as RegexSyntaxError, 'f(o*o')).toBe("invalid regular expression 'f(o*o'");
+    }
+  });
+});
+
+describe('builtins.split semantics', () => {
+  it('interleaves unmatched text and group lists', () => {
+    expect(regexSplit('(a)|(c)', 'abc')).toEqual(['', ['a', null], 'b', [null, 'c'], '']);
+    expect(regexSplit('(o+)', 'oooofoooo')).toEqual(['', ['oooo'], 'f', ['oooo'], '']);
+    expect(regexSplit('fo+', 'f')).toBeNull();
+  });
+
+  it('picks the longest alternative (POSIX), unlike JavaScript', () => {
+    expect(regexSplit('a|ab', 'abc')).toEqual(['', [], 'c']);
+  });
+
+  it('handles empty matches as std::regex_iterator does', () => {
+    expect(regexSplit('a*', 'baaac')).toEqual(['', [], 'b', [], '', [], 'c', [], '']);
+    expect(regexSplit('', 'ab')).toEqual(['', [], 'a', [], 'b', [], '']);
+    expect(regexSplit('x*', '')).toEqual(['', [], '']);
+    expect(regexSplit('(a*)*', 'ab')).toEqual(['', [''], '', [''], 'b', [''], '']);
+  });
+
+  it('does not let ^ match after the first position', () => {
+    expect(regexSplit('^a', 'aaa')).toEqual(['', [], 'aa']);
+  });
+
+  it('survives long subjects without a stack overflow', () => {
+    const s = 'x'.repeat(200000);
+    expect(regexMatch('(.*)', s)).toEqual([s]);
+  });
+});
