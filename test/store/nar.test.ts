@@ -13,7 +13,7 @@ import {
   restorePathAsync,
   validateNar,
 } from '../../src/store/nar.js';
-import { buildTree, NAR_TREES } from './nar-fixtures.js';
+import { buildTree, NAR_TREES } from './golden.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsnix-nar-'));
 afterAll(() => {

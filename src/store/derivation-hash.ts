@@ -1,0 +1,122 @@
+// hashDerivationModulo: the hash that input-addressed output paths are made
+// from. Each input derivation is replaced by its own modulo hash (computed
+// recursively, memoised per .drv path), and a fixed-output derivation hashes
+// only to "fixed:out:<method+algo>:<hex>:<path>", so changing how a fixed
+// output is fetched does not change anything downstream.
+
+import { hashString, printHash, type Hash } from './hash.js';
+import { DEFAULT_STORE_DIR, makeOutputPath } from './store-path.js';
+import {
+  derivationStorePath,
+  derivationType,
+  fixedOutputPath,
+  unparseDerivation,
+  type Derivation,
+} from './derivation.js';
+import { fileIngestionPrefix } from './store-path.js';
+
+export interface DrvHash {
+  /** Per output name. */
+  hashes: Map<string, Hash>;
+  /** Deferred when some input's output paths are not yet known (floating CA). */
+  kind: 'regular' | 'deferred';
+}
+
+/** What hashDerivationModulo needs to see the input derivations. */
+export interface DrvHashContext {
+  storeDir?: string;
+  /** Reads an input derivation (a .drv store path). */
+  readDerivation(drvPath: string): Derivation;
+  /** Memo of modulo hashes by .drv path; share it for a whole evaluation. */
+  cache?: Map<string, DrvHash>;
+}
+
+/** The placeholder hash impure outputs get (sha256 of "impure"). */
+const IMPURE_OUTPUT_HASH = hashString('sha256', 'impure');
+
+function pathDerivationModulo(drvPath: string, ctx: DrvHashContext): DrvHash {
+  const cached = ctx.cache?.get(drvPath);
+  if (cached) return cached;
+  const h = hashDerivationModulo(ctx.readDerivation(drvPath), ctx, false);
+  ctx.cache?.set(drvPath, h);
+  return h;
+}
+
+export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskOutputs: boolean): DrvHash {
+  const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
+  const type = derivationType(drv);
+
+  if (type.kind === 'contentAddressed' && type.fixed) {
+    const hashes = new Map<string, Hash>();
+    for (const [name, o] of drv.outputs) {
+      if (o.kind !== 'fixed') continue;
+      const path = fixedOutputPath(drv.name, name, o, storeDir);
+      hashes.set(name, hashString('sha256', `fixed:out:${fileIngestionPrefix(o.method)}${o.hash.algo}:${printHash(o.hash, 'base16')}:${path}`));
+    }
+    return { hashes, kind: 'regular' };
+  }
+
+  if (type.kind === 'impure') {
+    return { hashes: new Map([...drv.outputs.keys()].map((n) => [n, IMPURE_OUTPUT_HASH])), kind: 'deferred' };
+  }
+
+  let kind: DrvHash['kind'] = type.kind === 'contentAddressed' ? 'deferred' : 'regular';
+
+  const inputs = new Map<string, Set<string>>();
+  for (const [drvPath, outputNames] of drv.inputDrvs) {
+    const res = pathDerivationModulo(drvPath, ctx);
+    if (res.kind === 'deferred') kind = 'deferred';
+    for (const out of outputNames) {
+      const h = res.hashes.get(out);
+      if (!h) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
+      const key = printHash(h, 'base16');
+      let set = inputs.get(key);
+      if (!set) inputs.set(key, (set = new Set()));
+      set.add(out);
+    }
+  }
+
+  const hash = hashString('sha256', unparseDerivation(drv, { storeDir, maskOutputs, actualInputs: inputs }));
+  return { hashes: new Map([...drv.outputs.keys()].map((n) => [n, hash])), kind };
+}
+
+/**
+ * Fills in the output paths of an input-addressed derivation whose outputs
+ * are given by name only (as derivationStrict builds it): hash the masked
+ * derivation, then set each output's path and env variable. If an input is
+ * deferred the outputs stay deferred.
+ */
+export function fillInputAddressedOutputs(drv: Derivation, outputNames: Iterable<string>, ctx: DrvHashContext): void {
+  const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
+  const names = [...outputNames];
+  for (const o of names) {
+    drv.env.set(o, '');
+    drv.outputs.set(o, { kind: 'deferred' });
+  }
+  const modulo = hashDerivationModulo(drv, ctx, true);
+  if (modulo.kind === 'deferred') return;
+  for (const o of names) {
+    const path = makeOutputPath(o, modulo.hashes.get(o)!, drv.name, storeDir);
+    drv.env.set(o, path);
+    drv.outputs.set(o, { kind: 'inputAddressed', path });
+  }
+}
+
+/**
+ * Records a freshly written derivation's modulo hash under its .drv path so
+ * later derivations can use it without reading the file (required when
+ * nothing is written, e.g. --eval / read-only mode). Returns the .drv path.
+ */
+export function rememberDerivationHash(drv: Derivation, ctx: DrvHashContext): string {
+  const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
+  const drvPath = derivationStorePath(drv, storeDir);
+  ctx.cache?.set(drvPath, hashDerivationModulo(drv, ctx, false));
+  return drvPath;
+}
+
+/** `/` + base-32 sha256 of "nix-output:<name>": what builtins.placeholder returns. */
+export function hashPlaceholder(outputName: string): string {
+  return '/' + printHash(hashString('sha256', `nix-output:${outputName}`), 'base32');
+}
+
+export { makeOutputPath };

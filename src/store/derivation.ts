@@ -1,0 +1,370 @@
+// Store derivations (.drv files) in Nix's ATerm syntax:
+//   Derive([outputs],[inputDrvs],[inputSrcs],"system","builder",[args],[env])
+// Maps and sets are written in byte order of their keys, as Nix's std::map
+// and std::set do, so the same derivation always has the same bytes.
+
+import { NixError } from '../eval/errors.js';
+import type { FileIngestionMethod } from './store-api.js';
+import { parseHashAlgo, parseHashNonSRIUnprefixed, printHash, type Hash, type HashAlgo } from './hash.js';
+import {
+  DEFAULT_STORE_DIR,
+  DRV_EXTENSION,
+  computeStorePathForText,
+  fileIngestionPrefix,
+  makeFixedOutputPath,
+  outputPathName,
+  parseStorePath,
+} from './store-path.js';
+
+export type DerivationOutput =
+  /** The usual kind: the path is fixed by the derivation's inputs. */
+  | { kind: 'inputAddressed'; path: string }
+  /** A fixed-output derivation's output: its content hash is known up front. */
+  | { kind: 'fixed'; method: FileIngestionMethod; hash: Hash }
+  /** Content-addressed with the hash known only after building (experimental). */
+  | { kind: 'floating'; method: FileIngestionMethod; algo: HashAlgo }
+  /** Input-addressed, but the path waits on a floating input (experimental). */
+  | { kind: 'deferred' }
+  | { kind: 'impure'; method: FileIngestionMethod; algo: HashAlgo };
+
+export interface Derivation {
+  /** The derivation name (the .drv file name without `.drv`); not part of the ATerm. */
+  name: string;
+  outputs: Map<string, DerivationOutput>;
+  /** Input derivation paths with the outputs used from each. */
+  inputDrvs: Map<string, Set<string>>;
+  inputSrcs: Set<string>;
+  platform: string;
+  builder: string;
+  args: string[];
+  env: Map<string, string>;
+}
+
+/** A malformed .drv file (Nix's FormatError). */
+export class DerivationFormatError extends NixError {}
+
+export function emptyDerivation(name: string): Derivation {
+  return { name, outputs: new Map(), inputDrvs: new Map(), inputSrcs: new Set(), platform: '', builder: '', args: [], env: new Map() };
+}
+
+/**
+ * Byte order of the UTF-8 encodings, which is code point order; JS's default
+ * sort compares UTF-16 units and differs for characters above U+FFFF.
+ */
+export function compareBytewise(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x < 0x80 && y < 0x80) return x - y;
+      return (a.codePointAt(i)! - b.codePointAt(i)!) || (x - y);
+    }
+  }
+  return a.length - b.length;
+}
+
+export function sortedBytewise(items: Iterable<string>): string[] {
+  return [...items].sort(compareBytewise);
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+function quote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '"' || c === '\\') out += '\\' + c;
+    else if (c === '\n') out += '\\n';
+    else if (c === '\r') out += '\\r';
+    else if (c === '\t') out += '\\t';
+    else out += c;
+  }
+  return out + '"';
+}
+
+/** Nix writes store paths, output names and hashes without escaping. */
+function quoteRaw(s: string): string {
+  return `"${s}"`;
+}
+
+function list(items: string[]): string {
+  return `[${items.join(',')}]`;
+}
+
+/** The path of a fixed output (the output name is always `out`). */
+export function fixedOutputPath(drvName: string, outputName: string, out: { method: FileIngestionMethod; hash: Hash }, storeDir = DEFAULT_STORE_DIR): string {
+  return makeFixedOutputPath(out.method, out.hash, outputPathName(drvName, outputName), storeDir);
+}
+
+/** The output's store path, when it is known before building. */
+export function derivationOutputPath(drv: Derivation, outputName: string, storeDir = DEFAULT_STORE_DIR): string | undefined {
+  const o = drv.outputs.get(outputName);
+  if (!o) return undefined;
+  if (o.kind === 'inputAddressed') return o.path;
+  if (o.kind === 'fixed') return fixedOutputPath(drv.name, outputName, o, storeDir);
+  return undefined;
+}
+
+export interface UnparseOptions {
+  storeDir?: string;
+  /** Blank the output paths and the env variables named after outputs (for hashing). */
+  maskOutputs?: boolean;
+  /** Replaces inputDrvs: keys written as given (hashDerivationModulo passes hex hashes). */
+  actualInputs?: Map<string, Set<string>>;
+}
+
+/** The ATerm text of a derivation, byte-identical to Nix's. */
+export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): string {
+  const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
+  const mask = opts.maskOutputs ?? false;
+
+  const outputs = sortedBytewise(drv.outputs.keys()).map((name) => {
+    const o = drv.outputs.get(name)!;
+    let path = '';
+    let algo = '';
+    let hash = '';
+    switch (o.kind) {
+      case 'inputAddressed':
+        path = mask ? '' : o.path;
+        break;
+      case 'fixed':
+        path = mask ? '' : fixedOutputPath(drv.name, name, o, storeDir);
+        algo = fileIngestionPrefix(o.method) + o.hash.algo;
+        hash = printHash(o.hash, 'base16');
+        break;
+      case 'floating':
+        algo = fileIngestionPrefix(o.method) + o.algo;
+        break;
+      case 'deferred':
+        break;
+      case 'impure':
+        algo = fileIngestionPrefix(o.method) + o.algo;
+        hash = 'impure';
+        break;
+    }
+    return `(${[name, path, algo, hash].map(quoteRaw).join(',')})`;
+  });
+
+  const inputs = opts.actualInputs ?? drv.inputDrvs;
+  const inputDrvs = sortedBytewise(inputs.keys()).map(
+    (p) => `(${quoteRaw(p)},${list(sortedBytewise(inputs.get(p)!).map(quoteRaw))})`,
+  );
+
+  const env = sortedBytewise(drv.env.keys()).map((k) => {
+    const value = mask && drv.outputs.has(k) ? '' : drv.env.get(k)!;
+    return `(${quote(k)},${quote(value)})`;
+  });
+
+  return (
+    'Derive(' +
+    [
+      list(outputs),
+      list(inputDrvs),
+      list(sortedBytewise(drv.inputSrcs).map(quoteRaw)),
+      quoteRaw(drv.platform),
+      quote(drv.builder),
+      list(drv.args.map(quote)),
+      list(env),
+    ].join(',') +
+    ')'
+  );
+}
+
+/** What a .drv's store path refers to: its sources and input derivations (not its outputs). */
+export function derivationReferences(drv: Derivation): string[] {
+  return sortedBytewise(new Set([...drv.inputSrcs, ...drv.inputDrvs.keys()]));
+}
+
+/** The path the .drv file gets: a text path named `<name>.drv`. */
+export function derivationStorePath(drv: Derivation, storeDir = DEFAULT_STORE_DIR): string {
+  return computeStorePathForText(drv.name + DRV_EXTENSION, unparseDerivation(drv, { storeDir }), derivationReferences(drv), storeDir);
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+class Reader {
+  pos = 0;
+  constructor(readonly s: string) {}
+
+  expect(t: string): void {
+    if (!this.s.startsWith(t, this.pos)) throw new DerivationFormatError(`expected string '${t}'`);
+    this.pos += t.length;
+  }
+
+  string(): string {
+    this.expect('"');
+    let out = '';
+    for (;;) {
+      if (this.pos >= this.s.length) throw new DerivationFormatError('unexpected end of derivation while reading a string');
+      const c = this.s[this.pos++]!;
+      if (c === '"') return out;
+      if (c === '\\') {
+        if (this.pos >= this.s.length) throw new DerivationFormatError('unexpected end of derivation while reading a string');
+        const e = this.s[this.pos++]!;
+        out += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e;
+      } else out += c;
+    }
+  }
+
+  path(): string {
+    const s = this.string();
+    validatePath(s);
+    return s;
+  }
+
+  /** Consumes `,` (more items follow) or `]` (end); like Nix, anything else means "another item". */
+  endOfList(): boolean {
+    const c = this.s[this.pos];
+    if (c === ',') {
+      this.pos++;
+      return false;
+    }
+    if (c === ']') {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+
+  strings(arePaths: boolean): Set<string> {
+    const out = new Set<string>();
+    while (!this.endOfList()) out.add(arePaths ? this.path() : this.string());
+    return out;
+  }
+}
+
+function validatePath(s: string): void {
+  if (s.length === 0 || s[0] !== '/') throw new DerivationFormatError(`bad path '${s}' in derivation`);
+}
+
+function parseOutput(path: string, algoField: string, hash: string, storeDir: string): DerivationOutput {
+  if (algoField !== '') {
+    let method: FileIngestionMethod = 'flat';
+    let algoName = algoField;
+    if (algoName.startsWith('r:')) {
+      method = 'recursive';
+      algoName = algoName.slice(2);
+    }
+    const algo = parseHashAlgo(algoName);
+    if (hash === 'impure') return { kind: 'impure', method, algo };
+    if (hash !== '') {
+      validatePath(path);
+      return { kind: 'fixed', method, hash: parseHashNonSRIUnprefixed(hash, algo) };
+    }
+    return { kind: 'floating', method, algo };
+  }
+  if (path === '') return { kind: 'deferred' };
+  validatePath(path);
+  return { kind: 'inputAddressed', path: parseStorePath(path, storeDir).path };
+}
+
+/** Parses ATerm text; `name` is the derivation name (from the .drv file name). */
+export function parseDerivation(text: string, name: string, storeDir = DEFAULT_STORE_DIR): Derivation {
+  const r = new Reader(text);
+  const drv = emptyDerivation(name);
+  r.expect('Derive([');
+  while (!r.endOfList()) {
+    r.expect('(');
+    const id = r.string();
+    r.expect(',');
+    const path = r.string();
+    r.expect(',');
+    const algo = r.string();
+    r.expect(',');
+    const hash = r.string();
+    r.expect(')');
+    drv.outputs.set(id, parseOutput(path, algo, hash, storeDir));
+  }
+  r.expect(',[');
+  while (!r.endOfList()) {
+    r.expect('(');
+    const drvPath = parseStorePath(r.path(), storeDir).path;
+    r.expect(',[');
+    drv.inputDrvs.set(drvPath, r.strings(false));
+    r.expect(')');
+  }
+  r.expect(',[');
+  for (const p of r.strings(true)) drv.inputSrcs.add(parseStorePath(p, storeDir).path);
+  r.expect(',');
+  drv.platform = r.string();
+  r.expect(',');
+  drv.builder = r.string();
+  r.expect(',[');
+  while (!r.endOfList()) drv.args.push(r.string());
+  r.expect(',[');
+  while (!r.endOfList()) {
+    r.expect('(');
+    const k = r.string();
+    r.expect(',');
+    const v = r.string();
+    r.expect(')');
+    drv.env.set(k, v);
+  }
+  r.expect(')');
+  if (r.pos !== text.length) throw new DerivationFormatError('trailing data after the derivation');
+  return drv;
+}
+
+/** Parses a .drv file's text, naming the file in the error as Nix does. */
+export function parseDerivationFile(text: string, drvPath: string, storeDir = DEFAULT_STORE_DIR): Derivation {
+  const base = drvPath.slice(drvPath.lastIndexOf('/') + 1);
+  const name = base.slice(33, base.endsWith(DRV_EXTENSION) ? -DRV_EXTENSION.length : undefined);
+  try {
+    return parseDerivation(text, name, storeDir);
+  } catch (e) {
+    if (e instanceof NixError) throw new DerivationFormatError(`error parsing derivation '${drvPath}': ${e.message}`);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Kinds
+
+export type DerivationType =
+  | { kind: 'inputAddressed'; deferred: boolean }
+  | { kind: 'contentAddressed'; fixed: boolean; sandboxed: boolean }
+  | { kind: 'impure' };
+
+/** Classifies a derivation by its outputs; mixing kinds is an error, as in Nix. */
+export function derivationType(drv: Derivation): DerivationType {
+  const kinds = new Set<DerivationOutput['kind']>();
+  let floatingAlgo: HashAlgo | undefined;
+  const fixedNames: string[] = [];
+  for (const [name, o] of drv.outputs) {
+    kinds.add(o.kind);
+    if (o.kind === 'fixed') fixedNames.push(name);
+    if (o.kind === 'floating') {
+      if (floatingAlgo && floatingAlgo !== o.algo) throw new NixError('all floating outputs must use the same hash type');
+      floatingAlgo = o.algo;
+    }
+  }
+  if (kinds.size === 0) throw new NixError('must have at least one output');
+  if (kinds.size > 1) throw new NixError("can't mix derivation output types");
+  const [kind] = kinds;
+  switch (kind!) {
+    case 'inputAddressed':
+      return { kind: 'inputAddressed', deferred: false };
+    case 'deferred':
+      return { kind: 'inputAddressed', deferred: true };
+    case 'fixed':
+      if (fixedNames.length > 1) throw new NixError('only one fixed output is allowed for now');
+      if (fixedNames[0] !== 'out') throw new NixError('single fixed output must be named "out"');
+      return { kind: 'contentAddressed', fixed: true, sandboxed: false };
+    case 'floating':
+      return { kind: 'contentAddressed', fixed: false, sandboxed: true };
+    case 'impure':
+      return { kind: 'impure' };
+  }
+}
+
+export function isFixedOutputDerivation(drv: Derivation): boolean {
+  const t = derivationType(drv);
+  return t.kind === 'contentAddressed' && t.fixed;
+}
+
+export function isBuiltinDerivation(drv: Derivation): boolean {
+  return drv.builder.startsWith('builtin:');
+}
