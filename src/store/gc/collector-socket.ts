@@ -1,0 +1,134 @@
+// The roots socket, <state>/gc-socket/socket: Nix's way for a process to
+// add a temporary root while a collection runs. The collector reads the
+// temproots files once, after taking the GC lock; a process that adds a
+// root later and finds the GC lock taken sends the path over this socket
+// (one line per path) and waits for the byte '1'. The collector answers
+// only between its deletion batches, so once the answer arrives the path is
+// either safe from this collection or already gone (and its name free to be
+// created again). Nix 2.8 clients talk to tsnix's collector and tsnix
+// clients to Nix's, with the same protocol.
+//
+// tsnix's store API is synchronous, so the client side runs the socket
+// conversation on a worker thread and blocks on an Atomics wait; this only
+// happens while a collection is running.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { parseStorePath } from '../store-path.js';
+import { isCollectorRunning } from './gc-lock.js';
+
+export function rootsSocketPath(stateDir: string): string {
+  return path.join(stateDir, 'gc-socket', 'socket');
+}
+
+export class RootsServer {
+  private readonly connections = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, readonly socketPath: string) {}
+
+  /**
+   * Listens on the socket; each valid store path received has its hash part
+   * passed to onRoot before the client is answered.
+   */
+  static async start(stateDir: string, storeDir: string, onRoot: (hashPart: string, storePath: string) => void,
+    log: (message: string) => void): Promise<RootsServer> {
+    const socketPath = rootsSocketPath(stateDir);
+    fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+    try {
+      fs.unlinkSync(socketPath);
+    } catch {
+      // Usually absent.
+    }
+    let self: RootsServer | undefined;
+    const server = net.createServer((conn) => {
+      self?.connections.add(conn);
+      let buffered = '';
+      conn.on('data', (data) => {
+        buffered += data.toString('latin1');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          try {
+            const parsed = parseStorePath(line, storeDir);
+            onRoot(parsed.hashPart, parsed.path);
+          } catch {
+            log('received garbage instead of a root from client');
+          }
+          conn.write('1');
+        }
+      });
+      conn.on('error', () => conn.destroy());
+      conn.on('close', () => self?.connections.delete(conn));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    fs.chmodSync(socketPath, 0o666);
+    self = new RootsServer(server, socketPath);
+    return self;
+  }
+
+  async stop(): Promise<void> {
+    for (const conn of this.connections) conn.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    try {
+      fs.unlinkSync(this.socketPath);
+    } catch {
+      // The next collector replaces it anyway.
+    }
+  }
+}
+
+const CLIENT_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const net = require('node:net');
+const flag = new Int32Array(workerData.shared);
+let settled = false;
+const done = (v) => { if (settled) return; settled = true; Atomics.store(flag, 0, v); Atomics.notify(flag, 0); };
+const conn = net.connect(workerData.socketPath);
+conn.on('connect', () => conn.write(workerData.line));
+conn.on('data', (d) => { if (d.includes(49)) { done(1); conn.destroy(); } });
+conn.on('error', (e) => done(e.code === 'ECONNREFUSED' || e.code === 'ENOENT' ? 2 : 3));
+conn.on('close', () => done(3));
+`;
+
+const ACKED = 1;
+
+function sendOnce(socketPath: string, storePath: string): number {
+  const shared = new SharedArrayBuffer(4);
+  const flag = new Int32Array(shared);
+  const worker = new Worker(CLIENT_SOURCE, { eval: true, workerData: { socketPath, line: `${storePath}\n`, shared } });
+  worker.unref();
+  Atomics.wait(flag, 0, 0);
+  void worker.terminate();
+  return flag[0]!;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Makes sure a running collector knows about a temporary root that was just
+ * written to this process's temproots file. Cheap when no collection runs:
+ * the collector creates the socket before it reads the temproots files, so
+ * if the socket does not exist the file was written before any collection
+ * that could miss it began.
+ */
+export function announceTempRoot(stateDir: string, storePath: string): void {
+  const socketPath = rootsSocketPath(stateDir);
+  for (;;) {
+    if (!fs.existsSync(socketPath)) return;
+    if (!isCollectorRunning(stateDir)) return;
+    if (sendOnce(socketPath, storePath) === ACKED) return;
+    // The collector is starting (socket not listening yet) or has just finished.
+    sleepSync(100);
+  }
+}
