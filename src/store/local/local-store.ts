@@ -27,11 +27,15 @@ import {
   makeTextPath,
   isDerivationPath,
   parseStorePath,
+  storePathName,
+  DRV_EXTENSION,
   HASH_PART_LEN,
 } from '../store-path.js';
+import { parseDerivation, derivationOutputPath } from '../derivation.js';
 import { parseContentAddress, renderContentAddress } from '../content-address.js';
 import type { AddPathOptions, Store, ValidPathInfo } from '../store-api.js';
 import { StoreDatabase, type PathRegistration } from './database.js';
+import { readExport } from '../export-format.js';
 import { PathLocks } from './path-locks.js';
 import { TempRoots } from './temp-roots.js';
 import type { LocalStoreConfig } from './store-config.js';
@@ -250,30 +254,58 @@ export class LocalStore implements Store {
    * caches): the archive is restored under a temporary name while its
    * SHA-256 and size are checked against info, then installed. The source
    * is always consumed to the end of the archive, also when the path is
-   * already valid. Returns false in that case (nothing was written).
+   * already valid; returns false then (nothing was written). `info` may be
+   * a function called once the archive has been read, for streams that
+   * carry the metadata after the contents (--import); its hash and size are
+   * then the ones computed.
    */
-  addToStoreFromNar(info: ValidPathInfo, source: SyncSource, options: { repair?: boolean } = {}): boolean {
-    parseStorePath(info.path, this.storeDir);
-    this.addTempRoot(info.path);
+  addToStoreFromNar(
+    info: ValidPathInfo | ((nar: { narHash: string; narSize: number }) => ValidPathInfo),
+    source: SyncSource,
+    options: { repair?: boolean } = {},
+  ): boolean {
+    if (typeof info !== 'function') {
+      parseStorePath(info.path, this.storeDir);
+      this.addTempRoot(info.path);
+    }
     const tmp = this.makeTempName();
     try {
       const narSink = new HashSink('sha256');
       restoreInto(tmp, source, (chunk) => narSink.update(chunk));
-      if (this.isValidPath(info.path) && !options.repair) return false;
       const got = narSink.finish();
+      const gotHash = printHash(got.hash, 'base32', true);
+      if (typeof info === 'function') {
+        info = { ...info({ narHash: gotHash, narSize: got.size }), narHash: gotHash, narSize: got.size };
+        parseStorePath(info.path, this.storeDir);
+        this.addTempRoot(info.path);
+      }
+      if (this.isValidPath(info.path) && !options.repair) return false;
       const specified = parseHashAnyPrefixed(info.narHash);
       if (!hashEquals(specified, got.hash))
         throw new LocalStoreError(
-          `hash mismatch importing path '${info.path}';\n  specified: ${printHash(specified, 'base32', true)}\n  got:       ${printHash(got.hash, 'base32', true)}`);
+          `hash mismatch importing path '${info.path}';\n  specified: ${printHash(specified, 'base32', true)}\n  got:       ${gotHash}`);
       if (info.narSize !== 0 && info.narSize !== got.size)
         throw new LocalStoreError(`size mismatch importing path '${info.path}';\n  specified: ${info.narSize}\n  got:       ${got.size}`);
       if (info.ca) this.checkContentAddress(info, tmp);
       canonicaliseMetadata(tmp);
-      this.installPath(tmp, { ...info, narHash: printHash(got.hash, 'base32', true), narSize: got.size }, options);
+      this.installPath(tmp, { ...info, narHash: gotHash, narSize: got.size }, options);
       return true;
     } finally {
       deleteTree(tmp);
     }
+  }
+
+  /** nix-store --import: adds every path of an export stream; returns them in stream order. */
+  importPaths(source: SyncSource): string[] {
+    const imported: string[] = [];
+    readExport(source, (readTrailer) => {
+      this.addToStoreFromNar((nar) => {
+        const trailer = readTrailer();
+        imported.push(trailer.path);
+        return { ...trailer, ...nar };
+      }, source);
+    });
+    return imported;
   }
 
   /** Nix's "ca hash mismatch importing path" check for content-addressed imports. */
@@ -295,7 +327,8 @@ export class LocalStore implements Store {
 
   private registrationFor(info: ValidPathInfo): PathRegistration {
     if (!isDerivationPath(info.path)) return { info };
-    return { info, derivationOutputs: readDerivationOutputPaths(fs.readFileSync(this.toRealPath(info.path), 'utf8')) };
+    const aterm = fs.readFileSync(this.toRealPath(info.path), 'utf8');
+    return { info, derivationOutputs: derivationOutputPaths(info.path, aterm, this.storeDir) };
   }
 
   /**
@@ -557,22 +590,13 @@ function reserveSpace(file: string, size: number): void {
   }
 }
 
-/**
- * The output paths a derivation declares: the first list of its ATerm,
- * `Derive([("out","/nix/store/...","",""),...],...)`. Floating outputs
- * (empty path) are not recorded, as in Nix.
- */
-export function readDerivationOutputPaths(aterm: string): Map<string, string> {
+/** The output paths a derivation declares (floating outputs have none yet and are left out, as in Nix). */
+export function derivationOutputPaths(drvPath: string, aterm: string, storeDir: string): Map<string, string> {
+  const drv = parseDerivation(aterm, storePathName(drvPath).slice(0, -DRV_EXTENSION.length), storeDir);
   const outputs = new Map<string, string>();
-  if (!aterm.startsWith('Derive([')) throw new LocalStoreError('derivation does not start with \'Derive([\'');
-  const re = /\("((?:[^"\\]|\\.)*)","((?:[^"\\]|\\.)*)","(?:[^"\\]|\\.)*","(?:[^"\\]|\\.)*"\)(,|\])/y;
-  re.lastIndex = 'Derive(['.length;
-  if (aterm[re.lastIndex] === ']') return outputs;
-  for (;;) {
-    const m = re.exec(aterm);
-    if (!m) throw new LocalStoreError('derivation has malformed outputs');
-    if (m[2] !== '') outputs.set(m[1]!, m[2]!);
-    if (m[3] === ']') break;
+  for (const name of drv.outputs.keys()) {
+    const p = derivationOutputPath(drv, name, storeDir);
+    if (p !== undefined) outputs.set(name, p);
   }
   return outputs;
 }

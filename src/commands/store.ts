@@ -1,0 +1,600 @@
+// nix-store: parses the classic command line (one operation, its flags,
+// its arguments), opens the store and runs the operation. The store logic
+// lives in src/store/; this file only dispatches and prints.
+
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { NixError, UsageError } from '../eval/errors.js';
+import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
+import { ExitError, type CommandContext } from '../cli/run-command.js';
+import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
+import { dumpPathToFd, FdSource, hashPath, restorePath } from '../store/nar.js';
+import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
+import type { FileIngestionMethod } from '../store/store-api.js';
+import { writeExport } from '../store/export-format.js';
+import { derivationOutputPath } from '../store/derivation.js';
+import { LocalStore, deleteTree } from '../store/local/local-store.js';
+import { openLocalStore } from '../store/local/open-store.js';
+import { addPermRoot, findRoots, findTempRoots } from '../store/local/gc-roots.js';
+import { computeFSClosure, requireInfo, topoSortPaths } from '../store/query/closure.js';
+import { printTree } from '../store/query/tree.js';
+import { printDotGraph, printGraphML } from '../store/query/graph.js';
+import {
+  baseNameOf,
+  buildLogCandidates,
+  derivationOutputs,
+  followLinksToStorePath,
+  maybeUseOutputs,
+  parseValidityRegistrations,
+  printEnv,
+  printSortedPaths,
+  readStoreDerivation,
+  validityRegistration,
+} from '../store/query/store-ops.js';
+
+type Operation =
+  | 'realise' | 'add' | 'add-fixed' | 'print-fixed-path' | 'delete' | 'query' | 'print-env' | 'read-log'
+  | 'dump-db' | 'load-db' | 'register-validity' | 'check-validity' | 'gc' | 'dump' | 'restore' | 'export'
+  | 'import' | 'init' | 'verify' | 'verify-path' | 'repair-path' | 'optimise' | 'serve'
+  | 'generate-binary-cache-key' | 'version';
+
+const OPERATIONS: Record<string, Operation> = {
+  '--realise': 'realise', '--realize': 'realise', '-r': 'realise',
+  '--add': 'add', '-A': 'add',
+  '--add-fixed': 'add-fixed',
+  '--print-fixed-path': 'print-fixed-path',
+  '--delete': 'delete',
+  '--query': 'query', '-q': 'query',
+  '--print-env': 'print-env',
+  '--read-log': 'read-log', '-l': 'read-log',
+  '--dump-db': 'dump-db',
+  '--load-db': 'load-db',
+  '--register-validity': 'register-validity',
+  '--check-validity': 'check-validity',
+  '--gc': 'gc',
+  '--dump': 'dump',
+  '--restore': 'restore',
+  '--export': 'export',
+  '--import': 'import',
+  '--init': 'init',
+  '--verify': 'verify',
+  '--verify-path': 'verify-path',
+  '--repair-path': 'repair-path',
+  '--optimise': 'optimise', '--optimize': 'optimise',
+  '--serve': 'serve',
+  '--generate-binary-cache-key': 'generate-binary-cache-key',
+  '--version': 'version',
+};
+
+interface Invocation {
+  op: Operation;
+  opFlags: string[];
+  opArgs: string[];
+  gcRoot: string;
+  noOutput: boolean;
+  common: CommonArgs;
+}
+
+function parse(argv: string[], ctx: CommandContext): Invocation {
+  let op: Operation | undefined;
+  const opFlags: string[] = [];
+  const opArgs: string[] = [];
+  let gcRoot = '';
+  let noOutput = false;
+  const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
+    if (positional) {
+      opArgs.push(arg);
+      return true;
+    }
+    const newOp = OPERATIONS[arg];
+    if (newOp) {
+      if (op && op !== newOp) throw new UsageError('only one operation may be specified');
+      op = newOp;
+      return true;
+    }
+    if (arg === '--add-root') {
+      gcRoot = path.resolve(cursor.value(arg));
+      return true;
+    }
+    if (arg === '--indirect') return true;
+    if (arg === '--no-output') {
+      noOutput = true;
+      return true;
+    }
+    opFlags.push(arg);
+    // Flags of operations that take a value.
+    if (arg === '--max-freed' || arg === '--max-links' || arg === '--max-atime') opFlags.push(cursor.value(arg));
+    return true;
+  });
+  if (!op) throw new UsageError('no operation specified');
+  return { op, opFlags, opArgs, gcRoot, noOutput, common };
+}
+
+/** Writes to a file descriptor completely, waiting out EAGAIN on non-blocking pipes. */
+function writeAllFd(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += fs.writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
+function noFlags(inv: Invocation, message = 'unknown flag'): void {
+  if (inv.opFlags.length > 0) throw new UsageError(message);
+}
+
+function unknownFlags(inv: Invocation, known: string[]): void {
+  for (const f of inv.opFlags) if (!known.includes(f)) throw new UsageError(`unknown flag '${f}'`);
+}
+
+export async function main(argv: string[], ctx: CommandContext): Promise<number> {
+  const inv = parse(argv, ctx);
+  const out = (s: string): void => {
+    ctx.stdout.write(s);
+  };
+  const info = (s: string): void => {
+    if (inv.common.verbosity >= 3) ctx.stderr.write(`${s}\n`);
+  };
+  const error = (s: string): void => {
+    ctx.stderr.write(`error: ${s}\n`);
+  };
+  const warn = (s: string): void => {
+    ctx.stderr.write(`warning: ${s}\n`);
+  };
+
+  // --dump and --restore work on plain files and need no store.
+  if (inv.op === 'dump') {
+    noFlags(inv);
+    if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
+    await flush(ctx.stdout);
+    dumpPathToFd(inv.opArgs[0]!, 1);
+    return 0;
+  }
+  if (inv.op === 'restore') {
+    noFlags(inv);
+    if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
+    restorePath(inv.opArgs[0]!, new FdSource(0));
+    return 0;
+  }
+  if (inv.op === 'version') {
+    out('nix-store (tsnix) 0.1.0\n');
+    return 0;
+  }
+  if (inv.op === 'print-fixed-path') {
+    return opPrintFixedPath(inv, out);
+  }
+
+  const storeUri = ctx.settings.isSet('store') ? ctx.settings.getString('store') : undefined;
+  const store = openLocalStore({ uri: storeUri, warn });
+  try {
+    switch (inv.op) {
+      case 'add': {
+        noFlags(inv);
+        for (const arg of inv.opArgs) {
+          const p = store.addPathToStore(baseNameOf(arg), path.resolve(arg), { method: 'recursive', hashAlgo: 'sha256' });
+          out(`${p}\n`);
+        }
+        return 0;
+      }
+      case 'add-fixed': {
+        let method: FileIngestionMethod = 'flat';
+        for (const f of inv.opFlags) {
+          if (f === '--recursive') method = 'recursive';
+          else throw new UsageError(`unknown flag '${f}'`);
+        }
+        if (inv.opArgs.length === 0) throw new UsageError('first argument must be hash algorithm');
+        const algo = parseHashAlgo(inv.opArgs[0]!);
+        for (const arg of inv.opArgs.slice(1)) {
+          out(`${store.addPathToStore(baseNameOf(arg), path.resolve(arg), { method, hashAlgo: algo })}\n`);
+        }
+        return 0;
+      }
+      case 'query':
+        return opQuery(store, inv, ctx, out);
+      case 'realise':
+        return opRealise(store, inv, out, warn);
+      case 'print-env': {
+        noFlags(inv);
+        if (inv.opArgs.length !== 1) throw new UsageError("'--print-env' requires one derivation store path");
+        const drvPath = parseStorePath(inv.opArgs[0]!, store.storeDir).path;
+        out(printEnv(readStoreDerivation(store, drvPath)));
+        return 0;
+      }
+      case 'read-log': {
+        noFlags(inv);
+        for (const arg of inv.opArgs) out(readLog(store, followLinksToStorePath(store, arg)));
+        return 0;
+      }
+      case 'dump-db': {
+        noFlags(inv);
+        const paths = inv.opArgs.length > 0 ? inv.opArgs.map((a) => followLinksToStorePath(store, a)) : store.queryAllValidPaths();
+        for (const p of paths) out(validityRegistration(requireInfo(store, p)));
+        return 0;
+      }
+      case 'load-db': {
+        noFlags(inv);
+        if (inv.opArgs.length > 0) throw new UsageError('no arguments expected');
+        store.registerValidPaths(parseValidityRegistrations(fs.readFileSync(0, 'utf8'), true));
+        return 0;
+      }
+      case 'register-validity':
+        return opRegisterValidity(store, inv);
+      case 'check-validity': {
+        unknownFlags(inv, ['--print-invalid']);
+        const printInvalid = inv.opFlags.includes('--print-invalid');
+        for (const arg of inv.opArgs) {
+          const p = followLinksToStorePath(store, arg);
+          if (!store.isValidPath(p)) {
+            if (printInvalid) out(`${p}\n`);
+            else throw new NixError(`path '${p}' is not valid`);
+          }
+        }
+        return 0;
+      }
+      case 'delete':
+        return opDelete(store, inv, out, info);
+      case 'export': {
+        unknownFlags(inv, []);
+        const paths = new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)));
+        await flush(ctx.stdout);
+        writeExport(store, topoSortPaths(store, paths).reverse(), (chunk) => writeAllFd(1, chunk));
+        return 0;
+      }
+      case 'import': {
+        unknownFlags(inv, []);
+        if (inv.opArgs.length > 0) throw new UsageError('no arguments expected');
+        for (const p of store.importPaths(new FdSource(0))) out(`${p}\n`);
+        return 0;
+      }
+      case 'init':
+        noFlags(inv);
+        if (inv.opArgs.length > 0) throw new UsageError('no arguments expected');
+        return 0;
+      case 'verify': {
+        if (inv.opArgs.length > 0) throw new UsageError('no arguments expected');
+        unknownFlags(inv, ['--check-contents']);
+        const report = store.verifyStore(inv.opFlags.includes('--check-contents'), inv.common.repair, (level, m) => {
+          if (level === 'info') info(m);
+          else if (level === 'warn') warn(m);
+          else error(m);
+        });
+        if (report.errors) {
+          warn('not all store errors were fixed');
+          throw new ExitError(1);
+        }
+        return 0;
+      }
+      case 'verify-path': {
+        noFlags(inv, 'no flags expected');
+        let status = 0;
+        for (const arg of inv.opArgs) {
+          const p = followLinksToStorePath(store, arg);
+          const pathInfo = requireInfo(store, p);
+          const expected = parseHashAnyPrefixed(pathInfo.narHash);
+          const current = hashPath(expected.algo, store.toRealPath(p)).hash;
+          if (!hashEquals(expected, current)) {
+            error(`path '${p}' was modified! expected hash '${printHash(expected, 'base32', true)}', got '${printHash(current, 'base32', true)}'`);
+            status = 1;
+          }
+        }
+        return status;
+      }
+      default:
+        throw new NixError(`nix-store --${inv.op} is not implemented yet in tsnix`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+function flush(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (!stream.write('')) stream.once('drain', () => resolve());
+    else resolve();
+  });
+}
+
+function opPrintFixedPath(inv: Invocation, out: (s: string) => void): number {
+  let method: FileIngestionMethod = 'flat';
+  for (const f of inv.opFlags) {
+    if (f === '--recursive') method = 'recursive';
+    else throw new UsageError(`unknown flag '${f}'`);
+  }
+  if (inv.opArgs.length !== 3) throw new UsageError("'--print-fixed-path' requires three arguments");
+  const [algoName, hash, name] = inv.opArgs as [string, string, string];
+  const algo = parseHashAlgo(algoName);
+  const storeDir = process.env.NIX_STORE_DIR ?? process.env.NIX_STORE ?? '/nix/store';
+  out(`${makeFixedOutputPath(method, parseHashAny(hash, algo), name, storeDir)}\n`);
+  return 0;
+}
+
+type QueryType =
+  | 'outputs' | 'requisites' | 'references' | 'referrers' | 'referrers-closure' | 'deriver' | 'binding'
+  | 'hash' | 'size' | 'tree' | 'graph' | 'graphml' | 'resolve' | 'roots' | 'valid-derivers';
+
+const QUERY_FLAGS: Record<string, QueryType> = {
+  '--outputs': 'outputs',
+  '--requisites': 'requisites', '-R': 'requisites',
+  '--references': 'references',
+  '--referrers': 'referrers', '--referers': 'referrers',
+  '--referrers-closure': 'referrers-closure', '--referers-closure': 'referrers-closure',
+  '--deriver': 'deriver', '-d': 'deriver',
+  '--binding': 'binding', '-b': 'binding',
+  '--hash': 'hash',
+  '--size': 'size',
+  '--tree': 'tree',
+  '--graph': 'graph',
+  '--graphml': 'graphml',
+  '--resolve': 'resolve',
+  '--roots': 'roots',
+  '--valid-derivers': 'valid-derivers',
+};
+
+function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (s: string) => void): number {
+  let query: QueryType | undefined;
+  let useOutput = false;
+  let includeOutputs = false;
+  let bindingName = '';
+  const args = [...inv.opArgs];
+  for (const f of inv.opFlags) {
+    const prev = query;
+    const q = QUERY_FLAGS[f];
+    if (q) {
+      query = q;
+      if (q === 'binding') {
+        if (args.length === 0) throw new UsageError('expected binding name');
+        bindingName = args.shift()!;
+      }
+    } else if (f === '--use-output' || f === '-u') useOutput = true;
+    else if (f === '--force-realise' || f === '--force-realize' || f === '-f')
+      throw new NixError('--force-realise is not implemented yet in tsnix');
+    else if (f === '--include-outputs') includeOutputs = true;
+    else throw new UsageError(`unknown flag '${f}'`);
+    if (prev !== undefined && prev !== query) throw new UsageError(`query type '${f}' conflicts with earlier flag`);
+  }
+  query ??= 'outputs';
+  const follow = (a: string) => followLinksToStorePath(store, a);
+
+  switch (query) {
+    case 'outputs':
+      for (const a of args) for (const p of maybeUseOutputs(store, follow(a), true)) out(`${p}\n`);
+      return 0;
+    case 'requisites':
+    case 'references':
+    case 'referrers':
+    case 'referrers-closure': {
+      const paths = new Set<string>();
+      for (const a of args) {
+        for (const j of maybeUseOutputs(store, follow(a), useOutput)) {
+          if (query === 'requisites') for (const p of computeFSClosure(store, [j], { includeOutputs })) paths.add(p);
+          else if (query === 'references') for (const p of requireInfo(store, j).references) paths.add(p);
+          else if (query === 'referrers') for (const p of store.queryReferrers(j)) paths.add(p);
+          else for (const p of computeFSClosure(store, [j], { flipDirection: true })) paths.add(p);
+        }
+      }
+      out(printSortedPaths(store, paths));
+      return 0;
+    }
+    case 'deriver':
+      for (const a of args) out(`${requireInfo(store, follow(a)).deriver ?? 'unknown-deriver'}\n`);
+      return 0;
+    case 'valid-derivers':
+      for (const a of args) for (const d of store.queryValidDerivers(follow(a))) out(`${d}\n`);
+      return 0;
+    case 'binding':
+      for (const a of args) {
+        let p = follow(a);
+        if (!isDerivationPath(p)) {
+          const deriver = requireInfo(store, p).deriver;
+          if (!deriver) throw new NixError(`deriver of path '${p}' is not known`);
+          p = deriver;
+        }
+        const value = readStoreDerivation(store, p).env.get(bindingName);
+        if (value === undefined) throw new NixError(`derivation '${p}' has no environment binding named '${bindingName}'`);
+        out(`${value}\n`);
+      }
+      return 0;
+    case 'hash':
+    case 'size':
+      for (const a of args) {
+        for (const j of maybeUseOutputs(store, follow(a), useOutput)) {
+          const pathInfo = requireInfo(store, j);
+          out(query === 'hash' ? `${printHash(parseHashAnyPrefixed(pathInfo.narHash), 'base32', true)}\n` : `${pathInfo.narSize}\n`);
+        }
+      }
+      return 0;
+    case 'tree':
+      out(printTree(store, args.map(follow)));
+      return 0;
+    case 'graph':
+    case 'graphml': {
+      const roots = new Set<string>();
+      for (const a of args) for (const j of maybeUseOutputs(store, follow(a), useOutput)) roots.add(j);
+      out(query === 'graph' ? printDotGraph(store, roots) : printGraphML(store, roots));
+      return 0;
+    }
+    case 'resolve':
+      for (const a of args) out(`${follow(a)}\n`);
+      return 0;
+    case 'roots': {
+      const starts = new Set<string>();
+      for (const a of args) for (const j of maybeUseOutputs(store, follow(a), useOutput)) starts.add(j);
+      const referrers = computeFSClosure(store, starts, {
+        flipDirection: true,
+        includeOutputs: ctx.settings.getBool('keep-outputs'),
+        includeDerivers: ctx.settings.getBool('keep-derivations'),
+      });
+      const lines: string[] = [];
+      for (const [target, links] of findRoots(store, { includeTemp: true })) {
+        if (referrers.has(target)) for (const link of links) lines.push(`${link} -> ${target}\n`);
+      }
+      out(lines.sort().join(''));
+      return 0;
+    }
+  }
+}
+
+function readLog(store: LocalStore, storePath: string): string {
+  let drvPath = storePath;
+  if (!isDerivationPath(drvPath)) {
+    const deriver = store.queryPathInfo(drvPath)?.deriver;
+    if (!deriver) throw new NixError(`build log of derivation '${storePath}' is not available`);
+    drvPath = deriver;
+  }
+  for (const file of buildLogCandidates(store.logDir, drvPath)) {
+    if (!fs.existsSync(file)) continue;
+    if (!file.endsWith('.bz2')) return fs.readFileSync(file, 'utf8');
+    return decompressBzip2(file);
+  }
+  throw new NixError(`build log of derivation '${drvPath}' is not available`);
+}
+
+/** Node has no bzip2; Nix's logs are bzip2-compressed by default, so ask the bzip2 tool. */
+function decompressBzip2(file: string): string {
+  const r = spawnSync('bzip2', ['-dc', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.error || r.status !== 0) throw new NixError(`decompressing build log '${file}': ${r.error?.message ?? r.stderr}`);
+  return r.stdout;
+}
+
+function opRegisterValidity(store: LocalStore, inv: Invocation): number {
+  unknownFlags(inv, ['--reregister', '--hash-given']);
+  if (inv.opArgs.length > 0) throw new UsageError('no arguments expected');
+  const reregister = inv.opFlags.includes('--reregister');
+  const hashGiven = inv.opFlags.includes('--hash-given');
+  const infos = parseValidityRegistrations(fs.readFileSync(0, 'utf8'), hashGiven)
+    .filter((i) => reregister || !store.isValidPath(i.path))
+    .map((i) => {
+      if (hashGiven) return i;
+      const { hash, size } = hashPath('sha256', store.toRealPath(i.path));
+      return { ...i, narHash: printHash(hash, 'base32', true), narSize: size };
+    });
+  store.registerValidPaths(infos);
+  return 0;
+}
+
+function opRealise(store: LocalStore, inv: Invocation, out: (s: string) => void, warn: (s: string) => void): number {
+  unknownFlags(inv, ['--dry-run', '--ignore-unknown']);
+  const dryRun = inv.opFlags.includes('--dry-run');
+  const results: string[] = [];
+  let rootNr = 0;
+  let warned = false;
+  const rootFor = (p: string, outputName?: string): string => {
+    if (inv.gcRoot === '') {
+      if (!warned && !inv.common.noGcWarning) warn("you did not specify '--add-root'; the result might be removed by the garbage collector");
+      warned = true;
+      return p;
+    }
+    let name = inv.gcRoot;
+    if (rootNr > 1) name += `-${rootNr}`;
+    if (outputName && outputName !== 'out') name += `-${outputName}`;
+    return addPermRoot(store, p, name);
+  };
+  for (const arg of inv.opArgs) {
+    const bang = arg.indexOf('!');
+    const p = followLinksToStorePath(store, bang >= 0 ? arg.slice(0, bang) : arg);
+    if (isDerivationPath(p)) {
+      const outputs = derivationOutputs(store, p).filter((o) => !store.isValidPath(o));
+      if (outputs.length > 0) throw new NixError(`building derivations is not implemented yet in tsnix (needed for '${p}')`);
+      if (dryRun) continue;
+      rootNr++;
+      const drv = readStoreDerivation(store, p);
+      for (const name of drv.outputs.keys()) {
+        const o = derivationOutputPath(drv, name, store.storeDir);
+        if (o) results.push(rootFor(o, name));
+      }
+    } else {
+      if (!store.isValidPath(p)) throw new NixError(`path '${p}' is required, but there is no substituter that can build it`);
+      if (dryRun) continue;
+      rootNr++;
+      results.push(rootFor(p));
+    }
+  }
+  if (!inv.noOutput) for (const r of results) out(`${r}\n`);
+  return 0;
+}
+
+function opDelete(store: LocalStore, inv: Invocation, out: (s: string) => void, info: (s: string) => void): number {
+  unknownFlags(inv, ['--ignore-liveness']);
+  const ignoreLiveness = inv.opFlags.includes('--ignore-liveness');
+  const toDelete = [...new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)))].sort();
+  let deleted = 0;
+  let bytesFreed = 0;
+  const report = () => out(`${deleted} store paths deleted, ${(bytesFreed / (1024 * 1024)).toFixed(2)} MiB freed\n`);
+  try {
+    info('finding garbage collector roots...');
+    const roots = ignoreLiveness ? new Map<string, Set<string>>() : findRoots(store, { includeTemp: false });
+    // Other processes' temp roots keep paths alive; our own do not.
+    const tempRoots = new Set<string>();
+    if (!ignoreLiveness) for (const [p, file] of findTempRoots(store)) if (file !== store.tempRoots.file) tempRoots.add(p);
+    for (const p of toDelete) {
+      if (!store.isValidPath(p)) {
+        // Nix deletes whatever is at an invalid path's name.
+        const real = store.toRealPath(p);
+        if (fs.existsSync(real) || isSymlink(real)) {
+          info(`deleting '${p}'`);
+          bytesFreed += diskUsage(real);
+          deleteTree(real);
+        }
+        deleted++;
+        continue;
+      }
+      const referrers = computeFSClosure(store, [p], { flipDirection: true });
+      const alive = [...referrers].some((r) => roots.has(r) || tempRoots.has(r) || (r !== p && !toDelete.includes(r)));
+      if (alive && !ignoreLiveness)
+        throw new NixError(`Cannot delete path '${p}' since it is still alive. To find out why, use: nix-store --query --roots`);
+      for (const r of topoSortPaths(store, [...referrers].filter((x) => toDelete.includes(x)))) {
+        if (!store.isValidPath(r)) continue;
+        info(`deleting '${r}'`);
+        const real = store.toRealPath(r);
+        const size = diskUsage(real);
+        store.deleteStorePath(r);
+        bytesFreed += size;
+        deleted++;
+      }
+    }
+    info('deleting unused links...');
+    info(`note: currently hard linking saves ${linksSavings(store).toFixed(2)} MiB`);
+  } catch (e) {
+    report();
+    throw e;
+  }
+  report();
+  return 0;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes Nix counts as freed: sizes of files not hard-linked elsewhere. */
+function diskUsage(p: string): number {
+  const st = fs.lstatSync(p);
+  if (st.isDirectory()) return fs.readdirSync(p).reduce((n, name) => n + diskUsage(path.join(p, name)), 0);
+  return st.nlink <= 1 ? st.size : 0;
+}
+
+/** What Nix reports as saved by hard links in .links, the directory's own blocks subtracted. */
+function linksSavings(store: LocalStore): number {
+  let actual = 0;
+  let unshared = 0;
+  for (const name of fs.readdirSync(store.linksDir)) {
+    const st = fs.lstatSync(path.join(store.linksDir, name));
+    if (st.nlink !== 1) {
+      actual += st.size;
+      unshared += (st.nlink - 1) * st.size;
+    } else {
+      fs.unlinkSync(path.join(store.linksDir, name));
+    }
+  }
+  const overhead = fs.statSync(store.linksDir).blocks * 512;
+  return (unshared - actual - overhead) / (1024 * 1024);
+}

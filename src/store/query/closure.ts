@@ -1,0 +1,91 @@
+// Closures and topological order of store paths, as Nix computes them for
+// `nix-store -q --requisites/--referrers-closure`, --export and --tree.
+// Orders matter for byte-identical output: Nix keeps paths in sets ordered
+// by base name (hash part first), which for paths of one store directory is
+// the order of the full path strings.
+
+import { isDerivationPath } from '../store-path.js';
+import type { ValidPathInfo } from '../store-api.js';
+
+/** What closure computations need from a store. */
+export interface StoreGraph {
+  readonly storeDir: string;
+  isValidPath(path: string): boolean;
+  queryPathInfo(path: string): ValidPathInfo | undefined;
+  queryReferrers(path: string): string[];
+  queryValidDerivers(path: string): string[];
+  /** Output name → path of a valid derivation. */
+  queryDerivationOutputs(drvPath: string): Map<string, string>;
+}
+
+export class InvalidPathError extends Error {}
+
+export function requireInfo(store: StoreGraph, path: string): ValidPathInfo {
+  const info = store.queryPathInfo(path);
+  if (!info) throw new InvalidPathError(`path '${path}' is not valid`);
+  return info;
+}
+
+export interface ClosureOptions {
+  /** Follow referrers instead of references. */
+  flipDirection?: boolean;
+  /** Also the outputs of derivations (forwards) / the derivers of outputs (backwards). */
+  includeOutputs?: boolean;
+  /** Also the deriver of each path (forwards) / the outputs of derivations (backwards). */
+  includeDerivers?: boolean;
+}
+
+/** Nix's computeFSClosure: every path reachable from startPaths, the start paths included. */
+export function computeFSClosure(store: StoreGraph, startPaths: Iterable<string>, options: ClosureOptions = {}): Set<string> {
+  const result = new Set<string>();
+  const work = [...startPaths];
+  while (work.length > 0) {
+    const path = work.pop()!;
+    if (result.has(path)) continue;
+    result.add(path);
+    for (const next of edges(store, path, options)) if (!result.has(next)) work.push(next);
+  }
+  return result;
+}
+
+function edges(store: StoreGraph, path: string, options: ClosureOptions): string[] {
+  const out: string[] = [];
+  const validOutputs = () =>
+    [...store.queryDerivationOutputs(path).values()].filter((p) => store.isValidPath(p));
+  if (options.flipDirection) {
+    if (!store.isValidPath(path)) throw new InvalidPathError(`path '${path}' is not valid`);
+    for (const r of store.queryReferrers(path)) if (r !== path) out.push(r);
+    if (options.includeOutputs) out.push(...store.queryValidDerivers(path));
+    if (options.includeDerivers && isDerivationPath(path)) out.push(...validOutputs());
+  } else {
+    const info = requireInfo(store, path);
+    for (const r of info.references) if (r !== path) out.push(r);
+    if (options.includeOutputs && isDerivationPath(path)) out.push(...validOutputs());
+    if (options.includeDerivers && info.deriver && store.isValidPath(info.deriver)) out.push(info.deriver);
+  }
+  return out;
+}
+
+/**
+ * Nix's topoSortPaths: referrers before their references (so reversing it
+ * lists dependencies first), ties broken by the set order. References that
+ * are not in `paths` are not followed. A cycle is an error with Nix's text.
+ */
+export function topoSortPaths(store: StoreGraph, paths: Iterable<string>): string[] {
+  const items = new Set(paths);
+  const sorted: string[] = [];
+  const visited = new Set<string>();
+  const parents = new Set<string>();
+  const visit = (path: string, parent: string | undefined): void => {
+    if (parents.has(path)) throw new InvalidPathError(`cycle detected in the references of '${path}' from '${parent}'`);
+    if (visited.has(path)) return;
+    visited.add(path);
+    parents.add(path);
+    const refs = store.queryPathInfo(path)?.references ?? [];
+    for (const ref of [...refs].sort()) if (ref !== path && items.has(ref)) visit(ref, path);
+    sorted.push(path);
+    parents.delete(path);
+  };
+  for (const path of [...items].sort()) visit(path, undefined);
+  return sorted.reverse();
+}

@@ -1,0 +1,48 @@
+// A store that computes the paths things would get and writes nothing:
+// `nix-instantiate --eval`, `--readonly-mode` and `dummy://` (the language
+// test suite). Queries go to a backing store when there is one (read-only
+// mode over a real store), else every path is invalid.
+
+import { NixError } from '../eval/errors.js';
+import { hashFile, hashString, hashEquals, parseHashAny, printHash } from './hash.js';
+import { hashPath } from './nar.js';
+import { makeFixedOutputPath, makeTextPath, DEFAULT_STORE_DIR } from './store-path.js';
+import type { AddPathOptions, Store, ValidPathInfo } from './store-api.js';
+
+export class ReadOnlyStore implements Store {
+  readonly readOnly = true;
+  readonly storeDir: string;
+
+  constructor(storeDir: string = DEFAULT_STORE_DIR, private readonly backing?: Store) {
+    this.storeDir = storeDir;
+  }
+
+  toRealPath(storePath: string): string {
+    return this.backing ? this.backing.toRealPath(storePath) : storePath;
+  }
+
+  isValidPath(path: string): boolean {
+    return this.backing?.isValidPath(path) ?? false;
+  }
+
+  queryPathInfo(path: string): ValidPathInfo | undefined {
+    return this.backing?.queryPathInfo(path);
+  }
+
+  addTextToStore(name: string, text: string, references: string[]): string {
+    return makeTextPath(name, hashString('sha256', text), references, this.storeDir);
+  }
+
+  addPathToStore(name: string, srcPath: string, options: AddPathOptions): string {
+    const hash = options.method === 'recursive'
+      ? hashPath(options.hashAlgo, srcPath, options.filter).hash
+      : hashFile(options.hashAlgo, srcPath);
+    if (options.expectedHash !== undefined) {
+      const expected = parseHashAny(options.expectedHash, options.hashAlgo);
+      if (!hashEquals(expected, hash))
+        throw new NixError(
+          `hash mismatch for '${srcPath}':\n  specified: ${printHash(expected, 'base32', true)}\n  got:       ${printHash(hash, 'base32', true)}`);
+    }
+    return makeFixedOutputPath(options.method, hash, name, this.storeDir, options.references ?? []);
+  }
+}
