@@ -362,8 +362,18 @@ class Lexer {
   }
 }
 
+/** How containers are built; the default builds JsonValue (Map for objects). */
+export interface JsonBuilders<T> {
+  array(items: T[]): T;
+  object(entries: Map<string, T>): T;
+}
+
+const plainBuilders: JsonBuilders<JsonValue> = { array: (xs) => xs, object: (m) => m };
+
 /** Parses JSON text; throws JSONParseError (syntax) or EvalError (values Nix cannot hold). */
-export function parseJson(text: string): JsonValue {
+export function parseJson(text: string): JsonValue;
+export function parseJson<T>(text: string, build: JsonBuilders<T | null | boolean | bigint | number | string>): T | null | boolean | bigint | number | string;
+export function parseJson(text: string, build: JsonBuilders<unknown> = plainBuilders as JsonBuilders<unknown>): unknown {
   const lexer = new Lexer(Buffer.from(text, 'utf8'));
   let token = Tok.Uninitialized;
   const next = () => (token = lexer.scan());
@@ -388,7 +398,7 @@ export function parseJson(text: string): JsonValue {
   };
 
   // Iterative over nesting, so deep documents cannot overflow the JS stack.
-  type Frame = { kind: 'array'; items: JsonValue[] } | { kind: 'object'; map: Map<string, JsonValue>; key: string };
+  type Frame = { kind: 'array'; items: unknown[] } | { kind: 'object'; map: Map<string, unknown>; key: string };
   const stack: Frame[] = [];
 
   // Integers too large for 64 bits are read as floats, like any float token.
@@ -400,7 +410,7 @@ export function parseJson(text: string): JsonValue {
     return f;
   };
 
-  const scalar = (): JsonValue | undefined => {
+  const scalar = (): unknown => {
     switch (token) {
       case Tok.True:
         return true;
@@ -437,14 +447,14 @@ export function parseJson(text: string): JsonValue {
     }
   };
 
-  let result: JsonValue = null;
+  let result: unknown = null;
   next();
   for (;;) {
     // Parse one value starting at `token`.
-    let value: JsonValue | undefined;
+    let value: unknown;
     if (cur() === Tok.BeginObject) {
       next();
-      if (cur() === Tok.EndObject) value = new Map();
+      if (cur() === Tok.EndObject) value = build.object(new Map());
       else {
         if (cur() !== Tok.String) fail(Tok.String, 'object key');
         const key = noNul(lexer.stringValue);
@@ -456,7 +466,7 @@ export function parseJson(text: string): JsonValue {
       }
     } else if (cur() === Tok.BeginArray) {
       next();
-      if (cur() === Tok.EndArray) value = [];
+      if (cur() === Tok.EndArray) value = build.array([]);
       else {
         stack.push({ kind: 'array', items: [] });
         continue;
@@ -469,11 +479,11 @@ export function parseJson(text: string): JsonValue {
     for (;;) {
       const top = stack[stack.length - 1];
       if (top === undefined) {
-        result = value!;
+        result = value;
         break;
       }
       if (top.kind === 'array') {
-        top.items.push(value!);
+        top.items.push(value);
         next();
         if (cur() === Tok.ValueSeparator) {
           next();
@@ -482,9 +492,9 @@ export function parseJson(text: string): JsonValue {
         }
         if (cur() !== Tok.EndArray) fail(Tok.EndArray, 'array');
         stack.pop();
-        value = top.items;
+        value = build.array(top.items);
       } else {
-        top.map.set(top.key, value!);
+        top.map.set(top.key, value);
         next();
         if (cur() === Tok.ValueSeparator) {
           next();
@@ -498,7 +508,7 @@ export function parseJson(text: string): JsonValue {
         }
         if (cur() !== Tok.EndObject) fail(Tok.EndObject, 'object');
         stack.pop();
-        value = top.map;
+        value = build.object(top.map);
       }
     }
     if (stack.length === 0) break;
