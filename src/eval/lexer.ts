@@ -172,7 +172,10 @@ const INT64_MAX = (1n << 63n) - 1n;
 /** Offsets to lines and columns, splitting lines at \n, \r\n and a lone \r as Nix does. */
 export class LineMap {
   private starts: number[] = [0];
+  private readonly ascii: boolean;
   constructor(private readonly source: string) {
+    // eslint-disable-next-line no-control-regex
+    this.ascii = !/[^\x00-\x7f]/.test(source);
     const n = source.length;
     for (let i = 0; i < n; i++) {
       const c = source.charCodeAt(i);
@@ -192,12 +195,14 @@ export class LineMap {
       if (s[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
-    // Nix counts columns in bytes of UTF-8.
     const start = s[lo]!;
     let col = offset - start;
-    for (let i = start; i < offset; i++) {
-      const c = this.source.charCodeAt(i);
-      if (c >= 0x80) col += c >= 0x800 ? (c >= 0xd800 && c <= 0xdfff ? 1 : 2) : 1;
+    if (!this.ascii) {
+      // Nix counts columns in bytes of UTF-8.
+      for (let i = start; i < offset; i++) {
+        const c = this.source.charCodeAt(i);
+        if (c >= 0x80) col += c >= 0x800 ? (c >= 0xd800 && c <= 0xdfff ? 1 : 2) : 1;
+      }
     }
     return { origin, line: lo + 1, column: col + 1 };
   }
