@@ -16,6 +16,7 @@ import { writeExport } from '../store/export-format.js';
 import { derivationOutputPath } from '../store/derivation.js';
 import { LocalStore, deleteTree } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
+import { nixSysError } from '../store/local/sys-error.js';
 import { addPermRoot, findRoots, findTempRoots } from '../store/local/gc-roots.js';
 import { computeFSClosure, requireInfo, topoSortPaths } from '../store/query/closure.js';
 import { printTree } from '../store/query/tree.js';
@@ -133,6 +134,14 @@ function unknownFlags(inv: Invocation, known: string[]): void {
 }
 
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
+  try {
+    return await run(argv, ctx);
+  } catch (e) {
+    throw nixSysError(e) ?? e;
+  }
+}
+
+async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const inv = parse(argv, ctx);
   const out = (s: string): void => {
     ctx.stdout.write(s);

@@ -1,0 +1,160 @@
+// nix-store operations run in-process against a chroot store, compared with
+// the reference nix-store run on the very same store.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../src/commands/store.js';
+import { Settings } from '../../../src/cli/settings.js';
+import { openChrootStore, refNixStore, tempDir, makeSourceTree } from './helpers.js';
+import { parseValidityRegistrations } from '../../../src/store/query/store-ops.js';
+import { spawnSync } from 'node:child_process';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+/** Runs our nix-store; returns what Nix would show: stdout, and `error: ...` lines plus other stderr. */
+async function ours(root: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  let status: number;
+  try {
+    status = await main(['--store', root, ...args], { programName: 'nix-store', settings: new Settings(), stdout, stderr });
+  } catch (e) {
+    const msg = (e as Error).message;
+    stderr.text += e instanceof Error && e.constructor.name === 'UsageError'
+      ? `error: ${msg}\nTry 'nix-store --help' for more information.\n`
+      : msg === '' ? '' : `error: ${msg}\n`;
+    status = (e as { status?: number }).status ?? 1;
+  }
+  return { status, stdout: stdout.text, stderr: stderr.text };
+}
+
+const NIX_EXPR = `
+let a = builtins.toFile "a" "x"; b = builtins.toFile "b" "ref \${a}";
+    d = derivation { name = "d"; builder = "/bin/sh"; system = "x86_64-linux"; args = ["-c" "echo > $out"]; };
+in derivation { name = "c"; builder = "/bin/sh"; system = "x86_64-linux";
+  args = ["-c" "echo \${b} \${d} > $out"]; outputs = ["out" "dev"]; FOO = "it's \\"quoted\\""; }
+`;
+
+describe('nix-store queries agree with the reference on a shared store', () => {
+  let root: string;
+  let drv: string;
+  let leaf: string;
+
+  beforeAll(() => {
+    root = tempDir();
+    const exprFile = path.join(tempDir(), 'g.nix');
+    fs.writeFileSync(exprFile, NIX_EXPR);
+    const r = spawnSync('nix-instantiate', ['--store', root, exprFile], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    drv = r.stdout.trim();
+    leaf = refNixStore(root, ['-qR', drv]).stdout.split('\n')[0]!;
+  });
+
+  const cases: [string, () => string[]][] = [
+    ['--tree', () => ['-q', '--tree', drv]],
+    ['--graph', () => ['-q', '--graph', drv]],
+    ['--graphml', () => ['-q', '--graphml', drv]],
+    ['--requisites', () => ['-qR', drv]],
+    ['--requisites --include-outputs', () => ['-qR', '--include-outputs', drv]],
+    ['--references', () => ['-q', '--references', drv]],
+    ['--referrers', () => ['-q', '--referrers', leaf]],
+    ['--referrers-closure', () => ['-q', '--referrers-closure', leaf]],
+    ['--outputs', () => ['-q', '--outputs', drv]],
+    ['--hash', () => ['-q', '--hash', drv]],
+    ['--size -u of a non-derivation', () => ['-q', '-u', '--size', leaf]],
+    ['--deriver', () => ['-q', '--deriver', drv]],
+    ['--binding', () => ['-q', '--binding', 'FOO', drv]],
+    ['--binding of a missing name', () => ['-q', '--binding', 'NOPE', drv]],
+    ['--print-env', () => ['--print-env', drv]],
+    ['--dump-db', () => ['--dump-db']],
+    ['--resolve', () => ['-q', '--resolve', drv]],
+    ['--check-validity of an invalid path', () => ['--check-validity', '/nix/store/00000000000000000000000000000000-x']],
+    ['--verify-path', () => ['--verify-path', drv]],
+    ['an invalid path', () => ['-q', '--references', '/nix/store/00000000000000000000000000000000-x']],
+    ['a path outside the store', () => ['-q', '--references', '/tmp']],
+    ['conflicting query flags', () => ['-q', '--hash', '--size', drv]],
+    ['an unknown query flag', () => ['-q', '--frob', drv]],
+    ['no operation', () => ['--frob']],
+    ['two operations', () => ['-q', '--verify']],
+    ['--add-fixed without algorithm', () => ['--add-fixed']],
+    ['--add-fixed with a bad algorithm', () => ['--add-fixed', 'sha257', drv]],
+    ['--print-fixed-path', () => ['--print-fixed-path', '--recursive', 'sha256', '1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s', 'foo']],
+  ];
+  for (const [name, args] of cases) {
+    it(name, async () => {
+      const expected = refNixStore(root, args());
+      const got = await ours(root, args());
+      expect(got).toEqual(expected);
+    });
+  }
+
+  it('--verify --check-contents is silent on stdout and passes', async () => {
+    const expected = refNixStore(root, ['--verify', '--check-contents']);
+    expect(await ours(root, ['--verify', '--check-contents'])).toEqual(expected);
+  });
+});
+
+describe('nix-store changes the store like the reference', () => {
+  it('--add and --add-fixed print the same paths', async () => {
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const file = path.join(src, 'a.txt');
+    for (const args of [['--add', src, file], ['--add-fixed', 'sha1', file], ['--add-fixed', '--recursive', 'md5', src]]) {
+      const got = await ours(tempDir(), args);
+      expect(got).toEqual(refNixStore(tempDir(), args));
+    }
+  });
+
+  it('--delete refuses live paths and deletes dead ones, printing what Nix prints', async () => {
+    const root = tempDir();
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const p = (await ours(root, ['--add', src])).stdout.trim();
+    fs.symlinkSync(p, path.join(root, 'nix/var/nix/gcroots/keep'));
+    const refused = await ours(root, ['--delete', p]);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('0 store paths deleted, 0.00 MiB freed\n');
+    expect(refused.stderr).toContain(`error: Cannot delete path '${p}' since it is still alive. To find out why, use: nix-store --query --roots`);
+    expect((await ours(root, ['-q', '--roots', p])).stdout).toBe(`${path.join(root, 'nix/var/nix/gcroots/keep')} -> ${p}\n`);
+    fs.rmSync(path.join(root, 'nix/var/nix/gcroots/keep'));
+    const done = await ours(root, ['--delete', p]);
+    expect(done.status).toBe(0);
+    expect(done.stdout).toMatch(/^1 store paths deleted, 0\.00 MiB freed\n$/);
+    expect(done.stderr).toContain(`deleting '${p}'`);
+    expect(fs.existsSync(path.join(root, 'nix/store', path.basename(p)))).toBe(false);
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+  });
+
+  it('--realise of a valid path with --add-root makes an indirect GC root', async () => {
+    const root = tempDir();
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const p = (await ours(root, ['--add', src])).stdout.trim();
+    const link = path.join(tempDir(), 'result');
+    const r = await ours(root, ['-r', p, '--add-root', link, '--indirect']);
+    expect(r.stdout).toBe(`${link}\n`);
+    expect(fs.readlinkSync(link)).toBe(p);
+    // The reference finds the root too.
+    expect(refNixStore(root, ['-q', '--roots', p]).stdout).toBe(`${link} -> ${p}\n`);
+  });
+
+  it('--load-db registers what --dump-db printed', async () => {
+    const root = tempDir();
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    refNixStore(root, ['--add', src]);
+    const dump = refNixStore(root, ['--dump-db']).stdout;
+    // Drop the database, keep the files, and load it back with ours.
+    fs.rmSync(path.join(root, 'nix/var/nix/db'), { recursive: true });
+    // --load-db reads fd 0; run it through the library functions the command uses.
+    const store = openChrootStore(root);
+    store.registerValidPaths(parseValidityRegistrations(dump, true));
+    store.close();
+    expect(refNixStore(root, ['--dump-db']).stdout).toBe(dump);
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+  });
+});
