@@ -130,6 +130,44 @@ export const TEXT_EXPRS = [
 ];
 
 // ---------------------------------------------------------------------------
+// builtins that add source trees: @DIR@ is replaced by the absolute path of
+// a copy of the `mixed` tree named `src-tree` (store paths depend on the
+// base name and contents only, not on where the tree lives).
+
+export const SOURCE_EXPRS = {
+  pathLiteral: '"${@DIR@}"',
+  pathLiteralFile: '"${@DIR@ + "/a.txt"}"',
+  builtinsPath: 'builtins.path { path = @DIR@; }',
+  builtinsPathRenamed: 'builtins.path { path = @DIR@; name = "renamed"; }',
+  builtinsPathFiltered: 'builtins.path { path = @DIR@; filter = p: t: t != "symlink"; }',
+  builtinsPathFlat: 'builtins.path { path = @DIR@ + "/a.txt"; recursive = false; }',
+  builtinsPathExec: 'builtins.path { path = @DIR@ + "/bin/run"; recursive = false; name = "run"; }',
+  filterSource: 'builtins.filterSource (p: t: baseNameOf p != "bin" && t != "directory" || baseNameOf p == "empty") @DIR@',
+  toFileWithSource: 'builtins.toFile "with-src" "${@DIR@ + "/a.txt"} ${@DIR@}"',
+  derivationWithSource: '(derivation { name = "uses-src"; system = "x"; builder = "/bin/sh"; src = @DIR@; script = @DIR@ + "/bin/run"; }).drvPath',
+  storePathOfSource: 'let p = builtins.path { path = @DIR@; }; in (derivation { name = "sp"; system = "x"; builder = "/bin/sh"; s = builtins.storePath p; }).drvPath',
+};
+
+export function makeSourceTree(tmp) {
+  const dir = join(tmp, 'src-parent');
+  mkdirSync(dir, { recursive: true });
+  const tree = join(dir, 'src-tree');
+  buildTree(tree, NAR_TREES.mixed);
+  return tree;
+}
+
+export function recordSources(tmp) {
+  const tree = makeSourceTree(tmp);
+  const store = join(tmp, 'sources-store');
+  const results = {};
+  for (const [key, expr] of Object.entries(SOURCE_EXPRS)) {
+    const e = expr.replaceAll('@DIR@', tree);
+    results[key] = { expr, value: JSON.parse(run('nix-instantiate', ['--store', store, '--eval', '--json', '-E', e])) };
+  }
+  return { sources: results };
+}
+
+// ---------------------------------------------------------------------------
 // Derivations
 
 // Every case gets `mk`, `derivation` with defaults for name, system and builder.
@@ -268,5 +306,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     write('store-nar.json', recordNar(tmp));
     write('store-paths.json', recordPaths(tmp));
     write('store-derivations.json', recordDerivations(tmp));
+    write('store-sources.json', recordSources(tmp));
   });
 }

@@ -37,7 +37,13 @@ export interface DrvFacts {
 const goldenDir = join(import.meta.dirname, '..', 'golden');
 const load = <T>(name: string): T => JSON.parse(readFileSync(join(goldenDir, name), 'utf8')) as T;
 
+export interface SourceFacts {
+  sources: Record<string, { expr: string; value: string }>;
+}
+
 type Recorder = {
+  recordSources(tmp: string): SourceFacts;
+  makeSourceTree(tmp: string): string;
   withTmp<T>(fn: (tmp: string) => T): T;
   recordHashes(tmp: string): HashFacts;
   recordNar(tmp: string): NarFacts;
@@ -62,4 +68,6 @@ export const hashSources = (): [string, HashFacts][] => sources('store-hashes.js
 export const narSources = (): [string, NarFacts][] => sources('store-nar.json', rec.recordNar);
 export const pathSources = (): [string, PathFacts][] => sources('store-paths.json', rec.recordPaths);
 export const drvSources = (): [string, DrvFacts][] => sources('store-derivations.json', rec.recordDerivations);
+export const sourceSources = (): [string, SourceFacts][] => sources('store-sources.json', rec.recordSources);
+export const makeSourceTree = rec.makeSourceTree;
 export const goldenDerivations = (): DrvFacts => load<DrvFacts>('store-derivations.json');

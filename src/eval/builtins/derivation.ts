@@ -1,0 +1,498 @@
+// Builtins that put things into the store: derivationStrict (and the
+// `derivation` wrapper from corepkgs/derivation.nix), placeholder, toFile,
+// path, filterSource, storePath. They reach the store only through the
+// synchronous Store interface; a read-only store just computes the paths.
+
+import { readFileSync, realpathSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { registerBuiltins } from './registry.js';
+import { EvalError, NixError, TypeError } from '../errors.js';
+import {
+  force,
+  forceAttrs,
+  forceBool,
+  forceFunction,
+  forceList,
+  forceStringNoCtx,
+  forceStringValue,
+  lazy,
+  mkString,
+  NixAttrs,
+  NixPath,
+  NixString,
+  showType,
+  type Lazy,
+  type Value,
+} from '../values.js';
+import { showPos, type Pos } from '../position.js';
+import type { EvalState } from '../eval-state.js';
+import type { Store } from '../../store/store-api.js';
+import type { FileIngestionMethod } from '../../store/store-api.js';
+import { parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
+import {
+  DRV_EXTENSION,
+  isInStore,
+  isStorePath,
+  makeFixedOutputPath,
+  parseStorePath,
+  toStorePath,
+  MAX_NAME_LEN,
+} from '../../store/store-path.js';
+import {
+  derivationOutputPath,
+  derivationReferences,
+  emptyDerivation,
+  parseDerivationFile,
+  unparseDerivation,
+  type Derivation,
+} from '../../store/derivation.js';
+import { fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
+import { parseNixContextElem } from './derivation-context.js';
+
+// ---------------------------------------------------------------------------
+// What we remember per store about what this process wrote: in read-only
+// mode nothing is on disk, yet later derivations need the modulo hashes of
+// earlier ones and `drvPath` contexts need closures.
+
+interface StoreMemory {
+  drvHashes: Map<string, DrvHash>;
+  /** References of paths we created (text files, .drv files). */
+  references: Map<string, string[]>;
+  /** Output names of .drv files we created. */
+  outputNames: Map<string, string[]>;
+}
+
+const memories = new WeakMap<Store, StoreMemory>();
+
+function memoryOf(store: Store): StoreMemory {
+  let m = memories.get(store);
+  if (!m) memories.set(store, (m = { drvHashes: new Map(), references: new Map(), outputNames: new Map() }));
+  return m;
+}
+
+function readDerivationFromStore(store: Store, drvPath: string): Derivation {
+  let text: string;
+  try {
+    text = readFileSync(store.toRealPath(drvPath), 'utf8');
+  } catch {
+    throw new EvalError(`path '${drvPath}' is not valid`);
+  }
+  return parseDerivationFile(text, drvPath, store.storeDir);
+}
+
+function hashContext(store: Store): DrvHashContext {
+  return { storeDir: store.storeDir, cache: memoryOf(store).drvHashes, readDerivation: (p) => readDerivationFromStore(store, p) };
+}
+
+function referencesOf(store: Store, path: string): string[] {
+  return memoryOf(store).references.get(path) ?? store.queryPathInfo(path)?.references ?? [];
+}
+
+function outputNamesOf(store: Store, drvPath: string): string[] {
+  return memoryOf(store).outputNames.get(drvPath) ?? [...readDerivationFromStore(store, drvPath).outputs.keys()];
+}
+
+/** The path and everything it refers to, transitively (Nix's computeFSClosure). */
+function closureOf(store: Store, start: string): Set<string> {
+  const seen = new Set<string>([start]);
+  const todo = [start];
+  while (todo.length > 0) {
+    for (const r of referencesOf(store, todo.pop()!)) {
+      if (!seen.has(r)) {
+        seen.add(r);
+        todo.push(r);
+      }
+    }
+  }
+  return seen;
+}
+
+/** Writes (or, read-only, just names) a text file in the store and remembers its references. */
+function addText(store: Store, name: string, text: string, references: string[]): string {
+  const path = store.addTextToStore(name, text, references);
+  memoryOf(store).references.set(path, references);
+  return path;
+}
+
+// ---------------------------------------------------------------------------
+// Errors and names
+
+function trace<T>(pos: Pos | undefined, hint: string, f: () => T, always = false): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof NixError) e.addTrace(pos, hint, always);
+    throw e;
+  }
+}
+
+/** Nix's checkName (current rules and wording), or undefined when the name is fine. */
+function storeNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'name must not be empty';
+  if (name.length > MAX_NAME_LEN) return `name '${name}' must be no longer than ${MAX_NAME_LEN} characters`;
+  if (name === '.' || name === '..') return `name '${name}' is not valid`;
+  if (name.startsWith('.-')) return `name '${name}' is not valid: first dash-separated component must not be '.'`;
+  if (name.startsWith('..-')) return `name '${name}' is not valid: first dash-separated component must not be '..'`;
+  for (const c of name) {
+    if (!/[0-9a-zA-Z+\-._?=]/.test(c)) return `name '${name}' contains illegal character '${c}'`;
+  }
+  return undefined;
+}
+
+function hasFeature(state: EvalState, feature: string): boolean {
+  return state.settings.experimentalFeatures?.has(feature) ?? false;
+}
+
+function requireFeature(state: EvalState, feature: string): void {
+  if (!hasFeature(state, feature))
+    throw new EvalError(`experimental Nix feature '${feature}' is disabled; add '--extra-experimental-features ${feature}' to enable it`);
+}
+
+// ---------------------------------------------------------------------------
+// JSON for __structuredAttrs (Nix's printValueAsJSON, strict, copying paths)
+
+function jsonNumber(x: number): string {
+  if (!Number.isFinite(x)) return 'null';
+  const s = String(x);
+  // nlohmann prints integral doubles with a trailing ".0".
+  return Number.isInteger(x) && !/e/.test(s) ? `${s}.0` : s.replace(/e\+?/, (m) => (m === 'e' ? 'e' : 'e+'));
+}
+
+export function valueToJSON(state: EvalState, x: Lazy, pos: Pos | undefined, context: Set<string>): string {
+  const v = force(x, pos);
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return jsonNumber(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof NixString) {
+    for (const c of v.ctx) context.add(c);
+    return JSON.stringify(v.s);
+  }
+  if (v instanceof NixPath) return JSON.stringify(state.copyPathToStore(v.path, context));
+  if (Array.isArray(v)) {
+    return `[${v
+      .map((e, i) => trace(pos, `while evaluating list element at index ${i}`, () => valueToJSON(state, e, pos, context)))
+      .join(',')}]`;
+  }
+  if (v instanceof NixAttrs) {
+    return state.peel(v, pos, (p: Value) => {
+      if (!(p instanceof NixAttrs)) return valueToJSON(state, p, pos, context);
+      const fields = p.keys().map((k) =>
+        trace(p.posOf(k), `while evaluating attribute '${k}'`, () => `${JSON.stringify(k)}:${valueToJSON(state, p.get(k)!, p.posOf(k), context)}`),
+      );
+      return `{${fields.join(',')}}`;
+    });
+  }
+  throw new TypeError(`cannot convert ${showType(v)} to JSON`, pos);
+}
+
+// ---------------------------------------------------------------------------
+// derivationStrict
+
+function tokenize(s: string): string[] {
+  return s.split(/[ \t\n\r]+/).filter((t) => t !== '');
+}
+
+function derivationStrict(state: EvalState, args: Lazy[], pos: Pos | undefined): Value {
+  const attrs = forceAttrs(args[0]!, pos, 'while evaluating the argument passed to builtins.derivationStrict');
+  const nameValue = attrs.get('name');
+  if (nameValue === undefined) {
+    const e = new EvalError("attribute 'name' missing");
+    e.addTrace(undefined, 'in the attrset passed as argument to builtins.derivationStrict');
+    throw e;
+  }
+  const namePos = attrs.posOf('name');
+  const drvName = trace(namePos, "while evaluating the derivation attribute 'name'", () =>
+    forceStringNoCtx(nameValue, undefined, 'while evaluating the `name` attribute passed to builtins.derivationStrict'),
+  );
+  const where = namePos ? showPos(namePos) : '«unknown»';
+  return trace(
+    undefined,
+    `while evaluating derivation '${drvName}'\n  whose name attribute is located at ${where}`,
+    () => instantiate(state, drvName, attrs),
+    true,
+  );
+}
+
+function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value {
+  const store = state.store;
+  const problem = storeNameProblem(drvName);
+  if (problem) throw new EvalError(`invalid derivation name: ${problem}. Please pass a different 'name'.`);
+
+  const saAttr = attrs.get('__structuredAttrs');
+  const structured =
+    saAttr !== undefined && forceBool(saAttr, undefined, 'while evaluating the `__structuredAttrs` attribute passed to builtins.derivationStrict');
+  const inAttr = attrs.get('__ignoreNulls');
+  const ignoreNulls =
+    inAttr !== undefined && forceBool(inAttr, undefined, 'while evaluating the `__ignoreNulls` attribute passed to builtins.derivationStrict');
+
+  const drv = emptyDerivation(drvName);
+  const context = new Set<string>();
+  const json: string[] = [];
+  let contentAddressed = false;
+  let isImpure = false;
+  let outputHash: string | undefined;
+  let outputHashAlgo: HashAlgo | undefined;
+  let method: FileIngestionMethod | undefined;
+  let outputs = ['out'];
+
+  const handleHashMode = (s: string): void => {
+    if (s === 'recursive' || s === 'nar') method = 'recursive';
+    else if (s === 'flat') method = 'flat';
+    else if (s === 'text') {
+      requireFeature(state, 'dynamic-derivations');
+      throw new EvalError("text-hashed derivations (outputHashMode = \"text\") are not supported by tsnix");
+    } else if (s === 'git') {
+      requireFeature(state, 'git-hashing');
+      throw new EvalError('git-hashed derivations (outputHashMode = "git") are not supported by tsnix');
+    } else throw new EvalError(`invalid value '${s}' for 'outputHashMode' attribute`);
+  };
+  const handleOutputs = (names: string[]): void => {
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (seen.has(n)) throw new EvalError(`duplicate derivation output '${n}'`);
+      if (n === 'drvPath') throw new EvalError("invalid derivation output name 'drvPath'");
+      seen.add(n);
+    }
+    if (seen.size === 0) throw new EvalError('derivation cannot have an empty set of outputs');
+    outputs = [...seen];
+  };
+
+  for (const key of attrs.keys()) {
+    if (key === '__ignoreNulls') continue;
+    const value = attrs.get(key)!;
+    trace(attrs.posOf(key), `while evaluating attribute '${key}' of derivation '${drvName}'`, () => {
+      if (ignoreNulls && force(value) === null) return;
+      if (key === '__contentAddressed') {
+        if (forceBool(value, undefined, '')) {
+          contentAddressed = true;
+          requireFeature(state, 'ca-derivations');
+        }
+      } else if (key === '__impure') {
+        if (forceBool(value, undefined, '')) {
+          isImpure = true;
+          requireFeature(state, 'impure-derivations');
+        }
+      } else if (key === 'args') {
+        for (const elem of forceList(value, undefined, '')) {
+          drv.args.push(state.coerceToString(elem, undefined, 'while evaluating an element of the argument list', context, true, true));
+        }
+      } else if (structured) {
+        if (key === '__structuredAttrs') return;
+        json.push(`${JSON.stringify(key)}:${valueToJSON(state, value, undefined, context)}`);
+        if (key === 'builder') {
+          const s = forceStringValue(value, undefined, '');
+          if (s instanceof NixString) for (const c of s.ctx) context.add(c);
+          drv.builder = typeof s === 'string' ? s : s.s;
+        } else if (key === 'system') drv.platform = forceStringNoCtx(value, undefined, '');
+        else if (key === 'outputHash') outputHash = forceStringNoCtx(value, undefined, '');
+        else if (key === 'outputHashAlgo') outputHashAlgo = parseHashAlgoOpt(forceStringNoCtx(value, undefined, ''));
+        else if (key === 'outputHashMode') handleHashMode(forceStringNoCtx(value, undefined, ''));
+        else if (key === 'outputs') handleOutputs(forceList(value, undefined, '').map((e) => forceStringNoCtx(e, undefined, '')));
+      } else {
+        const s = state.coerceToString(value, undefined, '', context, true, true);
+        drv.env.set(key, s);
+        if (key === 'builder') drv.builder = s;
+        else if (key === 'system') drv.platform = s;
+        else if (key === 'outputHash') outputHash = s;
+        else if (key === 'outputHashAlgo') outputHashAlgo = parseHashAlgoOpt(s);
+        else if (key === 'outputHashMode') handleHashMode(s);
+        else if (key === 'outputs') handleOutputs(tokenize(s));
+      }
+    });
+  }
+
+  if (structured) drv.env.set('__json', `{${json.join(',')}}`);
+
+  // Everything the strings refer to becomes an input.
+  for (const elem of context) {
+    const c = parseNixContextElem(elem);
+    if (c.kind === 'drvDeep') {
+      for (const p of closureOf(store, c.drvPath)) {
+        drv.inputSrcs.add(p);
+        if (p.endsWith(DRV_EXTENSION)) drv.inputDrvs.set(p, new Set(outputNamesOf(store, p)));
+      }
+    } else if (c.kind === 'built') {
+      let set = drv.inputDrvs.get(c.drvPath);
+      if (!set) drv.inputDrvs.set(c.drvPath, (set = new Set()));
+      set.add(c.output);
+    } else {
+      drv.inputSrcs.add(parseStorePath(c.path, store.storeDir).path);
+    }
+  }
+
+  if (drv.builder === '') throw new EvalError("required attribute 'builder' missing");
+  if (drv.platform === '') throw new EvalError("required attribute 'system' missing");
+  if (drvName.endsWith(DRV_EXTENSION))
+    throw new EvalError("derivation names are allowed to end in '.drv' only if they produce a single derivation file");
+
+  if (outputHash !== undefined) {
+    if (outputs.length !== 1 || outputs[0] !== 'out') throw new EvalError('multiple outputs are not supported in fixed-output derivations');
+    const { hash, warning } = parseHashAllowEmpty(outputHash, outputHashAlgo);
+    if (warning) state.warn(warning);
+    const m = method ?? 'flat';
+    drv.outputs.set('out', { kind: 'fixed', method: m, hash });
+    drv.env.set('out', makeFixedOutputPath(m, hash, drvName, store.storeDir));
+  } else if (contentAddressed || isImpure) {
+    if (contentAddressed && isImpure) throw new EvalError('derivation cannot be both content-addressed and impure');
+    throw new EvalError('content-addressed and impure derivations are not supported by tsnix yet');
+  } else {
+    fillInputAddressedOutputs(drv, outputs, hashContext(store));
+  }
+
+  // Write the .drv (a read-only store only computes its path) and remember
+  // what later derivations need to know about it.
+  const references = derivationReferences(drv);
+  const drvPath = addText(store, drvName + DRV_EXTENSION, unparseDerivation(drv, { storeDir: store.storeDir }), references);
+  const mem = memoryOf(store);
+  mem.outputNames.set(drvPath, [...drv.outputs.keys()]);
+  mem.drvHashes.set(drvPath, hashDerivationModulo(drv, hashContext(store), false));
+
+  const result = new Map<string, Lazy>();
+  result.set('drvPath', mkString(drvPath, new Set([`=${drvPath}`])));
+  for (const out of drv.outputs.keys()) {
+    const path = derivationOutputPath(drv, out, store.storeDir);
+    if (path === undefined) throw new EvalError(`output '${out}' of derivation '${drvName}' has no known path`);
+    result.set(out, mkString(path, new Set([`!${out}!${drvPath}`])));
+  }
+  return new NixAttrs(result);
+}
+
+// ---------------------------------------------------------------------------
+// toFile, path, filterSource, storePath
+
+function toFile(state: EvalState, args: Lazy[]): Value {
+  const name = forceStringNoCtx(args[0]!, undefined, 'while evaluating the first argument passed to builtins.toFile');
+  const contents = forceStringValue(args[1]!, undefined, 'while evaluating the second argument passed to builtins.toFile');
+  const refs: string[] = [];
+  if (contents instanceof NixString) {
+    for (const elem of contents.ctx) {
+      const c = parseNixContextElem(elem);
+      if (c.kind !== 'opaque')
+        throw new EvalError(`files created by builtins.toFile may not reference derivations, but ${name} references ${elem}`);
+      refs.push(c.path);
+    }
+  }
+  const text = typeof contents === 'string' ? contents : contents.s;
+  const path = addText(state.store, name, text, refs.sort());
+  return mkString(path, new Set([path]));
+}
+
+type FileType = 'regular' | 'directory' | 'symlink' | 'unknown';
+
+function addPath(
+  state: EvalState,
+  name: string,
+  path: string,
+  filterFun: Value | undefined,
+  method: FileIngestionMethod,
+  expectedHash: string | undefined,
+  context: Set<string>,
+): Value {
+  return trace(undefined, `while adding path '${path}'`, () => {
+    const store = state.store;
+    let refs: string[] = [];
+    if (isInStore(path, store.storeDir) && context.size > 0) {
+      refs = store.queryPathInfo(toStorePath(path, store.storeDir).storePath)?.references ?? [];
+    }
+    const filter = filterFun
+      ? (p: string, type: FileType): boolean =>
+          forceBool(state.callFunction(filterFun, [p, type], undefined), undefined, 'while evaluating the return value of the path filter function')
+      : undefined;
+    let expectedPath: string | undefined;
+    if (expectedHash !== undefined) {
+      const { hash, warning } = parseHashAllowEmpty(expectedHash, 'sha256');
+      if (warning) state.warn(warning);
+      expectedPath = makeFixedOutputPath(method, hash, name, store.storeDir, refs);
+      if (store.isValidPath(expectedPath)) return mkString(expectedPath, new Set([expectedPath]));
+    }
+    const dst = store.addPathToStore(name, path, { method, hashAlgo: 'sha256', filter, references: refs });
+    if (expectedPath !== undefined && dst !== expectedPath)
+      throw new EvalError(`store path mismatch in (possibly filtered) path added from '${path}'`);
+    return mkString(dst, new Set([dst]));
+  });
+}
+
+function baseName(path: string): string {
+  return nodePath.posix.basename(path);
+}
+
+function builtinPath(state: EvalState, args: Lazy[]): Value {
+  const attrs = forceAttrs(args[0]!, undefined, "while evaluating the argument passed to 'builtins.path'");
+  let path: string | undefined;
+  let name = '';
+  let filterFun: Value | undefined;
+  let method: FileIngestionMethod = 'recursive';
+  let expectedHash: string | undefined;
+  const context = new Set<string>();
+  for (const key of attrs.keys()) {
+    const v = attrs.get(key)!;
+    const pos = attrs.posOf(key);
+    if (key === 'path') path = state.coerceToPath(v, pos, "while evaluating the 'path' attribute passed to 'builtins.path'", context);
+    else if (key === 'name') name = forceStringNoCtx(v, pos, 'while evaluating the `name` attribute passed to builtins.path');
+    else if (key === 'filter') filterFun = forceFunction(v, pos, 'while evaluating the `filter` parameter passed to builtins.path');
+    else if (key === 'recursive')
+      method = forceBool(v, pos, 'while evaluating the `recursive` attribute passed to builtins.path') ? 'recursive' : 'flat';
+    else if (key === 'sha256') expectedHash = forceStringNoCtx(v, pos, 'while evaluating the `sha256` attribute passed to builtins.path');
+    else throw new EvalError(`unsupported argument '${key}' to 'builtins.path'`, pos);
+  }
+  if (path === undefined) throw new EvalError("missing required 'path' attribute in the first argument to 'builtins.path'");
+  if (name === '') name = baseName(path);
+  return addPath(state, name, path, filterFun, method, expectedHash, context);
+}
+
+function filterSource(state: EvalState, args: Lazy[]): Value {
+  const context = new Set<string>();
+  const path = state.coerceToPath(args[1]!, undefined, "while evaluating the second argument (the path to filter) passed to 'builtins.filterSource'", context);
+  const fn = forceFunction(args[0]!, undefined, 'while evaluating the first argument passed to builtins.filterSource');
+  return addPath(state, baseName(path), path, fn, 'recursive', undefined, context);
+}
+
+function storePath(state: EvalState, args: Lazy[]): Value {
+  if (state.settings.pureEval) throw new EvalError("'builtins.storePath' is not allowed in pure evaluation mode");
+  const store = state.store;
+  const context = new Set<string>();
+  let path = state.coerceToPath(args[0]!, undefined, "while evaluating the first argument passed to 'builtins.storePath'", context);
+  // Follow symlinks, unless the path is itself directly in the store.
+  if (!isStorePath(path, store.storeDir)) {
+    try {
+      path = realpathSync(path);
+    } catch {
+      // A path that does not exist here may still be a valid logical store path.
+    }
+  }
+  if (!isInStore(path, store.storeDir)) throw new EvalError(`path '${path}' is not in the Nix store`);
+  const sp = toStorePath(path, store.storeDir).storePath;
+  if (!store.readOnly && !store.isValidPath(sp)) throw new EvalError(`path '${sp}' is not valid`);
+  context.add(sp);
+  return mkString(path, context);
+}
+
+// ---------------------------------------------------------------------------
+// `derivation`, from corepkgs/derivation.nix
+
+/** The name Nix gives its built-in derivation wrapper in positions. */
+export const DERIVATION_INTERNAL_PATH = '«nix-internal»/derivation-internal.nix';
+
+function loadDerivationWrapper(state: EvalState): Value {
+  const dir = state.corepkgsDir();
+  if (!dir) throw new EvalError('cannot find corepkgs/derivation.nix');
+  const source = readFileSync(nodePath.join(dir, 'derivation.nix'), 'utf8');
+  state.derivationInternalFile = DERIVATION_INTERNAL_PATH;
+  return state.evalExpr(state.parseString(source, { kind: 'file', path: DERIVATION_INTERNAL_PATH, source }, dir));
+}
+
+registerBuiltins([
+  { name: 'derivationStrict', arity: 1, fn: (args, pos, state: EvalState) => derivationStrict(state, args, pos) },
+  { name: 'derivation', value: (state: EvalState) => lazy(() => loadDerivationWrapper(state)) },
+  {
+    name: 'placeholder',
+    arity: 1,
+    fn: (args) => hashPlaceholder(forceStringNoCtx(args[0]!, undefined, 'while evaluating the first argument passed to builtins.placeholder')),
+  },
+  { name: '__toFile', arity: 2, fn: (args, _pos, state: EvalState) => toFile(state, args) },
+  { name: '__path', arity: 1, fn: (args, _pos, state: EvalState) => builtinPath(state, args) },
+  { name: '__filterSource', arity: 2, fn: (args, _pos, state: EvalState) => filterSource(state, args) },
+  { name: '__storePath', arity: 1, fn: (args, _pos, state: EvalState) => storePath(state, args) },
+]);
