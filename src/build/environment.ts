@@ -1,0 +1,171 @@
+// The builder's environment, as Nix constructs it: a fixed set of variables
+// (PATH=/path-not-set, HOME=/homeless-shelter, NIX_STORE, NIX_BUILD_CORES,
+// NIX_BUILD_TOP and its TMPDIR aliases, PWD, NIX_LOG_FD, TERM), then the
+// derivation's own attributes: directly in the environment, as files for
+// names listed in `passAsFile`, or — with `__structuredAttrs` — as
+// .attrs.json / .attrs.sh in the build directory. Output placeholders
+// (builtins.placeholder) become the real output paths everywhere the builder
+// can see them: environment, arguments and the extra files.
+
+import { hashString, printHash } from '../store/hash.js';
+import { hashPlaceholder } from '../store/derivation-hash.js';
+import { compareBytewise, type Derivation } from '../store/derivation.js';
+
+export interface BuildEnvironmentOptions {
+  drv: Derivation;
+  /** The logical store directory (NIX_STORE). */
+  storeDir: string;
+  /** Where the builder sees its build directory: /build in the sandbox, the host path otherwise. */
+  buildDirInSandbox: string;
+  /** NIX_BUILD_CORES. */
+  cores: number;
+  /** Output name → the path the builder writes that output to. */
+  outputPaths: Map<string, string>;
+  /** Fixed-output derivations get the variables named in `impureEnvVars` from our environment. */
+  isFixedOutput: boolean;
+  hostEnv?: NodeJS.ProcessEnv;
+}
+
+export interface BuildEnvironment {
+  env: Map<string, string>;
+  args: string[];
+  /** Files to create in the build directory: name (relative) → contents. */
+  files: Map<string, string>;
+}
+
+/** Nix's escapeShellArgAlways: single quotes, `'` as `'\''`. */
+export function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/** Replaces every occurrence of each key by its value, in one pass per key (Nix's rewriteStrings). */
+export function rewriteStrings(s: string, rewrites: Map<string, string>): string {
+  for (const [from, to] of rewrites) if (from !== '' && s.includes(from)) s = s.split(from).join(to);
+  return s;
+}
+
+/** The file a `passAsFile` attribute is written to: `.attr-<base32 sha256 of its name>`. */
+export function passAsFileName(attrName: string): string {
+  return '.attr-' + printHash(hashString('sha256', attrName), 'base32');
+}
+
+export function buildEnvironment(o: BuildEnvironmentOptions): BuildEnvironment {
+  const { drv } = o;
+  const env = new Map<string, string>();
+  const files = new Map<string, string>();
+  const rewrites = new Map<string, string>();
+  for (const [name, path] of o.outputPaths) rewrites.set(hashPlaceholder(name), path);
+
+  env.set('PATH', '/path-not-set');
+  env.set('HOME', '/homeless-shelter');
+  env.set('NIX_STORE', o.storeDir);
+  env.set('NIX_BUILD_CORES', String(o.cores));
+
+  const structured = drv.env.get('__json');
+  if (structured !== undefined) {
+    const json = prepareStructuredAttrs(structured, drv, rewrites);
+    files.set('.attrs.json', rewriteStrings(dumpJson(json), rewrites));
+    files.set('.attrs.sh', rewriteStrings(structuredAttrsShell(json), rewrites));
+    env.set('NIX_ATTRS_JSON_FILE', `${o.buildDirInSandbox}/.attrs.json`);
+    env.set('NIX_ATTRS_SH_FILE', `${o.buildDirInSandbox}/.attrs.sh`);
+  } else {
+    const passAsFile = new Set((drv.env.get('passAsFile') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== ''));
+    for (const [name, value] of drv.env) {
+      if (!passAsFile.has(name)) {
+        env.set(name, value);
+      } else {
+        const file = passAsFileName(name);
+        files.set(file, rewriteStrings(value, rewrites));
+        env.set(`${name}Path`, `${o.buildDirInSandbox}/${file}`);
+      }
+    }
+  }
+
+  env.set('NIX_BUILD_TOP', o.buildDirInSandbox);
+  for (const v of ['TMPDIR', 'TEMPDIR', 'TMP', 'TEMP', 'PWD']) env.set(v, o.buildDirInSandbox);
+
+  if (o.isFixedOutput) {
+    env.set('NIX_OUTPUT_CHECKED', '1');
+    const hostEnv = o.hostEnv ?? process.env;
+    for (const name of impureEnvVars(drv, structured)) env.set(name, hostEnv[name] ?? '');
+  }
+
+  env.set('NIX_LOG_FD', '2');
+  env.set('TERM', 'xterm-256color');
+
+  // Nix rewrites "NAME=VALUE" as one string, so a placeholder in a name is replaced too.
+  const finalEnv = new Map<string, string>();
+  for (const [k, v] of env) finalEnv.set(rewriteStrings(k, rewrites), rewriteStrings(v, rewrites));
+  return { env: finalEnv, args: drv.args.map((a) => rewriteStrings(a, rewrites)), files };
+}
+
+function impureEnvVars(drv: Derivation, structured: string | undefined): string[] {
+  if (structured !== undefined) {
+    try {
+      const v = (JSON.parse(structured) as Record<string, unknown>).impureEnvVars;
+      return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+  return (drv.env.get('impureEnvVars') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== '');
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function prepareStructuredAttrs(text: string, drv: Derivation, _rewrites: Map<string, string>): { [k: string]: Json } {
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new Error(`cannot process __json attribute of '${drv.name}': ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) json = {};
+  const outputs: { [k: string]: Json } = {};
+  for (const name of drv.outputs.keys()) outputs[name] = hashPlaceholder(name);
+  return { ...json, outputs };
+}
+
+function sortedKeys(o: { [k: string]: Json }): string[] {
+  return Object.keys(o).sort(compareBytewise);
+}
+
+/** JSON as nlohmann::json::dump() writes it: compact, keys in byte order. */
+export function dumpJson(v: Json): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(dumpJson).join(',')}]`;
+  return `{${sortedKeys(v).map((k) => `${JSON.stringify(k)}:${dumpJson(v[k]!)}`).join(',')}}`;
+}
+
+function shellSimple(v: Json): string | undefined {
+  if (typeof v === 'string') return shellQuote(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : undefined;
+  if (v === null) return "''";
+  if (typeof v === 'boolean') return v ? '1' : '';
+  return undefined;
+}
+
+/**
+ * .attrs.sh: the attributes bash can represent (strings, integers, null,
+ * Booleans, and flat lists/attribute sets of those) as `declare` lines.
+ */
+export function structuredAttrsShell(json: { [k: string]: Json }): string {
+  let out = '';
+  for (const key of sortedKeys(json)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
+    const value = json[key]!;
+    const simple = shellSimple(value);
+    if (simple !== undefined) {
+      out += `declare ${key}=${simple}\n`;
+    } else if (Array.isArray(value)) {
+      const items = value.map(shellSimple);
+      if (items.every((x) => x !== undefined)) out += `declare -a ${key}=(${items.map((x) => x + ' ').join('')})\n`;
+    } else if (value !== null && typeof value === 'object') {
+      const obj = value;
+      const items = sortedKeys(obj).map((k) => [k, shellSimple(obj[k]!)] as const);
+      if (items.every(([, x]) => x !== undefined))
+        out += `declare -A ${key}=(${items.map(([k, x]) => `[${shellQuote(k)}]=${x} `).join('')})\n`;
+    }
+  }
+  return out;
+}

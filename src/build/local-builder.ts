@@ -1,0 +1,587 @@
+// Builds one derivation on this machine: prepares the build directory and
+// the environment, runs the builder (in the bubblewrap sandbox, without it,
+// or in-process for `builtin:` builders), then turns what it left behind into
+// valid store paths.
+//
+// Where outputs are written:
+//   sandboxed    into <realStoreDir>/<drv>.chroot/store, a scratch directory
+//                shown at the logical store directory inside the sandbox
+//                (this is also how chroot stores build: the logical store
+//                path need not exist on the host); moved into place after
+//                the build
+//   unsandboxed  straight to the real output paths, as Nix does (only
+//                possible when the logical and physical store coincide)
+// Either way a path becomes valid only in the final registration, a single
+// database transaction for all outputs, after canonicalisation, the
+// fixed-output hash check, reference scanning and NAR hashing. A failure
+// (or a kill) before that leaves nothing valid, and the leftovers are
+// removed now or by the next build of the same derivation.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { NixError } from '../eval/errors.js';
+import { hashFile, hashEquals, printHash, type Hash } from '../store/hash.js';
+import { hashPath, canonicaliseMetadata } from '../store/nar.js';
+import { derivationOutputPath, derivationType, type Derivation } from '../store/derivation.js';
+import { renderContentAddress } from '../store/content-address.js';
+import type { ValidPathInfo } from '../store/store-api.js';
+import { buildEnvironment } from './environment.js';
+import { bwrapArgs, findBwrap, missingBwrapError, writeSandboxEtc, type SandboxPath } from './sandbox.js';
+import { buildLogPath, lastLogLines } from './build-log.js';
+import { scanForReferences } from '../store/references.js';
+import { runBuiltinBuilder } from './builtins/index.js';
+import type { BuildStore } from './build-store.js';
+
+export type FailureKind = 'permanent' | 'transient' | 'timedOut' | 'hashMismatch' | 'checkMismatch' | 'misc';
+
+/** A build that did not produce valid outputs; `kind` decides Nix's exit status. */
+export class BuildFailure extends NixError {
+  constructor(message: string, readonly kind: FailureKind) {
+    super(message);
+  }
+}
+
+export interface BuilderSettings {
+  /** The `sandbox` setting: true, false or relaxed. */
+  sandbox: 'true' | 'false' | 'relaxed';
+  sandboxPaths: SandboxPath[];
+  /** Prefixes a derivation's `__impureHostDeps` may name. */
+  allowedImpureHostDeps: string[];
+  sandboxBuildDir: string;
+  cores: number;
+  keepFailed: boolean;
+  /** Seconds; 0 = no limit. */
+  maxSilentTime: number;
+  timeout: number;
+  keepBuildLog: boolean;
+  /** Lines of log shown in the error after a failure (0 when the log was shown live). */
+  logLines: number;
+  /** Where build directories go ($TMPDIR or /tmp). */
+  tmpDirRoot: string;
+}
+
+export interface BuildRequest {
+  store: BuildStore;
+  drvPath: string;
+  drv: Derivation;
+  /** The closure of the inputs (logical store paths). */
+  inputPaths: Set<string>;
+  /** --check: build again and compare with the valid outputs instead of registering. */
+  check: boolean;
+  /** Builder output as it arrives (for -L / the default nix-build log display). */
+  onLog?: (chunk: Buffer) => void;
+  /** For notes such as "keeping build directory". */
+  onMessage?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuildOutcome {
+  /** Output name → store path. */
+  outputs: Map<string, string>;
+}
+
+let buildDirCounter = 0;
+
+function makeBuildDir(root: string, drvPath: string): string {
+  const prefix = path.join(root, `nix-build-${path.basename(drvPath).slice(33)}-`);
+  for (;;) {
+    const dir = prefix + buildDirCounter++;
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/** Deletes a tree, making read-only directories writable first. */
+export function removeTree(p: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) {
+    if ((st.mode & 0o700) !== 0o700) fs.chmodSync(p, st.mode | 0o700);
+    for (const name of fs.readdirSync(p)) removeTree(path.join(p, name));
+    fs.rmdirSync(p);
+  } else {
+    fs.unlinkSync(p);
+  }
+}
+
+function derivationAttr(drv: Derivation, name: string): string | undefined {
+  const json = drv.env.get('__json');
+  if (json !== undefined) {
+    try {
+      const v = (JSON.parse(json) as Record<string, unknown>)[name];
+      if (v === undefined) return undefined;
+      if (Array.isArray(v)) return v.join(' ');
+      return typeof v === 'boolean' ? (v ? '1' : '') : String(v);
+    } catch {
+      return undefined;
+    }
+  }
+  return drv.env.get(name);
+}
+
+function isPathInside(p: string, dir: string): boolean {
+  const c = path.posix.normalize(p);
+  const d = path.posix.normalize(dir).replace(/\/$/, '');
+  return c === d || c.startsWith(d + '/');
+}
+
+/** Whether this derivation builds in the sandbox, with Nix's rules (and its error for __noChroot). */
+export function usesSandbox(drv: Derivation, drvPath: string, store: BuildStore, settings: BuilderSettings): boolean {
+  if (drv.builder.startsWith('builtin:')) return false;
+  const diverted = store.storeDir !== store.realStoreDir;
+  let sandbox = settings.sandbox !== 'false';
+  const noChroot = derivationAttr(drv, '__noChroot');
+  if (noChroot === '1' || noChroot === 'true') {
+    if (settings.sandbox === 'true')
+      throw new BuildFailure(`derivation '${drvPath}' has '__noChroot' set, but that's not allowed when 'sandbox' is 'true'`, 'misc');
+    if (settings.sandbox === 'relaxed') sandbox = false;
+  }
+  // A diverted (chroot) store can only build in the sandbox: the builder
+  // must see the logical store directory, which does not exist on the host.
+  if (diverted) sandbox = true;
+  return sandbox;
+}
+
+export async function buildDerivation(req: BuildRequest, settings: BuilderSettings): Promise<BuildOutcome> {
+  const { store, drvPath, drv } = req;
+  const type = derivationType(drv);
+  const isFixed = type.kind === 'contentAddressed' && type.fixed;
+  if (type.kind !== 'inputAddressed' && !isFixed)
+    throw new BuildFailure(`building derivation '${drvPath}' needs content-addressed derivations, which tsnix does not support`, 'misc');
+
+  const outputs = new Map<string, string>();
+  for (const name of drv.outputs.keys()) outputs.set(name, derivationOutputPath(drv, name, store.storeDir)!);
+
+  const isBuiltin = drv.builder.startsWith('builtin:');
+  const sandboxed = usesSandbox(drv, drvPath, store, settings);
+  const bwrap = sandboxed ? findBwrap() : undefined;
+  if (sandboxed && !bwrap) throw missingBwrapError();
+  const diverted = store.storeDir !== store.realStoreDir;
+  if (req.check && !sandboxed && !isBuiltin)
+    throw new BuildFailure(`checking '${drvPath}' needs the sandbox in tsnix (it builds the outputs beside the valid ones)`, 'misc');
+  if (!sandboxed && !isBuiltin && fs.existsSync('/homeless-shelter'))
+    throw new BuildFailure("home directory '/homeless-shelter' exists; please remove it to assure purity of builds without sandboxing", 'misc');
+
+  // Outputs that are already valid are kept as they are (unless checking).
+  const alreadyValid = new Set([...outputs].filter(([, p]) => store.isValidPath(p)).map(([n]) => n));
+  if (!sandboxed && !isBuiltin && !diverted && alreadyValid.size > 0 && alreadyValid.size < outputs.size)
+    throw new BuildFailure(`cannot rebuild derivation '${drvPath}' without the sandbox while some of its outputs are valid`, 'misc');
+
+  const buildDir = makeBuildDir(settings.tmpDirRoot, drvPath);
+  const buildDirInSandbox = sandboxed ? settings.sandboxBuildDir : buildDir;
+  const chrootDir = store.toRealPath(drvPath) + '.chroot';
+  const useScratch = sandboxed || (isBuiltin && (diverted || req.check));
+  const chrootStoreDir = path.join(chrootDir, 'store');
+  /** Where each output is written, on the host. */
+  const scratch = new Map<string, string>();
+  for (const [name, p] of outputs) {
+    scratch.set(name, useScratch ? path.join(chrootStoreDir, path.basename(p)) : store.toRealPath(p));
+  }
+
+  const logFile = settings.keepBuildLog ? buildLogPath(store.logDir, drvPath) : `${buildDir}.log`;
+  let succeeded = false;
+  try {
+    if (useScratch) {
+      removeTree(chrootDir);
+      fs.mkdirSync(chrootStoreDir, { recursive: true, mode: 0o755 });
+    } else {
+      // Leftovers of an interrupted build at the final names are not valid: replace them.
+      for (const [name, real] of scratch) if (!alreadyValid.has(name)) removeTree(real);
+    }
+
+    const { env, args, files } = buildEnvironment({
+      drv,
+      storeDir: store.storeDir,
+      buildDirInSandbox,
+      cores: settings.cores,
+      outputPaths: outputs,
+      isFixedOutput: isFixed,
+    });
+    for (const [name, contents] of files) fs.writeFileSync(path.join(buildDir, name), contents);
+
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const logFd = fs.openSync(logFile, 'w', 0o644);
+    try {
+      let status: ProcessStatus;
+      if (isBuiltin) {
+        status = { code: 0 };
+        try {
+          await runBuiltinBuilder(drv.builder.slice('builtin:'.length), {
+            drvPath,
+            drv,
+            env,
+            outputs: scratch,
+            log: (line) => {
+              fs.writeSync(logFd, line + '\n');
+              req.onLog?.(Buffer.from(line + '\n'));
+            },
+            signal: req.signal,
+          });
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          fs.writeSync(logFd, msg + '\n');
+          req.onLog?.(Buffer.from(msg + '\n'));
+          status = { code: 1 };
+        }
+      } else {
+        let command: string;
+        let argv: string[];
+        if (sandboxed) {
+          const inputs = new Map<string, string>();
+          for (const p of req.inputPaths) inputs.set(p, store.toRealPath(p));
+          const extraPaths = [...settings.sandboxPaths, ...impureHostDeps(drv, drvPath, settings)];
+          const etcDir = path.join(chrootDir, 'etc');
+          writeSandboxEtc(etcDir, settings.sandboxBuildDir, isFixed);
+          command = bwrap!;
+          argv = bwrapArgs({
+            bwrap: bwrap!,
+            storeDir: store.storeDir,
+            chrootStoreDir,
+            buildDir,
+            sandboxBuildDir: settings.sandboxBuildDir,
+            etcDir,
+            inputs,
+            extraPaths,
+            network: isFixed,
+            builder: drv.builder,
+            args,
+          });
+        } else {
+          command = drv.builder;
+          argv = args;
+        }
+        status = await runProcess(command, argv, {
+          env: Object.fromEntries(env),
+          cwd: buildDir,
+          logFd,
+          logFile,
+          onLog: req.onLog,
+          signal: req.signal,
+          maxSilentTime: settings.maxSilentTime,
+          timeout: settings.timeout,
+          argv0: path.basename(drv.builder),
+        });
+      }
+      {
+        if (status.timedOut) {
+          const what = `building of '${drvPath}!${[...outputs.keys()].sort().join(',')}' from .drv file`;
+          throw new BuildFailure(
+            status.timedOut === 'silence'
+              ? `${what} timed out after ${settings.maxSilentTime} seconds of silence`
+              : `${what} timed out after ${settings.timeout} seconds`,
+            'timedOut');
+        }
+        if (status.code !== 0) {
+          let msg = `builder for '${drvPath}' ${status.signal ? `failed due to signal ${status.signal}` : `failed with exit code ${status.code}`}`;
+          const tail = settings.logLines > 0 ? lastLogLines(readTail(logFile), settings.logLines) : [];
+          if (tail.length > 0) {
+            msg += `;\nlast ${tail.length} log lines:\n${tail.map((l) => `> ${l}\n`).join('')}For full logs, run 'nix log ${drvPath}'.`;
+          }
+          throw new BuildFailure(msg, isFixed ? 'transient' : 'permanent');
+        }
+      }
+    } finally {
+      fs.closeSync(logFd);
+    }
+
+    const registered = registerOutputs(req, outputs, scratch, alreadyValid, useScratch, isFixed);
+    succeeded = true;
+    return { outputs: registered };
+  } finally {
+    if (!succeeded) {
+      // Nothing of a failed build may look like a store path; the build directory stays with -K.
+      for (const [name, p] of scratch) if (!alreadyValid.has(name) || useScratch) removeTree(p);
+    }
+    removeTree(chrootDir);
+    if (!succeeded && settings.keepFailed) {
+      req.onMessage?.(`note: keeping build directory '${buildDir}'`);
+    } else {
+      removeTree(buildDir);
+    }
+    if (!settings.keepBuildLog) fs.rmSync(logFile, { force: true });
+  }
+}
+
+function readTail(file: string): Buffer {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 256 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** The derivation's `__impureHostDeps`, each checked against allowed-impure-host-deps (Nix's rule and message). */
+function impureHostDeps(drv: Derivation, drvPath: string, settings: BuilderSettings): SandboxPath[] {
+  const value = derivationAttr(drv, '__impureHostDeps');
+  if (!value) return [];
+  const out: SandboxPath[] = [];
+  for (const dep of value.split(/[ \t\n\r]+/).filter((w) => w !== '')) {
+    if (!settings.allowedImpureHostDeps.some((allowed) => isPathInside(dep, allowed)))
+      throw new BuildFailure(`derivation '${drvPath}' requested impure path '${dep}', but it was not in allowed-impure-host-deps`, 'misc');
+    // Like Nix, impure host deps may be missing on this host.
+    out.push({ target: dep, source: dep, optional: true });
+  }
+  return out;
+}
+
+interface ProcessStatus {
+  code: number;
+  signal?: number;
+  timedOut?: 'silence' | 'total';
+}
+
+interface RunOptions {
+  env: Record<string, string>;
+  cwd: string;
+  logFd: number;
+  logFile: string;
+  onLog?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+  maxSilentTime: number;
+  timeout: number;
+  argv0: string;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown as Record<string, number>;
+
+/**
+ * Runs the builder with stdout and stderr both on the log file (one
+ * descriptor keeps their order exact) and no stdin, in its own process
+ * group so that everything it started can be killed together.
+ */
+function runProcess(command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: o.env,
+      cwd: o.cwd,
+      stdio: ['ignore', o.logFd, o.logFd],
+      detached: true,
+      argv0: o.argv0,
+    });
+    const started = Date.now();
+    let lastOutput = started;
+    let readPos = 0;
+    let timedOut: ProcessStatus['timedOut'];
+    let finished = false;
+    let readFd: number | undefined;
+    const watchLog = o.onLog !== undefined || o.maxSilentTime > 0;
+
+    const drain = () => {
+      if (!watchLog) return;
+      try {
+        readFd ??= fs.openSync(o.logFile, 'r');
+        const buf = Buffer.alloc(64 * 1024);
+        for (;;) {
+          const n = fs.readSync(readFd, buf, 0, buf.length, readPos);
+          if (n <= 0) break;
+          readPos += n;
+          lastOutput = Date.now();
+          o.onLog?.(Buffer.from(buf.subarray(0, n)));
+        }
+      } catch {
+        // The log is only shown; the build goes on.
+      }
+    };
+    const kill = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setInterval(() => {
+      drain();
+      const now = Date.now();
+      if (o.maxSilentTime > 0 && now - lastOutput >= o.maxSilentTime * 1000) {
+        timedOut = 'silence';
+        kill();
+      } else if (o.timeout > 0 && now - started >= o.timeout * 1000) {
+        timedOut = 'total';
+        kill();
+      }
+    }, watchLog ? 50 : 250);
+    const onAbort = () => kill();
+    o.signal?.addEventListener('abort', onAbort);
+
+    const finish = (status: ProcessStatus | Error) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      drain();
+      if (readFd !== undefined) fs.closeSync(readFd);
+      if (status instanceof Error) reject(status);
+      else resolve(status);
+    };
+    child.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      const text = `executing '${command}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : e.message}\n`;
+      try {
+        fs.writeSync(o.logFd, text);
+      } catch {
+        // ignore
+      }
+      finish({ code: 1 });
+    });
+    child.on('exit', (code, signal) => {
+      // Whatever the builder left running in its group goes with it.
+      kill();
+      if (timedOut) finish({ code: code ?? 1, timedOut });
+      else if (signal) finish({ code: 1, signal: SIGNAL_NUMBERS[signal] ?? 9 });
+      else finish({ code: code ?? 1 });
+    });
+  });
+}
+
+function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo'], drvPath: string): Hash {
+  if (method === 'recursive') return hashPath(algo, realPath).hash;
+  const st = fs.lstatSync(realPath);
+  if (!st.isFile() || (st.mode & 0o100) !== 0)
+    throw new BuildFailure(
+      `output path '${realPath}' should be a non-executable regular file since recursive hashing is not enabled (outputHashMode=flat)`,
+      'misc');
+  void drvPath;
+  return hashFile(algo, realPath);
+}
+
+function registerOutputs(
+  req: BuildRequest,
+  outputs: Map<string, string>,
+  scratch: Map<string, string>,
+  alreadyValid: Set<string>,
+  useScratch: boolean,
+  isFixed: boolean,
+): Map<string, string> {
+  const { store, drvPath, drv } = req;
+  const infos: ValidPathInfo[] = [];
+  const candidates = new Set([...req.inputPaths, ...outputs.values()]);
+
+  for (const [name, storePath] of outputs) {
+    const actual = scratch.get(name)!;
+    if (!fs.existsSync(actual) && !isSymlink(actual)) {
+      throw new BuildFailure(`builder for '${drvPath}' failed to produce output path for output '${name}' at '${actual}'`, 'permanent');
+    }
+    canonicaliseMetadata(actual);
+
+    let ca: string | undefined;
+    const out = drv.outputs.get(name)!;
+    if (isFixed && out.kind === 'fixed') {
+      const got = hashOfOutput(actual, out.method, out.hash.algo, drvPath);
+      if (!hashEquals(got, out.hash)) {
+        throw new BuildFailure(
+          `hash mismatch in fixed-output derivation '${drvPath}':\n  specified: ${printHash(out.hash, 'sri', true)}\n     got:    ${printHash(got, 'sri', true)}`,
+          'hashMismatch');
+      }
+      ca = renderContentAddress({ type: 'fixed', method: out.method, hash: out.hash });
+    }
+
+    const { references, narHash: hash, narSize: size } = scanForReferences(actual, candidates);
+    if (isFixed && references.some((r) => r !== storePath))
+      throw new BuildFailure(`illegal path references in fixed-output derivation '${drvPath}'`, 'misc');
+    infos.push({
+      path: storePath,
+      narHash: printHash(hash, 'base32', true),
+      narSize: size,
+      references,
+      deriver: drvPath,
+      ultimate: true,
+      ...(ca ? { ca } : {}),
+    });
+  }
+
+  if (req.check) {
+    for (const info of infos) {
+      const old = store.queryPathInfo(info.path);
+      if (old && old.narHash !== info.narHash)
+        throw new BuildFailure(`derivation '${drvPath}' may not be deterministic: output '${store.toRealPath(info.path)}' differs`, 'checkMismatch');
+    }
+    for (const p of scratch.values()) removeTree(p);
+    return outputs;
+  }
+
+  checkOutputReferences(drv, drvPath, infos, outputs, store);
+
+  const toRegister = infos.filter((info) => !store.isValidPath(info.path));
+  for (const info of toRegister) store.addTempRoot(info.path);
+  if (useScratch) {
+    for (const [name, storePath] of outputs) {
+      if (alreadyValid.has(name) || store.isValidPath(storePath)) continue;
+      const real = store.toRealPath(storePath);
+      removeTree(real);
+      fs.renameSync(scratch.get(name)!, real);
+    }
+  }
+  store.registerValidPaths(toRegister);
+  return outputs;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** allowedReferences / allowedRequisites / disallowedReferences / disallowedRequisites (non-structured form). */
+function checkOutputReferences(drv: Derivation, drvPath: string, infos: ValidPathInfo[], outputs: Map<string, string>, store: BuildStore): void {
+  const byPath = new Map(infos.map((i) => [i.path, i]));
+  const resolve = (names: string): Set<string> => {
+    const out = new Set<string>();
+    for (const w of names.split(/[ \t\n\r]+/).filter((x) => x !== '')) out.add(outputs.get(w) ?? w);
+    return out;
+  };
+  const closureOf = (start: string[]): Set<string> => {
+    const seen = new Set<string>();
+    const todo = [...start];
+    while (todo.length > 0) {
+      const p = todo.pop()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const refs = byPath.get(p)?.references ?? store.queryPathInfo(p)?.references ?? [];
+      todo.push(...refs);
+    }
+    return seen;
+  };
+  for (const info of infos) {
+    const checks: [string, boolean, boolean][] = [
+      ['allowedReferences', true, false],
+      ['allowedRequisites', true, true],
+      ['disallowedReferences', false, false],
+      ['disallowedRequisites', false, true],
+    ];
+    for (const [attr, allowed, recursive] of checks) {
+      const value = drv.env.get(attr);
+      if (value === undefined || drv.env.has('__json')) continue;
+      const spec = resolve(value);
+      const used = recursive ? closureOf(info.references.filter((r) => r !== info.path)) : new Set(info.references);
+      if (recursive) used.delete(info.path);
+      const bad = [...used].filter((p) => (allowed ? !spec.has(p) && p !== info.path : spec.has(p))).sort();
+      if (bad.length > 0) {
+        throw new BuildFailure(
+          `output '${info.path}' is not allowed to refer to the following paths:\n${bad.map((p) => `  ${p}`).join('\n')}`,
+          'permanent');
+      }
+    }
+  }
+  void drvPath;
+}

@@ -1,0 +1,164 @@
+// The build sandbox: bubblewrap (bwrap) run as a child process, with fresh
+// user, mount, PID, network, UTS and IPC namespaces. Inside, the builder
+// sees what Nix's chroot shows it:
+//   /                 an empty read-only root
+//   <storeDir>        a writable directory (so it can create its outputs)
+//                     holding read-only binds of its input closure
+//   /build            the build directory (cwd), /tmp a private tmpfs
+//   /dev /proc        a minimal /dev (null, zero, full, random, urandom, tty,
+//                     pts, shm, fd links) and a fresh /proc
+//   /etc              passwd and group naming nixbld (uid 1000, gid 100),
+//                     hosts; plus resolv.conf/services/nsswitch.conf for
+//                     fixed-output derivations, which alone keep the network
+//   sandbox-paths     host paths from the `sandbox-paths` setting and the
+//                     derivation's allowed `__impureHostDeps`, read-only
+// The hostname is `localhost`. The builder's uid inside is 1000; outside it
+// is whoever runs tsnix, so it can never write to host files that user
+// could not (and, for root, host paths are only ever bound read-only).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { NixError } from '../eval/errors.js';
+
+export class SandboxError extends NixError {}
+
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 100;
+
+/** A host path made visible in the sandbox. */
+export interface SandboxPath {
+  /** Where the builder sees it. */
+  target: string;
+  /** Where it is on the host. */
+  source: string;
+  /** `?` suffix: a missing source is skipped instead of failing the build. */
+  optional: boolean;
+}
+
+/** Parses `sandbox-paths` entries: `/path`, `/target=/source`, either with a `?` suffix. */
+export function parseSandboxPaths(entries: string[]): SandboxPath[] {
+  const out: SandboxPath[] = [];
+  for (let entry of entries) {
+    if (entry === '') continue;
+    let optional = false;
+    if (entry.endsWith('?')) {
+      optional = true;
+      entry = entry.slice(0, -1);
+    }
+    const eq = entry.indexOf('=');
+    if (eq < 0) out.push({ target: entry, source: entry, optional });
+    else out.push({ target: entry.slice(0, eq), source: entry.slice(eq + 1), optional });
+  }
+  return out;
+}
+
+let bwrapCache: string | null | undefined;
+
+/** The bwrap executable: $TSNIX_BWRAP, else the first `bwrap` on PATH (or in /usr/bin, /bin). */
+export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.TSNIX_BWRAP) return fs.existsSync(env.TSNIX_BWRAP) ? env.TSNIX_BWRAP : undefined;
+  if (bwrapCache !== undefined) return bwrapCache ?? undefined;
+  const dirs = [...(env.PATH ?? '').split(':').filter((d) => d !== ''), '/usr/bin', '/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, 'bwrap');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      bwrapCache = candidate;
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  bwrapCache = null;
+  return undefined;
+}
+
+export function missingBwrapError(): SandboxError {
+  return new SandboxError(
+    "sandboxed building needs bubblewrap ('bwrap'), which was not found on PATH; " +
+      "install it (e.g. 'apt-get install bubblewrap') or turn the sandbox off with '--option sandbox false' " +
+      "(or 'sandbox = false' in nix.conf)");
+}
+
+export interface SandboxSpec {
+  bwrap: string;
+  /** The logical store directory, e.g. /nix/store. */
+  storeDir: string;
+  /** Host directory shown writable at storeDir; the builder's outputs land here. */
+  chrootStoreDir: string;
+  /** Host build directory, shown at sandboxBuildDir. */
+  buildDir: string;
+  sandboxBuildDir: string;
+  /** Host directory holding the generated /etc files (passwd, group, hosts, ...). */
+  etcDir: string;
+  /** Input closure: logical store path → host path. */
+  inputs: Map<string, string>;
+  /** sandbox-paths and impure host deps (sources already checked to exist, or optional). */
+  extraPaths: SandboxPath[];
+  /** Fixed-output derivations keep the host network. */
+  network: boolean;
+  builder: string;
+  args: string[];
+}
+
+/** Writes the /etc files the sandbox shows (Nix's contents). */
+export function writeSandboxEtc(etcDir: string, sandboxBuildDir: string, network: boolean): void {
+  fs.mkdirSync(etcDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(etcDir, 'passwd'),
+    `root:x:0:0:Nix build user:${sandboxBuildDir}:/noshell\n` +
+      `nixbld:x:${SANDBOX_UID}:${SANDBOX_GID}:Nix build user:${sandboxBuildDir}:/noshell\n` +
+      'nobody:x:65534:65534:Nobody:/:/noshell\n');
+  fs.writeFileSync(path.join(etcDir, 'group'), `root:x:0:\nnixbld:!:${SANDBOX_GID}:\nnogroup:x:65534:\n`);
+  if (!network) fs.writeFileSync(path.join(etcDir, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n');
+  else fs.writeFileSync(path.join(etcDir, 'nsswitch.conf'), 'hosts: files dns\nservices: files\n');
+}
+
+/** The bwrap command line (without the bwrap executable itself). */
+export function bwrapArgs(spec: SandboxSpec): string[] {
+  const a: string[] = [
+    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID),
+    '--hostname', 'localhost',
+    '--die-with-parent', '--new-session',
+  ];
+  if (!spec.network) a.push('--unshare-net');
+
+  // The store first, so that input binds land inside it.
+  a.push('--bind', spec.chrootStoreDir, spec.storeDir);
+  for (const [logical, real] of [...spec.inputs].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    a.push('--ro-bind', real, logical);
+  }
+
+  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
+  a.push('--bind', spec.buildDir, spec.sandboxBuildDir);
+
+  for (const name of ['passwd', 'group', 'hosts', 'nsswitch.conf']) {
+    const file = path.join(spec.etcDir, name);
+    if (fs.existsSync(file)) a.push('--ro-bind', file, `/etc/${name}`);
+  }
+  if (spec.network) {
+    for (const f of ['/etc/resolv.conf', '/etc/services', '/etc/hosts', '/etc/ssl/certs/ca-certificates.crt']) {
+      if (fs.existsSync(f)) a.push('--ro-bind', f, f);
+    }
+  }
+
+  for (const p of spec.extraPaths) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p.source);
+    } catch (e) {
+      if (p.optional) continue;
+      throw new SandboxError(`getting attributes of path '${p.source}': ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
+    }
+    if (st.isSymbolicLink()) a.push('--symlink', fs.readlinkSync(p.source), p.target);
+    else if (st.isCharacterDevice() || st.isBlockDevice()) a.push('--dev-bind', p.source, p.target);
+    else a.push('--ro-bind', p.source, p.target);
+  }
+
+  // Nothing else is writable: the root becomes read-only once everything is mounted.
+  a.push('--remount-ro', '/');
+  a.push('--chdir', spec.sandboxBuildDir);
+  a.push('--', spec.builder, ...spec.args);
+  return a;
+}

@@ -1,0 +1,492 @@
+// The realisation scheduler, modelled on Nix's worker and goals so that the
+// order of events, the messages and the exit status come out the same.
+//
+// A goal makes one thing valid: a derivation's outputs (DerivationGoal) or
+// a store path that is not built here (PathGoal: valid already, or — once
+// there is a substituter — fetched). A goal waits for the goals it needs
+// (its waitees) and is woken when they are done:
+//   - when a waitee fails and keep-going is off, the waiter wakes at once
+//     and fails with "N dependencies of derivation '…' failed to build";
+//   - a failing goal that others wait for reports its error right away; a
+//     top-level goal keeps it for the caller;
+//   - when a top-level goal fails and keep-going is off, everything stops:
+//     no new builds start and running ones are killed.
+// Builds run up to max-jobs at once. The substituter (a later layer) plugs
+// in through the Substituter interface: a derivation goal asks it for the
+// missing outputs before it considers building.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { NixError } from '../eval/errors.js';
+import { parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { PathLocks } from '../store/local/path-locks.js';
+import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
+import type { BuildStore } from './build-store.js';
+
+/** The binary-cache layer's hook; absent until that layer exists. */
+export interface Substituter {
+  /** Tries to make `storePath` valid by fetching it (with its closure); false if no cache has it. */
+  substitute(storePath: string): Promise<boolean>;
+}
+
+/** Where the scheduler reports what happens; the command decides how it looks. */
+export interface BuildEvents {
+  /** A line for the user (stderr), e.g. "building '/nix/store/…drv'...". */
+  message(line: string): void;
+  /** An error to show now (Nix's `error: …`). */
+  error(message: string): void;
+  buildStarted?(drvPath: string, drv: Derivation): void;
+  buildFinished?(drvPath: string, ok: boolean): void;
+  buildLog?(drvPath: string, chunk: Buffer): void;
+}
+
+export interface WorkerOptions {
+  builder: BuilderSettings;
+  maxJobs: number;
+  keepGoing: boolean;
+  /** --check: rebuild valid outputs and compare. */
+  check: boolean;
+  events: BuildEvents;
+  substituter?: Substituter;
+}
+
+/** One thing to realise: outputs of a derivation (empty set = all), or an opaque store path. */
+export type BuildTarget = { drvPath: string; outputs: Set<string> } | { path: string };
+
+type ExitCode = 'busy' | 'success' | 'failed';
+
+abstract class Goal {
+  exitCode: ExitCode = 'busy';
+  error?: NixError;
+  readonly waiters = new Set<Goal>();
+  readonly waitees = new Set<Goal>();
+  nrFailed = 0;
+  private wake?: () => void;
+  private readonly finishedPromise: Promise<void>;
+  private resolveFinished!: () => void;
+
+  constructor(readonly worker: Worker) {
+    this.finishedPromise = new Promise((r) => (this.resolveFinished = r));
+  }
+
+  abstract run(): Promise<void>;
+
+  get finished(): Promise<void> {
+    return this.finishedPromise;
+  }
+
+  /** Waits for the given goals as Nix does: all of them, or the first failure without keep-going. */
+  async waitFor(goals: Goal[]): Promise<void> {
+    for (const g of goals) {
+      if (g === this) continue;
+      if (g.exitCode === 'busy') {
+        this.waitees.add(g);
+        g.waiters.add(this);
+      } else if (g.exitCode === 'failed') {
+        this.nrFailed++;
+      }
+    }
+    if (this.nrFailed > 0 && !this.worker.options.keepGoing) this.dropWaitees();
+    if (this.waitees.size === 0) return;
+    await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  private dropWaitees(): void {
+    for (const w of this.waitees) w.waiters.delete(this);
+    this.waitees.clear();
+  }
+
+  waiteeDone(goal: Goal, result: ExitCode): void {
+    if (!this.waitees.delete(goal)) return;
+    if (result === 'failed') this.nrFailed++;
+    if (this.waitees.size === 0 || (result === 'failed' && !this.worker.options.keepGoing)) {
+      this.dropWaitees();
+      const wake = this.wake;
+      this.wake = undefined;
+      wake?.();
+    }
+  }
+
+  done(result: 'success' | 'failed', error?: NixError): void {
+    if (this.exitCode !== 'busy') return;
+    this.exitCode = result;
+    if (error) {
+      if (this.waiters.size > 0) this.worker.options.events.error(error.message);
+      else this.error = error;
+    }
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const w of waiters) w.waiteeDone(this, result);
+    this.worker.goalDone(this);
+    this.resolveFinished();
+  }
+}
+
+class PathGoal extends Goal {
+  constructor(worker: Worker, readonly storePath: string) {
+    super(worker);
+  }
+
+  async run(): Promise<void> {
+    const { store } = this.worker;
+    if (store.isValidPath(this.storePath)) return this.done('success');
+    const sub = this.worker.options.substituter;
+    if (sub && (await sub.substitute(this.storePath)) && store.isValidPath(this.storePath)) return this.done('success');
+    if (this.worker.stopped) return;
+    this.done('failed', new NixError(`path '${this.storePath}' is required, but there is no substituter that can build it`));
+  }
+}
+
+class DerivationGoal extends Goal {
+  drv?: Derivation;
+
+  constructor(worker: Worker, readonly drvPath: string, readonly wantedOutputs: Set<string>) {
+    super(worker);
+  }
+
+  private fail(message: string, kind: FailureKind | 'dependency'): void {
+    if (kind !== 'dependency') this.worker.noteFailure(kind);
+    this.done('failed', new NixError(message));
+  }
+
+  private outputPaths(drv: Derivation): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const name of drv.outputs.keys()) {
+      const p = derivationOutputPath(drv, name, this.worker.store.storeDir);
+      if (p) m.set(name, p);
+    }
+    return m;
+  }
+
+  private wantedValid(drv: Derivation): boolean {
+    const outputs = this.outputPaths(drv);
+    const wanted = this.wantedOutputs.size === 0 ? [...drv.outputs.keys()] : [...this.wantedOutputs];
+    return wanted.every((o) => {
+      const p = outputs.get(o);
+      return p !== undefined && this.worker.store.isValidPath(p);
+    });
+  }
+
+  async run(): Promise<void> {
+    const { worker } = this;
+    const { store } = worker;
+
+    // The derivation itself must be valid (a substituter could provide it).
+    if (!store.isValidPath(this.drvPath)) {
+      await this.waitFor([worker.pathGoal(this.drvPath)]);
+      if (worker.stopped) return;
+      if (!store.isValidPath(this.drvPath)) return this.fail(`cannot build missing derivation '${this.drvPath}'`, 'misc');
+    }
+    let drv: Derivation;
+    try {
+      drv = worker.readDerivation(this.drvPath);
+    } catch (e) {
+      return this.fail((e as Error).message, 'misc');
+    }
+    this.drv = drv;
+    for (const o of this.wantedOutputs) {
+      if (!drv.outputs.has(o)) return this.fail(`derivation '${this.drvPath}' does not have wanted outputs '${o}'`, 'misc');
+    }
+
+    const check = worker.options.check && worker.isTopLevel(this);
+    if (!check && this.wantedValid(drv)) return this.done('success');
+    if (check && ![...this.outputPaths(drv).values()].every((p) => store.isValidPath(p)))
+      return this.fail(`some outputs of '${this.drvPath}' are not valid, so checking is not possible`, 'misc');
+
+    // Before building, the substituter may have the outputs.
+    const sub = worker.options.substituter;
+    if (sub && !check) {
+      const missing = [...this.outputPaths(drv).values()].filter((p) => !store.isValidPath(p));
+      for (const p of missing) if (!(await sub.substitute(p))) break;
+      if (worker.stopped) return;
+      if (this.wantedValid(drv)) return this.done('success');
+    }
+
+    // Inputs first.
+    const inputGoals: Goal[] = [];
+    for (const [inputDrv, outputs] of drv.inputDrvs) inputGoals.push(worker.derivationGoal(inputDrv, outputs));
+    for (const src of drv.inputSrcs) inputGoals.push(worker.pathGoal(src));
+    await this.waitFor(inputGoals);
+    if (worker.stopped) return;
+    if (this.nrFailed > 0) {
+      return this.fail(`${this.nrFailed} dependencies of derivation '${this.drvPath}' failed to build`, 'dependency');
+    }
+
+    const inputPaths = new Set<string>(drv.inputSrcs);
+    for (const [inputDrv, outputs] of drv.inputDrvs) {
+      const input = worker.readDerivation(inputDrv);
+      for (const o of outputs) {
+        const p = derivationOutputPath(input, o, store.storeDir);
+        if (p === undefined || !store.isValidPath(p))
+          return this.fail(`some dependencies of '${this.drvPath}' are missing`, 'misc');
+        inputPaths.add(p);
+      }
+    }
+    const closure = worker.closure(inputPaths);
+
+    const release = await worker.acquireSlot();
+    if (release === undefined) return;
+    let locks: PathLocks | undefined;
+    try {
+      if (worker.stopped) return;
+      locks = await worker.lockOutputs([...this.outputPaths(drv).values()].map((p) => store.toRealPath(p)));
+      if (worker.stopped) return;
+      // Someone else may have built them while we waited.
+      if (!check && this.wantedValid(drv)) {
+        locks.setDeletion(true);
+        return this.done('success');
+      }
+      worker.options.events.message(`building '${this.drvPath}'...`);
+      worker.options.events.buildStarted?.(this.drvPath, drv);
+      try {
+        await buildDerivation(
+          {
+            store,
+            drvPath: this.drvPath,
+            drv,
+            inputPaths: closure,
+            check,
+            onLog: worker.options.events.buildLog ? (chunk) => worker.options.events.buildLog!(this.drvPath, chunk) : undefined,
+            onMessage: (line) => worker.options.events.message(line),
+            signal: worker.abortSignal,
+          },
+          worker.options.builder,
+        );
+      } catch (e) {
+        worker.options.events.buildFinished?.(this.drvPath, false);
+        if (worker.stopped) return;
+        if (e instanceof BuildFailure) return this.fail(e.message, e.kind);
+        throw e;
+      }
+      worker.options.events.buildFinished?.(this.drvPath, true);
+      locks.setDeletion(true);
+      this.done('success');
+    } finally {
+      locks?.release();
+      release();
+    }
+  }
+}
+
+export interface RealiseResult {
+  /** Nix's exit status: 0, 1, or 100 + failure bits. */
+  status: number;
+  /** The errors of failed top-level goals, as Nix reports them at the end (without "error: "). */
+  errors: string[];
+}
+
+export class Worker {
+  private readonly goals = new Map<string, Goal>();
+  private topGoals = new Set<Goal>();
+  private allTop: Goal[] = [];
+  private running = 0;
+  private readonly slotQueue: (() => void)[] = [];
+  private readonly abortController = new AbortController();
+  private readonly drvCache = new Map<string, Derivation>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly failures = { permanent: false, timedOut: false, hashMismatch: false, checkMismatch: false };
+  stopped = false;
+  private allDone?: () => void;
+
+  constructor(readonly store: BuildStore, readonly options: WorkerOptions) {}
+
+  get abortSignal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  readDerivation(drvPath: string): Derivation {
+    let drv = this.drvCache.get(drvPath);
+    if (!drv) {
+      drv = parseDerivationFile(fs.readFileSync(this.store.toRealPath(drvPath), 'utf8'), drvPath, this.store.storeDir);
+      this.drvCache.set(drvPath, drv);
+    }
+    return drv;
+  }
+
+  isTopLevel(goal: Goal): boolean {
+    return this.allTop.includes(goal);
+  }
+
+  noteFailure(kind: FailureKind): void {
+    if (kind === 'permanent') this.failures.permanent = true;
+    else if (kind === 'timedOut') this.failures.timedOut = true;
+    else if (kind === 'hashMismatch') this.failures.hashMismatch = true;
+    else if (kind === 'checkMismatch') this.failures.checkMismatch = true;
+  }
+
+  /** Nix's Worker::exitStatus. */
+  exitStatus(): number {
+    const f = this.failures;
+    let mask = 0;
+    if (f.permanent || f.timedOut || f.hashMismatch) mask |= 0x04;
+    if (f.timedOut) mask |= 0x01;
+    if (f.hashMismatch) mask |= 0x02;
+    if (f.checkMismatch) mask |= 0x08;
+    if (mask) mask |= 0x60;
+    return mask || 1;
+  }
+
+  private start(goal: Goal): void {
+    // Started on the next tick: the caller registers the goal (e.g. as top-level) first.
+    const p = Promise.resolve().then(() => goal.run()).catch((e: unknown) => {
+      goal.done('failed', e instanceof NixError ? e : new NixError(e instanceof Error ? e.message : String(e)));
+    });
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  derivationGoal(drvPath: string, outputs: Set<string>): Goal {
+    const key = `d:${drvPath}`;
+    const existing = this.goals.get(key) as DerivationGoal | undefined;
+    if (existing && existing.exitCode === 'busy') {
+      // All outputs of a derivation are built together; a goal that is
+      // still checking takes the extra wanted outputs along.
+      for (const o of outputs) existing.wantedOutputs.add(o);
+      if (outputs.size === 0) existing.wantedOutputs.clear();
+      return existing;
+    }
+    if (existing && existing.exitCode === 'failed') return existing;
+    const goal = new DerivationGoal(this, drvPath, new Set(outputs));
+    this.goals.set(key, goal);
+    this.start(goal);
+    return goal;
+  }
+
+  pathGoal(storePath: string): Goal {
+    const key = `p:${storePath}`;
+    const existing = this.goals.get(key);
+    if (existing && existing.exitCode !== 'success') return existing;
+    const goal = new PathGoal(this, storePath);
+    this.goals.set(key, goal);
+    this.start(goal);
+    return goal;
+  }
+
+  goalDone(goal: Goal): void {
+    if (!this.topGoals.has(goal)) return;
+    this.topGoals.delete(goal);
+    if (goal.exitCode === 'failed' && !this.options.keepGoing) this.stop();
+    if (this.topGoals.size === 0) this.allDone?.();
+  }
+
+  /** Stops everything: no new builds, running builds killed. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abortController.abort();
+    for (const wake of this.slotQueue.splice(0)) wake();
+    this.allDone?.();
+  }
+
+  /** A build slot (max-jobs); undefined if the worker stopped meanwhile. */
+  async acquireSlot(): Promise<(() => void) | undefined> {
+    if (this.options.maxJobs <= 0) {
+      throw new NixError("unable to start any build; either increase '--max-jobs' or enable remote builds");
+    }
+    while (this.running >= this.options.maxJobs) {
+      if (this.stopped) return undefined;
+      await new Promise<void>((resolve) => this.slotQueue.push(resolve));
+    }
+    if (this.stopped) return undefined;
+    this.running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running--;
+      this.slotQueue.shift()?.();
+    };
+  }
+
+  /** Locks the outputs' lock files like Nix (polling, so other builds go on while another process holds them). */
+  async lockOutputs(realPaths: string[]): Promise<PathLocks> {
+    const locks = new PathLocks();
+    let announced = false;
+    for (;;) {
+      if (locks.lockPaths(realPaths, { wait: false })) return locks;
+      if (!announced) {
+        this.options.events.message(`waiting for lock on ${realPaths.map((p) => `'${p}'`).join(', ')}`);
+        announced = true;
+      }
+      if (this.stopped) return locks;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** The closure of store paths under the references relation. */
+  closure(paths: Iterable<string>): Set<string> {
+    const seen = new Set<string>();
+    const todo = [...paths];
+    while (todo.length > 0) {
+      const p = todo.pop()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const info = this.store.queryPathInfo(p);
+      if (info) for (const r of info.references) if (!seen.has(r)) todo.push(r);
+    }
+    return seen;
+  }
+
+  /** Realises the targets; errors of dependencies are reported as they happen. */
+  async run(targets: BuildTarget[]): Promise<RealiseResult> {
+    const goals: Goal[] = [];
+    const finished = new Promise<void>((resolve) => (this.allDone = resolve));
+    // Goals start in Nix's order of goal keys (name, then path), which decides who builds first.
+    const sorted = [...targets].sort((a, b) => goalKey(a).localeCompare(goalKey(b)));
+    for (const t of sorted) {
+      const g = 'drvPath' in t ? this.peekOrCreateTop(t) : this.peekOrCreateTopPath(t.path);
+      goals.push(g);
+    }
+    if (this.topGoals.size > 0) await finished;
+    // Let killed builds clean up before reporting.
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+
+    const failed: string[] = [];
+    const errors: string[] = [];
+    let first: NixError | undefined;
+    const seen = new Set<Goal>();
+    for (const [i, g] of goals.entries()) {
+      if (seen.has(g)) continue;
+      seen.add(g);
+      if (g.error) {
+        if (first) errors.push(g.error.message);
+        else first = g.error;
+      }
+      if (g.exitCode !== 'success') failed.push(targetPath(sorted[i]!));
+    }
+    if (failed.length === 0) return { status: 0, errors: [] };
+    const status = this.exitStatus();
+    if (failed.length === 1 && first) return { status, errors: [...errors, first.message] };
+    if (first) errors.push(first.message);
+    errors.push(`build of ${[...new Set(failed)].sort().map((p) => `'${p}'`).join(', ')} failed`);
+    return { status, errors };
+  }
+
+  private peekOrCreateTop(t: { drvPath: string; outputs: Set<string> }): Goal {
+    const g = this.derivationGoal(t.drvPath, t.outputs);
+    this.markTop(g);
+    return g;
+  }
+
+  private peekOrCreateTopPath(p: string): Goal {
+    const g = this.pathGoal(p);
+    this.markTop(g);
+    return g;
+  }
+
+  private markTop(g: Goal): void {
+    this.allTop.push(g);
+    if (g.exitCode === 'busy') this.topGoals.add(g);
+    else if (g.exitCode === 'failed' && !this.options.keepGoing) this.stop();
+  }
+}
+
+function goalKey(t: BuildTarget): string {
+  const p = 'drvPath' in t ? t.drvPath : t.path;
+  const base = path.basename(p);
+  return `${'drvPath' in t ? 'b' : 'c'}$${base.slice(33)}$${p}`;
+}
+
+function targetPath(t: BuildTarget): string {
+  return 'drvPath' in t ? t.drvPath : t.path;
+}

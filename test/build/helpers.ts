@@ -1,0 +1,69 @@
+// Shared helpers for the build tests: temporary chroot stores (never /nix),
+// derivations instantiated by the reference nix-instantiate into them, and
+// realising with collected messages.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { resolveStoreConfig } from '../../src/store/local/store-config.js';
+import { Settings } from '../../src/cli/settings.js';
+import { realisePaths, type BuildTarget } from '../../src/build/realise.js';
+
+export function tempDir(prefix = 'tsnix-build-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function openChrootStore(root: string): LocalStore {
+  const cfg = resolveStoreConfig({ uri: root, env: {} });
+  if (cfg.kind !== 'local') throw new Error('expected a local store');
+  return LocalStore.open(cfg);
+}
+
+/** Host directories the test derivations take from the host for /bin/sh and coreutils. */
+export const HOST_DEPS = '[ "/bin" "/usr" "/lib" "/lib64" ]';
+
+/** Instantiates `expr` (a Nix expression) with the reference Nix into the chroot store; returns the .drv paths. */
+export function refInstantiate(root: string, expr: string, attrs: string[] = []): string[] {
+  const args = ['--store', root, '-E', expr, ...attrs.flatMap((a) => ['-A', a])];
+  const r = spawnSync('nix-instantiate', args, { encoding: 'utf8', env: { ...process.env, NIX_REMOTE: '', NIX_CONF_DIR: '/etc/nix' } });
+  if (r.status !== 0) throw new Error(`nix-instantiate failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/!.*$/, ''));
+}
+
+export function settingsWith(values: Record<string, string>): Settings {
+  const s = new Settings();
+  for (const [k, v] of Object.entries(values)) s.set(k, v);
+  return s;
+}
+
+export interface Collected {
+  messages: string[];
+  errors: string[];
+  logs: Map<string, string>;
+}
+
+export async function realise(store: LocalStore, targets: BuildTarget[], values: Record<string, string> = {}, extra: { check?: boolean; noBuildOutput?: boolean } = {}) {
+  const collected: Collected = { messages: [], errors: [], logs: new Map() };
+  const result = await realisePaths(store, targets, {
+    settings: settingsWith(values),
+    events: {
+      message: (l) => collected.messages.push(l),
+      error: (m) => collected.errors.push(m),
+      buildLog: (drv, chunk) => collected.logs.set(drv, (collected.logs.get(drv) ?? '') + chunk.toString()),
+    },
+    check: extra.check,
+    noBuildOutput: extra.noBuildOutput,
+  });
+  return { ...result, ...collected };
+}
+
+export function drvTarget(drvPath: string, outputs: string[] = []): BuildTarget {
+  return { drvPath, outputs: new Set(outputs) };
+}
+
+/** A Nix expression building derivations with /bin/sh from the host. */
+export function mkDrvExpr(body: string): string {
+  return `let mk = name: script: extra: derivation ({ inherit name; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" script ]; __impureHostDeps = ${HOST_DEPS}; PATH = "/bin"; } // extra); in ${body}`;
+}
