@@ -40,7 +40,8 @@ export class ParseError extends NixError {}
 export class EvalError extends NixError {}
 export class TypeError extends EvalError {}
 export class AssertionError extends EvalError {}
-export class ThrownError extends EvalError {}
+// As in Nix, a `throw` is an assertion failure: tryEval catches both.
+export class ThrownError extends AssertionError {}
 export class Abort extends EvalError {}
 export class UndefinedVarError extends EvalError {}
 export class MissingArgumentError extends EvalError {}

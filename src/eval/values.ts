@@ -320,7 +320,7 @@ export class Thunk {
 
   private forceSlow(pos: Pos | undefined): Value {
     if (this.state === FORCING) throw new InfiniteRecursion(this, pos);
-    if (this.state === FAILED) throw this.v;
+    if (this.state === FAILED) throw cloneError(this.v as NixError);
     const code = this.code!;
     const env = this.env!;
     this.state = FORCING;
@@ -335,8 +335,10 @@ export class Thunk {
       if (e instanceof InfiniteRecursion && e.thunk === this) {
         e.addTrace(undefined, 'entering the infinite recursion', true);
       }
-      if (e instanceof NixError && !(e instanceof InfiniteRecursionError) && !isUncacheable(e)) {
-        // Nix remembers the failure: forcing again rethrows the same error.
+      if (e instanceof NixError && !isUncacheable(e)) {
+        // Nix remembers the failure: forcing again throws a copy of this
+        // error, with the frames it has collected by then (the original
+        // keeps collecting frames as it unwinds further).
         this.state = FAILED;
         this.v = e;
         this.code = null;
@@ -360,6 +362,14 @@ export class Thunk {
   get blackholed(): boolean {
     return this.state === FORCING;
   }
+}
+
+/** A copy of an error whose trace frames can grow independently. */
+export function cloneError<E extends NixError>(e: E): E {
+  const c = Object.create(Object.getPrototypeOf(e)) as E;
+  for (const k of Object.getOwnPropertyNames(e)) Object.defineProperty(c, k, Object.getOwnPropertyDescriptor(e, k)!);
+  c.traces = e.traces.slice();
+  return c;
 }
 
 /** Errors that must not be remembered by a thunk (they depend on the stack, not the value). */

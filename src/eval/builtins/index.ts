@@ -26,5 +26,12 @@
 //   a Thunk for a lazily computed constant.
 
 import './types.js';
+import './arithmetic.js';
+import './control.js';
+import './attrs.js';
+import './lists.js';
+import './filesystem.js';
+import './import.js';
+import './coercion.js';
 
 export { registeredBuiltins, registerBuiltins, isConstDef, type BuiltinDef, type ConstDef } from './registry.js';

@@ -1,0 +1,301 @@
+// Attribute-set builtins: attrNames, attrValues, getAttr, hasAttr,
+// removeAttrs, listToAttrs, intersectAttrs, catAttrs, mapAttrs,
+// zipAttrsWith, genericClosure, functionArgs, unsafeGetAttrPos.
+
+import { registerBuiltins } from './registry.js';
+import { TypeError } from '../errors.js';
+import {
+  force,
+  forceAttrs,
+  forceFunction,
+  forceList,
+  forceStringNoCtx,
+  lazy,
+  Lambda,
+  NixAttrs,
+  PrimOp,
+  PrimOpApp,
+  type Lazy,
+  type Value,
+} from '../values.js';
+import { printValue, errorPrintOptions } from '../print-value.js';
+import type { EvalState } from '../eval-state.js';
+import type { Pos } from '../position.js';
+import { lessThan } from './arithmetic.js';
+
+const arg1 = (fn: string) => `while evaluating the first argument passed to builtins.${fn}`;
+const arg2 = (fn: string) => `while evaluating the second argument passed to builtins.${fn}`;
+
+/** Nix's EvalState::getAttr: a missing attribute is a TypeError with the context as a position-less frame. */
+function getAttr(attrs: NixAttrs, name: string, ctx: string): Lazy {
+  const v = attrs.get(name);
+  if (v === undefined) {
+    const e = new TypeError(`attribute '${name}' missing`);
+    e.addTrace(undefined, ctx);
+    throw e;
+  }
+  return v;
+}
+
+function withPositions(m: Map<string, Lazy>, p: Map<string, Pos> | null): NixAttrs {
+  return new NixAttrs(m, p && p.size > 0 ? p : null);
+}
+
+registerBuiltins([
+  {
+    name: '__attrNames',
+    arity: 1,
+    fn: (args) => forceAttrs(args[0]!, undefined, 'while evaluating the argument passed to builtins.attrNames').keys().slice(),
+  },
+  {
+    name: '__attrValues',
+    arity: 1,
+    fn: (args) => {
+      const a = forceAttrs(args[0]!, undefined, 'while evaluating the argument passed to builtins.attrValues');
+      return a.keys().map((k) => a.get(k)!);
+    },
+  },
+  {
+    name: '__getAttr',
+    arity: 2,
+    fn: (args) => {
+      const name = forceStringNoCtx(args[0]!, undefined, arg1('getAttr'));
+      const a = forceAttrs(args[1]!, undefined, arg2('getAttr'));
+      return force(getAttr(a, name, 'in the attribute set under consideration'));
+    },
+  },
+  {
+    name: '__hasAttr',
+    arity: 2,
+    fn: (args) => {
+      const name = forceStringNoCtx(args[0]!, undefined, arg1('hasAttr'));
+      return forceAttrs(args[1]!, undefined, arg2('hasAttr')).has(name);
+    },
+  },
+  {
+    name: '__unsafeGetAttrPos',
+    arity: 2,
+    fn: (args, _pos, state: EvalState) => {
+      const name = forceStringNoCtx(args[0]!, undefined, arg1('unsafeGetAttrPos'));
+      const a = forceAttrs(args[1]!, undefined, arg2('unsafeGetAttrPos'));
+      if (!a.has(name)) return null;
+      return state.mkPos(a.posOf(name));
+    },
+  },
+  {
+    name: 'removeAttrs',
+    arity: 2,
+    fn: (args) => {
+      const a = forceAttrs(args[0]!, undefined, arg1('removeAttrs'));
+      const names = forceList(args[1]!, undefined, arg2('removeAttrs'));
+      const remove = new Set<string>();
+      for (const n of names) remove.add(forceStringNoCtx(n, undefined, 'while evaluating the values of the second argument passed to builtins.removeAttrs'));
+      let any = false;
+      for (const r of remove) if (a.has(r)) any = true;
+      if (!any) return a;
+      const m = new Map<string, Lazy>();
+      const p = new Map<string, Pos>();
+      for (const k of a.keys()) {
+        if (remove.has(k)) continue;
+        m.set(k, a.get(k)!);
+        const ps = a.posOf(k);
+        if (ps) p.set(k, ps);
+      }
+      return withPositions(m, p);
+    },
+  },
+  {
+    name: '__listToAttrs',
+    arity: 1,
+    fn: (args) => {
+      const xs = forceList(args[0]!, undefined, 'while evaluating the argument passed to builtins.listToAttrs');
+      const names: { name: string; elem: NixAttrs }[] = [];
+      for (const x of xs) {
+        const e = forceAttrs(x, undefined, 'while evaluating an element of the list passed to builtins.listToAttrs');
+        const n = getAttr(e, 'name', 'in a {name=...; value=...;} pair');
+        const name = forceStringNoCtx(n, e.posOf('name'), 'while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs');
+        names.push({ name, elem: e });
+      }
+      // Stable sort by name, then the first of each name wins (its `value` is looked up in name order).
+      const order = names.map((x, i) => ({ ...x, i }));
+      order.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i));
+      const m = new Map<string, Lazy>();
+      const p = new Map<string, Pos>();
+      for (const { name, elem } of order) {
+        if (m.has(name)) continue;
+        m.set(name, getAttr(elem, 'value', 'in a {name=...; value=...;} pair'));
+        const ps = elem.posOf('value');
+        if (ps) p.set(name, ps);
+      }
+      return withPositions(m, p);
+    },
+  },
+  {
+    name: '__intersectAttrs',
+    arity: 2,
+    fn: (args) => {
+      const l = forceAttrs(args[0]!, undefined, arg1('intersectAttrs'));
+      const r = forceAttrs(args[1]!, undefined, arg2('intersectAttrs'));
+      const m = new Map<string, Lazy>();
+      const p = new Map<string, Pos>();
+      const [small, other] = l.size < r.size ? [l, r] : [r, l];
+      for (const k of small.keys()) {
+        if (!other.has(k)) continue;
+        m.set(k, r.get(k)!);
+        const ps = r.posOf(k);
+        if (ps) p.set(k, ps);
+      }
+      return withPositions(m, p);
+    },
+  },
+  {
+    name: '__catAttrs',
+    arity: 2,
+    fn: (args) => {
+      const name = forceStringNoCtx(args[0]!, undefined, arg1('catAttrs'));
+      const xs = forceList(args[1]!, undefined, arg2('catAttrs'));
+      const out: Lazy[] = [];
+      for (const x of xs) {
+        const a = forceAttrs(x, undefined, 'while evaluating an element in the list passed as second argument to builtins.catAttrs');
+        const v = a.get(name);
+        if (v !== undefined) out.push(v);
+      }
+      return out;
+    },
+  },
+  {
+    name: '__functionArgs',
+    arity: 1,
+    fn: (args) => {
+      const f = force(args[0]!);
+      if (f instanceof PrimOp || f instanceof PrimOpApp) return NixAttrs.empty;
+      if (!(f instanceof Lambda)) throw new TypeError("'functionArgs' requires a function");
+      const formals = f.info.formals;
+      if (!formals) return NixAttrs.empty;
+      const m = new Map<string, Lazy>();
+      const p = new Map<string, Pos>();
+      for (const fm of formals) {
+        m.set(fm.name, fm.def !== null);
+        if (fm.pos) p.set(fm.name, fm.pos);
+      }
+      return withPositions(m, p);
+    },
+  },
+  {
+    name: '__mapAttrs',
+    arity: 2,
+    fn: (args, _pos, state: EvalState) => {
+      const a = forceAttrs(args[1]!, undefined, arg2('mapAttrs'));
+      const f = args[0]!;
+      const m = new Map<string, Lazy>();
+      for (const k of a.keys()) {
+        const v = a.get(k)!;
+        m.set(k, lazy(() => state.callFunction(force(f), [k, v], undefined)));
+      }
+      return new NixAttrs(m);
+    },
+  },
+  {
+    name: '__zipAttrsWith',
+    arity: 2,
+    fn: (args, _pos, state: EvalState) => {
+      const f = forceFunction(args[0]!, undefined, arg1('zipAttrsWith'));
+      const xs = forceList(args[1]!, undefined, arg2('zipAttrsWith'));
+      const seen = new Map<string, Lazy[]>();
+      for (const x of xs) {
+        const a = forceAttrs(x, undefined, 'while evaluating a value of the list passed as second argument to builtins.zipAttrsWith');
+        for (const k of a.keys()) {
+          let l = seen.get(k);
+          if (!l) seen.set(k, (l = []));
+          l.push(a.get(k)!);
+        }
+      }
+      const m = new Map<string, Lazy>();
+      for (const [k, l] of seen) m.set(k, lazy(() => state.callFunction(f, [k, l], undefined)));
+      return new NixAttrs(m);
+    },
+  },
+  {
+    name: '__genericClosure',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => genericClosure(state, args[0]!),
+  },
+]);
+
+function genericClosure(state: EvalState, arg: Lazy): Value {
+  const a = forceAttrs(arg, undefined, arg1('genericClosure'));
+  const startSet = getAttr(a, 'startSet', 'in the attrset passed as argument to builtins.genericClosure');
+  const start = forceList(startSet, undefined, "while evaluating the 'startSet' attribute passed as argument to builtins.genericClosure");
+  if (start.length === 0) return start;
+  const op = getAttr(a, 'operator', 'in the attrset passed as argument to builtins.genericClosure');
+  const opf = forceFunction(op, undefined, "while evaluating the 'operator' attribute passed as argument to builtins.genericClosure");
+  const show = (v: Lazy) => printValue(v, errorPrintOptions);
+  const work: Lazy[] = start.slice();
+  const res: Lazy[] = [];
+  // Keys kept sorted by Nix's `<` so lookups are binary searches, as Nix's std::map does.
+  const keys: { key: Lazy; elem: Lazy }[] = [];
+  const less = (x: Lazy, y: Lazy) => lessThan(state, x, y, undefined, '');
+  let head = 0;
+  while (head < work.length) {
+    const e = work[head++]!;
+    let ea: NixAttrs;
+    try {
+      ea = forceAttrs(e, undefined, '');
+    } catch (err) {
+      if (err instanceof Error && 'addTrace' in err) (err as any).addTrace(undefined, `in genericClosure element ${show(e)}`);
+      throw err;
+    }
+    let key: Lazy;
+    try {
+      key = getAttr(ea, 'key', '');
+    } catch (err) {
+      (err as any).addTrace?.(undefined, `in genericClosure element ${show(e)}`);
+      throw err;
+    }
+    force(key);
+    let inserted = false;
+    try {
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (less(keys[mid]!.key, key)) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < keys.length && !less(key, keys[lo]!.key)) inserted = false;
+      else {
+        keys.splice(lo, 0, { key, elem: e });
+        inserted = true;
+      }
+    } catch (err) {
+      let other: Lazy | undefined;
+      for (const k of keys) {
+        try {
+          less(key, k.key);
+        } catch {
+          other = k.elem;
+          break;
+        }
+      }
+      if (other !== undefined) {
+        (err as any).addTrace?.(undefined, `with element ${show(other)}`);
+        (err as any).addTrace?.(undefined, `while comparing element ${show(e)}`);
+      } else (err as any).addTrace?.(undefined, `while checking key of element ${show(e)}`);
+      throw err;
+    }
+    if (!inserted) continue;
+    res.push(e);
+    try {
+      const r = state.callFunction(opf, [e], undefined);
+      const xs = forceList(r, undefined, 'while evaluating the return value of the `operator` passed to builtins.genericClosure');
+      for (const x of xs) {
+        force(x);
+        work.push(x);
+      }
+    } catch (err) {
+      (err as any).addTrace?.(undefined, `while calling operator on genericClosure element ${show(e)}`);
+      throw err;
+    }
+  }
+  return res;
+}

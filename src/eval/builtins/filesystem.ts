@@ -1,0 +1,146 @@
+// File-system and environment builtins: readFile, readDir, readFileType,
+// pathExists, baseNameOf, dirOf, toPath, getEnv, and the constants
+// currentSystem, currentTime, nixVersion, langVersion, storeDir.
+
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { registerBuiltins } from './registry.js';
+import { EvalError, RestrictedPathError } from '../errors.js';
+import { force, forceStringNoCtx, mkString, NixAttrs, NixPath, NixString, type Lazy } from '../values.js';
+import type { EvalState } from '../eval-state.js';
+import { canonPath } from '../compile.js';
+
+/** The Nix version this evaluator presents itself as (builtins.nixVersion). */
+export const NIX_VERSION = '2.24.0';
+
+function fileType(path: string): string {
+  const st = lstatSync(path);
+  if (st.isFile()) return 'regular';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  return 'unknown';
+}
+
+function mustExist(path: string): void {
+  try {
+    lstatSync(path);
+  } catch {
+    throw new EvalError(`path '${path}' does not exist`);
+  }
+}
+
+/** Nix's legacyBaseNameOf: the last component, ignoring one trailing slash. */
+function baseNameOf(path: string): string {
+  if (path === '') return '';
+  let last = path.length - 1;
+  if (path[last] === '/' && last > 0) last--;
+  const slash = path.lastIndexOf('/', last);
+  return path.slice(slash + 1, last + 1);
+}
+
+registerBuiltins([
+  {
+    name: '__readFile',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const path = state.realisePath(args[0]!, undefined);
+      mustExist(path);
+      let s: string;
+      try {
+        s = readFileSync(path, 'utf8');
+      } catch (e) {
+        throw new EvalError(`reading file '${path}': ${(e as Error).message}`);
+      }
+      if (s.includes('\0')) throw new EvalError(`the contents of the file '${path}' cannot be represented as a Nix string`);
+      return s;
+    },
+  },
+  {
+    name: '__readFileType',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const path = state.realisePath(args[0]!, undefined);
+      mustExist(path);
+      return fileType(path);
+    },
+  },
+  {
+    name: '__readDir',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const path = state.realisePath(args[0]!, undefined);
+      mustExist(path);
+      if (!statSync(path).isDirectory()) throw new EvalError(`'${path}' is not a directory`);
+      const m = new Map<string, Lazy>();
+      for (const d of readdirSync(path, { withFileTypes: true })) {
+        m.set(d.name, d.isFile() ? 'regular' : d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'unknown');
+      }
+      return new NixAttrs(m);
+    },
+  },
+  {
+    name: '__pathExists',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const arg = force(args[0]!);
+      const s = typeof arg === 'string' ? arg : arg instanceof NixString ? arg.s : undefined;
+      const mustBeDir = s !== undefined && (s.endsWith('/') || s.endsWith('/.'));
+      try {
+        const path = state.realisePath(arg, undefined);
+        try {
+          const st = mustBeDir ? statSync(path) : lstatSync(path);
+          return !mustBeDir || st.isDirectory();
+        } catch {
+          return false;
+        }
+      } catch (e) {
+        if (e instanceof RestrictedPathError) return false;
+        throw e;
+      }
+    },
+  },
+  {
+    name: 'baseNameOf',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const context = new Set<string>();
+      const s = state.coerceToString(args[0]!, undefined, 'while evaluating the first argument passed to builtins.baseNameOf', context, false, false);
+      return mkString(baseNameOf(s), context);
+    },
+  },
+  {
+    name: 'dirOf',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const v = force(args[0]!);
+      if (v instanceof NixPath) return v.path === '/' ? v : new NixPath(nodePath.posix.dirname(v.path));
+      const context = new Set<string>();
+      const s = state.coerceToString(v, undefined, "while evaluating the first argument passed to 'builtins.dirOf'", context, false, false);
+      const i = s.lastIndexOf('/');
+      return mkString(i < 0 ? '.' : i === 0 ? '/' : s.slice(0, i), context);
+    },
+  },
+  {
+    name: '__toPath',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const context = new Set<string>();
+      const p = state.coerceToPath(args[0]!, undefined, 'while evaluating the first argument passed to builtins.toPath', context);
+      return mkString(canonPath(p), context);
+    },
+  },
+  {
+    name: '__getEnv',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const name = forceStringNoCtx(args[0]!, undefined, 'while evaluating the first argument passed to builtins.getEnv');
+      if (state.settings.pureEval || state.settings.restrictEval) return '';
+      return process.env[name] ?? '';
+    },
+  },
+  { name: '__currentSystem', value: (state: EvalState) => state.settings.currentSystem, impureOnly: true },
+  { name: '__currentTime', value: () => BigInt(Math.floor(Date.now() / 1000)), impureOnly: true },
+  { name: '__nixVersion', value: () => NIX_VERSION },
+  { name: '__langVersion', value: () => 6n },
+  { name: '__storeDir', value: (state: EvalState) => state.store.storeDir },
+]);

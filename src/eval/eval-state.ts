@@ -1,0 +1,1000 @@
+// The evaluator's state: settings, the store, the base environment of
+// builtins, the per-file import cache, and the operations every part of the
+// evaluator shares (calling functions, equality, string coercion, forcing
+// deeply). Builtins receive it as their `state` argument.
+
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import type * as A from './ast.js';
+import {
+  AssertionError,
+  EvalError,
+  InfiniteRecursionError,
+  NixError,
+  RestrictedPathError,
+  StackOverflowError,
+  ThrownError,
+  TypeError,
+} from './errors.js';
+import { Compiler, staticScope, canonPath, type Scope } from './compile.js';
+import { parse } from './parser.js';
+import { showExpr } from './show-expr.js';
+import { showPos, type Origin, type Pos } from './position.js';
+import { printValue, errorPrintOptions } from './print-value.js';
+import type { Store } from '../store/store-api.js';
+import {
+  force,
+  forceAttrs,
+  forceList,
+  isDerivation,
+  Lambda,
+  mkString,
+  NixAttrs,
+  NixPath,
+  NixString,
+  PrimOp,
+  PrimOpApp,
+  setCallFunctionHook,
+  showType,
+  stats,
+  Thunk,
+  FnThunk,
+  type Env,
+  type Lazy,
+  type Value,
+} from './values.js';
+import { isConstDef, registeredBuiltins } from './builtins/index.js';
+import { bestMatches } from './suggestions.js';
+
+export interface LookupPathEntry {
+  prefix: string;
+  path: string;
+}
+
+export interface EvalSettings {
+  /** `-I` entries first, then NIX_PATH entries: `prefix=path` or `path`. */
+  nixPath: string[];
+  pureEval: boolean;
+  restrictEval: boolean;
+  /** Extra paths allowed in restricted mode (`allowed-uris` are not modelled). */
+  allowedPaths: string[];
+  maxCallDepth: number;
+  showTrace: boolean;
+  /** `--trace-verbose`. */
+  traceVerbose: boolean;
+  /** `--abort-on-warn` / NIX_ABORT_ON_WARN. */
+  abortOnWarn: boolean;
+  currentSystem: string;
+  /** Home directory for `~/…` paths. */
+  home?: string;
+  /** Where messages from trace/warn go (default: process.stderr). */
+  log?: (line: string) => void;
+  experimentalFeatures?: Set<string>;
+}
+
+export const defaultSettings: EvalSettings = {
+  nixPath: [],
+  pureEval: false,
+  restrictEval: false,
+  allowedPaths: [],
+  maxCallDepth: 10000,
+  showTrace: false,
+  traceVerbose: false,
+  abortOnWarn: false,
+  currentSystem: defaultSystem(),
+};
+
+function defaultSystem(): string {
+  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  return `${arch}-${process.platform}`;
+}
+
+function addTrace(e: unknown, pos: Pos | undefined, hint: string): unknown {
+  if (e instanceof NixError) e.addTrace(pos, hint);
+  return e;
+}
+
+export class EvalState {
+  readonly settings: EvalSettings;
+  readonly store: Store;
+  readonly compiler: Compiler;
+  /** The `builtins` attribute set. */
+  builtins!: NixAttrs;
+  baseEnv!: Env;
+  baseScope!: Scope;
+  lookupPath: LookupPathEntry[] = [];
+  callDepth = 0;
+  /** Resolved file path → its value (a thunk until forced). */
+  private readonly fileCache = new Map<string, Thunk>();
+  /** Parsed and compiled files, keyed by path (scopedImport reuses them per scope). */
+  readonly srcToStore = new Map<string, string>();
+  readonly startTime = process.hrtime.bigint();
+  /** Positions inside this file are skipped in "from the definition of" frames (corepkgs derivation.nix). */
+  derivationInternalFile: string | undefined;
+
+  constructor(store: Store, settings: Partial<EvalSettings> = {}) {
+    this.settings = { ...defaultSettings, ...settings };
+    this.store = store;
+    this.compiler = new Compiler(this, showExpr);
+    this.lookupPath = this.settings.nixPath.map(parseLookupPathEntry);
+    setCallFunctionHook((f, args, pos) => this.callFunction(force(f, pos), args, pos));
+    this.createBaseEnv();
+  }
+
+  get showTrace(): boolean {
+    return this.settings.showTrace;
+  }
+
+  // -------------------------------------------------------------------------
+  // Base environment
+
+  private createBaseEnv(): void {
+    const names: string[] = [];
+    const values: Lazy[] = [];
+    const builtinsMap = new Map<string, Lazy>();
+    const add = (name: string, v: Lazy) => {
+      const short = name.startsWith('__') ? name.slice(2) : name;
+      names.push(name);
+      values.push(v);
+      builtinsMap.set(short, v);
+    };
+    const builtinsAttrs = new NixAttrs(builtinsMap);
+    add('builtins', builtinsAttrs);
+    add('true', true);
+    add('false', false);
+    add('null', null);
+    for (const def of registeredBuiltins) {
+      if (isConstDef(def)) {
+        if (def.impureOnly && this.settings.pureEval) continue;
+        add(def.name, def.value(this));
+      } else {
+        const short = def.name.startsWith('__') ? def.name.slice(2) : def.name;
+        add(def.name, new PrimOp(short, def.arity, def.fn, def.addTrace ?? true));
+      }
+    }
+    this.builtins = builtinsAttrs;
+    // A later registration of the same name replaces the earlier one.
+    const slots = new Map<string, number>();
+    names.forEach((n, i) => slots.set(n, i));
+    const uniqNames = [...slots.keys()];
+    this.baseEnv = [null, ...uniqNames.map((n) => values[slots.get(n)!]!)];
+    this.baseScope = staticScope(uniqNames, null);
+  }
+
+  /** A builtin by its name under `builtins`, for internal use. */
+  getBuiltin(name: string): Value {
+    const v = this.builtins.get(name);
+    if (v === undefined) throw new EvalError(`builtin '${name}' not found`);
+    return force(v);
+  }
+
+  // -------------------------------------------------------------------------
+  // Parsing and evaluating sources
+
+  parseString(source: string, origin: Origin, basePath: string): A.Expr {
+    return parse(source, origin, {
+      basePath,
+      home: this.settings.home,
+      pureEval: this.settings.pureEval,
+      experimentalFeatures: this.settings.experimentalFeatures,
+      warn: (msg, pos) => this.warn(pos ? `${msg}\n       at ${showPos(pos)}` : msg),
+    });
+  }
+
+  /** Compiles an expression against the base scope (or a given scope) and evaluates it. */
+  evalExpr(e: A.Expr, scope: Scope = this.baseScope, env: Env = this.baseEnv): Value {
+    const code = this.compiler.compile(e, scope).code;
+    return code(env);
+  }
+
+  /** `nix-instantiate -E`: evaluate a string; relative paths resolve against baseDir. */
+  evalString(source: string, origin: Origin = { kind: 'string', source }, baseDir = process.cwd()): Value {
+    return this.evalExpr(this.parseString(source, origin, baseDir));
+  }
+
+  parseFile(path: string): A.Expr {
+    this.checkSourcePath(path);
+    let source: string;
+    try {
+      source = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new EvalError(`opening file '${path}': ${errnoMessage(e)}`);
+    }
+    return this.parseString(source, { kind: 'file', path, source }, nodePath.dirname(path));
+  }
+
+  /** Evaluates a file once per state (import caches by resolved path). */
+  evalFile(path: string): Value {
+    const resolved = resolveExprPath(path);
+    let t = this.fileCache.get(resolved);
+    if (t === undefined) {
+      t = new FnThunk(() => {
+        const e = this.parseFile(resolved);
+        try {
+          return this.evalExpr(e);
+        } catch (err) {
+          throw addTrace(err, undefined, `while evaluating the file '${resolved}':`);
+        }
+      });
+      this.fileCache.set(resolved, t);
+    }
+    return t.force();
+  }
+
+  /** scopedImport: the file's free variables come from `scope` (then builtins); not cached. */
+  evalFileWithScope(path: string, scope: NixAttrs): Value {
+    const resolved = resolveExprPath(path);
+    const e = this.parseFile(resolved);
+    const keys = scope.keys();
+    const s = staticScope(keys, this.baseScope);
+    const env: Env = [this.baseEnv, ...keys.map((k) => scope.get(k)!)];
+    return this.evalExpr(e, s, env);
+  }
+
+  // -------------------------------------------------------------------------
+  // Functions
+
+  callFunction(fn: Value, args: Lazy[], pos: Pos | undefined): Value {
+    if (++this.callDepth > this.settings.maxCallDepth) {
+      this.callDepth--;
+      throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+    }
+    try {
+      let f: Value = fn;
+      let i = 0;
+      const n = args.length;
+      while (i < n) {
+        if (f instanceof Lambda) {
+          f = this.callLambda(f, args[i]!, pos);
+          i++;
+        } else if (f instanceof PrimOp) {
+          const arity = f.arity;
+          if (n - i < arity) return new PrimOpApp(f, i === 0 ? args : args.slice(i));
+          f = this.callPrimOp(f, i === 0 && n === arity ? args : args.slice(i, i + arity), pos);
+          i += arity;
+        } else if (f instanceof PrimOpApp) {
+          const need = f.primop.arity - f.args.length;
+          if (n - i < need) return new PrimOpApp(f.primop, f.args.concat(args.slice(i)));
+          f = this.callPrimOp(f.primop, f.args.concat(args.slice(i, i + need)), pos);
+          i += need;
+        } else if (f instanceof NixAttrs && f.has('__functor')) {
+          const functor = f.get('__functor')!;
+          try {
+            f = this.callFunction(force(functor, f.posOf('__functor')), [f, args[i]!], f.posOf('__functor'));
+          } catch (e) {
+            throw addTrace(e, pos, "while calling a functor (an attribute set with a '__functor' attribute)");
+          }
+          i++;
+        } else {
+          throw new TypeError(
+            `attempt to call something which is not a function but ${showType(f)}: ${printValue(f, errorPrintOptions)}`,
+            pos,
+          );
+        }
+      }
+      return f;
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  private callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
+    stats.nrPrimOpCalls++;
+    if (!p.addTrace) return p.fn(args, pos, this);
+    try {
+      return p.fn(args, pos, this);
+    } catch (e) {
+      throw addTrace(e, pos, `while calling the '${p.name}' builtin`);
+    }
+  }
+
+  private callLambda(f: Lambda, arg: Lazy, pos: Pos | undefined): Value {
+    const info = f.info;
+    const env: Env = new Array(info.envSize + 1);
+    env[0] = f.env;
+    stats.nrEnvs++;
+    stats.nrValuesInEnvs += info.envSize;
+    const formals = info.formals;
+    if (formals === null) {
+      env[1] = arg;
+    } else {
+      let attrs: NixAttrs;
+      try {
+        attrs = forceAttrs(arg, info.pos, 'while evaluating the value passed for the lambda argument');
+      } catch (e) {
+        if (pos) addTrace(e, pos, 'from call site');
+        throw e;
+      }
+      let k = 1;
+      if (info.arg !== undefined) env[k++] = arg;
+      let used = 0;
+      for (let j = 0; j < formals.length; j++) {
+        const fm = formals[j]!;
+        const v = attrs.get(fm.name);
+        if (v === undefined) {
+          if (fm.def === null) {
+            const err = new TypeError(
+              `function '${info.name ?? 'anonymous lambda'}' called without required argument '${fm.name}'`,
+              info.pos,
+            );
+            err.addTrace(pos, 'from call site');
+            throw err;
+          }
+          stats.nrThunks++;
+          env[k++] = new Thunk(fm.def, env);
+        } else {
+          used++;
+          env[k++] = v;
+        }
+      }
+      if (!info.ellipsis && used !== attrs.size) {
+        for (const name of this.symbolOrder(attrs)) {
+          if (!info.formalNames!.has(name)) {
+            const err = new TypeError(`function '${info.name ?? 'anonymous lambda'}' called with unexpected argument '${name}'`, info.pos);
+            err.addTrace(pos, 'from call site');
+            err.suggestions = bestMatches([...info.formalNames!], name);
+            throw err;
+          }
+        }
+      }
+    }
+    stats.nrFunctionCalls++;
+    if (!this.settings.showTrace) return info.body(env);
+    try {
+      return info.body(env);
+    } catch (e) {
+      if (e instanceof NixError) {
+        e.addTrace(info.pos, `while calling ${info.name ? `'${info.name}'` : 'anonymous lambda'}`);
+        if (pos) e.addTrace(pos, 'from call site');
+      }
+      throw e;
+    }
+  }
+
+  /** Nix's autoCallFunction: apply a function with formals to the --arg/--argstr set. */
+  autoCallFunction(v: Value, autoArgs: NixAttrs): Value {
+    if (v instanceof NixAttrs) {
+      const functor = v.get('__functor');
+      if (functor !== undefined) {
+        const r = this.callFunction(force(functor), [v], undefined);
+        return this.autoCallFunction(r, autoArgs);
+      }
+    }
+    if (!(v instanceof Lambda) || v.info.formals === null) return v;
+    const m = new Map<string, Lazy>();
+    if (v.info.ellipsis) {
+      for (const k of autoArgs.keys()) m.set(k, autoArgs.get(k)!);
+    } else {
+      for (const fm of v.info.formals) {
+        const a = autoArgs.get(fm.name);
+        if (a !== undefined) m.set(fm.name, a);
+        else if (fm.def === null) {
+          throw new EvalError(
+            `cannot evaluate a function that has an argument without a value ('${fm.name}')
+Nix attempted to evaluate a function as a top level expression; in
+this case it must have its arguments supplied either by default
+values, or passed explicitly with '--arg' or '--argstr'. See
+https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
+            fm.pos,
+          );
+        }
+      }
+    }
+    return this.callFunction(v, [new NixAttrs(m)], undefined);
+  }
+
+  // -------------------------------------------------------------------------
+  // Attribute helpers
+
+  missingAttrError(name: string, attrs: NixAttrs, pos: Pos | undefined): EvalError {
+    const err = new EvalError(`attribute '${name}' missing`, pos);
+    err.suggestions = bestMatches(attrs.keys(), name);
+    return err;
+  }
+
+  isDerivationInternal(pos: Pos): boolean {
+    return this.derivationInternalFile !== undefined && pos.origin.kind === 'file' && pos.origin.path === this.derivationInternalFile;
+  }
+
+  showPos(pos: Pos): string {
+    return showPos(pos);
+  }
+
+  /** `__curPos` and unsafeGetAttrPos: `{ file, line, column }` or null. */
+  mkPos(pos: Pos | undefined): Value {
+    if (!pos || pos.origin.kind !== 'file') return null;
+    return new NixAttrs(
+      new Map<string, Lazy>([
+        ['column', BigInt(pos.column)],
+        ['file', pos.origin.path],
+        ['line', BigInt(pos.line)],
+      ]),
+    );
+  }
+
+  /**
+   * Attribute names in the order Nix stores them (by symbol creation order),
+   * which decides which attribute deep forcing and equality visit first.
+   */
+  symbolOrder(attrs: NixAttrs): string[] {
+    return symbolOrder(attrs);
+  }
+
+  // -------------------------------------------------------------------------
+  // Lists
+
+  concatLists(lists: Lazy[], pos: Pos | undefined, ctx: string): Lazy[] {
+    stats.nrListConcats++;
+    let nonEmpty: Lazy[] | null = null;
+    let len = 0;
+    const forced: Lazy[][] = new Array(lists.length);
+    for (let i = 0; i < lists.length; i++) {
+      const l = forceList(lists[i]!, pos, ctx);
+      forced[i] = l;
+      len += l.length;
+      if (l.length > 0) nonEmpty = l;
+    }
+    if (nonEmpty !== null && len === nonEmpty.length) return nonEmpty;
+    if (len === 0) return forced[0] ?? [];
+    const out: Lazy[] = new Array(len);
+    let k = 0;
+    for (const l of forced) for (let j = 0; j < l.length; j++) out[k++] = l[j]!;
+    return out;
+  }
+
+  // -------------------------------------------------------------------------
+  // Equality
+
+  private enterCall(pos: Pos | undefined): void {
+    if (++this.callDepth > this.settings.maxCallDepth) {
+      this.callDepth--;
+      throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+    }
+  }
+
+  /** Nix's eqValues. `a` and `b` may be the same stored Lazy (then equal without forcing). */
+  eqValues(a: Lazy, b: Lazy, pos: Pos | undefined, ctx: string, identity = true): boolean {
+    this.enterCall(pos);
+    try {
+      const v1 = force(a, pos);
+      const v2 = force(b, pos);
+      // The operands of `==` itself are never the same stored value in Nix.
+      if (identity && a === b && typeof a === 'object' && a !== null) return true;
+      if (v1 === v2 && typeof v1 === 'object' && v1 !== null && !(v1 instanceof Lambda) && !(v1 instanceof PrimOp) && !(v1 instanceof PrimOpApp)) return true;
+      if (typeof v1 === 'bigint') {
+        if (typeof v2 === 'bigint') return v1 === v2;
+        if (typeof v2 === 'number') return Number(v1) === v2;
+        return false;
+      }
+      if (typeof v1 === 'number') {
+        if (typeof v2 === 'number') return v1 === v2;
+        if (typeof v2 === 'bigint') return v1 === Number(v2);
+        return false;
+      }
+      if (v1 === null) return v2 === null;
+      if (typeof v1 === 'boolean') return v1 === v2;
+      if (typeof v1 === 'string' || v1 instanceof NixString) {
+        if (typeof v2 === 'string') return (typeof v1 === 'string' ? v1 : v1.s) === v2;
+        if (v2 instanceof NixString) return (typeof v1 === 'string' ? v1 : v1.s) === v2.s;
+        return false;
+      }
+      if (v1 instanceof NixPath) return v2 instanceof NixPath && v1.path === v2.path;
+      if (Array.isArray(v1)) {
+        if (!Array.isArray(v2) || v1.length !== v2.length) return false;
+        for (let i = 0; i < v1.length; i++) if (!this.eqValues(v1[i]!, v2[i]!, pos, ctx)) return false;
+        return true;
+      }
+      if (v1 instanceof NixAttrs) {
+        if (!(v2 instanceof NixAttrs)) return false;
+        if (isDerivation(v1) && isDerivation(v2)) {
+          const i = v1.get('outPath');
+          const j = v2.get('outPath');
+          if (i !== undefined && j !== undefined) return this.eqValues(i, j, pos, ctx);
+        }
+        if (v1.size !== v2.size) return false;
+        const k1 = symbolOrder(v1);
+        const k2 = symbolOrder(v2);
+        for (let i = 0; i < k1.length; i++) {
+          if (k1[i] !== k2[i]) return false;
+          if (!this.eqValues(v1.get(k1[i]!)!, v2.get(k2[i]!)!, pos, ctx)) return false;
+        }
+        return true;
+      }
+      return false;
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  /** Nix's assertEqValues: throws an AssertionError describing the first difference. */
+  assertEqValues(a: Lazy, b: Lazy, pos: Pos | undefined, ctx: string, identity = true): void {
+    this.enterCall(pos);
+    try {
+      const v1 = force(a, pos);
+      const v2 = force(b, pos);
+      if (identity && a === b && typeof a === 'object' && a !== null) return;
+      const show = (v: Value) => printValue(v, errorPrintOptions);
+      const isNum = (v: Value) => typeof v === 'bigint' || typeof v === 'number';
+      if (isNum(v1) && isNum(v2)) {
+        if (this.eqValues(v1, v2, pos, ctx)) return;
+        throw new AssertionError(`${showType(v1)} with value '${show(v1)}' is not equal to ${showType(v2)} with value '${show(v2)}'`);
+      }
+      const kind = (v: Value) => (typeof v === 'string' || v instanceof NixString ? 'string' : showType(v) === 'a function' || v instanceof PrimOp || v instanceof PrimOpApp ? 'function' : typeof v === 'object' && v !== null ? v.constructor.name : typeof v);
+      if (kind(v1) !== kind(v2) || (v1 === null) !== (v2 === null)) {
+        throw new AssertionError(`${showType(v1)} of value '${show(v1)}' is not equal to ${showType(v2)} of value '${show(v2)}'`);
+      }
+      if (typeof v1 === 'bigint') {
+        if (v1 !== v2) throw new AssertionError(`integer '${v1}' is not equal to integer '${v2}'`);
+        return;
+      }
+      if (typeof v1 === 'boolean') {
+        if (v1 !== v2) throw new AssertionError(`boolean '${show(v1)}' is not equal to boolean '${show(v2)}'`);
+        return;
+      }
+      if (typeof v1 === 'string' || v1 instanceof NixString) {
+        const s1 = typeof v1 === 'string' ? v1 : v1.s;
+        const s2 = typeof v2 === 'string' ? v2 : (v2 as NixString).s;
+        if (s1 !== s2) throw new AssertionError(`string '${show(v1)}' is not equal to string '${show(v2)}'`);
+        return;
+      }
+      if (v1 instanceof NixPath) {
+        if (v1.path !== (v2 as NixPath).path) throw new AssertionError(`path '${show(v1)}' is not equal to path '${show(v2)}'`);
+        return;
+      }
+      if (v1 === null) return;
+      if (Array.isArray(v1)) {
+        const l2 = v2 as Lazy[];
+        if (v1.length !== l2.length) {
+          throw new AssertionError(
+            `list of size '${v1.length}' is not equal to list of size '${l2.length}', left hand side is '${show(v1)}', right hand side is '${show(v2)}'`,
+          );
+        }
+        for (let i = 0; i < v1.length; i++) {
+          try {
+            this.assertEqValues(v1[i]!, l2[i]!, pos, ctx);
+          } catch (e) {
+            throw addTrace(e, pos, `while comparing list element ${i}`);
+          }
+        }
+        return;
+      }
+      if (v1 instanceof NixAttrs) {
+        const a2 = v2 as NixAttrs;
+        if (isDerivation(v1) && isDerivation(a2)) {
+          const i = v1.get('outPath');
+          const j = a2.get('outPath');
+          if (i !== undefined && j !== undefined) {
+            try {
+              this.assertEqValues(i, j, pos, ctx);
+              return;
+            } catch (e) {
+              throw addTrace(e, pos, "while comparing a derivation by its 'outPath' attribute");
+            }
+          }
+        }
+        if (v1.size !== a2.size) {
+          throw new AssertionError(`attribute names of attribute set '${show(v1)}' differs from attribute set '${show(v2)}'`);
+        }
+        const k1 = symbolOrder(v1);
+        const k2 = symbolOrder(a2);
+        for (let i = 0; i < k1.length; i++) {
+          const n1 = k1[i]!;
+          const n2 = k2[i]!;
+          if (n1 !== n2) {
+            if (!a2.has(n1)) {
+              throw new AssertionError(`attribute name '${n1}' is contained in '${show(v1)}', but not in '${show(v2)}'`);
+            }
+            throw new AssertionError(`attribute name '${n2}' is missing in '${show(v1)}', but is contained in '${show(v2)}'`);
+          }
+          try {
+            this.assertEqValues(v1.get(n1)!, a2.get(n2)!, pos, ctx);
+          } catch (e) {
+            if (e instanceof NixError) {
+              const pj = a2.posOf(n2);
+              const pi = v1.posOf(n1);
+              if (pj) e.addTrace(pj, 'where right hand side is');
+              if (pi) e.addTrace(pi, 'where left hand side is');
+              e.addTrace(pos, `while comparing attribute '${n1}'`);
+            }
+            throw e;
+          }
+        }
+        return;
+      }
+      if (v1 instanceof Lambda || v1 instanceof PrimOp || v1 instanceof PrimOpApp) {
+        throw new AssertionError('distinct functions and immediate comparisons of identical functions compare as unequal');
+      }
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Strings and paths
+
+  /**
+   * Nix's coerceToString. Appends context elements to `context`.
+   * coerceMore: also accept null/bool/int/float/lists (toString);
+   * copyToStore: a path becomes its store path (and context) rather than itself;
+   * canonicalizePath: false keeps a path literal's trailing slash (`./a/${x}`).
+   */
+  coerceToString(
+    x: Lazy,
+    pos: Pos | undefined,
+    ctx: string,
+    context: Set<string>,
+    coerceMore = false,
+    copyToStore = true,
+    canonicalizePath = true,
+  ): string {
+    this.enterCall(pos);
+    try {
+      const v = force(x, pos);
+      if (typeof v === 'string') return v;
+      if (v instanceof NixString) {
+        for (const c of v.ctx) context.add(c);
+        return v.s;
+      }
+      if (v instanceof NixPath) {
+        if (copyToStore) return this.copyPathToStore(v.path, context);
+        return canonicalizePath ? v.path : v.path;
+      }
+      if (v instanceof NixAttrs) {
+        return this.peel(v, pos, (p) => {
+          if (p instanceof NixAttrs) {
+            const err = new TypeError(`cannot coerce ${showType(p)} to a string: ${printValue(p, errorPrintOptions)}`);
+            err.addTrace(pos, ctx);
+            throw err;
+          }
+          return this.coerceToString(p, pos, ctx, context, coerceMore, copyToStore, true);
+        });
+      }
+      if (coerceMore) {
+        if (v === true) return '1';
+        if (v === false || v === null) return '';
+        if (typeof v === 'bigint') return v.toString();
+        if (typeof v === 'number') return v.toFixed(6);
+        if (Array.isArray(v)) {
+          let result = '';
+          for (let i = 0; i < v.length; i++) {
+            try {
+              result += this.coerceToString(v[i]!, pos, 'while evaluating one element of the list', context, coerceMore, copyToStore, canonicalizePath);
+            } catch (e) {
+              throw addTrace(e, pos, ctx);
+            }
+            if (i < v.length - 1) {
+              const e = force(v[i]!);
+              if (!Array.isArray(e) || e.length !== 0) result += ' ';
+            }
+          }
+          return result;
+        }
+      }
+      const err = new TypeError(`cannot coerce ${showType(v)} to a string: ${printValue(v, errorPrintOptions)}`);
+      err.addTrace(pos, ctx);
+      throw err;
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  /** A string value from coerceToString, with its context. */
+  coerceToStringValue(x: Lazy, pos: Pos | undefined, ctx: string, coerceMore = false, copyToStore = true): Value {
+    const context = new Set<string>();
+    const s = this.coerceToString(x, pos, ctx, context, coerceMore, copyToStore);
+    return mkString(s, context);
+  }
+
+  /**
+   * Nix's peelToStringOutPath: follows `__toString` and `outPath` of
+   * attribute sets down to a non-set value and hands it to `cb`.
+   */
+  peel<T>(x: Lazy, pos: Pos | undefined, cb: (v: Value) => T): T {
+    const v = force(x, pos);
+    if (!(v instanceof NixAttrs)) return cb(v);
+    const toStr = v.get('__toString');
+    if (toStr !== undefined) {
+      const tpos = v.posOf('__toString');
+      let r: Value;
+      try {
+        r = this.callFunction(force(toStr, tpos), [v], tpos);
+      } catch (e) {
+        throw addTrace(e, tpos, 'while calling the `__toString` attribute');
+      }
+      try {
+        this.enterCall(pos);
+        try {
+          return this.peel(r, tpos, cb);
+        } finally {
+          this.callDepth--;
+        }
+      } catch (e) {
+        throw addTrace(e, tpos, 'while using the result of the `__toString` attribute');
+      }
+    }
+    const outPath = v.get('outPath');
+    if (outPath !== undefined) {
+      const opos = v.posOf('outPath');
+      let whnf = !(outPath instanceof Thunk) || outPath.forced;
+      try {
+        force(outPath, opos);
+        whnf = true;
+        this.enterCall(pos);
+        try {
+          return this.peel(outPath, opos, cb);
+        } finally {
+          this.callDepth--;
+        }
+      } catch (e) {
+        throw addTrace(e, opos, `while ${whnf ? 'using' : 'evaluating'} the \`outPath\` attribute`);
+      }
+    }
+    return cb(v);
+  }
+
+  /** Nix's coerceToPath: a path value, or a string holding an absolute path. */
+  coerceToPath(x: Lazy, pos: Pos | undefined, ctx: string, context: Set<string>): string {
+    return this.peel(x, pos, (v) => {
+      if (v instanceof NixPath) return v.path;
+      const s = this.coerceToString(v, pos, ctx, context, false, false, true);
+      if (s === '' || s[0] !== '/') {
+        const err = new EvalError(`string '${s}' doesn't represent an absolute path`);
+        err.addTrace(pos, ctx);
+        throw err;
+      }
+      return canonPath(s);
+    });
+  }
+
+  /** A path as used by file-reading builtins: coerced, context realised, access checked. */
+  realisePath(x: Lazy, pos: Pos | undefined): string {
+    const context = new Set<string>();
+    const p = this.coerceToPath(x, undefined, 'while realising the context of a path', context);
+    this.checkSourcePath(p);
+    return p;
+  }
+
+  copyPathToStore(path: string, context: Set<string>): string {
+    const cached = this.srcToStore.get(path);
+    if (cached !== undefined) {
+      context.add(cached);
+      return cached;
+    }
+    const base = nodePath.posix.basename(path);
+    if (base.endsWith('.drv')) throw new EvalError("file names are not allowed to end in '.drv'");
+    this.checkSourcePath(path);
+    if (!existsSync(path)) {
+      try {
+        lstatSync(path);
+      } catch {
+        throw new EvalError(`path '${path}' does not exist`);
+      }
+    }
+    const storePath = this.store.addPathToStore(base, path, { method: 'recursive', hashAlgo: 'sha256' });
+    this.srcToStore.set(path, storePath);
+    context.add(storePath);
+    return storePath;
+  }
+
+  // -------------------------------------------------------------------------
+  // Deep forcing
+
+  /** Nix's forceValueDeep, with its traces and call-depth accounting. */
+  forceValueDeep(x: Lazy): void {
+    const seen = new Set<object>();
+    const go = (x: Lazy) => {
+      this.enterCall(undefined);
+      try {
+        const v = force(x);
+        if (typeof v !== 'object' || v === null) return;
+        if (seen.has(v)) return;
+        seen.add(v);
+        if (v instanceof NixAttrs) {
+          for (const k of symbolOrder(v)) {
+            try {
+              go(v.get(k)!);
+            } catch (e) {
+              throw addTrace(e, v.posOf(k), `while evaluating the attribute '${k}'`);
+            }
+          }
+        } else if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            try {
+              go(v[i]!);
+            } catch (e) {
+              throw addTrace(e, undefined, `while evaluating list element at index ${i}`);
+            }
+          }
+        }
+      } finally {
+        this.callDepth--;
+      }
+    };
+    go(x);
+  }
+
+  // -------------------------------------------------------------------------
+  // Search path, access control, messages
+
+  /** `<name>` lookup along a search path. */
+  findFile(lookupPath: LookupPathEntry[], name: string, pos: Pos | undefined): string {
+    for (const { prefix, path } of lookupPath) {
+      let suffix: string;
+      if (prefix === '') suffix = name;
+      else if (name === prefix) suffix = '';
+      else if (name.startsWith(prefix + '/')) suffix = name.slice(prefix.length + 1);
+      else continue;
+      if (/^[a-z]+:\/\//.test(path) || path.startsWith('channel:') || path.startsWith('flake:')) continue;
+      const base = nodePath.resolve(path);
+      if (!existsSync(base)) continue;
+      const res = suffix === '' ? base : nodePath.join(base, suffix);
+      if (existsSync(res)) return res;
+    }
+    if (name.startsWith('nix/')) {
+      const corepkgs = this.corepkgsDir();
+      if (corepkgs) return nodePath.join(corepkgs, name.slice(4));
+    }
+    throw new ThrownError(
+      this.settings.pureEval
+        ? `cannot look up '<${name}>' in pure evaluation mode (use '--impure' to override)`
+        : `file '${name}' was not found in the Nix search path (add it using $NIX_PATH or -I)`,
+      pos,
+    );
+  }
+
+  /** The project's corepkgs/ directory (reachable as <nix/…>). */
+  corepkgsDir(): string | undefined {
+    const here = nodePath.dirname(new URL(import.meta.url).pathname);
+    for (const cand of [nodePath.resolve(here, '../../corepkgs'), nodePath.resolve(here, '../../../corepkgs')]) {
+      if (existsSync(cand)) return cand;
+    }
+    return undefined;
+  }
+
+  /** In restricted/pure mode, only allowed paths may be read. */
+  checkSourcePath(path: string): void {
+    if (!this.settings.restrictEval && !this.settings.pureEval) return;
+    const allowed = [...this.settings.allowedPaths, ...this.lookupPath.map((e) => nodePath.resolve(e.path)), this.store.storeDir];
+    for (const a of allowed) {
+      if (path === a || path.startsWith(a.endsWith('/') ? a : a + '/')) return;
+    }
+    throw new RestrictedPathError(
+      this.settings.pureEval
+        ? `access to absolute path '${path}' is forbidden in pure evaluation mode (use '--impure' to override)`
+        : `access to absolute path '${path}' is forbidden in restricted mode`,
+    );
+  }
+
+  private log(line: string): void {
+    if (this.settings.log) this.settings.log(line);
+    else process.stderr.write(line + '\n');
+  }
+
+  /** builtins.trace output. */
+  trace(msg: string): void {
+    this.log(`trace: ${msg}`);
+  }
+
+  /** A warning as Nix prints it ("evaluation warning: …" for builtins.warn). */
+  warn(msg: string, level = 'warning'): void {
+    this.log(`${level}: ${msg}`);
+  }
+
+  // -------------------------------------------------------------------------
+  // NIX_SHOW_STATS
+
+  statsJSON(): string {
+    const ms = Number(process.hrtime.bigint() - this.startTime) / 1e6;
+    const mem = process.memoryUsage();
+    const o = {
+      cpuTime: ms / 1000,
+      envs: { number: stats.nrEnvs, elements: stats.nrValuesInEnvs, bytes: stats.nrValuesInEnvs * 8 + stats.nrEnvs * 16 },
+      list: { elements: stats.nrListElems, bytes: stats.nrListElems * 8, concats: stats.nrListConcats },
+      values: { number: stats.nrThunks, bytes: stats.nrThunks * 16 },
+      symbols: { number: symbolIds.size, bytes: 0 },
+      sets: { number: stats.nrAttrsets, bytes: stats.nrAttrsInAttrsets * 24, elements: stats.nrAttrsInAttrsets },
+      sizes: { Env: 16, Value: 16, Bindings: 16, Attr: 24 },
+      nrOpUpdates: stats.nrOpUpdates,
+      nrOpUpdateValuesCopied: stats.nrOpUpdateValuesCopied,
+      nrThunks: stats.nrThunks,
+      nrAvoided: stats.nrAvoided,
+      nrLookups: stats.nrLookups,
+      nrPrimOpCalls: stats.nrPrimOpCalls,
+      nrFunctionCalls: stats.nrFunctionCalls,
+      gc: { heapSize: mem.heapTotal, totalBytes: mem.heapUsed },
+    };
+    return JSON.stringify(o, null, 2);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+/** Symbol ids in order of first sight, so attribute iteration can follow Nix's Bindings order. */
+const symbolIds = new Map<string, number>();
+
+export function internSymbol(name: string): number {
+  let id = symbolIds.get(name);
+  if (id === undefined) {
+    id = symbolIds.size;
+    symbolIds.set(name, id);
+  }
+  return id;
+}
+
+const symbolOrderCache = new WeakMap<NixAttrs, string[]>();
+
+export function symbolOrder(attrs: NixAttrs): string[] {
+  let ks = symbolOrderCache.get(attrs);
+  if (ks === undefined) {
+    ks = attrs.keys().slice();
+    const ids = new Map<string, number>();
+    for (const k of ks) ids.set(k, internSymbol(k));
+    ks.sort((a, b) => ids.get(a)! - ids.get(b)!);
+    symbolOrderCache.set(attrs, ks);
+  }
+  return ks;
+}
+
+export function parseLookupPathEntry(s: string): LookupPathEntry {
+  const i = s.indexOf('=');
+  if (i < 0) return { prefix: '', path: s };
+  return { prefix: s.slice(0, i), path: s.slice(i + 1) };
+}
+
+/** NIX_PATH is colon-separated, except inside URLs (`https://…`). */
+export function parseNixPathEnv(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === ':') {
+      const rest = s.slice(i + 1);
+      if (/^\/\//.test(rest) && /[a-z]+$/.test(cur)) {
+        cur += c;
+        i++;
+        continue;
+      }
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += c;
+    i++;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** A directory means its default.nix; symlinks are followed so relative paths work. */
+export function resolveExprPath(path: string): string {
+  let p = path;
+  try {
+    for (let n = 0; n < 1024; n++) {
+      const st = lstatSync(p);
+      if (!st.isSymbolicLink()) break;
+      p = nodePath.resolve(nodePath.dirname(p), readlinkSync(p));
+    }
+    if (statSync(p).isDirectory()) p = nodePath.join(p, 'default.nix');
+  } catch {
+    // Missing files are reported when they are read.
+  }
+  return p;
+}
+
+
+export function errnoMessage(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    default:
+      return (e as Error).message;
+  }
+}
+
+export { InfiniteRecursionError };

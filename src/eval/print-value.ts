@@ -1,0 +1,276 @@
+// Printing values as Nix prints them:
+//
+// - printAmbiguous: `nix-instantiate --eval` output (`{ a = 1; }`, `<CODE>`,
+//   `<LAMBDA>`, «repeated»), attribute names unquoted, as Nix does.
+// - printValue: the printer used inside error messages and by
+//   builtins.trace (`{ a = 1; b = «thunk»; }`, `«lambda f @ /f.nix:1:4»`,
+//   elision after 10 attributes/items, depth 10, strings cut at 1024 bytes).
+
+import { showPos } from './position.js';
+import { StackOverflowError } from './errors.js';
+import {
+  force,
+  isDerivation,
+  Lambda,
+  NixAttrs,
+  NixPath,
+  NixString,
+  PrimOp,
+  PrimOpApp,
+  setShowValueHook,
+  Thunk,
+  type Lazy,
+  type Value,
+} from './values.js';
+
+/** C++ iostream's default formatting of a double (`%g` with 6 significant digits). */
+export function formatFloat(x: number): string {
+  if (Number.isNaN(x)) return x < 0 ? '-nan' : 'nan';
+  if (!Number.isFinite(x)) return x < 0 ? '-inf' : 'inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const exp = Math.floor(Math.log10(Math.abs(x)));
+  // Round to 6 significant digits first: rounding can change the exponent.
+  let s = x.toExponential(5); // d.ddddde±x
+  let [mant, e] = s.split('e') as [string, string];
+  let ex = parseInt(e, 10);
+  void exp;
+  if (ex < -4 || ex >= 6) {
+    mant = stripZeros(mant);
+    const sign = ex < 0 ? '-' : '+';
+    const abs = Math.abs(ex);
+    return `${mant}e${sign}${abs < 10 ? '0' : ''}${abs}`;
+  }
+  s = x.toFixed(Math.max(0, 5 - ex));
+  return stripZeros(s);
+}
+
+function stripZeros(s: string): string {
+  if (!s.includes('.')) return s;
+  s = s.replace(/0+$/, '');
+  if (s.endsWith('.')) s = s.slice(0, -1);
+  return s;
+}
+
+/** Nix's printLiteralString (with an optional byte limit). */
+export function printLiteralString(s: string, maxLength = Infinity): string {
+  let out = '"';
+  let printed = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (printed >= maxLength) {
+      const rest = s.length - printed;
+      return `${out}" «${rest} ${rest === 1 ? 'byte' : 'bytes'} elided»`;
+    }
+    const c = s[i]!;
+    if (c === '"' || c === '\\') out += '\\' + c;
+    else if (c === '\n') out += '\\n';
+    else if (c === '\r') out += '\\r';
+    else if (c === '\t') out += '\\t';
+    else if (c === '$' && s[i + 1] === '{') out += '\\$';
+    else out += c;
+    printed++;
+  }
+  return out + '"';
+}
+
+const reserved = new Set(['if', 'then', 'else', 'assert', 'with', 'let', 'in', 'rec', 'inherit']);
+
+function isVarName(s: string): boolean {
+  if (s.length === 0 || reserved.has(s)) return false;
+  return /^[a-zA-Z_][a-zA-Z0-9_'-]*$/.test(s);
+}
+
+/** An attribute name as Nix prints it in values: bare when it is an identifier, quoted otherwise. */
+export function printAttributeName(s: string): string {
+  return isVarName(s) ? s : printLiteralString(s);
+}
+
+function stringChars(v: string | NixString): string {
+  return typeof v === 'string' ? v : v.s;
+}
+
+/** `nix-instantiate --eval` output (Nix's printAmbiguous). `maxDepth` guards runaway structures. */
+export function printAmbiguous(x: Lazy, maxDepth = 10000): string {
+  const seen = new Set<object>();
+  const out: string[] = [];
+  const go = (x: Lazy, depth: number) => {
+    if (depth > maxDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded');
+    if (x instanceof Thunk) {
+      if (!x.forced) {
+        out.push(x.blackholed ? '«potential infinite recursion»' : '<CODE>');
+        return;
+      }
+      x = x.force();
+    }
+    const v = x as Value;
+    if (v === null) out.push('null');
+    else if (typeof v === 'boolean') out.push(v ? 'true' : 'false');
+    else if (typeof v === 'bigint') out.push(v.toString());
+    else if (typeof v === 'number') out.push(formatFloat(v));
+    else if (typeof v === 'string' || v instanceof NixString) out.push(printLiteralString(stringChars(v)));
+    else if (v instanceof NixPath) out.push(v.path);
+    else if (v instanceof NixAttrs) {
+      if (v.size > 0 && seen.has(v)) out.push('«repeated»');
+      else {
+        seen.add(v);
+        out.push('{ ');
+        for (const k of v.keys()) {
+          out.push(k, ' = ');
+          go(v.get(k)!, depth + 1);
+          out.push('; ');
+        }
+        out.push('}');
+      }
+    } else if (Array.isArray(v)) {
+      if (v.length > 0 && seen.has(v)) out.push('«repeated»');
+      else {
+        seen.add(v);
+        out.push('[ ');
+        for (const e of v) {
+          go(e, depth + 1);
+          out.push(' ');
+        }
+        out.push(']');
+      }
+    } else if (v instanceof Lambda) out.push('<LAMBDA>');
+    else if (v instanceof PrimOp) out.push('<PRIMOP>');
+    else if (v instanceof PrimOpApp) out.push('<PRIMOP-APP>');
+  };
+  go(x, 0);
+  return out.join('');
+}
+
+export interface PrintOptions {
+  force?: boolean;
+  derivationPaths?: boolean;
+  maxDepth?: number;
+  maxAttrs?: number;
+  maxListItems?: number;
+  maxStringLength?: number;
+  /** Throw errors met while forcing instead of printing «error: …». */
+  errors?: 'print' | 'throw' | 'throwTopLevel';
+  /** Called to show a derivation's drvPath when derivationPaths is set. */
+  showDerivation?: (v: NixAttrs) => string;
+}
+
+/** The options Nix uses for values shown inside error messages. */
+export const errorPrintOptions: PrintOptions = { maxDepth: 10, maxAttrs: 10, maxListItems: 10, maxStringLength: 1024 };
+
+function elided(n: number, single: string, plural: string): string {
+  return `«${n} ${n === 1 ? single : plural} elided»`;
+}
+
+/** Nix's Printer (print.cc) without colours or pretty-printing. */
+export function printValue(x: Lazy, opts: PrintOptions = {}): string {
+  const maxDepth = opts.maxDepth ?? Infinity;
+  const maxAttrs = opts.maxAttrs ?? Infinity;
+  const maxList = opts.maxListItems ?? Infinity;
+  const maxStr = opts.maxStringLength ?? Infinity;
+  const seen = new Set<object>();
+  let totalAttrs = 0;
+  let totalItems = 0;
+  const out: string[] = [];
+
+  const print = (x: Lazy, depth: number) => {
+    try {
+      if (x instanceof Thunk) {
+        if (opts.force) x = x.force();
+        else if (!x.forced) {
+          out.push(x.blackholed ? '«potential infinite recursion»' : '«thunk»');
+          return;
+        } else x = x.force();
+      }
+      const v = x as Value;
+      if (v === null) out.push('null');
+      else if (typeof v === 'boolean') out.push(v ? 'true' : 'false');
+      else if (typeof v === 'bigint') out.push(v.toString());
+      else if (typeof v === 'number') out.push(formatFloat(v));
+      else if (typeof v === 'string' || v instanceof NixString) out.push(printLiteralString(stringChars(v), maxStr));
+      else if (v instanceof NixPath) out.push(v.path);
+      else if (v instanceof NixAttrs) printAttrs(v, depth);
+      else if (Array.isArray(v)) printList(v, depth);
+      else if (v instanceof Lambda) {
+        const info = v.info;
+        out.push(`«lambda${info.name ? ' ' + info.name : ''} @ ${info.pos ? showPos(info.pos) : '«none»:0'}»`);
+      } else if (v instanceof PrimOp) out.push(`«primop ${v.name}»`);
+      else if (v instanceof PrimOpApp) out.push(`«partially applied primop ${v.primop.name}»`);
+    } catch (e) {
+      if (e instanceof StackOverflowError) throw e;
+      if (!(e instanceof Error) || !('traces' in e)) throw e;
+      if (opts.errors === 'throw' || (opts.errors === 'throwTopLevel' && depth === 0)) throw e;
+      out.push(`«error: ${e.message}»`);
+    }
+  };
+
+  const printAttrs = (v: NixAttrs, depth: number) => {
+    if (seen.has(v)) {
+      out.push('«repeated»');
+      return;
+    }
+    seen.add(v);
+    if (opts.force && opts.derivationPaths && isDerivation(v)) {
+      out.push(opts.showDerivation ? opts.showDerivation(v) : '«derivation»');
+      return;
+    }
+    if (depth >= maxDepth) {
+      out.push('{ ... }');
+      return;
+    }
+    out.push('{');
+    let keys = v.keys();
+    if (maxAttrs !== Infinity) {
+      const important = keys.filter((k) => k === 'type' || k === '_type');
+      if (important.length > 0) keys = [...important, ...keys.filter((k) => k !== 'type' && k !== '_type')];
+    }
+    let current = 0;
+    for (const k of keys) {
+      out.push(' ');
+      if (totalAttrs >= maxAttrs) {
+        out.push(elided(keys.length - current, 'attribute', 'attributes'));
+        break;
+      }
+      out.push(printAttributeName(k), ' = ');
+      print(v.get(k)!, depth + 1);
+      out.push(';');
+      totalAttrs++;
+      current++;
+    }
+    out.push(' }');
+  };
+
+  const printList = (v: Lazy[], depth: number) => {
+    if (v.length > 0 && seen.has(v)) {
+      out.push('«repeated»');
+      return;
+    }
+    seen.add(v);
+    if (depth >= maxDepth) {
+      out.push('[ ... ]');
+      return;
+    }
+    out.push('[');
+    let current = 0;
+    for (const e of v) {
+      out.push(' ');
+      if (totalItems >= maxList) {
+        out.push(elided(v.length - current, 'item', 'items'));
+        break;
+      }
+      print(e, depth + 1);
+      totalItems++;
+      current++;
+    }
+    out.push(' ]');
+  };
+
+  print(x, 0);
+  return out.join('');
+}
+
+/** How values appear inside error messages. */
+export function showValueForError(v: Lazy): string {
+  return printValue(v, errorPrintOptions);
+}
+
+setShowValueHook(showValueForError);
+
+export { force };
