@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJson } from '../../src/eval/json-parse.js';
+import { evalError, evalNix } from './eval-helpers.js';
 
 const err = (s: string) => {
   try {
@@ -52,5 +53,27 @@ describe('JSON parsing (fromJSON)', () => {
   it('handles deep nesting without recursion', () => {
     const deep = '['.repeat(100000) + ']'.repeat(100000);
     expect(Array.isArray(parseJson(deep))).toBe(true);
+  });
+});
+
+describe('toJSON / fromJSON builtins', () => {
+  it('sorts keys and formats numbers and strings as Nix 2.8', () => {
+    expect(evalNix('builtins.toJSON { b = [ 1 2.5 null true ]; a = "x\\n\\"y\\""; c = 1.0e22; d = 100.0; }')).toBe(
+      '"{\\"a\\":\\"x\\\\n\\\\\\"y\\\\\\"\\",\\"b\\":[1,2.5,null,true],\\"c\\":1e+22,\\"d\\":100}"',
+    );
+  });
+
+  it('peels __toString and outPath and rejects functions', () => {
+    expect(evalNix('builtins.toJSON { __toString = self: "won"; outPath = abort "no"; }')).toBe('"\\"won\\""');
+    expect(evalNix('builtins.toJSON { outPath = { a = 1; }; }')).toBe('"{\\"a\\":1}"');
+    expect(evalError('builtins.toJSON { __toString = self: 42; }')).toBe('`__toString` should return a string, but got an integer: 42');
+    expect(evalError('builtins.toJSON (x: x)')).toBe('cannot convert a function to JSON');
+  });
+
+  it('fromJSON builds Nix values and reports parse errors', () => {
+    expect(evalNix('builtins.fromJSON "{\\"a\\": [1, 2.5, \\"x\\"]}"')).toBe('{ a = [ 1 2.5 "x" ]; }');
+    expect(evalError('builtins.fromJSON "[1,"')).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 4: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal",
+    );
   });
 });

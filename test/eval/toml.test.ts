@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseToml, TomlDateTime, TomlTable } from '../../src/eval/toml.js';
+import { evalError, evalNix, newState } from './eval-helpers.js';
 
 function plain(v: unknown): unknown {
   if (v instanceof TomlTable) return Object.fromEntries([...v.map].map(([k, x]) => [k, plain(x)]));
@@ -71,5 +72,18 @@ k = { x = 1, y.z = 2 }
     expect(err('a = [1]\n[[a]]')).not.toBe('no error');
     expect(err('x = {a = 1}\n[x.b]')).not.toBe('no error');
     expect(err('[a.b]\n[a]\nc = 1')).toBe('no error');
+  });
+});
+
+describe('fromTOML builtin', () => {
+  it('returns Nix values and gates timestamps behind the experimental feature', () => {
+    expect(evalNix('builtins.fromTOML "a = 1\\nb = [1, {c = 2}]"')).toBe('{ a = 1; b = [ 1 { c = 2; } ]; }');
+    expect(evalError('builtins.fromTOML "x = 1979-05-27"')).toBe('while parsing TOML: Dates and times are not supported');
+    expect(evalNix('builtins.fromTOML "x = 1979-05-27"', newState({ experimentalFeatures: ['parse-toml-timestamps'] }))).toBe(
+      '{ x = { _type = "timestamp"; value = "1979-05-27"; }; }',
+    );
+    expect(evalError('builtins.fromTOML "k = \\"a\\\\u0000b\\""')).toBe(
+      "while parsing TOML: error: input string 'a␀b' cannot be represented as Nix string because it contains null bytes",
+    );
   });
 });

@@ -33,5 +33,10 @@ import './lists.js';
 import './filesystem.js';
 import './import.js';
 import './coercion.js';
+import './strings.js';
+import './context.js';
+import './json.js';
+import './toml.js';
+import './xml.js';
 
 export { registeredBuiltins, registerBuiltins, isConstDef, type BuiltinDef, type ConstDef } from './registry.js';

@@ -1,0 +1,229 @@
+// builtins.toJSON and builtins.fromJSON.
+//
+// toJSON writes no whitespace, attributes sorted by name, floats as C++
+// streams print them and strings with minimal escapes, as Nix 2.8 does. Sets
+// are "peeled" through `__toString` and `outPath` first (with the checks of
+// current Nix), and paths are copied to the store.
+
+import { registerBuiltins } from './registry.js';
+import { NixError, StackOverflowError, TypeError } from '../errors.js';
+import {
+  force,
+  forceStringNoCtx,
+  Lambda,
+  mkString,
+  NixAttrs,
+  NixPath,
+  NixString,
+  showType,
+  Thunk,
+  type Lazy,
+  type Value,
+} from '../values.js';
+import type { EvalState } from '../eval-state.js';
+import type { Pos } from '../position.js';
+import { printValue, errorPrintOptions, formatFloat } from '../print-value.js';
+import { parseJson, JSONParseError } from '../json-parse.js';
+
+// ---------------------------------------------------------------------------
+// Output formatting (Nix 2.8's JSON writer: the reference for derivation
+// hashes that embed toJSON output)
+
+const ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** A JSON string literal: `"`, `\\`, \n, \r, \t by name, other control characters as \u00xx. */
+export function jsonString(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${s.replace(/["\\\x00-\x1f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+}
+
+/** Floats as C++ streams print them (%g, 6 significant digits), as Nix 2.8 writes them. */
+export function jsonFloat(x: number): string {
+  return formatFloat(x);
+}
+
+// ---------------------------------------------------------------------------
+// Nix value → JSON text
+
+function isWHNF(x: Lazy): boolean {
+  return !(x instanceof Thunk) || x.forced;
+}
+
+function addTrace(e: unknown, pos: Pos | undefined, hint: string): unknown {
+  if (e instanceof NixError) e.addTrace(pos, hint);
+  return e;
+}
+
+/**
+ * Nix's peelToStringOutPath with checkToStringReturn: follows `__toString`
+ * (which must yield a string or path) and `outPath` until a non-set or a set
+ * with neither. Returns the peeled value and whether a `__toString` was used.
+ */
+function peel(state: EvalState, v: NixAttrs, pos: Pos | undefined): { value: Value; viaToString: boolean } {
+  let viaToString = false;
+  const go = (x: Lazy, pos: Pos | undefined): Value => {
+    const v = force(x, pos);
+    if (!(v instanceof NixAttrs)) {
+      if (viaToString && typeof v !== 'string' && !(v instanceof NixString) && !(v instanceof NixPath)) {
+        throw new TypeError(`\`__toString\` should return a string, but got ${showType(v)}: ${printValue(v, errorPrintOptions)}`, pos);
+      }
+      return v;
+    }
+    const toStr = v.get('__toString');
+    if (toStr !== undefined) {
+      const tpos = v.posOf('__toString');
+      let r: Value;
+      try {
+        r = state.callFunction(force(toStr, tpos), [v], tpos);
+      } catch (e) {
+        throw addTrace(e, tpos, 'while calling the `__toString` attribute');
+      }
+      viaToString = true;
+      enter(state, pos);
+      try {
+        return go(r, tpos);
+      } catch (e) {
+        throw addTrace(e, tpos, `while ${isWHNF(r) ? 'using' : 'evaluating'} the result of the \`__toString\` attribute`);
+      } finally {
+        state.callDepth--;
+      }
+    }
+    const outPath = v.get('outPath');
+    if (outPath !== undefined) {
+      const opos = v.posOf('outPath');
+      try {
+        force(outPath, opos);
+        enter(state, pos);
+        try {
+          return go(outPath, opos);
+        } finally {
+          state.callDepth--;
+        }
+      } catch (e) {
+        throw addTrace(e, opos, `while ${isWHNF(outPath) ? 'using' : 'evaluating'} the \`outPath\` attribute`);
+      }
+    }
+    if (viaToString) {
+      throw new TypeError(`\`__toString\` must return a string, but got ${showType(v)}: ${printValue(v, errorPrintOptions)}`, pos);
+    }
+    return v;
+  };
+  const value = go(v, pos);
+  return { value, viaToString };
+}
+
+/** Nix's call-depth guard, so deep structures fail as Nix fails rather than overflowing the JS stack. */
+function enter(state: EvalState, pos: Pos | undefined): void {
+  if (++state.callDepth > state.settings.maxCallDepth) {
+    state.callDepth--;
+    throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+  }
+}
+
+/**
+ * Appends the JSON text of `x` to `out`; string contexts (and store paths of
+ * copied paths) are added to `context`.
+ */
+export function printValueAsJson(
+  state: EvalState,
+  strict: boolean,
+  x: Lazy,
+  pos: Pos | undefined,
+  context: Set<string>,
+  copyToStore = true,
+): string {
+  const parts: string[] = [];
+  const go = (x: Lazy, pos: Pos | undefined, copyToStore: boolean): void => {
+    enter(state, pos);
+    try {
+      let v: Value;
+      if (strict) v = force(x, pos);
+      else if (x instanceof Thunk && !x.forced) throw new TypeError('cannot convert a thunk to JSON', pos);
+      else v = force(x);
+      if (typeof v === 'bigint') parts.push(v.toString());
+      else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
+      else if (v === null) parts.push('null');
+      else if (typeof v === 'number') parts.push(jsonFloat(v));
+      else if (typeof v === 'string') parts.push(jsonString(v));
+      else if (v instanceof NixString) {
+        for (const c of v.ctx) context.add(c);
+        parts.push(jsonString(v.s));
+      } else if (v instanceof NixPath) {
+        parts.push(jsonString(copyToStore ? state.copyPathToStore(v.path, context) : v.path));
+      } else if (Array.isArray(v)) {
+        parts.push('[');
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) parts.push(',');
+          try {
+            go(v[i]!, pos, copyToStore);
+          } catch (e) {
+            throw addTrace(e, pos, `while evaluating list element at index ${i}`);
+          }
+        }
+        parts.push(']');
+      } else if (v instanceof NixAttrs) {
+        const { value, viaToString } = peel(state, v, pos);
+        if (!(value instanceof NixAttrs)) {
+          // A path reached through `__toString` stays a plain path string (a quirk Nix keeps).
+          go(value, pos, copyToStore && !viaToString);
+          return;
+        }
+        parts.push('{');
+        let first = true;
+        for (const name of value.keys()) {
+          if (!first) parts.push(',');
+          first = false;
+          parts.push(jsonString(name), ':');
+          const apos = value.posOf(name);
+          try {
+            go(value.get(name)!, apos, copyToStore);
+          } catch (e) {
+            throw addTrace(e, apos, `while evaluating attribute '${name}'`);
+          }
+        }
+        parts.push('}');
+      } else {
+        const where = v instanceof Lambda ? (v.info.pos ?? pos) : pos;
+        throw new TypeError(`cannot convert ${showType(v)} to JSON`, where);
+      }
+    } finally {
+      state.callDepth--;
+    }
+  };
+  go(x, pos, copyToStore);
+  return parts.join('');
+}
+
+// ---------------------------------------------------------------------------
+// JSON text → Nix value
+
+/** Parses JSON straight into Nix values (the parser is iterative, so depth is no problem). */
+export function jsonToValue(text: string): Value {
+  return parseJson<Value>(text, { array: (xs) => xs as Lazy[], object: (m) => new NixAttrs(m as Map<string, Lazy>) });
+}
+
+registerBuiltins([
+  {
+    name: '__toJSON',
+    arity: 1,
+    fn: (args, _pos, state: EvalState) => {
+      const context = new Set<string>();
+      const s = printValueAsJson(state, true, args[0]!, undefined, context);
+      return mkString(s, context);
+    },
+  },
+  {
+    name: '__fromJSON',
+    arity: 1,
+    fn: (args) => {
+      const s = forceStringNoCtx(args[0]!, undefined, 'while evaluating the first argument passed to builtins.fromJSON');
+      try {
+        return jsonToValue(s);
+      } catch (e) {
+        if (e instanceof JSONParseError) e.addTrace(undefined, 'while decoding a JSON string');
+        throw e;
+      }
+    },
+  },
+]);
+
