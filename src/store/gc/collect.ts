@@ -366,7 +366,6 @@ class Collection {
   /** `--delete PATH...`: each path goes only if everything keeping it alive goes too and none of it is live. */
   private async deleteSpecific(): Promise<void> {
     const { log, graph, store } = this;
-    log('deleting specified paths...');
     const requested = [...new Set(this.options.pathsToDelete ?? [])].sort();
     const requestedSet = new Set(requested);
     const live = this.liveMask();

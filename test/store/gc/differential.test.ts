@@ -8,7 +8,7 @@ import { LocalStore } from '../../../src/store/local/local-store.js';
 import { resolveStoreConfig, type LocalStoreConfig } from '../../../src/store/local/store-config.js';
 import { collectGarbage, type GcAction } from '../../../src/store/gc/collect.js';
 import type { KeepOptions } from '../../../src/store/gc/liveness.js';
-import { haveNix, RefStore, refPrint, removeTree, tempDir } from './fixtures.js';
+import { haveNix, populateStandardStore, RefStore, refPrint, removeTree, tempDir } from './fixtures.js';
 
 function chrootConfig(root: string): LocalStoreConfig {
   const cfg = resolveStoreConfig({ uri: root, env: {} });
@@ -43,19 +43,7 @@ describe.runIf(haveNix)('print-dead and print-live agree with the reference Nix'
   beforeAll(() => {
     work = tempDir();
     s = new RefStore(path.join(work, 'store'));
-    // Text paths with a chain of references: c → b → a.
-    t = s.textFiles([['a', 'A'], ['b', 'refers to ${a}'], ['c', 'refers to ${b}'], ['src', 'source']]);
-    // A derivation with three outputs referring to each other (dev → out → lib → a).
-    fam = s.derivation('fam', ['out', 'lib', 'dev'], [t.get('src')!]);
-    s.registerOutput(fam.outputs.get('lib')!, fam.drv, [t.get('a')!]);
-    s.registerOutput(fam.outputs.get('out')!, fam.drv, [fam.outputs.get('lib')!]);
-    s.registerOutput(fam.outputs.get('dev')!, fam.drv, [fam.outputs.get('out')!]);
-    solo = s.derivation('solo', ['out'], [t.get('c')!]);
-    s.registerOutput(solo.outputs.get('out')!, solo.drv, [t.get('c')!]);
-    // Only one of two outputs built.
-    partial = s.derivation('partial', ['out', 'doc']);
-    s.registerOutput(partial.outputs.get('doc')!, partial.drv, []);
-    loose = ['x', 'y', 'z', 'w'].map((n) => s.add(n, `loose ${n}\n`));
+    ({ t, fam, solo, partial, loose } = populateStandardStore(s));
     // A leftover that is not a valid path.
     fs.writeFileSync(path.join(s.realStoreDir, '00000000000000000000000000000000-leftover'), 'junk');
   });

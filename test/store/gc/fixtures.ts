@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import Database from 'better-sqlite3';
 
 export const haveNix = spawnSync('nix-store', ['--version']).status === 0;
 
@@ -174,4 +175,54 @@ function nixString(text: string): string {
 export function refPrint(store: RefStore, what: '--print-dead' | '--print-live', options: string[] = []): string[] {
   const out = run('nix-store', ['--store', store.root, ...options, '--gc', what]);
   return out.split('\n').filter((l) => l !== '').sort();
+}
+
+export interface StandardStore {
+  /** Text paths: c → b → a, and src. */
+  t: Map<string, string>;
+  /** Three outputs referring to each other: dev → out → lib → a; inputs: src. */
+  fam: { drv: string; outputs: Map<string, string> };
+  /** One output referring to c. */
+  solo: { drv: string; outputs: Map<string, string> };
+  /** Two outputs, only `doc` built. */
+  partial: { drv: string; outputs: Map<string, string> };
+  /** Four unrelated flat files. */
+  loose: string[];
+}
+
+/** The store most GC tests use; everything added with the reference tools. */
+export function populateStandardStore(s: RefStore): StandardStore {
+  const t = s.textFiles([['a', 'A'], ['b', 'refers to ${a}'], ['c', 'refers to ${b}'], ['src', 'source']]);
+  const fam = s.derivation('fam', ['out', 'lib', 'dev'], [t.get('src')!]);
+  s.registerOutput(fam.outputs.get('lib')!, fam.drv, [t.get('a')!], { big: 'L'.repeat(300_000) });
+  s.registerOutput(fam.outputs.get('out')!, fam.drv, [fam.outputs.get('lib')!], { big: 'O'.repeat(200_000) });
+  s.registerOutput(fam.outputs.get('dev')!, fam.drv, [fam.outputs.get('out')!]);
+  const solo = s.derivation('solo', ['out'], [t.get('c')!]);
+  s.registerOutput(solo.outputs.get('out')!, solo.drv, [t.get('c')!], { big: 'S'.repeat(100_000) });
+  const partial = s.derivation('partial', ['out', 'doc']);
+  s.registerOutput(partial.outputs.get('doc')!, partial.drv, []);
+  const loose = ['x', 'y', 'z', 'w'].map((n) => s.add(n, `loose ${n}\n`));
+  return { t, fam, solo, partial, loose };
+}
+
+/** A copy of a whole chroot store (files, database, roots). */
+export function copyStore(from: RefStore, to: string): RefStore {
+  const r = spawnSync('cp', ['-a', from.root, to]);
+  if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+  return new RefStore(to);
+}
+
+/** Sorted entries of the real store directory, without .links. */
+export function storeEntries(s: RefStore): string[] {
+  return fs.readdirSync(s.realStoreDir).filter((n) => n !== '.links').sort();
+}
+
+/** All valid paths, straight from the database. */
+export function validPaths(s: RefStore): string[] {
+  const db = new Database(path.join(s.stateDir, 'db', 'db.sqlite'), { readonly: true });
+  try {
+    return (db.prepare('select path from ValidPaths').pluck().all() as string[]).sort();
+  } finally {
+    db.close();
+  }
 }
