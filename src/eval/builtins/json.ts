@@ -79,7 +79,7 @@ function peel(state: EvalState, v: NixAttrs, pos: Pos | undefined): { value: Val
         throw addTrace(e, tpos, 'while calling the `__toString` attribute');
       }
       viaToString = true;
-      enter(state, pos);
+      enterCallDepth(state, pos);
       try {
         return go(r, tpos);
       } catch (e) {
@@ -93,7 +93,7 @@ function peel(state: EvalState, v: NixAttrs, pos: Pos | undefined): { value: Val
       const opos = v.posOf('outPath');
       try {
         force(outPath, opos);
-        enter(state, pos);
+        enterCallDepth(state, pos);
         try {
           return go(outPath, opos);
         } finally {
@@ -112,12 +112,16 @@ function peel(state: EvalState, v: NixAttrs, pos: Pos | undefined): { value: Val
   return { value, viaToString };
 }
 
-/** Nix's call-depth guard, so deep structures fail as Nix fails rather than overflowing the JS stack. */
-function enter(state: EvalState, pos: Pos | undefined): void {
-  if (++state.callDepth > state.settings.maxCallDepth) {
-    state.callDepth--;
+/**
+ * Nix's addCallDepth, so deep structures fail as Nix fails rather than
+ * overflowing the JS stack. Nix checks the depth before counting the new
+ * level, so max-call-depth + 1 levels are allowed.
+ */
+export function enterCallDepth(state: EvalState, pos: Pos | undefined): void {
+  if (state.callDepth > state.settings.maxCallDepth) {
     throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
   }
+  state.callDepth++;
 }
 
 /**
@@ -134,7 +138,7 @@ export function printValueAsJson(
 ): string {
   const parts: string[] = [];
   const go = (x: Lazy, pos: Pos | undefined, copyToStore: boolean): void => {
-    enter(state, pos);
+    enterCallDepth(state, pos);
     try {
       let v: Value;
       if (strict) v = force(x, pos);

@@ -4,7 +4,6 @@
 // attribute values, derivations shown once (later as <repeated />).
 
 import { registerBuiltins } from './registry.js';
-import { StackOverflowError } from '../errors.js';
 import {
   force,
   isDerivation,
@@ -20,6 +19,7 @@ import {
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
 import { formatFloat } from '../print-value.js';
+import { enterCallDepth } from './json.js';
 
 type XmlAttrs = Record<string, string>;
 
@@ -99,10 +99,7 @@ export function printValueAsXml(state: EvalState, value: Lazy, opts: XmlOptions,
   };
 
   const go = (x: Lazy, pos: Pos | undefined): void => {
-    if (++state.callDepth > state.settings.maxCallDepth) {
-      state.callDepth--;
-      throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
-    }
+    enterCallDepth(state, pos);
     try {
       if (strict) force(x, pos);
       if (x instanceof Thunk && !x.forced) {
