@@ -1,0 +1,105 @@
+// How a build looks on stderr. Elsewhere than on a terminal: Nix's plain
+// lines ("building '…'...", the builder's output unless -Q, errors). On a
+// terminal the same lines scroll above a status line that is redrawn in
+// place, e.g. `[1/3 built] building hello`.
+
+import type { Derivation } from '../store/derivation.js';
+import type { BuildEvents } from './worker.js';
+
+export interface ProgressOptions {
+  /** Show the builders' output (nix-build does unless -Q; -L forces it). */
+  showLogs: boolean;
+  /** Builds expected in total, for the status line. */
+  expected?: number;
+  /** Draw the status line (default: when the stream is a terminal). */
+  statusLine?: boolean;
+}
+
+/** `error: ` with continuation lines indented under the message, as Nix prints errors. */
+export function formatError(message: string): string {
+  return `error: ${message.replace(/\n/g, '\n       ')}`;
+}
+
+export class BuildProgress implements BuildEvents {
+  private readonly status: boolean;
+  private done = 0;
+  private expected: number;
+  private readonly running = new Map<string, string>();
+  private readonly partial = new Map<string, string>();
+  private statusShown = false;
+
+  constructor(private readonly out: NodeJS.WritableStream & { isTTY?: boolean }, private readonly options: ProgressOptions) {
+    this.status = options.statusLine ?? out.isTTY === true;
+    this.expected = options.expected ?? 0;
+    // Without logs to show, the builder's log is not even watched.
+    if (options.showLogs) this.buildLog = (drvPath, chunk) => this.showLog(drvPath, chunk);
+  }
+
+  buildLog?: (drvPath: string, chunk: Buffer) => void;
+
+  setExpected(n: number): void {
+    this.expected = n;
+    this.redraw();
+  }
+
+  private write(text: string): void {
+    if (this.statusShown) {
+      this.out.write('\r\x1b[K');
+      this.statusShown = false;
+    }
+    this.out.write(text);
+    this.redraw();
+  }
+
+  private redraw(): void {
+    if (!this.status) return;
+    const names = [...this.running.values()];
+    if (names.length === 0 && this.done === 0) return;
+    const counts = `[${this.done}/${Math.max(this.expected, this.done + names.length)} built]`;
+    const line = names.length > 0 ? `${counts} building ${names.join(', ')}` : counts;
+    const width = (this.out as { columns?: number }).columns ?? 80;
+    this.out.write(`\r\x1b[K${line.length > width - 1 ? line.slice(0, width - 2) + '…' : line}`);
+    this.statusShown = true;
+  }
+
+  message(line: string): void {
+    this.write(line + '\n');
+  }
+
+  error(message: string): void {
+    this.write(formatError(message) + '\n');
+  }
+
+  buildStarted(drvPath: string, drv: Derivation): void {
+    this.running.set(drvPath, drv.name);
+    this.redraw();
+  }
+
+  buildFinished(drvPath: string, ok: boolean): void {
+    const rest = this.partial.get(drvPath);
+    if (rest && this.options.showLogs) this.write(rest + '\n');
+    this.partial.delete(drvPath);
+    this.running.delete(drvPath);
+    if (ok) this.done++;
+    this.redraw();
+  }
+
+  private showLog(drvPath: string, chunk: Buffer): void {
+    const text = (this.partial.get(drvPath) ?? '') + chunk.toString('utf8');
+    const nl = text.lastIndexOf('\n');
+    if (nl < 0) {
+      this.partial.set(drvPath, text);
+      return;
+    }
+    this.partial.set(drvPath, text.slice(nl + 1));
+    this.write(text.slice(0, nl + 1));
+  }
+
+  /** Removes the status line (before the command prints its results). */
+  finish(): void {
+    if (this.statusShown) {
+      this.out.write('\r\x1b[K');
+      this.statusShown = false;
+    }
+  }
+}
