@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { main as nixBuildMain } from '../../src/commands/build.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { resolveStoreConfig } from '../../src/store/local/store-config.js';
 import { Settings } from '../../src/cli/settings.js';
@@ -40,17 +42,18 @@ export function settingsWith(values: Record<string, string>): Settings {
 
 export interface Collected {
   messages: string[];
-  errors: string[];
+  /** Errors shown while building (dependencies' failures). */
+  reported: string[];
   logs: Map<string, string>;
 }
 
 export async function realise(store: LocalStore, targets: BuildTarget[], values: Record<string, string> = {}, extra: { check?: boolean; noBuildOutput?: boolean } = {}) {
-  const collected: Collected = { messages: [], errors: [], logs: new Map() };
+  const collected: Collected = { messages: [], reported: [], logs: new Map() };
   const result = await realisePaths(store, targets, {
     settings: settingsWith(values),
     events: {
       message: (l) => collected.messages.push(l),
-      error: (m) => collected.errors.push(m),
+      error: (m) => collected.reported.push(m),
       buildLog: (drv, chunk) => collected.logs.set(drv, (collected.logs.get(drv) ?? '') + chunk.toString()),
     },
     check: extra.check,
@@ -66,4 +69,26 @@ export function drvTarget(drvPath: string, outputs: string[] = []): BuildTarget 
 /** A Nix expression building derivations with /bin/sh from the host. */
 export function mkDrvExpr(body: string): string {
   return `let mk = name: script: extra: derivation ({ inherit name; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" script ]; __impureHostDeps = ${HOST_DEPS}; PATH = "/bin"; } // extra); in ${body}`;
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+/** Runs tsnix's nix-build in-process; returns its exit status and output as the user would see it. */
+export async function nixBuild(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  let status: number;
+  try {
+    status = await nixBuildMain(args, { programName: 'nix-build', settings: new Settings(), stdout, stderr });
+  } catch (e) {
+    stderr.text += `error: ${(e as Error).message}\n`;
+    status = (e as { status?: number }).status ?? 1;
+  }
+  return { status, stdout: stdout.text, stderr: stderr.text };
 }

@@ -1,0 +1,121 @@
+// What a sandboxed builder can and cannot reach. Each builder records what it
+// observed in its output (or its log), so the assertions are about facts,
+// not about failures that could have other causes.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashString, printHash } from '../../src/store/hash.js';
+import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
+
+describe('the build sandbox', () => {
+  let root: string;
+  let store: LocalStore;
+
+  beforeAll(() => {
+    root = tempDir();
+    store = openChrootStore(root);
+  });
+  afterAll(() => store.close());
+
+  async function buildOne(expr: string): Promise<{ out: string; text: string; status: number; errors: string[]; log: string }> {
+    const [drv] = refInstantiate(root, mkDrvExpr(expr));
+    const r = await realise(store, [drvTarget(drv!)]);
+    const out = store.queryDerivationOutputs(drv!).get('out')!;
+    const real = store.toRealPath(out);
+    const text = fs.existsSync(real) ? fs.readFileSync(real, 'utf8') : '';
+    return { out, text, status: r.status, errors: r.errors, log: r.logs.get(drv!) ?? '' };
+  }
+
+  it('hides store paths outside the input closure, /root and /etc/shadow', async () => {
+    const secret = store.addTextToStore('secret', 'do not read me', []);
+    const input = store.addTextToStore('visible', 'an input', []);
+    const script = [
+      `for p in ${secret} /root /etc/shadow /etc/nix; do if ls $p >/dev/null 2>&1; then echo "$p: visible"; else echo "$p: hidden"; fi; done`,
+      'cat $input',
+      'echo',
+      'ls /nix/store',
+    ].join('; ');
+    // The input is a real dependency (with string context); the secret is only mentioned by name.
+    const r = await buildOne(`mk "probe" ''(${script}) > $out'' { input = builtins.storePath "${input}"; }`);
+    expect(r.status).toBe(0);
+    const lines = r.text.split('\n');
+    expect(lines.slice(0, 5)).toEqual([`${secret}: hidden`, '/root: hidden', '/etc/shadow: hidden', '/etc/nix: hidden', 'an input']);
+    // The store shows the input and the output being written, nothing else.
+    expect(lines.slice(5).filter((l) => l !== '').sort()).toEqual([path.basename(input), path.basename(r.out)].sort());
+  });
+
+  it('shows the Nix build identity and layout: uid 1000 nixbld, hostname localhost, /build', async () => {
+    const r = await buildOne(`mk "whoami" "(id; hostname; pwd; cat /etc/passwd /etc/group /etc/hosts; echo $HOME $PATH $NIX_BUILD_TOP $TMPDIR $NIX_STORE $TERM $NIX_LOG_FD) > $out" {}`);
+    expect(r.text).toBe([
+      'uid=1000(nixbld) gid=100(nixbld) groups=100(nixbld)',
+      'localhost',
+      '/build',
+      'root:x:0:0:Nix build user:/build:/noshell',
+      'nixbld:x:1000:100:Nix build user:/build:/noshell',
+      'nobody:x:65534:65534:Nobody:/:/noshell',
+      'root:x:0:',
+      'nixbld:!:100:',
+      'nogroup:x:65534:',
+      '127.0.0.1 localhost',
+      '::1 localhost',
+      '/homeless-shelter /bin /build /build /nix/store xterm-256color 2',
+      '',
+    ].join('\n'));
+  });
+
+  it('lets a builder write only its outputs', async () => {
+    const input = store.addTextToStore('readonly-input', 'original', []);
+    const script = [
+      'for f in /x /etc/x /usr/x /build/../x $input; do if (echo evil > $f) 2>/dev/null; then echo "$f: written"; else echo "$f: refused"; fi; done',
+      'echo stray > /nix/store/stray-file',
+      'echo ok > /tmp/t && echo "tmp: ok"',
+    ].join('; ');
+    const r = await buildOne(`mk "writer" ''(${script}) > $out'' { input = builtins.storePath "${input}"; }`);
+    expect(r.text).toBe(`/x: refused\n/etc/x: refused\n/usr/x: refused\n/build/../x: refused\n${input}: refused\ntmp: ok\n`);
+    expect(fs.readFileSync(store.toRealPath(input), 'utf8')).toBe('original');
+    // Whatever else the builder left in its store directory is not carried over.
+    expect(fs.existsSync(path.join(store.realStoreDir, 'stray-file'))).toBe(false);
+    expect(fs.readdirSync(store.realStoreDir).filter((n) => n.endsWith('.chroot'))).toEqual([]);
+  });
+
+  it('cuts the network off except for fixed-output derivations', async () => {
+    const received: string[] = [];
+    const server = net.createServer((sock) => sock.on('data', (d) => received.push(d.toString().trim())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const connect = (tag: string) => `/usr/bin/bash -c 'echo ${tag} > /dev/tcp/127.0.0.1/${port}' 2>/dev/null && echo connected || echo unreachable`;
+      const pure = await buildOne(`mk "net-pure" "(${connect('pure')}) > $out" {}`);
+      expect(pure.text).toBe('unreachable\n');
+
+      const content = 'fetched\n';
+      const sha = printHash(hashString('sha256', content), 'base32');
+      const fixed = await buildOne(
+        `mk "net-fixed" "${connect('fixed')}; echo fetched > $out" { outputHashAlgo = "sha256"; outputHash = "${sha}"; outputHashMode = "flat"; }`);
+      expect(fixed.status).toBe(0);
+      expect(fixed.log).toBe('connected\n');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(received).toEqual(['fixed']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('rejects a fixed-output derivation whose output has another hash, registering nothing', async () => {
+    const wrong = printHash(hashString('sha256', 'something else'), 'base32');
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "fod-bad" "echo actual > $out" { outputHashAlgo = "sha256"; outputHash = "${wrong}"; }`));
+    const r = await realise(store, [drvTarget(drv!)]);
+    const out = store.queryDerivationOutputs(drv!).get('out')!;
+    expect(r.status).toBe(102);
+    expect(r.errors).toEqual([
+      `hash mismatch in fixed-output derivation '${drv}':\n` +
+        `  specified: ${printHash(hashString('sha256', 'something else'), 'sri', true)}\n` +
+        `     got:    ${printHash(hashString('sha256', 'actual\n'), 'sri', true)}`,
+    ]);
+    expect(store.isValidPath(out)).toBe(false);
+    expect(fs.existsSync(store.toRealPath(out))).toBe(false);
+  });
+});
