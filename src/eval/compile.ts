@@ -489,6 +489,7 @@ export class Compiler {
 
   private compileLet(e: A.ExprLet, scope: Scope): Code {
     const a = e.attrs;
+    if (a.dynamicAttrs.length > 0) throw new EvalError('dynamic attributes not allowed in let', e.pos);
     const names = [...a.attrs.keys()];
     const inner = staticScope(names, scope);
     const inheritScope: Scope | null = a.inheritFromExprs ? staticScope(a.inheritFromExprs.map(() => ''), inner) : null;
@@ -553,7 +554,10 @@ export class Compiler {
     const inner = staticScope(varNames, scope);
     // Defaults are compiled in the lambda's own scope (they may refer to other formals).
     const formals: FormalInfo[] | null = e.formals
-      ? e.formals.formals.map((f) => ({ name: f.name, def: f.def ? this.compile(f.def, inner).code : null, pos: f.pos }))
+      ? e.formals.formals.map((f) => {
+          const c = f.def ? this.compile(f.def, inner) : null;
+          return { name: f.name, def: c ? c.code : null, defLazy: c ? c.lazy : null, pos: f.pos };
+        })
       : null;
     const info: LambdaInfo = {
       name: e.name,
@@ -566,7 +570,9 @@ export class Compiler {
       body: this.compile(e.body, inner).code,
     };
     const mk = (env: Env) => new Lambda(info, env);
-    return { code: mk, lazy: mk };
+    // Nix puts a lambda argument in a thunk too; that is observable in which
+    // positions error traces get (an unforced function has none).
+    return this.thunked(mk);
   }
 
   private compileCall(e: A.ExprCall, scope: Scope): Code {

@@ -95,7 +95,7 @@ export function renderError(err: NixError, opts: RenderOptions): string {
   // Frames are stored innermost first; Nix prints them outermost first.
   const traces = [...err.traces].reverse();
   if (traces.length > 0) {
-    let seen = new Set<string>();
+    const seen = new Set<string>();
     let skipped: TraceFrame[] = [];
     let count = 0;
     let truncate = false;
@@ -110,8 +110,9 @@ export function renderError(err: NixError, opts: RenderOptions): string {
       if (skipped.length <= 5) {
         for (const t of skipped) printTrace(t);
       } else {
+        // Nix means to forget the seen frames here but clears only a copy of
+        // the set, so frames seen before a gap still count as duplicates.
         body += `\n(${skipped.length} duplicate frames omitted)\n`;
-        seen = new Set();
       }
       skipped = [];
     };

@@ -3,7 +3,7 @@
 // evaluator shares (calling functions, equality, string coercion, forcing
 // deeply). Builtins receive it as their `state` argument.
 
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type * as A from './ast.js';
 import {
@@ -39,6 +39,7 @@ import {
   stats,
   Thunk,
   FnThunk,
+  determinePos,
   type Env,
   type Lazy,
   type Value,
@@ -70,6 +71,8 @@ export interface EvalSettings {
   /** Where messages from trace/warn go (default: process.stderr). */
   log?: (line: string) => void;
   experimentalFeatures?: Set<string>;
+  /** Where corepkgs (derivation.nix, fetchurl.nix; `<nix/…>`) live; found next to the sources when unset. */
+  corepkgsDir?: string;
 }
 
 export const defaultSettings: EvalSettings = {
@@ -235,10 +238,8 @@ export class EvalState {
   // Functions
 
   callFunction(fn: Value, args: Lazy[], pos: Pos | undefined): Value {
-    if (++this.callDepth > this.settings.maxCallDepth) {
-      this.callDepth--;
-      throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
-    }
+    if (this.callDepth > this.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+    this.callDepth++;
     try {
       let f: Value = fn;
       let i = 0;
@@ -320,8 +321,7 @@ export class EvalState {
             err.addTrace(pos, 'from call site');
             throw err;
           }
-          stats.nrThunks++;
-          env[k++] = new Thunk(fm.def, env);
+          env[k++] = fm.defLazy!(env);
         } else {
           used++;
           env[k++] = v;
@@ -383,11 +383,45 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     return this.callFunction(v, [new NixAttrs(m)], undefined);
   }
 
+  /**
+   * `-A a.b.0`: select along an attribute path as nix-instantiate does,
+   * auto-calling functions with `autoArgs` at each step.
+   */
+  findAlongAttrPath(v: Value, attrPath: string, autoArgs: NixAttrs): Value {
+    let cur: Lazy = v;
+    for (const attr of parseAttrPath(attrPath)) {
+      const next = this.autoCallFunction(force(cur), autoArgs);
+      const isIndex = /^[0-9]+$/.test(attr) && Number(attr) <= 0xffffffff;
+      if (!isIndex) {
+        if (!(next instanceof NixAttrs)) {
+          throw new TypeError(`the expression selected by the selection path '${attrPath}' should be a set but is ${showType(next)}`);
+        }
+        if (attr === '') throw new EvalError(`empty attribute name in selection path '${attrPath}'`);
+        const a = next.get(attr);
+        if (a === undefined) {
+          const err = new EvalError(`attribute '${attr}' in selection path '${attrPath}' not found`);
+          err.suggestions = bestMatches(next.keys(), attr);
+          throw err;
+        }
+        cur = a;
+      } else {
+        if (!Array.isArray(next)) {
+          throw new TypeError(`the expression selected by the selection path '${attrPath}' should be a list but is ${showType(next)}`);
+        }
+        const i = Number(attr);
+        if (i >= next.length) throw new EvalError(`list index ${i} in selection path '${attrPath}' is out of range`);
+        cur = next[i]!;
+      }
+    }
+    return force(cur);
+  }
+
   // -------------------------------------------------------------------------
   // Attribute helpers
 
-  missingAttrError(name: string, attrs: NixAttrs, pos: Pos | undefined): EvalError {
-    const err = new EvalError(`attribute '${name}' missing`, pos);
+  missingAttrError(name: string, attrs: NixAttrs, _pos: Pos | undefined): EvalError {
+    // Nix gives this error no position of its own; the select frame carries it.
+    const err = new EvalError(`attribute '${name}' missing`);
     err.suggestions = bestMatches(attrs.keys(), name);
     return err;
   }
@@ -446,10 +480,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   // Equality
 
   private enterCall(pos: Pos | undefined): void {
-    if (++this.callDepth > this.settings.maxCallDepth) {
-      this.callDepth--;
-      throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
-    }
+    if (this.callDepth > this.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+    this.callDepth++;
   }
 
   /** Nix's eqValues. `a` and `b` may be the same stored Lazy (then equal without forcing). */
@@ -747,9 +779,10 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   }
 
   /** A path as used by file-reading builtins: coerced, context realised, access checked. */
-  realisePath(x: Lazy, pos: Pos | undefined): string {
+  realisePath(x: Lazy, _pos: Pos | undefined, resolveSymlinks: 'full' | 'none' = 'full'): string {
     const context = new Set<string>();
-    const p = this.coerceToPath(x, undefined, 'while realising the context of a path', context);
+    let p = this.coerceToPath(x, undefined, 'while realising the context of a path', context);
+    if (resolveSymlinks === 'full') p = resolveSymlinksFully(p);
     this.checkSourcePath(p);
     return p;
   }
@@ -783,9 +816,10 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   forceValueDeep(x: Lazy): void {
     const seen = new Set<object>();
     const go = (x: Lazy) => {
-      this.enterCall(undefined);
+      const pos = determinePos(x);
+      this.enterCall(pos);
       try {
-        const v = force(x);
+        const v = force(x, pos);
         if (typeof v !== 'object' || v === null) return;
         if (seen.has(v)) return;
         seen.add(v);
@@ -844,6 +878,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 
   /** The project's corepkgs/ directory (reachable as <nix/…>). */
   corepkgsDir(): string | undefined {
+    if (this.settings.corepkgsDir) return this.settings.corepkgsDir;
     const here = nodePath.dirname(new URL(import.meta.url).pathname);
     for (const cand of [nodePath.resolve(here, '../../corepkgs'), nodePath.resolve(here, '../../../corepkgs')]) {
       if (existsSync(cand)) return cand;
@@ -935,6 +970,28 @@ export function symbolOrder(attrs: NixAttrs): string[] {
   return ks;
 }
 
+/** Splits `a.b."c.d".0` into its components. */
+export function parseAttrPath(s: string): string[] {
+  const res: string[] = [];
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '.') {
+      res.push(cur);
+      cur = '';
+    } else if (c === '"') {
+      i++;
+      for (;;) {
+        if (i >= s.length) throw new EvalError(`missing closing quote in selection path '${s}'`);
+        if (s[i] === '"') break;
+        cur += s[i++];
+      }
+    } else cur += c;
+  }
+  if (cur !== '') res.push(cur);
+  return res;
+}
+
 export function parseLookupPathEntry(s: string): LookupPathEntry {
   const i = s.indexOf('=');
   if (i < 0) return { prefix: '', path: s };
@@ -962,6 +1019,17 @@ export function parseNixPathEnv(s: string): string[] {
   }
   if (cur) out.push(cur);
   return out;
+}
+
+/** Follows symlinks in every component that exists; the rest of the path is kept as written. */
+export function resolveSymlinksFully(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = nodePath.dirname(path);
+    if (parent === path) return path;
+    return nodePath.join(resolveSymlinksFully(parent), nodePath.basename(path));
+  }
 }
 
 /** A directory means its default.nix; symlinks are followed so relative paths work. */

@@ -90,9 +90,11 @@ function stringChars(v: string | NixString): string {
 
 /** `nix-instantiate --eval` output (Nix's printAmbiguous). `maxDepth` guards runaway structures. */
 export function printAmbiguous(x: Lazy, maxDepth = 10000): string {
+  // Like Nix, a list counts as repeated when the same stored cell (thunk or
+  // list slot) is met again, a set when the same set is met again.
   const seen = new Set<object>();
   const out: string[] = [];
-  const go = (x: Lazy, depth: number) => {
+  const go = (x: Lazy, depth: number, cell: object) => {
     if (depth > maxDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded');
     if (x instanceof Thunk) {
       if (!x.forced) {
@@ -114,19 +116,20 @@ export function printAmbiguous(x: Lazy, maxDepth = 10000): string {
         seen.add(v);
         out.push('{ ');
         for (const k of v.keys()) {
-          out.push(k, ' = ');
-          go(v.get(k)!, depth + 1);
+          out.push(printAttributeName(k), ' = ');
+          const e = v.get(k)!;
+          go(e, depth + 1, typeof e === 'object' && e !== null ? e : {});
           out.push('; ');
         }
         out.push('}');
       }
     } else if (Array.isArray(v)) {
-      if (v.length > 0 && seen.has(v)) out.push('«repeated»');
+      if (v.length > 0 && seen.has(cell)) out.push('«repeated»');
       else {
-        seen.add(v);
+        seen.add(cell);
         out.push('[ ');
         for (const e of v) {
-          go(e, depth + 1);
+          go(e, depth + 1, typeof e === 'object' && e !== null ? e : {});
           out.push(' ');
         }
         out.push(']');
@@ -135,7 +138,7 @@ export function printAmbiguous(x: Lazy, maxDepth = 10000): string {
     else if (v instanceof PrimOp) out.push('<PRIMOP>');
     else if (v instanceof PrimOpApp) out.push('<PRIMOP-APP>');
   };
-  go(x, 0);
+  go(x, 0, {});
   return out.join('');
 }
 
@@ -170,7 +173,7 @@ export function printValue(x: Lazy, opts: PrintOptions = {}): string {
   let totalItems = 0;
   const out: string[] = [];
 
-  const print = (x: Lazy, depth: number) => {
+  const print = (x: Lazy, depth: number, cell: object = typeof x === 'object' && x !== null ? x : {}) => {
     try {
       if (x instanceof Thunk) {
         if (opts.force) x = x.force();
@@ -187,7 +190,7 @@ export function printValue(x: Lazy, opts: PrintOptions = {}): string {
       else if (typeof v === 'string' || v instanceof NixString) out.push(printLiteralString(stringChars(v), maxStr));
       else if (v instanceof NixPath) out.push(v.path);
       else if (v instanceof NixAttrs) printAttrs(v, depth);
-      else if (Array.isArray(v)) printList(v, depth);
+      else if (Array.isArray(v)) printList(v, depth, cell);
       else if (v instanceof Lambda) {
         const info = v.info;
         out.push(`«lambda${info.name ? ' ' + info.name : ''} @ ${info.pos ? showPos(info.pos) : '«none»:0'}»`);
@@ -237,12 +240,12 @@ export function printValue(x: Lazy, opts: PrintOptions = {}): string {
     out.push(' }');
   };
 
-  const printList = (v: Lazy[], depth: number) => {
-    if (v.length > 0 && seen.has(v)) {
+  const printList = (v: Lazy[], depth: number, cell: object) => {
+    if (v.length > 0 && seen.has(cell)) {
       out.push('«repeated»');
       return;
     }
-    seen.add(v);
+    seen.add(cell);
     if (depth >= maxDepth) {
       out.push('[ ... ]');
       return;
@@ -262,7 +265,7 @@ export function printValue(x: Lazy, opts: PrintOptions = {}): string {
     out.push(' ]');
   };
 
-  print(x, 0);
+  print(x, 0, {});
   return out.join('');
 }
 

@@ -61,6 +61,8 @@ export interface FormalInfo {
   name: string;
   /** Compiled default, evaluated in the lambda's own environment. */
   def: Code | null;
+  /** Makes the default's lazy value (reuses a variable's value as Nix's maybeThunk does). */
+  defLazy: ((env: Env) => Lazy) | null;
   pos?: Pos;
 }
 
@@ -325,7 +327,7 @@ export class Thunk {
     const env = this.env!;
     this.state = FORCING;
     try {
-      const v = this.compute(code, env);
+      const v = this.compute(code, env, pos);
       this.v = v;
       this.state = DONE;
       this.code = null;
@@ -350,7 +352,7 @@ export class Thunk {
     }
   }
 
-  protected compute(code: Code, env: Env): Value {
+  protected compute(code: Code, env: Env, _pos: Pos | undefined): Value {
     return code(env);
   }
 
@@ -387,18 +389,32 @@ export function thunkOf(v: Value): Thunk {
   return t;
 }
 
-/** Deferred application `f x`, e.g. the elements of `map f xs`. */
+/**
+ * Deferred application `f x` (Nix's tApp), e.g. the elements of `map f xs`.
+ * Like Nix, the call site is the position the value is forced with.
+ */
 export class AppThunk extends Thunk {
   constructor(
     readonly fn: Lazy,
     readonly arg: Lazy,
-    readonly callPos: Pos | undefined,
   ) {
     super(null as unknown as Code, [] as Env);
   }
-  protected override compute(): Value {
-    return callFunctionHook(this.fn, [this.arg], this.callPos);
+  protected override compute(_code: Code, _env: Env, pos: Pos | undefined): Value {
+    return callFunctionHook(this.fn, [this.arg], pos);
   }
+}
+
+/** Nix's Value::determinePos: where a value was defined, when that is known. */
+export function determinePos(x: Lazy, fallback?: Pos): Pos | undefined {
+  if (x instanceof Thunk) {
+    if (x.forced) return determinePos(x.force(), fallback);
+    if (x instanceof AppThunk && !x.forced && x.state === 0) return determinePos(x.fn, fallback);
+    return fallback;
+  }
+  if (x instanceof NixAttrs) return x.pos ?? fallback;
+  if (x instanceof Lambda) return x.info.pos ?? fallback;
+  return fallback;
 }
 
 /** A deferred computation from a JS closure (for builtins building lazy results). */

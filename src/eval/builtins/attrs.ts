@@ -10,7 +10,7 @@ import {
   forceFunction,
   forceList,
   forceStringNoCtx,
-  lazy,
+  AppThunk,
   Lambda,
   NixAttrs,
   PrimOp,
@@ -190,7 +190,7 @@ registerBuiltins([
       const m = new Map<string, Lazy>();
       for (const k of a.keys()) {
         const v = a.get(k)!;
-        m.set(k, lazy(() => state.callFunction(force(f), [k, v], undefined)));
+        m.set(k, new AppThunk(new AppThunk(f, k), v));
       }
       return new NixAttrs(m);
     },
@@ -211,7 +211,7 @@ registerBuiltins([
         }
       }
       const m = new Map<string, Lazy>();
-      for (const [k, l] of seen) m.set(k, lazy(() => state.callFunction(f, [k, l], undefined)));
+      for (const [k, l] of seen) m.set(k, new AppThunk(new AppThunk(f, k), l));
       return new NixAttrs(m);
     },
   },
@@ -257,13 +257,17 @@ function genericClosure(state: EvalState, arg: Lazy): Value {
     try {
       let lo = 0;
       let hi = keys.length;
+      let found = false;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (less(keys[mid]!.key, key)) lo = mid + 1;
-        else hi = mid;
+        if (less(key, keys[mid]!.key)) hi = mid;
+        else if (less(keys[mid]!.key, key)) lo = mid + 1;
+        else {
+          found = true;
+          break;
+        }
       }
-      if (lo < keys.length && !less(key, keys[lo]!.key)) inserted = false;
-      else {
+      if (!found) {
         keys.splice(lo, 0, { key, elem: e });
         inserted = true;
       }

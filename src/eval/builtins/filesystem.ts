@@ -59,7 +59,7 @@ registerBuiltins([
     name: '__readFileType',
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
-      const path = state.realisePath(args[0]!, undefined);
+      const path = state.realisePath(args[0]!, undefined, 'none');
       mustExist(path);
       return fileType(path);
     },

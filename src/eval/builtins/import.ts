@@ -7,7 +7,7 @@ import { force, forceAttrs, forceList, forceStringNoCtx, lazy, NixAttrs, NixPath
 import type { EvalState, LookupPathEntry } from '../eval-state.js';
 
 function importPath(state: EvalState, arg: Lazy): string {
-  const path = state.realisePath(arg, undefined);
+  const path = state.realisePath(arg, undefined, 'none');
   return path;
 }
 

@@ -83,7 +83,7 @@ registerBuiltins([
       if (xs.length === 0) return xs;
       const f = forceFunction(args[0]!, undefined, arg1('map'));
       const out: Lazy[] = new Array(xs.length);
-      for (let i = 0; i < xs.length; i++) out[i] = new AppThunk(f, xs[i]!, undefined);
+      for (let i = 0; i < xs.length; i++) out[i] = new AppThunk(f, xs[i]!);
       return out;
     },
   },
@@ -192,7 +192,7 @@ registerBuiltins([
       const f = forceFunction(args[0]!, undefined, arg1('genList'));
       const len = Number(n);
       const out: Lazy[] = new Array(len);
-      for (let i = 0; i < len; i++) out[i] = new AppThunk(f, BigInt(i), undefined);
+      for (let i = 0; i < len; i++) out[i] = new AppThunk(f, BigInt(i));
       return out;
     },
   },
