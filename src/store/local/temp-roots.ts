@@ -5,14 +5,13 @@
 // owner is dead). This is Nix's layout, so Nix's GC honours our roots and
 // ours honours Nix's.
 //
-// Known gap: Nix also checks the global GC lock on every new root and, if a
-// collection is running, sends the root to the collector's socket. That
-// costs a lock round-trip per path; tsnix does not do it yet, so a root
-// added while a concurrent collection is past its root scan is not seen.
+// A root added while a collection runs is also sent to the collector's
+// socket (store/gc/collector-socket.ts), as Nix does.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { lockFd, openLockFile } from './path-locks.js';
+import { announceTempRoot } from '../gc/collector-socket.js';
 
 export class TempRoots {
   readonly file: string;
@@ -29,6 +28,9 @@ export class TempRoots {
     if (this.added.has(storePath)) return;
     const fd = this.open();
     fs.writeSync(fd, `${storePath}\0`);
+    // A collection that already read the temproots files learns of the root
+    // over its socket (Nix's protocol); a no-op when none is running.
+    announceTempRoot(path.dirname(this.tempRootsDir), storePath);
     this.added.add(storePath);
   }
 
