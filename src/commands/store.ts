@@ -250,6 +250,8 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
       case 'export': {
         unknownFlags(inv, []);
         const paths = new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)));
+        // Nix's buffered output means an invalid path yields an error and no bytes.
+        for (const p of paths) requireInfo(store, p);
         await flush(ctx.stdout);
         writeExport(store, topoSortPaths(store, paths).reverse(), (chunk) => writeAllFd(1, chunk));
         return 0;
@@ -542,10 +544,10 @@ function opDelete(store: LocalStore, inv: Invocation, out: (s: string) => void, 
     if (!ignoreLiveness) for (const [p, file] of findTempRoots(store)) if (file !== store.tempRoots.file) tempRoots.add(p);
     for (const p of toDelete) {
       if (!store.isValidPath(p)) {
-        // Nix deletes whatever is at an invalid path's name.
+        // Nix deletes whatever is at an invalid path's name (and counts it even if nothing is there).
         const real = store.toRealPath(p);
-        if (fs.existsSync(real) || isSymlink(real)) {
-          info(`deleting '${p}'`);
+        info(`deleting '${p}'`);
+        if (isSymlink(real) || fs.existsSync(real)) {
           bytesFreed += diskUsage(real);
           deleteTree(real);
         }

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { NixError } from '../../eval/errors.js';
 import { parseHashAnyPrefixed, printHash } from '../hash.js';
 import type { ValidPathInfo } from '../store-api.js';
+import { lockFd, openLockFile } from './path-locks.js';
 
 export const NIX_SCHEMA_VERSION = 10;
 
@@ -146,7 +147,7 @@ export class StoreDatabase {
     const dbDir = path.join(stateDir, 'db');
     const schemaPath = path.join(dbDir, 'schema');
     const dbPath = path.join(dbDir, 'db.sqlite');
-    let schema = readSchemaVersion(schemaPath);
+    const schema = readSchemaVersion(schemaPath);
     if (schema > NIX_SCHEMA_VERSION)
       throw new StoreDatabaseError(`current Nix store schema is version ${schema}, but I only support ${NIX_SCHEMA_VERSION}`);
     if (options.readOnly && schema < NIX_SCHEMA_VERSION)
@@ -182,7 +183,10 @@ export class StoreDatabase {
       db.exec(SCHEMA_SQL);
       writeFileDurably(schemaPath, String(NIX_SCHEMA_VERSION));
     } else if (schema < NIX_SCHEMA_VERSION) {
-      // The same column additions Nix performs when upgrading old stores.
+      // The same column additions Nix performs when upgrading old stores,
+      // with big-lock held exclusively so no Nix process is using the store.
+      const bigLock = openLockFile(path.join(dbDir, 'big-lock'));
+      lockFd(bigLock, 'write', true);
       db.transaction(() => {
         if (schema < 8) {
           db.exec('alter table ValidPaths add column ultimate integer');
@@ -192,7 +196,7 @@ export class StoreDatabase {
         if (schema < 10) db.exec('alter table ValidPaths add column ca text');
       }).immediate();
       writeFileDurably(schemaPath, String(NIX_SCHEMA_VERSION));
-      schema = NIX_SCHEMA_VERSION;
+      fs.closeSync(bigLock);
     }
     return new StoreDatabase(db, dbDir);
   }

@@ -114,6 +114,10 @@ export class LocalStore implements Store {
     }
 
     reserveSpace(path.join(stateDir, 'db', 'reserved'), options.reservedSize ?? 8 * 1024 * 1024);
+    // Nix holds a shared flock on big-lock while it uses the store and takes
+    // it exclusively to migrate the schema; database.ts does the same for
+    // its (rare) migrations, so only the file is needed here.
+    fs.closeSync(fs.openSync(path.join(stateDir, 'db', 'big-lock'), 'a', 0o600));
     const db = StoreDatabase.open(stateDir, { fsyncMetadata: options.fsyncMetadata });
     return new LocalStore(config, db);
   }
@@ -267,6 +271,10 @@ export class LocalStore implements Store {
     if (typeof info !== 'function') {
       parseStorePath(info.path, this.storeDir);
       this.addTempRoot(info.path);
+      if (!options.repair && this.isValidPath(info.path)) {
+        parseNar(source, DISCARDING_VISITOR);
+        return false;
+      }
     }
     const tmp = this.makeTempName();
     try {
@@ -500,6 +508,15 @@ class ChunkSource implements SyncSource {
   }
 }
 
+/** Reads an archive without writing anything (to skip it in a stream). */
+const DISCARDING_VISITOR = {
+  createDirectory() {},
+  createRegularFile() {},
+  isExecutable() {},
+  receiveContents() {},
+  createSymlink() {},
+};
+
 /** Parses an archive into a new tree at target, closing the last file even when parsing fails. */
 function restoreInto(target: string, source: SyncSource, onBytes: (chunk: Buffer) => void): void {
   const visitor = new RestoreVisitor(target);
@@ -512,6 +529,8 @@ function restoreInto(target: string, source: SyncSource, onBytes: (chunk: Buffer
 
 function copyFileHashing(src: string, dst: string, sink: HashSink): void {
   const st = fs.statSync(src);
+  // Nix reads the file and fails on whatever is not one with read(2)'s words.
+  if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
   if (!st.isFile()) throw new LocalStoreError(`'${src}' is not a regular file`);
   const inFd = fs.openSync(src, 'r');
   const outFd = fs.openSync(dst, 'wx', 0o644);

@@ -142,3 +142,26 @@ describe('local store written by tsnix, read by the reference', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 });
+
+describe('database schema', () => {
+  it('upgrades a schema-9 store (no ca column) like Nix and refuses newer schemas', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const root = tempDir();
+    const dbDir = path.join(root, 'nix/var/nix/db');
+    fs.mkdirSync(dbDir, { recursive: true });
+    const db = new Database(path.join(dbDir, 'db.sqlite'));
+    db.exec(`create table ValidPaths (id integer primary key autoincrement not null, path text unique not null,
+      hash text not null, registrationTime integer not null, deriver text, narSize integer, ultimate integer, sigs text);
+      create table Refs (referrer integer not null, reference integer not null, primary key (referrer, reference));
+      create table DerivationOutputs (drv integer not null, id text not null, path text not null, primary key (drv, id));`);
+    db.close();
+    fs.writeFileSync(path.join(dbDir, 'schema'), '9');
+    const store = openChrootStore(root);
+    store.addTextToStore('t', 't', []);
+    store.close();
+    expect(fs.readFileSync(path.join(dbDir, 'schema'), 'utf8')).toBe('10');
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+    fs.writeFileSync(path.join(dbDir, 'schema'), '11');
+    expect(() => openChrootStore(root)).toThrow('current Nix store schema is version 11, but I only support 10');
+  });
+});
