@@ -149,10 +149,18 @@ const GRAMMAR_CHARS = new Set('{}()[];:,.=@?!+-*/<>"'.split('').map((c) => c.cha
 // Character classes, as lookup tables over char codes.
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const CLASS = new Uint8Array(128);
+const PATH_CHAR = 1;
+const ID_CHAR = 2;
+for (let c = 0; c < 128; c++) {
+  const alnum = isAlpha(c) || isDigit(c);
+  if (alnum || c === 46 || c === 95 || c === 45 || c === 43) CLASS[c]! |= PATH_CHAR;
+  if (alnum || c === 95 || c === 39 || c === 45) CLASS[c]! |= ID_CHAR;
+}
 /** [a-zA-Z0-9._+-] */
-const isPathChar = (c: number) => isAlpha(c) || isDigit(c) || c === 46 || c === 95 || c === 45 || c === 43;
+const isPathChar = (c: number) => c < 128 && (CLASS[c]! & PATH_CHAR) !== 0;
 /** [a-zA-Z0-9_'-] after the first character of an identifier */
-const isIdChar = (c: number) => isAlpha(c) || isDigit(c) || c === 95 || c === 39 || c === 45;
+const isIdChar = (c: number) => c < 128 && (CLASS[c]! & ID_CHAR) !== 0;
 /** [a-zA-Z0-9+.-] in a URI scheme */
 const isSchemeChar = (c: number) => isAlpha(c) || isDigit(c) || c === 43 || c === 45 || c === 46;
 const URI_REST = new Uint8Array(128);
@@ -171,11 +179,17 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 /** Offsets to lines and columns, splitting lines at \n, \r\n and a lone \r as Nix does. */
 export class LineMap {
-  private starts: number[] = [0];
+  private readonly starts: number[] = [0];
   private readonly ascii: boolean;
+  /** Line index of the last lookup: positions are mostly asked for in source order. */
+  private last = 0;
   constructor(private readonly source: string) {
     // eslint-disable-next-line no-control-regex
     this.ascii = !/[^\x00-\x7f]/.test(source);
+    if (!source.includes('\r')) {
+      for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) this.starts.push(i + 1);
+      return;
+    }
     const n = source.length;
     for (let i = 0; i < n; i++) {
       const c = source.charCodeAt(i);
@@ -186,8 +200,16 @@ export class LineMap {
       }
     }
   }
-  pos(origin: Origin, offset: number): Pos {
+  private lineIndex(offset: number): number {
     const s = this.starts;
+    let i = this.last;
+    if (s[i]! <= offset) {
+      // a few steps forward cover the common case
+      for (let k = 0; k < 4; k++) {
+        if (i + 1 >= s.length || s[i + 1]! > offset) return (this.last = i);
+        i++;
+      }
+    }
     let lo = 0;
     let hi = s.length - 1;
     while (lo < hi) {
@@ -195,7 +217,11 @@ export class LineMap {
       if (s[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
-    const start = s[lo]!;
+    return (this.last = lo);
+  }
+  pos(origin: Origin, offset: number): Pos {
+    const lo = this.lineIndex(offset);
+    const start = this.starts[lo]!;
     let col = offset - start;
     if (!this.ascii) {
       // Nix counts columns in bytes of UTF-8.
@@ -338,6 +364,7 @@ export class Lexer {
     if (isPathChar(c) || c === 47 || c === 126 /* ~ */) {
       let bestLen = 0;
       let bestType: TokenType | undefined;
+      const lead = this.pathChars(p);
       // identifier / keyword
       if (isAlpha(c) || c === 95) {
         let q = p + 1;
@@ -416,8 +443,8 @@ export class Lexer {
             interpStart = true;
           }
         }
-      } else {
-        const lead = this.pathChars(p);
+      } else if (s.charCodeAt(p + lead) === 47) {
+        // Only a run of path characters followed by `/` can start a path.
         const tail = this.pathTail(p + lead);
         if (tail.len > 0) {
           pathType = 'PATH';
@@ -426,7 +453,7 @@ export class Lexer {
         }
         // PATH_SEG${ : `{PATH_CHAR}*/${`
         const q = p + lead;
-        if (s.charCodeAt(q) === 47 && s.charCodeAt(q + 1) === 36 && s.charCodeAt(q + 2) === 123 && lead + 3 > pathLen) {
+        if (s.charCodeAt(q + 1) === 36 && s.charCodeAt(q + 2) === 123 && lead + 3 > pathLen) {
           pathType = 'PATH';
           pathLen = lead + 3;
           interpStart = true;
@@ -436,8 +463,9 @@ export class Lexer {
         bestLen = pathLen;
         bestType = pathType;
       }
-      // URI: [a-zA-Z][a-zA-Z0-9+.-]*:[uri chars]+
-      if (isAlpha(c)) {
+      // URI: [a-zA-Z][a-zA-Z0-9+.-]*:[uri chars]+ — the scheme is part of the
+      // run of path characters, so a `:` must follow that run.
+      if (isAlpha(c) && s.charCodeAt(p + lead) === 58) {
         let q = p + 1;
         while (q < s.length && isSchemeChar(s.charCodeAt(q))) q++;
         if (s.charCodeAt(q) === 58 && q + 1 < s.length && isUriChar(s.charCodeAt(q + 1))) {

@@ -125,6 +125,14 @@ const SYMBOL_ORDER = [
 ];
 const symbolOrder = (name: string) => SYMBOL_ORDER.indexOf(name);
 
+// Expected-token lists used on hot paths, allocated once.
+const NONE: readonly string[] = [];
+const EXPECT_ID: readonly string[] = ['identifier'];
+const EXPECT_FIRST_FORMAL: readonly string[] = ['identifier', "'...'", "'}'"];
+const EXPECT_THEN: readonly string[] = ["'then'"];
+const EXPECT_ELSE: readonly string[] = ["'else'"];
+const EXPECT_ATTR: readonly string[] = ['identifier', "'or'", "'${'", "'\"'"];
+
 /** Lexically normalise an absolute path: no `.`, `..` or empty segments. */
 function canonPath(p: string): string {
   const out: string[] = [];
@@ -173,7 +181,7 @@ class Parser {
     return this.lines.pos(this.origin, offset);
   }
 
-  private syntaxError(t: Token, expected: string[] = []): never {
+  private syntaxError(t: Token, expected: readonly string[] = NONE): never {
     let msg = `syntax error, unexpected ${tokenName(t)}`;
     // bison lists the alternatives only when there are at most four, in the
     // order of its symbol numbers
@@ -185,12 +193,12 @@ class Parser {
     throw new ParseError(msg, this.pos(t.type === 'EOF' && t.start < this.src.length ? t.start : offset));
   }
 
-  private expectChar(c: string, expected: string[] = [`'${c}'`]): Token {
+  private expectChar(c: string, expected?: readonly string[]): Token {
     const t = this.peek();
-    if (!isChar(t, c)) this.syntaxError(t, expected);
+    if (!isChar(t, c)) this.syntaxError(t, expected ?? [`'${c}'`]);
     return this.next();
   }
-  private expect(type: TokenType, expected: string[]): Token {
+  private expect(type: TokenType, expected: readonly string[]): Token {
     const t = this.peek();
     if (t.type !== type) this.syntaxError(t, expected);
     return this.next();
@@ -241,7 +249,7 @@ class Parser {
           let arg: string | undefined;
           if (isChar(this.peek(), '@')) {
             this.next();
-            arg = this.expect('ID', ['identifier']).text;
+            arg = this.expect('ID', EXPECT_ID).text;
           } else if (!isChar(this.peek(), ':')) {
             this.syntaxError(this.peek(), ["':'", "'@'"]);
           }
@@ -281,9 +289,9 @@ class Parser {
       case 'IF': {
         this.next();
         const cond = this.parseExpr();
-        this.expect('THEN', ["'then'"]);
+        this.expect('THEN', EXPECT_THEN);
         const then = this.parseExpr();
-        this.expect('ELSE', ["'else'"]);
+        this.expect('ELSE', EXPECT_ELSE);
         const els = this.parseExpr();
         return { kind: 'If', cond, then, else: els, pos: this.pos(t.start) };
       }
@@ -320,7 +328,7 @@ class Parser {
       return { formals, ellipsis: false };
     }
     for (;;) {
-      const id = this.expect('ID', formals.length === 0 ? ['identifier', "'...'", "'}'"] : ['identifier']);
+      const id = this.expect('ID', formals.length === 0 ? EXPECT_FIRST_FORMAL : EXPECT_ID);
       const formal: Formal = { name: id.text, pos: this.pos(id.start) };
       if (isChar(this.peek(), '?')) {
         this.next();
@@ -558,15 +566,15 @@ class Parser {
     return e;
   }
 
-  private attrPathExpected(): string[] {
-    return ['identifier', "'or'", "'${'", "'\"'"];
+  private attrPathExpected(): readonly string[] {
+    return EXPECT_ATTR;
   }
 
   /** attrpath: attr ('.' attr)* where attr is an identifier, `or`, "string" or ${expr}. */
-  private parseAttrPath(expected: string[]): AttrName[] {
+  private parseAttrPath(expected: readonly string[]): AttrName[] {
     const path: AttrName[] = [];
     for (;;) {
-      const a = this.parseAttrName(expected);
+      const a = this.parseAttrName();
       if (a === undefined) this.syntaxError(this.peek(), expected);
       path.push(a.name);
       if (!isChar(this.peek(), '.')) return path;
@@ -576,7 +584,7 @@ class Parser {
   }
 
   /** One attribute name, or undefined if the next token can't start one. */
-  private parseAttrName(_expected: string[]): { name: AttrName; start: number } | undefined {
+  private parseAttrName(): { name: AttrName; start: number } | undefined {
     const t = this.peek();
     if (t.type === 'ID') {
       this.next();
@@ -714,7 +722,7 @@ class Parser {
               elems.push(e);
             }
             // bison's state here also accepts any expression start: too many to list
-            this.expectChar(']', []);
+            this.expectChar(']', NONE);
             return { kind: 'List', elems };
           }
         }
@@ -777,7 +785,7 @@ class Parser {
         this.next();
         return;
       }
-      const a = this.parseAttrName([]);
+      const a = this.parseAttrName();
       if (a === undefined) this.syntaxError(t, []);
       const iPos = this.pos(a.start);
       if (a.name.name === undefined) this.error('dynamic attributes not allowed in inherit', iPos);
