@@ -54,7 +54,7 @@ export type TokenType =
 
 export interface Token {
   type: TokenType;
-  /** Byte… well, UTF-16 offsets into the source; positions are computed from `start`. */
+  /** Offsets (UTF-16 code units) into the source; positions are computed from `start`. */
   start: number;
   end: number;
   /** ID/STR/IND_STR/PATH/HPATH/SPATH/URI text (STR and ''\x escapes already unescaped); the character for CHAR. */
@@ -600,7 +600,8 @@ export class Lexer {
     // Any other character; a whole code point, so the error shows it intact.
     const cp = s.codePointAt(p)!;
     const len = cp > 0xffff ? 2 : 1;
-    if (cp === 0) return { type: 'EOF', start: p, end: p, text: '' };
+    // flex hands a NUL byte to the parser as end of input, located after it
+    if (cp === 0) return { type: 'EOF', start: p + 1, end: p + 1, text: '' };
     return this.tok('INVALID', p, p + len, s.slice(p, p + len));
   }
 

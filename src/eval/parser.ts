@@ -19,6 +19,7 @@ import { ParseError } from './errors.js';
 import { LineMap, Lexer, tokenName, type Token, type TokenType } from './lexer.js';
 import { showPos, type Origin, type Pos } from './position.js';
 import { showAttrPath } from './show-expr.js';
+import { renderError } from './error-format.js';
 import { homedir } from 'node:os';
 
 export type LintLevel = 'ignore' | 'warn' | 'fatal';
@@ -189,8 +190,8 @@ class Parser {
       const sorted = [...expected].sort((a, b) => symbolOrder(a) - symbolOrder(b));
       msg += `, expecting ${sorted.join(' or ')}`;
     }
-    const offset = t.type === 'EOF' ? this.src.length : t.start;
-    throw new ParseError(msg, this.pos(t.type === 'EOF' && t.start < this.src.length ? t.start : offset));
+    // Nix puts "unexpected end of file" after the last thing it read
+    throw new ParseError(msg, this.pos(t.start));
   }
 
   private expectChar(c: string, expected?: readonly string[]): Token {
@@ -1042,6 +1043,16 @@ function stripIndentation(pos: Pos, es: IndPart[]): Expr {
   if (out.length === 0) return { kind: 'String', value: '' };
   if (out.length === 1 && out[0]!.e.kind === 'String') return out[0]!.e as ExprString;
   return { kind: 'ConcatStrings', forceString: true, parts: out, pos };
+}
+
+/**
+ * The text Nix prints for a warning from the parser (`opts.warn`): lint
+ * warnings come with a position and a code frame; the "cursed or" warning
+ * carries its position in the message.
+ */
+export function renderParseWarning(message: string, pos?: Pos): string {
+  if (!pos) return `warning: ${message}`;
+  return renderError(new ParseError(message, pos), { showTrace: false, level: 'warning' });
 }
 
 /** Parse a Nix expression. Throws ParseError with Nix's message and position. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parse, type ParseOptions } from '../../src/eval/parser.js';
+import { parse, renderParseWarning, type ParseOptions } from '../../src/eval/parser.js';
 import { ParseError } from '../../src/eval/errors.js';
 import { renderError } from '../../src/eval/error-format.js';
 
@@ -169,6 +169,22 @@ describe('lints', () => {
     ]);
     // a quoted URL is just a string
     expect(warnings('"http://z"', { urlLiterals: 'fatal' })).toEqual([]);
+  });
+
+  it('render as Nix prints warnings', () => {
+    const src = '[\n  a/b\n]\n';
+    const out: string[] = [];
+    parse(src, { kind: 'file', path: '/p/x.nix', source: src }, { ...opts, lint: { shortPathLiterals: 'warn' }, warn: (m, pos) => out.push(renderParseWarning(m, pos)) });
+    expect(out).toEqual([
+      [
+        "warning: relative path literal 'a/b' should be prefixed with '.' for clarity: './a/b' (lint-short-path-literals)",
+        '         at /p/x.nix:2:3:',
+        '              1| [',
+        '              2|   a/b',
+        '               |   ^',
+        '              3| ]',
+      ].join('\n'),
+    ]);
   });
 
   it('fail when fatal', () => {
