@@ -17,7 +17,7 @@ import {
   TypeError,
 } from './errors.js';
 import { Compiler, staticScope, canonPath, type Scope } from './compile.js';
-import { parse } from './parser.js';
+import { parse, type ParseOptions } from './parser.js';
 import { showExpr } from './show-expr.js';
 import { showPos, type Origin, type Pos } from './position.js';
 import { printValue, errorPrintOptions } from './print-value.js';
@@ -71,6 +71,8 @@ export interface EvalSettings {
   /** Where messages from trace/warn go (default: process.stderr). */
   log?: (line: string) => void;
   experimentalFeatures?: Set<string>;
+  /** The lint-*-literals settings, applied by the parser. */
+  lint?: ParseOptions['lint'];
   /** Where corepkgs (derivation.nix, fetchurl.nix; `<nix/…>`) live; found next to the sources when unset. */
   corepkgsDir?: string;
 }
@@ -180,6 +182,7 @@ export class EvalState {
       home: this.settings.home,
       pureEval: this.settings.pureEval,
       experimentalFeatures: this.settings.experimentalFeatures,
+      lint: this.settings.lint,
       warn: (msg, pos) => this.warn(pos ? `${msg}\n       at ${showPos(pos)}` : msg),
     });
   }

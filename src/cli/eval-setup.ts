@@ -1,0 +1,105 @@
+// Evaluation set-up shared by nix-instantiate, nix-build and nix-env: the
+// EvalState built from settings and common flags, the --arg/--argstr set, the
+// expressions named on the command line (files, `-E` strings, `-` for stdin,
+// `<lookup>` paths), and the stats printout of NIX_SHOW_STATS.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Expr } from '../eval/ast.js';
+import { EvalError } from '../eval/errors.js';
+import { EvalState, parseNixPathEnv, resolveExprPath } from '../eval/eval-state.js';
+import { NixAttrs, FnThunk, type Lazy } from '../eval/values.js';
+import type { Store } from '../store/store-api.js';
+import type { CommonArgs } from './args.js';
+
+export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
+  const s = common.settings;
+  // Search path order: -I first, then NIX_PATH, then the nix-path setting.
+  const nixPath = [...common.includes];
+  if (env.NIX_PATH !== undefined) nixPath.push(...parseNixPathEnv(env.NIX_PATH));
+  else nixPath.push(...s.getStrings('nix-path'));
+  const evalSystem = s.getString('eval-system');
+  return new EvalState(store, {
+    nixPath,
+    pureEval: s.getBool('pure-eval'),
+    restrictEval: s.getBool('restrict-eval'),
+    maxCallDepth: s.getInt('max-call-depth'),
+    showTrace: s.getBool('show-trace'),
+    traceVerbose: s.getBool('trace-verbose'),
+    abortOnWarn: s.getBool('abort-on-warn') || env.NIX_ABORT_ON_WARN === '1',
+    currentSystem: evalSystem !== '' ? evalSystem : s.getString('system'),
+    home: env.HOME,
+    experimentalFeatures: s.experimentalFeatures(),
+    lint: {
+      urlLiterals: lintLevel(s.getString('lint-url-literals')),
+      shortPathLiterals: lintLevel(s.getString('lint-short-path-literals')),
+      absolutePathLiterals: lintLevel(s.getString('lint-absolute-path-literals')),
+    },
+  });
+}
+
+function lintLevel(v: string): 'ignore' | 'warn' | 'fatal' {
+  return v === 'warn' || v === 'fatal' ? v : 'ignore';
+}
+
+/** The --arg/--argstr/--arg-from-file/--arg-from-stdin set, as lazy values. */
+export function autoArgsOf(state: EvalState, common: CommonArgs): NixAttrs {
+  const m = new Map<string, Lazy>();
+  for (const [name, arg] of common.autoArgs) {
+    switch (arg.kind) {
+      case 'expr': {
+        const expr = arg.expr;
+        m.set(name, new FnThunk(() => state.evalString(expr, { kind: 'string', source: expr }, process.cwd())));
+        break;
+      }
+      case 'string':
+        m.set(name, arg.value);
+        break;
+      case 'file':
+        m.set(name, readFileSync(arg.path, 'utf8'));
+        break;
+      case 'stdin':
+        m.set(name, readFileSync(0, 'utf8'));
+        break;
+    }
+  }
+  return new NixAttrs(m);
+}
+
+/**
+ * A file argument as Nix resolves it: `<name>` through the search path,
+ * otherwise a path relative to the current directory (a directory means its
+ * default.nix).
+ */
+export function lookupFileArg(state: EvalState, arg: string): string {
+  if (arg.length > 2 && arg.startsWith('<') && arg.endsWith('>')) {
+    return state.findFile(state.lookupPath, arg.slice(1, -1), undefined);
+  }
+  if (/^(https?|ftp|file|channel):/.test(arg)) throw new EvalError(`fetching '${arg}' is not supported yet in tsnix`);
+  return resolve(arg);
+}
+
+/** The expressions a command line names, parsed, in order. */
+export function parseCommandLineExprs(
+  state: EvalState,
+  opts: { files: string[]; fromArgs: boolean; readStdin: boolean },
+): Expr[] {
+  const exprs: Expr[] = [];
+  if (opts.readStdin) {
+    const source = readFileSync(0, 'utf8');
+    exprs.push(state.parseString(source, { kind: 'stdin', source }, process.cwd()));
+  }
+  for (const f of opts.files) {
+    if (opts.fromArgs) exprs.push(state.parseString(f, { kind: 'string', source: f }, process.cwd()));
+    else exprs.push(state.parseFile(resolveExprPath(lookupFileArg(state, f))));
+  }
+  return exprs;
+}
+
+/** NIX_SHOW_STATS=1: the counters as Nix prints them, to stderr (or NIX_SHOW_STATS_PATH). */
+export function maybePrintStats(state: EvalState, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.NIX_SHOW_STATS !== '1' && env.NIX_SHOW_STATS !== 'true') return;
+  const json = state.statsJSON();
+  if (env.NIX_SHOW_STATS_PATH) writeFileSync(env.NIX_SHOW_STATS_PATH, json);
+  else process.stderr.write(json + '\n');
+}
