@@ -1,0 +1,200 @@
+// nix-store --optimise: the same store optimised by tsnix and by Nix gets
+// the same .links entries, the same sharing and the same summary; contents
+// stay verifiable; a second pass does nothing; a collection afterwards
+// removes the links nobody uses; EMLINK, files changing under the pass and
+// writable files are skipped safely.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LocalStore } from '../../../src/store/local/local-store.js';
+import { resolveStoreConfig } from '../../../src/store/local/store-config.js';
+import { formatOptimiseSummary, optimiseStore, optimiseNewPath, type OptimiseLog } from '../../../src/store/optimise.js';
+import { collectGarbage } from '../../../src/store/gc/collect.js';
+import { copyStore, haveNix, RefStore, removeTree, runStatus, tempDir } from './fixtures.js';
+
+function openStore(root: string): LocalStore {
+  const cfg = resolveStoreConfig({ uri: root, env: {} });
+  if (cfg.kind !== 'local') throw new Error('expected a local store');
+  return LocalStore.open(cfg);
+}
+
+function quietLog(): OptimiseLog & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
+}
+
+/** name → [nlink, ino-class] for every file in the store, ino replaced by the .links name it shares. */
+function sharing(s: RefStore): Map<string, string> {
+  const linkByIno = new Map<number, string>();
+  const linksDir = path.join(s.realStoreDir, '.links');
+  for (const n of fs.readdirSync(linksDir)) linkByIno.set(fs.lstatSync(path.join(linksDir, n)).ino, n);
+  const out = new Map<string, string>();
+  const walk = (p: string, rel: string): void => {
+    const st = fs.lstatSync(p);
+    if (st.isDirectory()) {
+      for (const n of fs.readdirSync(p)) walk(path.join(p, n), `${rel}/${n}`);
+      return;
+    }
+    out.set(rel, `${st.nlink}:${linkByIno.get(st.ino) ?? 'unlinked'}`);
+  };
+  for (const n of fs.readdirSync(s.realStoreDir)) if (n !== '.links') walk(path.join(s.realStoreDir, n), n);
+  return out;
+}
+
+describe.runIf(haveNix)('optimising the store', () => {
+  let work: string;
+  let template: RefStore;
+  let n = 0;
+  const fresh = (): RefStore => copyStore(template, path.join(work, `copy${n++}`));
+
+  beforeAll(() => {
+    work = tempDir();
+    template = new RefStore(path.join(work, 'template'));
+    const src = path.join(work, 'src');
+    for (let k = 0; k < 4; k++) {
+      const d = path.join(src, `tree${k}`);
+      fs.mkdirSync(path.join(d, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(d, 'same.txt'), 'identical contents\n'.repeat(1000));
+      fs.writeFileSync(path.join(d, 'sub', 'same-too'), 'identical contents\n'.repeat(1000));
+      fs.writeFileSync(path.join(d, 'exe'), 'identical contents\n'.repeat(1000), { mode: 0o755 });
+      fs.writeFileSync(path.join(d, 'own'), `unique ${k}\n`);
+      fs.writeFileSync(path.join(d, 'empty'), '');
+      fs.symlinkSync('same.txt', path.join(d, 'link'));
+      template.nixStore('--add', d);
+    }
+    fs.writeFileSync(path.join(src, 'flat'), 'identical contents\n'.repeat(1000));
+    template.nixStore('--add', path.join(src, 'flat'));
+  });
+
+  afterAll(() => {
+    if (work) removeTree(work);
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('links the same files as nix-store --optimise and prints the same summary', () => {
+    const a = fresh();
+    const b = fresh();
+    const store = openStore(a.root);
+    let summary: string;
+    try {
+      summary = formatOptimiseSummary(optimiseStore(store, quietLog()));
+    } finally {
+      store.close();
+    }
+    const theirs = runStatus('nix-store', ['--store', b.root, '--optimise']);
+    expect(theirs.status).toBe(0);
+    expect(theirs.stderr.trim().split('\n').pop()).toBe(summary);
+    // 4 trees × (same.txt, same-too, exe, empty, link) + flat, minus the first of each kind.
+    expect(summary).toMatch(/ freed by hard-linking 1[0-9] files$/);
+    expect(fs.readdirSync(path.join(a.realStoreDir, '.links')).sort()).toEqual(fs.readdirSync(path.join(b.realStoreDir, '.links')).sort());
+    expect(sharing(a)).toEqual(sharing(b));
+    const verify = runStatus('nix-store', ['--store', a.root, '--verify', '--check-contents']);
+    expect(verify.status).toBe(0);
+    expect(verify.stderr).not.toMatch(/error/);
+  });
+
+  it('frees the expected bytes, is incremental, and a collection removes unused links afterwards', async () => {
+    const a = fresh();
+    const store = openStore(a.root);
+    try {
+      const first = optimiseStore(store, quietLog());
+      const fileSize = 'identical contents\n'.length * 1000;
+      // 9 non-executable and 4 executable copies of the contents (one of each kept), 3 extra symlinks to 'same.txt'.
+      expect(first.bytesFreed).toBe(11 * fileSize + 3 * 'same.txt'.length);
+      expect(first.filesLinked).toBe(17);
+      const second = optimiseStore(store, quietLog());
+      expect(second.filesLinked).toBe(0);
+      expect(second.bytesFreed).toBe(0);
+      expect(fs.readdirSync(path.join(a.realStoreDir, '.links')).length).toBe(8);
+    } finally {
+      // Closing drops the temporary roots the pass took on every path.
+      store.close();
+    }
+    const gcStore = openStore(a.root);
+    try {
+      await collectGarbage(gcStore, { action: 'delete-dead', keep: { keepDerivations: true, keepOutputs: false } }, () => {});
+    } finally {
+      gcStore.close();
+    }
+    expect(fs.readdirSync(path.join(a.realStoreDir, '.links'))).toEqual([]);
+  });
+
+  it('skips a file that changes while the pass runs, and one with too many links', () => {
+    const a = fresh();
+    const store = openStore(a.root);
+    const realLink = fs.linkSync;
+    const changed: string[] = [];
+    let swaps = 0;
+    const filesLike = (original: string): string[] => {
+      const want = fs.readFileSync(original);
+      const ino = fs.lstatSync(original).ino;
+      const found: string[] = [];
+      const walk = (p: string): void => {
+        const st = fs.lstatSync(p);
+        if (st.isDirectory()) {
+          for (const n of fs.readdirSync(p)) if (n !== '.links') walk(path.join(p, n));
+        } else if (st.isFile() && st.ino !== ino && st.nlink === 1 && fs.readFileSync(p).equals(want)) found.push(p);
+      };
+      walk(store.realStoreDir);
+      return found;
+    };
+    vi.spyOn(fs, 'linkSync').mockImplementation((existing, newPath) => {
+      const target = String(newPath);
+      if (target.includes('.tmp-link-') && swaps === 0 && fs.lstatSync(String(existing)).isFile() && fs.lstatSync(String(existing)).size > 0) {
+        swaps++;
+        // Between hashing and swapping, the copies still to be linked change:
+        // none of them may be replaced by the old contents.
+        for (const victim of filesLike(String(existing))) {
+          const dir = path.dirname(victim);
+          const mode = fs.lstatSync(dir).mode & 0o7777;
+          fs.chmodSync(dir, mode | 0o200);
+          const fileMode = fs.lstatSync(victim).mode & 0o777;
+          fs.rmSync(victim);
+          fs.writeFileSync(victim, 'changed\n', { mode: fileMode });
+          fs.chmodSync(dir, mode);
+          changed.push(victim);
+        }
+      } else if (target.includes('.tmp-link-') && swaps === 1 && fs.lstatSync(String(existing)).size > 0) {
+        swaps++;
+        throw Object.assign(new Error('EMLINK: too many links'), { code: 'EMLINK' });
+      }
+      return realLink(existing, newPath);
+    });
+    try {
+      const log = quietLog();
+      const stats = optimiseStore(store, log);
+      expect(swaps).toBe(2);
+      expect(changed.length).toBeGreaterThan(0);
+      expect(stats.filesLinked).toBeGreaterThan(0);
+      for (const victim of changed) expect(fs.readFileSync(victim, 'utf8')).toBe('changed\n');
+      expect(log.lines.some((l) => l.includes('has maximum number of links'))).toBe(true);
+      expect(fs.readdirSync(store.realStoreDir).filter((x) => x.startsWith('.tmp-link-'))).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('skips writable files with Nix\'s warning, and optimises one new path for auto-optimise-store', () => {
+    const a = fresh();
+    const store = openStore(a.root);
+    try {
+      const trees = fs.readdirSync(store.realStoreDir).filter((x) => x.endsWith('-tree0') || x.endsWith('-tree2'));
+      const writable = path.join(store.realStoreDir, trees[0]!, 'own');
+      fs.chmodSync(writable, 0o644);
+      const log = quietLog();
+      const stats = optimiseNewPath(store.realStoreDir, store.linksDir, path.join(store.realStoreDir, trees[0]!), log);
+      expect(log.lines).toContain(`warning: skipping suspicious writable file '${writable}'`);
+      // Within one tree only same.txt and sub/same-too share contents.
+      expect(stats.filesLinked).toBe(1);
+      // The next tree shares everything but its own file with the first.
+      const stats2 = optimiseNewPath(store.realStoreDir, store.linksDir, path.join(store.realStoreDir, trees[1]!), quietLog());
+      expect(stats2.filesLinked).toBe(5);
+    } finally {
+      store.close();
+    }
+  });
+});
