@@ -236,7 +236,7 @@ class DerivationGoal extends Goal {
         locks.setDeletion(true);
         return this.done('success');
       }
-      worker.options.events.message(`building '${this.drvPath}'...`);
+      worker.options.events.message(check ? `checking outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
       worker.options.events.buildStarted?.(this.drvPath, drv);
       try {
         await buildDerivation(

@@ -1,0 +1,122 @@
+// The scheduler's observable behaviour: order, parallelism, failures and
+// their messages and exit statuses, as Nix's worker produces them.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
+
+const GRAPH = mkDrvExpr(`rec {
+  a = mk "a" "echo building a; echo line2; exit 3" {};
+  b = mk "b" "echo b > $out" { dep = a; };
+  c = mk "c" "echo c > $out" {};
+  d = mk "d" "echo d > $out" { deps = [ b c ]; };
+  half = mk "half" "mkdir $out; echo partial > $out/file; exit 1" {};
+  slow1 = mk "slow1" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
+  slow2 = mk "slow2" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
+}`);
+
+function refVerify(root: string): number {
+  const r = spawnSync('nix-store', ['--store', root, '--verify', '--check-contents'], { encoding: 'utf8' });
+  return r.status ?? -1;
+}
+
+describe('the scheduler', () => {
+  let root: string;
+  let store: LocalStore;
+  let drvs: Record<string, string>;
+
+  beforeAll(() => {
+    root = tempDir();
+    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2'];
+    const paths = refInstantiate(root, GRAPH, names);
+    drvs = Object.fromEntries(names.map((n, i) => [n, paths[i]!]));
+    store = openChrootStore(root);
+  });
+  afterAll(() => store.close());
+
+  it('registers nothing for a failed build and leaves nothing behind', async () => {
+    const r = await realise(store, [drvTarget(drvs.half!)]);
+    expect(r.status).toBe(100);
+    expect(r.errors).toEqual([`builder for '${drvs.half}' failed with exit code 1`]);
+    const out = store.queryDerivationOutputs(drvs.half!).get('out')!;
+    expect(store.isValidPath(out)).toBe(false);
+    expect(fs.existsSync(store.toRealPath(out))).toBe(false);
+    expect(fs.existsSync(store.toRealPath(drvs.half!) + '.chroot')).toBe(false);
+    expect(refVerify(root)).toBe(0);
+  });
+
+  it('shows the last log lines in the error when the log was not shown (-Q)', async () => {
+    const r = await realise(store, [drvTarget(drvs.a!)], {}, { noBuildOutput: true });
+    expect(r.errors).toEqual([
+      `builder for '${drvs.a}' failed with exit code 3;\nlast 2 log lines:\n> building a\n> line2\nFor full logs, run 'nix log ${drvs.a}'.`,
+    ]);
+    // The log is kept where Nix keeps it (uncompressed) and the reference reads it.
+    const log = spawnSync('nix-store', ['--store', root, '--read-log', drvs.a!], { encoding: 'utf8' });
+    expect(log.stdout).toBe('building a\nline2\n');
+  });
+
+  it("fails dependents with Nix's messages and stops at the first failure", async () => {
+    const r = await realise(store, [drvTarget(drvs.d!)]);
+    expect(r.status).toBe(100);
+    expect(r.reported).toEqual([
+      `builder for '${drvs.a}' failed with exit code 3`,
+      `1 dependencies of derivation '${drvs.b}' failed to build`,
+    ]);
+    expect(r.errors).toEqual([`1 dependencies of derivation '${drvs.d}' failed to build`]);
+  });
+
+  it('with several failed top-level goals, names them all', async () => {
+    const r = await realise(store, [drvTarget(drvs.d!), drvTarget(drvs.b!)]);
+    expect(r.status).toBe(100);
+    expect(r.errors).toEqual([`build of ${[drvs.d!, drvs.b!].sort().map((p) => `'${p}'`).join(', ')} failed`]);
+  });
+
+  it('keeps going with -k: independent builds still happen', async () => {
+    const r = await realise(store, [drvTarget(drvs.d!)], { 'keep-going': 'true' });
+    expect(r.status).toBe(100);
+    const c = store.queryDerivationOutputs(drvs.c!).get('out')!;
+    expect(store.isValidPath(c)).toBe(true);
+    expect(r.errors).toEqual([`1 dependencies of derivation '${drvs.d}' failed to build`]);
+  });
+
+  it('runs independent builds at the same time with max-jobs 2', async () => {
+    const r = await realise(store, [drvTarget(drvs.slow1!), drvTarget(drvs.slow2!)], { 'max-jobs': '2' });
+    expect(r.status).toBe(0);
+    const times = ['slow1', 'slow2'].map((n) =>
+      fs.readFileSync(store.toRealPath(store.queryDerivationOutputs(drvs[n]!).get('out')!), 'utf8').trim().split('\n').map(Number));
+    const [[s1, e1], [s2, e2]] = times as [[number, number], [number, number]];
+    // Each started before the other ended: the intervals overlap.
+    expect(s1).toBeLessThan(e2);
+    expect(s2).toBeLessThan(e1);
+  });
+
+  it('skips outputs that are already valid', async () => {
+    const r = await realise(store, [drvTarget(drvs.c!)]);
+    expect(r.status).toBe(0);
+    expect(r.messages).toEqual([]);
+  });
+
+  it('--check rebuilds and compares; a different output is reported', async () => {
+    const ok = await realise(store, [drvTarget(drvs.c!)], {}, { check: true });
+    expect(ok.status).toBe(0);
+    expect(ok.messages).toEqual([`checking outputs of '${drvs.c}'...`]);
+    const diff = await realise(store, [drvTarget(drvs.slow1!)], {}, { check: true });
+    const out = store.queryDerivationOutputs(drvs.slow1!).get('out')!;
+    expect(diff.status).toBe(104);
+    expect(diff.errors).toEqual([`derivation '${drvs.slow1}' may not be deterministic: output '${store.toRealPath(out)}' differs`]);
+    expect(store.isValidPath(out)).toBe(true);
+  });
+
+  it('keeps the build directory of a failed build with keep-failed', async () => {
+    const r = await realise(store, [drvTarget(drvs.half!)], { 'keep-failed': 'true' });
+    const note = r.messages.find((m) => m.startsWith('note: keeping build directory'));
+    expect(note).toMatch(/^note: keeping build directory '(.*nix-build-half\.drv-\d+)'$/);
+    const dir = /'(.*)'/.exec(note!)![1]!;
+    expect(fs.statSync(dir).isDirectory()).toBe(true);
+    fs.rmSync(dir, { recursive: true });
+    expect(path.basename(dir)).toMatch(/^nix-build-half\.drv-\d+$/);
+  });
+});
