@@ -133,3 +133,30 @@ describe('derivation wrapper', () => {
     expect(r).toBe('lib lib out lib derivation');
   });
 });
+
+describe('structured attrs', () => {
+  it('turns a very deep value into Nix stack overflow error, not a JS one', () => {
+    let err: any;
+    try {
+      force(
+        newState().evalString(`(derivation {
+          name = "deep"; system = "x"; builder = "/bin/sh"; __structuredAttrs = true;
+          nested = builtins.foldl' (tail: head: { inherit head tail; }) null (builtins.genList (x: x) 100000);
+        }).outPath`),
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect(err?.message).toBe('stack overflow; max-call-depth exceeded');
+    const hints: string[] = err.traces.map((t: { hint: string }) => t.hint);
+    expect(hints).toContain("while evaluating attribute 'head'");
+    expect(hints.filter((h) => h === "while evaluating attribute 'tail'").length).toBeGreaterThan(9000);
+    expect(hints).toContain("while evaluating attribute 'nested' of derivation 'deep'");
+  });
+
+  it('refuses functions', () => {
+    expect(() =>
+      force(newState().evalString('(derivation { name = "f"; system = "x"; builder = "/b"; __structuredAttrs = true; f = x: x; }).outPath')),
+    ).toThrow('cannot convert a function to JSON');
+  });
+});

@@ -6,7 +6,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { registerBuiltins } from './registry.js';
-import { EvalError, NixError, TypeError } from '../errors.js';
+import { EvalError, NixError, StackOverflowError, TypeError } from '../errors.js';
 import {
   force,
   forceAttrs,
@@ -158,33 +158,82 @@ function jsonNumber(x: number): string {
   return Number.isInteger(x) && !/e/.test(s) ? `${s}.0` : s.replace(/e\+?/, (m) => (m === 'e' ? 'e' : 'e+'));
 }
 
-export function valueToJSON(state: EvalState, x: Lazy, pos: Pos | undefined, context: Set<string>): string {
-  const v = force(x, pos);
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return jsonNumber(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof NixString) {
-    for (const c of v.ctx) context.add(c);
-    return JSON.stringify(v.s);
+type JSONFrame =
+  | { kind: 'list'; items: Lazy[]; i: number; out: string[]; pos: Pos | undefined }
+  | { kind: 'attrs'; attrs: NixAttrs; keys: string[]; i: number; out: string[] };
+
+/**
+ * Nix's printValueAsJSON (strict, paths copied to the store), written as a
+ * loop over an explicit stack: structured attrs can nest ten thousand
+ * levels deep, which must end in Nix's "max-call-depth exceeded" error with
+ * its trace, not in a JavaScript stack overflow.
+ */
+export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefined, context: Set<string>): string {
+  const stack: JSONFrame[] = [];
+  const baseDepth = state.callDepth;
+
+  /** A scalar's JSON text, or a frame to descend into. */
+  const enter = (x: Lazy, pos: Pos | undefined): string | JSONFrame => {
+    let v = force(x, pos);
+    if (v instanceof NixAttrs) {
+      v = state.peel(v, pos, (p: Value) => p);
+      if (v instanceof NixAttrs) return { kind: 'attrs', attrs: v, keys: v.keys(), i: 0, out: [] };
+      v = force(v, pos);
+    }
+    if (v === null) return 'null';
+    if (typeof v === 'boolean') return v ? 'true' : 'false';
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'number') return jsonNumber(v);
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (v instanceof NixString) {
+      for (const c of v.ctx) context.add(c);
+      return JSON.stringify(v.s);
+    }
+    if (v instanceof NixPath) return JSON.stringify(state.copyPathToStore(v.path, context));
+    if (Array.isArray(v)) return { kind: 'list', items: v, i: 0, out: [], pos };
+    throw new TypeError(`cannot convert ${showType(v)} to JSON`, pos);
+  };
+
+  let next: { x: Lazy; pos: Pos | undefined } | undefined = { x: root, pos: rootPos };
+  let done: string | undefined;
+  try {
+    for (;;) {
+      if (next) {
+        state.callDepth = baseDepth + stack.length;
+        if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', next.pos);
+        const r = enter(next.x, next.pos);
+        next = undefined;
+        if (typeof r === 'string') done = r;
+        else stack.push(r);
+      }
+      const top = stack[stack.length - 1];
+      if (!top) return done!;
+      if (done !== undefined) {
+        top.out.push(top.kind === 'attrs' ? `${JSON.stringify(top.keys[top.i]!)}:${done}` : done);
+        top.i++;
+        done = undefined;
+      }
+      if (top.kind === 'list' && top.i < top.items.length) next = { x: top.items[top.i]!, pos: top.pos };
+      else if (top.kind === 'attrs' && top.i < top.keys.length) {
+        const k = top.keys[top.i]!;
+        next = { x: top.attrs.get(k)!, pos: top.attrs.posOf(k) };
+      } else {
+        stack.pop();
+        done = top.kind === 'list' ? `[${top.out.join(',')}]` : `{${top.out.join(',')}}`;
+      }
+    }
+  } catch (e) {
+    if (e instanceof NixError) {
+      for (let k = stack.length - 1; k >= 0; k--) {
+        const f = stack[k]!;
+        if (f.kind === 'attrs') e.addTrace(f.attrs.posOf(f.keys[f.i]!), `while evaluating attribute '${f.keys[f.i]}'`);
+        else e.addTrace(f.pos, `while evaluating list element at index ${f.i}`);
+      }
+    }
+    throw e;
+  } finally {
+    state.callDepth = baseDepth;
   }
-  if (v instanceof NixPath) return JSON.stringify(state.copyPathToStore(v.path, context));
-  if (Array.isArray(v)) {
-    return `[${v
-      .map((e, i) => trace(pos, `while evaluating list element at index ${i}`, () => valueToJSON(state, e, pos, context)))
-      .join(',')}]`;
-  }
-  if (v instanceof NixAttrs) {
-    return state.peel(v, pos, (p: Value) => {
-      if (!(p instanceof NixAttrs)) return valueToJSON(state, p, pos, context);
-      const fields = p.keys().map((k) =>
-        trace(p.posOf(k), `while evaluating attribute '${k}'`, () => `${JSON.stringify(k)}:${valueToJSON(state, p.get(k)!, p.posOf(k), context)}`),
-      );
-      return `{${fields.join(',')}}`;
-    });
-  }
-  throw new TypeError(`cannot convert ${showType(v)} to JSON`, pos);
 }
 
 // ---------------------------------------------------------------------------
