@@ -14,10 +14,12 @@ import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/
 import type { FileIngestionMethod } from '../store/store-api.js';
 import { writeExport } from '../store/export-format.js';
 import { derivationOutputPath } from '../store/derivation.js';
-import { LocalStore, deleteTree } from '../store/local/local-store.js';
+import type { LocalStore } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import { nixSysError } from '../store/local/sys-error.js';
-import { addPermRoot, findRoots, findTempRoots } from '../store/local/gc-roots.js';
+import { addPermRoot } from '../store/local/gc-roots.js';
+import { findAllRoots } from '../store/gc/collect.js';
+import { opDelete, opGC, opOptimise } from '../store/gc/operations.js';
 import { computeFSClosure, requireInfo, topoSortPaths } from '../store/query/closure.js';
 import { printTree } from '../store/query/tree.js';
 import { printDotGraph, printGraphML } from '../store/query/graph.js';
@@ -180,6 +182,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
 
   const storeUri = ctx.settings.isSet('store') ? ctx.settings.getString('store') : undefined;
   const store = openLocalStore({ uri: storeUri, warn });
+  const gcIO = { out, info, warn, settings: ctx.settings };
   try {
     switch (inv.op) {
       case 'add': {
@@ -246,7 +249,11 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         return 0;
       }
       case 'delete':
-        return opDelete(store, inv, out, info);
+        return await opDelete(store, inv.opFlags, inv.opArgs.map((a) => followLinksToStorePath(store, a)), gcIO);
+      case 'gc':
+        return await opGC(store, inv.opFlags, inv.opArgs, gcIO);
+      case 'optimise':
+        return opOptimise(store, inv.opFlags, inv.opArgs, gcIO);
       case 'export': {
         unknownFlags(inv, []);
         const paths = new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)));
@@ -441,7 +448,7 @@ function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (
         includeDerivers: ctx.settings.getBool('keep-derivations'),
       });
       const lines: string[] = [];
-      for (const [target, links] of findRoots(store, { includeTemp: true })) {
+      for (const [target, links] of findAllRoots(store, { censor: false })) {
         if (referrers.has(target)) for (const link of links) lines.push(`${link} -> ${target}\n`);
       }
       out(lines.sort().join(''));
@@ -527,85 +534,4 @@ function opRealise(store: LocalStore, inv: Invocation, out: (s: string) => void,
   }
   if (!inv.noOutput) for (const r of results) out(`${r}\n`);
   return 0;
-}
-
-function opDelete(store: LocalStore, inv: Invocation, out: (s: string) => void, info: (s: string) => void): number {
-  unknownFlags(inv, ['--ignore-liveness']);
-  const ignoreLiveness = inv.opFlags.includes('--ignore-liveness');
-  const toDelete = [...new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)))].sort();
-  let deleted = 0;
-  let bytesFreed = 0;
-  const report = () => out(`${deleted} store paths deleted, ${(bytesFreed / (1024 * 1024)).toFixed(2)} MiB freed\n`);
-  try {
-    info('finding garbage collector roots...');
-    const roots = ignoreLiveness ? new Map<string, Set<string>>() : findRoots(store, { includeTemp: false });
-    // Other processes' temp roots keep paths alive; our own do not.
-    const tempRoots = new Set<string>();
-    if (!ignoreLiveness) for (const [p, file] of findTempRoots(store)) if (file !== store.tempRoots.file) tempRoots.add(p);
-    for (const p of toDelete) {
-      if (!store.isValidPath(p)) {
-        // Nix deletes whatever is at an invalid path's name (and counts it even if nothing is there).
-        const real = store.toRealPath(p);
-        info(`deleting '${p}'`);
-        if (isSymlink(real) || fs.existsSync(real)) {
-          bytesFreed += diskUsage(real);
-          deleteTree(real);
-        }
-        deleted++;
-        continue;
-      }
-      const referrers = computeFSClosure(store, [p], { flipDirection: true });
-      const alive = [...referrers].some((r) => roots.has(r) || tempRoots.has(r) || (r !== p && !toDelete.includes(r)));
-      if (alive && !ignoreLiveness)
-        throw new NixError(`Cannot delete path '${p}' since it is still alive. To find out why, use: nix-store --query --roots`);
-      for (const r of topoSortPaths(store, [...referrers].filter((x) => toDelete.includes(x)))) {
-        if (!store.isValidPath(r)) continue;
-        info(`deleting '${r}'`);
-        const real = store.toRealPath(r);
-        const size = diskUsage(real);
-        store.deleteStorePath(r);
-        bytesFreed += size;
-        deleted++;
-      }
-    }
-    info('deleting unused links...');
-    info(`note: currently hard linking saves ${linksSavings(store).toFixed(2)} MiB`);
-  } catch (e) {
-    report();
-    throw e;
-  }
-  report();
-  return 0;
-}
-
-function isSymlink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-/** Bytes Nix counts as freed: sizes of files not hard-linked elsewhere. */
-function diskUsage(p: string): number {
-  const st = fs.lstatSync(p);
-  if (st.isDirectory()) return fs.readdirSync(p).reduce((n, name) => n + diskUsage(path.join(p, name)), 0);
-  return st.nlink <= 1 ? st.size : 0;
-}
-
-/** What Nix reports as saved by hard links in .links, the directory's own blocks subtracted. */
-function linksSavings(store: LocalStore): number {
-  let actual = 0;
-  let unshared = 0;
-  for (const name of fs.readdirSync(store.linksDir)) {
-    const st = fs.lstatSync(path.join(store.linksDir, name));
-    if (st.nlink !== 1) {
-      actual += st.size;
-      unshared += (st.nlink - 1) * st.size;
-    } else {
-      fs.unlinkSync(path.join(store.linksDir, name));
-    }
-  }
-  const overhead = fs.statSync(store.linksDir).blocks * 512;
-  return (unshared - actual - overhead) / (1024 * 1024);
 }
