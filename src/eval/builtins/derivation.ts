@@ -244,7 +244,7 @@ function tokenize(s: string): string[] {
 }
 
 function derivationStrict(state: EvalState, args: Lazy[], pos: Pos | undefined): Value {
-  const attrs = forceAttrs(args[0]!, pos, 'while evaluating the argument passed to builtins.derivationStrict');
+  const attrs = forceAttrs(args[0]!, undefined, 'while evaluating the argument passed to builtins.derivationStrict');
   const nameValue = attrs.get('name');
   if (nameValue === undefined) {
     const e = new EvalError("attribute 'name' missing");
