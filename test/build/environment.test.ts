@@ -1,0 +1,93 @@
+// The builder's environment, compared with the reference Nix building the
+// very same derivations: the outputs (which dump what the builder saw) must
+// be byte-identical.
+
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildEnvironment, dumpJson, passAsFileName, structuredAttrsShell } from '../../src/build/environment.js';
+import { emptyDerivation } from '../../src/store/derivation.js';
+import { hashPlaceholder } from '../../src/store/derivation-hash.js';
+import { HOST_DEPS, drvTarget, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
+
+const DUMP = `
+  env | grep -v -e '^NIX_ATTRS_' -e '^SHLVL=' -e '^_=' | sort
+  echo ---; pwd; echo "$@"
+  for f in .attr-* .attrs.json .attrs.sh; do [ -e "$f" ] && { echo "--- $f"; cat "$f"; echo; }; done
+  true
+`;
+
+const EXPR = `
+let common = { system = builtins.currentSystem; builder = "/bin/sh"; __impureHostDeps = ${HOST_DEPS}; PATH = "/bin"; };
+in {
+  plain = derivation (common // {
+    name = "env-plain";
+    args = [ "-c" ''(${DUMP}) > $out; echo > $dev'' "arg-\${placeholder "out"}" ];
+    outputs = [ "out" "dev" ];
+    passAsFile = [ "big" "withPlaceholder" ];
+    big = "a long value\\nwith lines";
+    withPlaceholder = "dev is \${placeholder "dev"}";
+    number = 42; flag = true; none = null; list = [ "x" 1 ];
+    selfRef = placeholder "out";
+  });
+  structured = derivation (common // {
+    name = "env-structured";
+    __structuredAttrs = true;
+    builder = "/bin/bash";
+    args = [ "-c" ''source .attrs.sh; (${DUMP}) > ''\${outputs[out]}; echo > ''\${outputs[lib]}'' ];
+    outputs = [ "out" "lib" ];
+    str = "it's"; int = 7; float = 1.5; bool = false; nul = null;
+    strs = [ "a" "b c" ]; nested = { k = "v"; n = 1; }; deep = { a = [ 1 ]; };
+    "not-a-var" = 1;
+    ref = placeholder "lib";
+  });
+}`;
+
+describe('the build environment', () => {
+  let ourRoot: string;
+  let refRoot: string;
+  let drvs: string[];
+
+  beforeAll(() => {
+    ourRoot = tempDir();
+    refRoot = tempDir();
+    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured']);
+    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured'])).toEqual(drvs);
+  });
+
+  it('is what Nix gives the builder, passAsFile and structured attributes included', async () => {
+    const store = openChrootStore(ourRoot);
+    try {
+      const r = await realise(store, drvs.map((d) => drvTarget(d)), { cores: '3' });
+      expect(r.errors.join("\n") + [...r.logs.values()].join("")).toBe("");
+      const ref = spawnSync('nix-build', ['--store', refRoot, '--no-out-link', '--cores', '3',
+        '--option', 'allowed-impure-host-deps', '/bin /usr /lib /lib64', ...drvs], { encoding: 'utf8' });
+      expect(ref.status).toBe(0);
+      for (const out of ref.stdout.trim().split('\n')) {
+        const ours = fs.readFileSync(store.toRealPath(out), 'utf8');
+        const theirs = fs.readFileSync(refRoot + out, 'utf8');
+        expect(ours).toBe(theirs);
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  it('names passAsFile files after the hash of the attribute name', () => {
+    const drv = emptyDerivation('x');
+    drv.env.set('passAsFile', 'text');
+    drv.env.set('text', 'contents');
+    drv.outputs.set('out', { kind: 'inputAddressed', path: '/nix/store/00000000000000000000000000000000-x' });
+    const env = buildEnvironment({ drv, storeDir: '/nix/store', buildDirInSandbox: '/build', cores: 1, outputPaths: new Map([['out', '/nix/store/00000000000000000000000000000000-x']]), isFixedOutput: false });
+    expect(env.env.get('textPath')).toBe(`/build/${passAsFileName('text')}`);
+    expect(env.env.has('text')).toBe(false);
+    expect([...env.files]).toEqual([[passAsFileName('text'), 'contents']]);
+  });
+
+  it('writes .attrs.json with sorted keys and .attrs.sh with declare lines', () => {
+    const json = { z: 1, a: 'x', outputs: { out: hashPlaceholder('out') } };
+    expect(dumpJson(json)).toBe(`{"a":"x","outputs":{"out":"${hashPlaceholder('out')}"},"z":1}`);
+    expect(structuredAttrsShell({ b: true, a: "it's", l: ['x', 1], o: { k: null }, bad: [[1]], 'x-y': 1 })).toBe(
+      "declare a='it'\\''s'\ndeclare b=1\ndeclare -a l=('x' 1 )\ndeclare -A o=(['k']='' )\n");
+  });
+});
