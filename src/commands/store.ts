@@ -13,7 +13,9 @@ import { dumpPathToFd, FdSource, hashPath, restorePath } from '../store/nar.js';
 import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
 import type { FileIngestionMethod } from '../store/store-api.js';
 import { writeExport } from '../store/export-format.js';
-import { derivationOutputPath } from '../store/derivation.js';
+import { derivationOutputPath, compareBytewise, type Derivation } from '../store/derivation.js';
+import { missingLines, queryMissing, realisePaths, type BuildTarget } from '../build/realise.js';
+import { BuildProgress, formatError } from '../build/progress.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import { nixSysError } from '../store/local/sys-error.js';
@@ -26,7 +28,6 @@ import { printDotGraph, printGraphML } from '../store/query/graph.js';
 import {
   baseNameOf,
   buildLogCandidates,
-  derivationOutputs,
   followLinksToStorePath,
   maybeUseOutputs,
   parseValidityRegistrations,
@@ -209,7 +210,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
       case 'query':
         return opQuery(store, inv, ctx, out);
       case 'realise':
-        return opRealise(store, inv, out, warn);
+        return await opRealise(store, inv, ctx, out, warn);
       case 'print-env': {
         noFlags(inv);
         if (inv.opArgs.length !== 1) throw new UsageError("'--print-env' requires one derivation store path");
@@ -495,10 +496,53 @@ function opRegisterValidity(store: LocalStore, inv: Invocation): number {
   return 0;
 }
 
-function opRealise(store: LocalStore, inv: Invocation, out: (s: string) => void, warn: (s: string) => void): number {
-  unknownFlags(inv, ['--dry-run', '--ignore-unknown']);
+/**
+ * `nix-store --realise`: builds what is missing (through the build worker),
+ * then prints each target's outputs, or the GC roots made for them with
+ * --add-root (numbered like Nix: ROOT, ROOT-2, ..., with -OUTPUT suffixes).
+ */
+async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (s: string) => void, warn: (s: string) => void): Promise<number> {
+  unknownFlags(inv, ['--dry-run', '--ignore-unknown', '--check']);
+  if (inv.common.repair) throw new UsageError("'--repair' is not supported by tsnix's nix-store --realise yet");
   const dryRun = inv.opFlags.includes('--dry-run');
-  const results: string[] = [];
+  const ignoreUnknown = inv.opFlags.includes('--ignore-unknown');
+  const drvCache = new Map<string, Derivation>();
+  const read = (drvPath: string): Derivation => {
+    let drv = drvCache.get(drvPath);
+    if (!drv) drvCache.set(drvPath, (drv = readStoreDerivation(store, drvPath)));
+    return drv;
+  };
+  let targets: BuildTarget[] = inv.opArgs.map((arg) => {
+    const bang = arg.indexOf('!');
+    const p = followLinksToStorePath(store, bang >= 0 ? arg.slice(0, bang) : arg);
+    if (!isDerivationPath(p)) return { path: p };
+    return { drvPath: p, outputs: new Set(bang >= 0 ? arg.slice(bang + 1).split(',').filter((o) => o !== '') : []) };
+  });
+
+  const missing = queryMissing(store, targets, read);
+  if (ignoreUnknown) {
+    targets = targets.filter((t) => !missing.unknown.has('drvPath' in t ? t.drvPath : t.path));
+    missing.unknown.clear();
+  }
+  if (ctx.settings.getBool('print-missing') && inv.common.verbosity >= 3) {
+    for (const line of missingLines(missing, read)) ctx.stderr.write(`${line}\n`);
+  }
+  if (dryRun) return 0;
+
+  const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected: missing.willBuild.size });
+  const result = await realisePaths(store, targets, {
+    settings: ctx.settings,
+    events: progress,
+    noBuildOutput: inv.common.noBuildOutput,
+    check: inv.opFlags.includes('--check'),
+  });
+  progress.finish();
+  if (result.status !== 0) {
+    for (const e of result.errors) ctx.stderr.write(`${formatError(e)}\n`);
+    return result.status;
+  }
+  if (ignoreUnknown) return 0;
+
   let rootNr = 0;
   let warned = false;
   const rootFor = (p: string, outputName?: string): string => {
@@ -509,28 +553,28 @@ function opRealise(store: LocalStore, inv: Invocation, out: (s: string) => void,
     }
     let name = inv.gcRoot;
     if (rootNr > 1) name += `-${rootNr}`;
-    if (outputName && outputName !== 'out') name += `-${outputName}`;
+    if (outputName !== undefined && outputName !== 'out') name += `-${outputName}`;
     return addPermRoot(store, p, name);
   };
-  for (const arg of inv.opArgs) {
-    const bang = arg.indexOf('!');
-    const p = followLinksToStorePath(store, bang >= 0 ? arg.slice(0, bang) : arg);
-    if (isDerivationPath(p)) {
-      const outputs = derivationOutputs(store, p).filter((o) => !store.isValidPath(o));
-      if (outputs.length > 0) throw new NixError(`building derivations is not implemented yet in tsnix (needed for '${p}')`);
-      if (dryRun) continue;
-      rootNr++;
-      const drv = readStoreDerivation(store, p);
-      for (const name of drv.outputs.keys()) {
-        const o = derivationOutputPath(drv, name, store.storeDir);
-        if (o) results.push(rootFor(o, name));
-      }
-    } else {
-      if (!store.isValidPath(p)) throw new NixError(`path '${p}' is required, but there is no substituter that can build it`);
-      if (dryRun) continue;
-      rootNr++;
-      results.push(rootFor(p));
+  const results: string[] = [];
+  for (const t of targets) {
+    rootNr++;
+    if (!('drvPath' in t)) {
+      if (!store.isValidPath(t.path)) throw new NixError(`path '${t.path}' does not exist and cannot be created`);
+      results.push(rootFor(t.path));
+      continue;
     }
+    const drv = read(t.drvPath);
+    const names = t.outputs.size === 0 ? [...drv.outputs.keys()] : [...t.outputs];
+    const printed = new Set<string>();
+    for (const name of names.sort(compareBytewise)) {
+      if (!drv.outputs.has(name)) throw new NixError(`derivation '${t.drvPath}' does not have an output named '${name}'`);
+      const o = derivationOutputPath(drv, name, store.storeDir);
+      if (o === undefined) throw new NixError(`cannot determine the path of output '${name}' of '${t.drvPath}'`);
+      printed.add(rootFor(o, name));
+    }
+    // Nix collects one target's results in a set of strings.
+    results.push(...[...printed].sort());
   }
   if (!inv.noOutput) for (const r of results) out(`${r}\n`);
   return 0;

@@ -158,3 +158,27 @@ describe('nix-store changes the store like the reference', () => {
     expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
   });
 });
+
+describe('nix-store --realise', () => {
+  it('builds a derivation, then prints outputs and makes roots exactly as the reference does', async () => {
+    const root = tempDir();
+    const file = path.join(tempDir(), 'b.nix');
+    fs.writeFileSync(file, `derivation { name = "two-outputs"; builder = "/bin/sh"; system = "x86_64-linux";
+      args = [ "-c" "echo out > $out; echo dev > $dev" ]; outputs = [ "out" "dev" ];
+      __impureHostDeps = [ "/bin" "/lib" "/lib64" "/usr" ]; }`);
+    const drv = spawnSync('nix-instantiate', ['--store', root, file], { encoding: 'utf8' }).stdout.trim();
+    const built = await ours(root, ['-r', drv, '--no-gc-warning']);
+    expect(built.stderr).toContain(`building '${drv}'...`);
+    expect(built.status).toBe(0);
+    const outputs = refNixStore(root, ['-q', '--outputs', drv]).stdout;
+    expect(built.stdout).toBe(outputs);
+    const links = tempDir();
+    const args = ['-r', `${drv}!dev`, drv, '--add-root', path.join(links, 'r')];
+    const ourRun = await ours(root, args);
+    const refLinks = tempDir();
+    const refRun = refNixStore(root, ['-r', `${drv}!dev`, drv, '--add-root', path.join(refLinks, 'r')]);
+    expect(ourRun.stdout.replaceAll(links, 'LINKS')).toBe(refRun.stdout.replaceAll(refLinks, 'LINKS'));
+    for (const name of fs.readdirSync(refLinks)) expect(fs.readlinkSync(path.join(links, name))).toBe(fs.readlinkSync(path.join(refLinks, name)));
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+  });
+});
