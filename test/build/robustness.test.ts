@@ -1,0 +1,145 @@
+// Builds that end badly or run in other configurations: a tsnix killed
+// mid-build, no bubblewrap, building without the sandbox, builtin:fetchurl.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashString, printHash } from '../../src/store/hash.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { resolveStoreConfig } from '../../src/store/local/store-config.js';
+import { bundleNixBuild, repoRoot } from './cli-bundle.js';
+import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
+
+function refStore(root: string, args: string[]) {
+  const r = spawnSync('nix-store', ['--store', root, ...args], { encoding: 'utf8' });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('a tsnix killed in the middle of a build', () => {
+  let bundle: string;
+  beforeAll(async () => {
+    bundle = await bundleNixBuild();
+  });
+  afterAll(() => fs.rmSync(bundle, { force: true }));
+
+  for (const sandbox of ['true', 'false']) {
+    it(`leaves a store that verifies, with nothing registered (sandbox = ${sandbox})`, async () => {
+      // Without the sandbox the store must be a real (non-chroot) one: logical = physical directory.
+      const base = tempDir();
+      const storeUri = sandbox === 'true' ? path.join(base, 'root')
+        : `local?store=${base}/store&state=${base}/state&log=${base}/log`;
+      const expr = mkDrvExpr(`mk "slow" "mkdir $out; echo partial > $out/file; echo started; sleep 30; echo never > $out/end" {}`);
+      const drv = spawnSync('nix-instantiate', ['--store', storeUri, '-E', expr], { encoding: 'utf8' }).stdout.trim();
+      expect(drv).toMatch(/\.drv$/);
+      const child = spawn(process.execPath, [bundle, '--store', storeUri, '--option', 'sandbox', sandbox, '--no-out-link', drv], {
+        cwd: base,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`build did not start: ${stderr}`)), 20000);
+        child.stderr.on('data', (d) => {
+          stderr += d.toString();
+          if (stderr.includes('started')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      await new Promise((r) => setTimeout(r, 300));
+
+      const cfg = resolveStoreConfig({ uri: storeUri, env: {} });
+      if (cfg.kind !== 'local') throw new Error('expected a local store');
+      const store = LocalStore.open(cfg);
+      try {
+        const out = store.queryDerivationOutputs(drv).get('out')!;
+        expect(store.isValidPath(out)).toBe(false);
+        const verify = refStore(storeUri, ['--verify', '--check-contents']);
+        expect(verify.status).toBe(0);
+        expect(refStore(storeUri, ['--check-validity', out]).status).not.toBe(0);
+      } finally {
+        store.close();
+      }
+    });
+  }
+});
+
+describe('building without bubblewrap', () => {
+  it('says how to install it or turn the sandbox off', async () => {
+    const root = tempDir();
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "x" "echo > $out" {}`));
+    const store = openChrootStore(root);
+    const saved = process.env.TSNIX_BWRAP;
+    process.env.TSNIX_BWRAP = '/nonexistent/bwrap';
+    try {
+      const r = await realise(store, [drvTarget(drv!)]);
+      expect(r.status).toBe(1);
+      expect(r.errors).toEqual([
+        "sandboxed building needs bubblewrap ('bwrap'), which was not found on PATH; install it (e.g. 'apt-get install bubblewrap') " +
+          "or turn the sandbox off with '--option sandbox false' (or 'sandbox = false' in nix.conf)",
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env.TSNIX_BWRAP;
+      else process.env.TSNIX_BWRAP = saved;
+      store.close();
+    }
+  });
+});
+
+describe('building without the sandbox', () => {
+  let base: string;
+  let store: LocalStore;
+  const uri = () => `local?store=${base}/store&state=${base}/state&log=${base}/log`;
+
+  beforeAll(() => {
+    base = tempDir();
+    const cfg = resolveStoreConfig({ uri: uri(), env: {} });
+    if (cfg.kind !== 'local') throw new Error('expected a local store');
+    store = LocalStore.open(cfg);
+  });
+  afterAll(() => store.close());
+
+  it('runs the builder on the host with the build directory as cwd and registers its output', async () => {
+    const expr = mkDrvExpr(`mk "nosandbox" "echo $NIX_BUILD_TOP $PWD $HOME > $out; pwd >> $out" {}`);
+    const drv = spawnSync('nix-instantiate', ['--store', uri(), '-E', expr], { encoding: 'utf8' }).stdout.trim();
+    const r = await realise(store, [drvTarget(drv)], { sandbox: 'false' });
+    expect(r.errors).toEqual([]);
+    const out = store.queryDerivationOutputs(drv).get('out')!;
+    expect(out.startsWith(`${base}/store/`)).toBe(true);
+    const [line1, line2] = fs.readFileSync(out, 'utf8').trim().split('\n');
+    const [top, pwd, home] = line1!.split(' ');
+    expect(top).toMatch(/\/nix-build-nosandbox\.drv-\d+$/);
+    expect(pwd).toBe(top);
+    expect(line2).toBe(top);
+    expect(home).toBe('/homeless-shelter');
+    expect(refStore(uri(), ['--verify', '--check-contents']).status).toBe(0);
+  });
+});
+
+describe('builtin:fetchurl', () => {
+  it('fetches a file:// URL into a fixed output, checking its hash', async () => {
+    const root = tempDir();
+    const src = path.join(tempDir(), 'data.txt');
+    fs.writeFileSync(src, 'downloaded contents\n');
+    const sha256 = printHash(hashString('sha256', 'downloaded contents\n'), 'base32');
+    const expr = `import ${repoRoot}/corepkgs/fetchurl.nix { url = "file://${src}"; sha256 = "${sha256}"; }`;
+    const [drv] = refInstantiate(root, expr);
+    // Our corepkgs/fetchurl.nix gives the same derivation as Nix's <nix/fetchurl.nix>.
+    const [refDrv] = refInstantiate(tempDir(), `import <nix/fetchurl.nix> { url = "file://${src}"; sha256 = "${sha256}"; }`);
+    expect(drv).toBe(refDrv);
+    const store = openChrootStore(root);
+    try {
+      const r = await realise(store, [drvTarget(drv!)]);
+      expect(r.errors).toEqual([]);
+      const out = store.queryDerivationOutputs(drv!).get('out')!;
+      expect(fs.readFileSync(store.toRealPath(out), 'utf8')).toBe('downloaded contents\n');
+      expect(store.queryPathInfo(out)!.ca).toBe(`fixed:sha256:${sha256}`);
+      expect(refStore(root, ['--verify', '--check-contents']).status).toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+});
