@@ -129,7 +129,15 @@ export function removeOldGenerations(dir: string, options: { olderThan?: string;
   } catch {
     canWrite = false;
   }
-  for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+  // Directory order as the kernel gives it (Node's readdirSync sorts), as Nix walks it.
+  const entries: fs.Dirent[] = [];
+  const handle = fs.opendirSync(dir);
+  try {
+    for (let ent = handle.readSync(); ent !== null; ent = handle.readSync()) entries.push(ent);
+  } finally {
+    handle.closeSync();
+  }
+  for (const ent of entries) {
     const p = path.join(dir, ent.name);
     if (ent.isSymbolicLink() && canWrite) {
       let target: string;
