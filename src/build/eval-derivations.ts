@@ -1,12 +1,13 @@
 // Evaluation for nix-build: the expressions given on the command line, the
 // -A attribute paths and --arg/--argstr, turned into the derivations to
-// build (Nix's findAlongAttrPath + getDerivations). This shares its setup
-// with nix-instantiate; until that is in place, only store derivations can
-// be built.
+// build — Nix's findAlongAttrPath + getDerivations, with the evaluation
+// set-up nix-instantiate uses (src/cli/eval-setup.ts).
 
-import { NixError } from '../eval/errors.js';
 import type { CommonArgs } from '../cli/args.js';
 import type { Settings } from '../cli/settings.js';
+import { autoArgsOf, createEvalState, maybePrintStats, parseCommandLineExprs } from '../cli/eval-setup.js';
+import { EvalError } from '../eval/errors.js';
+import { getDerivations } from '../eval/get-derivations.js';
 import type { LocalStore } from '../store/local/local-store.js';
 
 /** A derivation to build and the output the expression selected (Nix's DrvInfo). */
@@ -27,6 +28,23 @@ export interface EvaluateOptions {
   attrPaths: string[];
 }
 
-export async function evaluateDerivations(_options: EvaluateOptions): Promise<DrvInfo[]> {
-  throw new NixError('nix-build cannot evaluate expressions yet in tsnix; pass a store derivation (.drv) instead');
+export async function evaluateDerivations(o: EvaluateOptions): Promise<DrvInfo[]> {
+  const state = createEvalState(o.common, o.store);
+  const autoArgs = autoArgsOf(state, o.common);
+  const exprs = parseCommandLineExprs(state, { files: o.files, fromArgs: o.fromArgs, readStdin: o.readStdin });
+  const out: DrvInfo[] = [];
+  for (const e of exprs) {
+    const vRoot = state.evalExpr(e);
+    for (const attrPath of o.attrPaths) {
+      const v = state.findAlongAttrPath(vRoot, attrPath, autoArgs);
+      for (const info of getDerivations(state, v, '', autoArgs)) {
+        const drvPath = info.requireDrvPath();
+        const outputName = info.queryOutputName();
+        if (outputName === '') throw new EvalError(`derivation '${drvPath}' lacks an 'outputName' attribute`);
+        out.push({ drvPath, outputName });
+      }
+    }
+  }
+  maybePrintStats(state);
+  return out;
 }

@@ -527,11 +527,28 @@ function registerOutputs(
       if (alreadyValid.has(name) || store.isValidPath(storePath)) continue;
       const real = store.toRealPath(storePath);
       removeTree(real);
-      fs.renameSync(scratch.get(name)!, real);
+      moveIntoStore(scratch.get(name)!, real);
     }
   }
   store.registerValidPaths(toRegister);
   return outputs;
+}
+
+/**
+ * Renames a canonicalised output into place. Moving a directory to another
+ * parent needs write permission on it (its `..` changes), which its
+ * canonical mode 0555 denies to anyone but root: open it up for the move.
+ */
+function moveIntoStore(from: string, to: string): void {
+  const st = fs.lstatSync(from);
+  if (!st.isDirectory() || process.getuid?.() === 0) {
+    fs.renameSync(from, to);
+    return;
+  }
+  fs.chmodSync(from, 0o755);
+  fs.renameSync(from, to);
+  fs.chmodSync(to, st.mode & 0o7777);
+  fs.lutimesSync(to, st.atime, 1);
 }
 
 function isSymlink(p: string): boolean {
