@@ -8,6 +8,7 @@ import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
 import { ExitError, type CommandContext } from '../cli/run-command.js';
+import { showHelp, showVersion } from '../cli/help.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
 import { dumpPathToFd, FdSource, hashPath, restorePath } from '../store/nar.js';
 import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
@@ -41,7 +42,7 @@ type Operation =
   | 'realise' | 'add' | 'add-fixed' | 'print-fixed-path' | 'delete' | 'query' | 'print-env' | 'read-log'
   | 'dump-db' | 'load-db' | 'register-validity' | 'check-validity' | 'gc' | 'dump' | 'restore' | 'export'
   | 'import' | 'init' | 'verify' | 'verify-path' | 'repair-path' | 'optimise' | 'serve'
-  | 'generate-binary-cache-key' | 'version';
+  | 'generate-binary-cache-key' | 'version' | 'help';
 
 const OPERATIONS: Record<string, Operation> = {
   '--realise': 'realise', '--realize': 'realise', '-r': 'realise',
@@ -69,6 +70,7 @@ const OPERATIONS: Record<string, Operation> = {
   '--serve': 'serve',
   '--generate-binary-cache-key': 'generate-binary-cache-key',
   '--version': 'version',
+  '--help': 'help',
 };
 
 interface Invocation {
@@ -173,10 +175,8 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
     restorePath(inv.opArgs[0]!, new FdSource(0));
     return 0;
   }
-  if (inv.op === 'version') {
-    out('nix-store (tsnix) 0.1.0\n');
-    return 0;
-  }
+  if (inv.op === 'version') return showVersion(ctx);
+  if (inv.op === 'help') return showHelp('store');
   if (inv.op === 'print-fixed-path') {
     return opPrintFixedPath(inv, out);
   }

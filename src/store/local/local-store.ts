@@ -352,7 +352,15 @@ export class LocalStore implements Store {
       const done = this.db.writeTransaction(() => {
         if (this.db.isValidPath(info.path)) return true;
         if (lexists(realPath)) return false;
-        fs.renameSync(tmp, realPath);
+        try {
+          fs.renameSync(tmp, realPath);
+        } catch (e) {
+          // A directory appeared meanwhile (a real Nix writer, which holds
+          // the per-path lock): take the slow path and wait for it.
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST' || code === 'ENOTEMPTY') return false;
+          throw e;
+        }
         this.db.registerValidPaths([registration()]);
         return true;
       });
