@@ -147,6 +147,14 @@ function canonPath(p: string): string {
 
 type IndPart = { pos: Pos; e: Expr } | { pos: Pos; tok: Token };
 
+/** An expr_function whose final expression is still to be parsed. */
+type Head =
+  | { kind: 'Lambda'; arg?: string | undefined; formals?: { formals: Formal[]; ellipsis: boolean }; pos: Pos }
+  | { kind: 'Assert'; cond: Expr; pos: Pos }
+  | { kind: 'With'; attrs: Expr; pos: Pos }
+  | { kind: 'Let'; attrs: ExprAttrs; pos: Pos }
+  | { kind: 'If'; cond: Expr; then: Expr; pos: Pos };
+
 interface CursedOr {
   start: number;
   end: number;
@@ -177,6 +185,11 @@ class Parser {
   }
   private next(): Token {
     return this.buf.length > 0 ? this.buf.shift()! : this.lexer.next();
+  }
+  /** Where the parser is: the next unread token. */
+  currentPos(): Pos | undefined {
+    const t = this.buf[0];
+    return t ? this.pos(t.start) : undefined;
   }
   private pos(offset: number): Pos {
     return this.lines.pos(this.origin, offset);
@@ -220,7 +233,27 @@ class Parser {
 
   // ---- expressions ----
 
+  /**
+   * expr_function: lambdas, assert, with, let … in and if … else, whose last
+   * part is again an expression. Those tails are parsed in a loop, not by
+   * recursion, so long chains (`if … else if …`, curried lambdas) cannot
+   * exhaust the JS stack; the pending heads are completed innermost first,
+   * which is also the order in which Nix checks them.
+   */
   private parseExpr(): Expr {
+    const heads: Head[] = [];
+    let e: Expr | undefined;
+    while (e === undefined) {
+      const head = this.parseHead();
+      if (head) heads.push(head);
+      else e = this.parsePipes();
+    }
+    for (let i = heads.length - 1; i >= 0; i--) e = this.completeHead(heads[i]!, e);
+    return e;
+  }
+
+  /** The part of an expr_function before its final expression, if one starts here. */
+  private parseHead(): Head | undefined {
     const t = this.peek();
     switch (t.type) {
       case 'ID': {
@@ -228,64 +261,51 @@ class Parser {
         if (isChar(t1, ':')) {
           this.next();
           this.next();
-          const body = this.parseExpr();
-          return { kind: 'Lambda', arg: t.text, body, pos: this.pos(t.start) };
+          return { kind: 'Lambda', arg: t.text, pos: this.pos(t.start) };
         }
         if (isChar(t1, '@')) {
           this.next();
           this.next();
           const formals = this.parseFormalSet();
           this.expectChar(':');
-          const body = this.parseExpr();
-          const pos = this.pos(t.start);
-          this.validateFormals(formals.formals, pos, t.text);
-          return { kind: 'Lambda', arg: t.text, formals, body, pos };
+          return { kind: 'Lambda', arg: t.text, formals, pos: this.pos(t.start) };
         }
-        break;
+        return undefined;
       }
-      case 'CHAR':
-        if (t.text === '{' && this.isFormalSetAhead()) {
-          const formals = this.parseFormalSet();
-          const pos = this.pos(t.start);
-          let arg: string | undefined;
-          if (isChar(this.peek(), '@')) {
-            this.next();
-            arg = this.expect('ID', EXPECT_ID).text;
-          } else if (!isChar(this.peek(), ':')) {
-            this.syntaxError(this.peek(), ["':'", "'@'"]);
-          }
-          this.expectChar(':');
-          const body = this.parseExpr();
-          this.validateFormals(formals.formals, pos, arg);
-          const lam: ExprLambda = { kind: 'Lambda', formals, body, pos };
-          if (arg !== undefined) lam.arg = arg;
-          return lam;
+      case 'CHAR': {
+        if (t.text !== '{' || !this.isFormalSetAhead()) return undefined;
+        const formals = this.parseFormalSet();
+        const pos = this.pos(t.start);
+        let arg: string | undefined;
+        if (isChar(this.peek(), '@')) {
+          this.next();
+          arg = this.expect('ID', EXPECT_ID).text;
+        } else if (!isChar(this.peek(), ':')) {
+          this.syntaxError(this.peek(), ["':'", "'@'"]);
         }
-        break;
+        this.expectChar(':');
+        return { kind: 'Lambda', arg, formals, pos };
+      }
       case 'ASSERT': {
         this.next();
         const cond = this.parseExpr();
         this.expectChar(';');
-        const body = this.parseExpr();
-        return { kind: 'Assert', cond, body, pos: this.pos(t.start) };
+        return { kind: 'Assert', cond, pos: this.pos(t.start) };
       }
       case 'WITH': {
         this.next();
         const attrs = this.parseExpr();
         this.expectChar(';');
-        const body = this.parseExpr();
-        return { kind: 'With', attrs, body, pos: this.pos(t.start) };
+        return { kind: 'With', attrs, pos: this.pos(t.start) };
       }
       case 'LET': {
-        if (isChar(this.peek(1), '{')) break; // legacy `let { … }`, an expr_simple
+        if (isChar(this.peek(1), '{')) return undefined; // legacy `let { … }`, an expr_simple
         this.next();
         const attrs = this.parseBinds();
         const end = this.peek();
         if (end.type !== 'IN') this.syntaxError(end, ["'in'", "'inherit'"]);
         this.next();
-        const body = this.parseExpr();
-        if (attrs.dynamicAttrs.length > 0) this.error('dynamic attributes not allowed in let', this.pos(t.start));
-        return { kind: 'Let', attrs, body };
+        return { kind: 'Let', attrs, pos: this.pos(t.start) };
       }
       case 'IF': {
         this.next();
@@ -293,11 +313,32 @@ class Parser {
         this.expect('THEN', EXPECT_THEN);
         const then = this.parseExpr();
         this.expect('ELSE', EXPECT_ELSE);
-        const els = this.parseExpr();
-        return { kind: 'If', cond, then, else: els, pos: this.pos(t.start) };
+        return { kind: 'If', cond, then, pos: this.pos(t.start) };
       }
+      default:
+        return undefined;
     }
-    return this.parsePipes();
+  }
+
+  private completeHead(h: Head, body: Expr): Expr {
+    switch (h.kind) {
+      case 'Lambda': {
+        if (h.formals) this.validateFormals(h.formals.formals, h.pos, h.arg);
+        const lam: ExprLambda = { kind: 'Lambda', body, pos: h.pos };
+        if (h.arg !== undefined) lam.arg = h.arg;
+        if (h.formals) lam.formals = h.formals;
+        return lam;
+      }
+      case 'Assert':
+        return { kind: 'Assert', cond: h.cond, body, pos: h.pos };
+      case 'With':
+        return { kind: 'With', attrs: h.attrs, body, pos: h.pos };
+      case 'Let':
+        if (h.attrs.dynamicAttrs.length > 0) this.error('dynamic attributes not allowed in let', h.pos);
+        return { kind: 'Let', attrs: h.attrs, body };
+      case 'If':
+        return { kind: 'If', cond: h.cond, then: h.then, else: body, pos: h.pos };
+    }
   }
 
   /** After `{`: is this a lambda's formal set rather than an attribute set? */
@@ -424,9 +465,28 @@ class Parser {
         lhs = { kind: 'OpHasAttr', e: lhs, attrPath, pos: lhs.pos };
         continue;
       }
-      const rightAssoc = prec === PREC_IMPL || prec === PREC_UPDATE || prec === PREC_CONCAT;
+      if (prec === PREC_IMPL || prec === PREC_UPDATE || prec === PREC_CONCAT) {
+        // Right-associative: gather the whole chain `a op b op c …` in a
+        // loop and fold it from the right (no recursion per operator).
+        const operands: Expr[] = [lhs];
+        const starts: Token[] = [startTok];
+        const ops: Token[] = [op];
+        for (;;) {
+          starts.push(this.peek());
+          operands.push(this.parseOp(prec + 1));
+          const more = this.peek();
+          if (binaryPrec(more) !== prec) break;
+          ops.push(this.next());
+        }
+        let acc = operands[operands.length - 1]!;
+        for (let i = ops.length - 1; i >= 0; i--) {
+          acc = this.binary(ops[i]!, this.pos(ops[i]!.start), operands[i]!, acc, starts[i]!, starts[i + 1]!);
+        }
+        lhs = acc;
+        continue;
+      }
       const rhsTok = this.peek();
-      const rhs = this.parseOp(rightAssoc ? prec : prec + 1);
+      const rhs = this.parseOp(prec + 1);
       lhs = this.binary(op, opPos, lhs, rhs, startTok, rhsTok);
       if (prec === PREC_EQ || prec === PREC_CMP) {
         const t = this.peek();
@@ -1057,5 +1117,12 @@ export function renderParseWarning(message: string, pos?: Pos): string {
 
 /** Parse a Nix expression. Throws ParseError with Nix's message and position. */
 export function parse(source: string, origin: Origin, opts: ParseOptions): Expr {
-  return new Parser(source, origin, opts).parseStart();
+  const parser = new Parser(source, origin, opts);
+  try {
+    return parser.parseStart();
+  } catch (e) {
+    // Chains are parsed iteratively; only bracket nesting thousands deep gets here.
+    if (e instanceof RangeError) throw new ParseError('stack overflow (expression nested too deeply)', parser.currentPos());
+    throw e;
+  }
 }

@@ -61,11 +61,14 @@ export function showAttrPath(path: AttrName[]): string {
   return path.map((a) => (a.name !== undefined ? showIdentifier(a.name) : `"\${${showExpr(a.expr)}}"`)).join('.');
 }
 
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/**
+ * Work items: a string is printed as is, an expression is expanded into its
+ * pieces. Printing with an explicit stack keeps very deep trees (long `++`
+ * chains, else-if ladders) from exhausting the JS stack.
+ */
+type Item = string | Expr;
 
-function showBindings(e: ExprAttrs, out: string[]): void {
+function bindingItems(e: ExprAttrs, items: Item[]): void {
   const sorted = [...e.attrs.entries()].sort((a, b) => byName(a[0], b[0]));
   const inherits: string[] = [];
   const inheritsFrom = new Map<number, string[]>();
@@ -78,181 +81,119 @@ function showBindings(e: ExprAttrs, out: string[]): void {
       l.push(name);
     }
   }
-  if (inherits.length > 0) {
-    out.push('inherit');
-    for (const n of inherits) out.push(' ', showIdentifier(n));
-    out.push('; ');
-  }
+  if (inherits.length > 0) items.push('inherit' + inherits.map((n) => ' ' + showIdentifier(n)).join('') + '; ');
   for (const idx of [...inheritsFrom.keys()].sort((a, b) => a - b)) {
-    out.push('inherit (');
-    show(e.inheritFromExprs![idx]!, out);
-    out.push(')');
-    for (const n of inheritsFrom.get(idx)!) out.push(' ', showIdentifier(n));
-    out.push('; ');
+    items.push('inherit (', e.inheritFromExprs![idx]!, ')' + inheritsFrom.get(idx)!.map((n) => ' ' + showIdentifier(n)).join('') + '; ');
   }
   for (const [name, def] of sorted) {
-    if (def.kind !== 'plain') continue;
-    out.push(showIdentifier(name), ' = ');
-    show(def.e, out);
-    out.push('; ');
+    if (def.kind === 'plain') items.push(showIdentifier(name) + ' = ', def.e, '; ');
   }
-  for (const d of e.dynamicAttrs) {
-    out.push('"${');
-    show(d.nameExpr, out);
-    out.push('}" = ');
-    show(d.valueExpr, out);
-    out.push('; ');
+  for (const d of e.dynamicAttrs) items.push('"${', d.nameExpr, '}" = ', d.valueExpr, '; ');
+}
+
+/** The pieces of one expression, in print order. */
+function expand(e: Expr): Item[] {
+  switch (e.kind) {
+    case 'Int':
+      return [e.value.toString()];
+    case 'Float':
+      return [showFloat(e.value)];
+    case 'String':
+      return [showString(e.value)];
+    case 'Path':
+      return [e.value];
+    case 'Var':
+      return [showIdentifier(e.name)];
+    case 'InheritFrom':
+      // Nix's ExprInheritFrom has no name of its own; it prints as an empty symbol.
+      return ['""'];
+    case 'Select':
+      return e.def
+        ? ['(', e.e, ').' + showAttrPath(e.attrPath) + ' or (', e.def, ')']
+        : ['(', e.e, ').' + showAttrPath(e.attrPath)];
+    case 'OpHasAttr':
+      return ['((', e.e, ') ? ' + showAttrPath(e.attrPath) + ')'];
+    case 'Attrs': {
+      const items: Item[] = [e.recursive ? 'rec { ' : '{ '];
+      bindingItems(e, items);
+      items.push('}');
+      return items;
+    }
+    case 'List': {
+      const items: Item[] = ['[ '];
+      for (const x of e.elems) items.push('(', x, ') ');
+      items.push(']');
+      return items;
+    }
+    case 'Lambda': {
+      const items: Item[] = ['('];
+      if (e.formals) {
+        items.push('{ ');
+        const formals = [...e.formals.formals].sort((a, b) => byName(a.name, b.name));
+        formals.forEach((f, i) => {
+          items.push((i > 0 ? ', ' : '') + showIdentifier(f.name));
+          if (f.def) items.push(' ? ', f.def);
+        });
+        if (e.formals.ellipsis) items.push(formals.length > 0 ? ', ...' : '...');
+        items.push(' }');
+        if (e.arg !== undefined) items.push(' @ ');
+      }
+      if (e.arg !== undefined) items.push(showIdentifier(e.arg));
+      items.push(': ', e.body, ')');
+      return items;
+    }
+    case 'Call': {
+      const items: Item[] = ['(', e.fun];
+      for (const a of e.args) items.push(' ', a);
+      items.push(')');
+      return items;
+    }
+    case 'Let': {
+      const items: Item[] = ['(let '];
+      bindingItems(e.attrs, items);
+      items.push('in ', e.body, ')');
+      return items;
+    }
+    case 'With':
+      return ['(with ', e.attrs, '; ', e.body, ')'];
+    case 'If':
+      return ['(if ', e.cond, ' then ', e.then, ' else ', e.else, ')'];
+    case 'Assert':
+      return ['assert ', e.cond, '; ', e.body];
+    case 'OpNot':
+      return ['(! ', e.e, ')'];
+    case 'BinOp':
+      return ['(', e.e1, ` ${e.op} `, e.e2, ')'];
+    case 'ConcatStrings': {
+      const items: Item[] = ['('];
+      e.parts.forEach((p, i) => {
+        if (i > 0) items.push(' + ');
+        items.push(p.e);
+      });
+      items.push(')');
+      return items;
+    }
+    case 'Pos':
+      return ['__curPos'];
   }
 }
 
-function show(e: Expr, out: string[]): void {
-  switch (e.kind) {
-    case 'Int':
-      out.push(e.value.toString());
-      return;
-    case 'Float':
-      out.push(showFloat(e.value));
-      return;
-    case 'String':
-      out.push(showString(e.value));
-      return;
-    case 'Path':
-      out.push(e.value);
-      return;
-    case 'Var':
-      out.push(showIdentifier(e.name));
-      return;
-    case 'InheritFrom':
-      // Nix's ExprInheritFrom has no name of its own; it prints as an empty symbol.
-      out.push('""');
-      return;
-    case 'Select':
-      out.push('(');
-      show(e.e, out);
-      out.push(').', showAttrPath(e.attrPath));
-      if (e.def) {
-        out.push(' or (');
-        show(e.def, out);
-        out.push(')');
-      }
-      return;
-    case 'OpHasAttr':
-      out.push('((');
-      show(e.e, out);
-      out.push(') ? ', showAttrPath(e.attrPath), ')');
-      return;
-    case 'Attrs':
-      if (e.recursive) out.push('rec ');
-      out.push('{ ');
-      showBindings(e, out);
-      out.push('}');
-      return;
-    case 'List':
-      out.push('[ ');
-      for (const x of e.elems) {
-        out.push('(');
-        show(x, out);
-        out.push(') ');
-      }
-      out.push(']');
-      return;
-    case 'Lambda':
-      out.push('(');
-      if (e.formals) {
-        out.push('{ ');
-        const formals = [...e.formals.formals].sort((a, b) => byName(a.name, b.name));
-        let first = true;
-        for (const f of formals) {
-          if (first) first = false;
-          else out.push(', ');
-          out.push(showIdentifier(f.name));
-          if (f.def) {
-            out.push(' ? ');
-            show(f.def, out);
-          }
-        }
-        if (e.formals.ellipsis) {
-          if (!first) out.push(', ');
-          out.push('...');
-        }
-        out.push(' }');
-        if (e.arg !== undefined) out.push(' @ ');
-      }
-      if (e.arg !== undefined) out.push(showIdentifier(e.arg));
-      out.push(': ');
-      show(e.body, out);
-      out.push(')');
-      return;
-    case 'Call':
-      out.push('(');
-      show(e.fun, out);
-      for (const a of e.args) {
-        out.push(' ');
-        show(a, out);
-      }
-      out.push(')');
-      return;
-    case 'Let':
-      out.push('(let ');
-      showBindings(e.attrs, out);
-      out.push('in ');
-      show(e.body, out);
-      out.push(')');
-      return;
-    case 'With':
-      out.push('(with ');
-      show(e.attrs, out);
-      out.push('; ');
-      show(e.body, out);
-      out.push(')');
-      return;
-    case 'If':
-      out.push('(if ');
-      show(e.cond, out);
-      out.push(' then ');
-      show(e.then, out);
-      out.push(' else ');
-      show(e.else, out);
-      out.push(')');
-      return;
-    case 'Assert':
-      out.push('assert ');
-      show(e.cond, out);
-      out.push('; ');
-      show(e.body, out);
-      return;
-    case 'OpNot':
-      out.push('(! ');
-      show(e.e, out);
-      out.push(')');
-      return;
-    case 'BinOp':
-      out.push('(');
-      show(e.e1, out);
-      out.push(` ${e.op} `);
-      show(e.e2, out);
-      out.push(')');
-      return;
-    case 'ConcatStrings': {
-      out.push('(');
-      let first = true;
-      for (const p of e.parts) {
-        if (first) first = false;
-        else out.push(' + ');
-        show(p.e, out);
-      }
-      out.push(')');
-      return;
-    }
-    case 'Pos':
-      out.push('__curPos');
-      return;
-  }
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The text `nix-instantiate --parse` prints for an expression. */
 export function showExpr(e: Expr): string {
   const out: string[] = [];
-  show(e, out);
+  const stack: Item[] = [e];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    const pieces = expand(item);
+    for (let i = pieces.length - 1; i >= 0; i--) stack.push(pieces[i]!);
+  }
   return out.join('');
 }

@@ -228,3 +228,22 @@ describe('comments and whitespace', () => {
     expect(p('1\r\n')).toBe('1');
   });
 });
+
+describe('long chains', () => {
+  it('parses thousands of chained operators, else-ifs and lambdas without recursion', () => {
+    const n = 20000;
+    const concat = Array.from({ length: n }, (_, i) => `[${i}]`).join(' ++ ');
+    expect(p(concat).startsWith('([ (0) ] ++ ([ (1) ] ++')).toBe(true);
+    const ifs = Array.from({ length: n }, (_, i) => `if c${i} then ${i} else`).join(' ') + ' 0';
+    expect(p(ifs).endsWith(' else 0' + ')'.repeat(n))).toBe(true);
+    const lambdas = Array.from({ length: n }, (_, i) => `x${i}:`).join(' ') + ' 0';
+    expect(p(lambdas).startsWith('(x0: (x1: ')).toBe(true);
+    const impl = Array.from({ length: n }, (_, i) => `a${i}`).join(' -> ');
+    expect(p(impl).endsWith('(a19998 -> a19999)' + ')'.repeat(n - 2))).toBe(true);
+  });
+
+  it('reports absurd bracket nesting as a Nix error, not a JS crash', () => {
+    const deep = '('.repeat(100000) + '1' + ')'.repeat(100000);
+    expect(() => p(deep)).toThrow(/stack overflow \(expression nested too deeply\)/);
+  });
+});
