@@ -20,6 +20,8 @@ export interface RenderOptions {
   showTrace: boolean;
   /** 'error' or 'warning' or 'evaluation warning'. */
   level?: string;
+  /** Print the message as is after the prefix, without indenting its lines (builtins.warn with a leading newline). */
+  noIndent?: boolean;
 }
 
 function sourceOf(pos: Pos): string | undefined {
@@ -138,6 +140,7 @@ export function renderError(err: NixError, opts: RenderOptions): string {
   body += err.message + '\n';
   body += positionBlock('', err.pos);
   if (err.suggestions && err.suggestions.length > 0) body += `Did you mean ${formatSuggestions(err.suggestions)}?\n`;
+  if (opts.noIndent) return prefix.trimEnd() + chompEnd(body);
   return indentLines(prefix, ' '.repeat(prefix.length), chompEnd(body));
 }
 

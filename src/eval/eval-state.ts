@@ -19,6 +19,7 @@ import {
 import { Compiler, staticScope, canonPath, type Scope } from './compile.js';
 import { parse, type ParseOptions } from './parser.js';
 import { showExpr } from './show-expr.js';
+import { renderError } from './error-format.js';
 import { showPos, type Origin, type Pos } from './position.js';
 import { printValue, errorPrintOptions } from './print-value.js';
 import type { Store } from '../store/store-api.js';
@@ -183,7 +184,7 @@ export class EvalState {
       pureEval: this.settings.pureEval,
       experimentalFeatures: this.settings.experimentalFeatures,
       lint: this.settings.lint,
-      warn: (msg, pos) => this.warn(pos ? `${msg}\n       at ${showPos(pos)}` : msg),
+      warn: (msg, pos) => this.warn(msg, 'warning', pos),
     });
   }
 
@@ -914,8 +915,10 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   }
 
   /** A warning as Nix prints it ("evaluation warning: …" for builtins.warn). */
-  warn(msg: string, level = 'warning'): void {
-    this.log(`${level}: ${msg}`);
+  /** A warning as Nix prints it: multi-line messages indented, with a code frame when `pos` is given. */
+  warn(msg: string, level = 'warning', pos?: Pos): void {
+    // Nix leaves a message that starts on a new line unindented.
+    this.log(renderError(new NixError(msg, pos), { showTrace: false, level, noIndent: msg.startsWith('\n') }));
   }
 
   // -------------------------------------------------------------------------
