@@ -11,7 +11,9 @@
 // set (lazy).
 
 import type * as A from './ast.js';
-import { AssertionError, EvalError, NixError, TypeError, UndefinedVarError } from './errors.js';
+import { AssertionError, EvalError, NixError, StackOverflowError, TypeError, UndefinedVarError } from './errors.js';
+
+const inlinePrimops = new Set(['__sub', '__mul', '__div', '__lessThan']);
 import type { Pos } from './position.js';
 import {
   checkedAdd,
@@ -24,6 +26,7 @@ import {
   mkString,
   NixAttrs,
   NixPath,
+  PrimOp,
   showType,
   showValueHook,
   stats,
@@ -283,22 +286,25 @@ export class Compiler {
     const path = e.attrPath;
     const state = this.state;
     const n = names.length;
-    // The common case `x.name` gets a lean path.
+    // The common case `x.name` gets a lean path. Attribute positions are
+    // only looked up when an error needs them.
     if (n === 1 && typeof names[0] === 'string' && def === null) {
       const name = names[0];
       return (env) => {
         const v0 = evalCtx(base, env, basePos, 'while selecting an attribute');
-        let attrPos: Pos | undefined;
+        let found: NixAttrs | undefined;
         try {
           stats.nrLookups++;
           const attrs = v0 instanceof NixAttrs ? v0 : forceAttrs(v0, pos, 'while selecting an attribute');
           const j = attrs.get(name);
           if (j === undefined) throw state.missingAttrError(name, attrs, pos);
+          found = attrs;
           if (!(j instanceof Thunk)) return j;
-          attrPos = attrs.posOf(name);
-          return j.force(attrPos ?? pos);
+          if (j.forced) return j.force();
+          return j.force(j.blackholed ? (attrs.posOf(name) ?? pos) : undefined);
         } catch (err) {
           if (err instanceof NixError) {
+            const attrPos = found?.posOf(name);
             if (attrPos && !state.isDerivationInternal(attrPos)) err.addTrace(attrPos, `from the definition of '${name}'`);
             err.addTrace(pos, `while evaluating the attribute '${name}'`);
           }
@@ -308,7 +314,8 @@ export class Compiler {
     }
     return (env) => {
       const v0 = evalCtx(base, env, basePos, 'while selecting an attribute');
-      let attrPos: Pos | undefined;
+      let lastAttrs: NixAttrs | undefined;
+      let lastName = '';
       let resolved = 0;
       let cur: Lazy = v0;
       try {
@@ -320,19 +327,23 @@ export class Compiler {
           if (def !== null) {
             const v = force(cur, pos);
             if (!(v instanceof NixAttrs) || (j = v.get(name)) === undefined) return def(env);
-            attrPos = v.posOf(name);
+            lastAttrs = v;
           } else {
             const attrs = forceAttrs(cur, pos, 'while selecting an attribute');
             j = attrs.get(name);
             if (j === undefined) throw state.missingAttrError(name, attrs, pos);
-            attrPos = attrs.posOf(name);
+            lastAttrs = attrs;
           }
+          lastName = name;
           cur = j;
           resolved = i + 1;
         }
-        return force(cur, attrPos ?? pos);
+        if (!(cur instanceof Thunk)) return cur;
+        if (cur.forced) return cur.force();
+        return cur.force(cur.blackholed ? (lastAttrs!.posOf(lastName) ?? pos) : undefined);
       } catch (err) {
         if (err instanceof NixError) {
+          const attrPos = lastAttrs?.posOf(lastName);
           if (attrPos && !state.isDerivationInternal(attrPos)) {
             err.addTrace(attrPos, `from the definition of '${this.showAttrPath(path, names, env, resolved)}'`);
           }
@@ -575,7 +586,40 @@ export class Compiler {
     return this.thunked(mk);
   }
 
+  /** The base-environment slot `name` resolves to from `scope`, if it is not shadowed. */
+  private resolvesToBuiltin(name: string, scope: Scope): boolean {
+    for (let s: Scope | null = scope; s; s = s.up) {
+      if (s.vars !== null && s.vars.has(name)) return s.up === null;
+    }
+    return false;
+  }
+
   private compileCall(e: A.ExprCall, scope: Scope): Code {
+    // `a - b`, `a * b`, `a / b`, `a < b` are calls to builtins; when the name
+    // is not shadowed, call the primop directly on the evaluated operands
+    // (it forces both in order anyway), with the same trace and call depth.
+    if (e.fun.kind === 'Var' && e.args.length === 2 && inlinePrimops.has(e.fun.name) && this.resolvesToBuiltin(e.fun.name, scope)) {
+      const prim = this.state.getBuiltin(e.fun.name.slice(2));
+      if (prim instanceof PrimOp && prim.arity === 2) {
+        const a0 = this.compile(e.args[0]!, scope).code;
+        const a1 = this.compile(e.args[1]!, scope).code;
+        const pos = e.pos;
+        const state = this.state;
+        const fn = prim.fn;
+        const hint = `while calling the '${prim.name}' builtin`;
+        return (env) => {
+          if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+          state.callDepth++;
+          try {
+            return fn([a0(env), a1(env)], pos, state);
+          } catch (err) {
+            throw addTrace(err, pos, hint);
+          } finally {
+            state.callDepth--;
+          }
+        };
+      }
+    }
     const fun = this.compile(e.fun, scope).code;
     const args = e.args.map((a) => this.compile(a, scope).lazy);
     const pos = e.pos;
@@ -713,8 +757,8 @@ export class Compiler {
       let firstType = 'string';
       let nInt = 0n;
       let nFloat = 0;
-      const strs: string[] = [];
-      const context = new Set<string>();
+      let str = '';
+      let context: Set<string> | null = null;
       for (let i = 0; i < n; i++) {
         const part = parts[i]!;
         const v = evalCtx(part.code, env, part.pos, "in an operand of '+'");
@@ -731,9 +775,17 @@ export class Compiler {
           if (typeof v === 'bigint') nFloat += Number(v);
           else if (typeof v === 'number') nFloat += v;
           else throw new EvalError(`cannot add ${showType(v)} to a float`, part.pos);
+        } else if (typeof v === 'string') {
+          str += v;
         } else {
-          strs.push(
-            state.coerceToString(v, part.pos, 'while evaluating a path segment', context, false, firstType === 'string', !first),
+          str += state.coerceToString(
+            v,
+            part.pos,
+            'while evaluating a path segment',
+            (context ??= new Set<string>()),
+            false,
+            firstType === 'string',
+            !first,
           );
         }
         first = false;
@@ -741,10 +793,10 @@ export class Compiler {
       if (firstType === 'int') return nInt;
       if (firstType === 'float') return nFloat;
       if (firstType === 'path') {
-        if (context.size > 0) throw new EvalError('a string that refers to a store path cannot be appended to a path', pos);
-        return new NixPath(canonPath(strs.join('')));
+        if (context !== null && context.size > 0) throw new EvalError('a string that refers to a store path cannot be appended to a path', pos);
+        return new NixPath(canonPath(str));
       }
-      return mkString(strs.join(''), context.size > 0 ? context : emptyContext);
+      return context !== null && context.size > 0 ? mkString(str, context) : str;
     };
   }
 }

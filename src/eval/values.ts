@@ -133,9 +133,10 @@ export class PrimOpApp {
 
 /**
  * An immutable attribute set. Values live in a Map; positions, when known, in
- * a parallel Map. A set built by `//` with a small right side can be a layer
- * over its left side (`base`) instead of a copy; lookups fall through to the
- * base. Iteration in Nix's order (sorted by name) is computed on demand.
+ * a parallel Map (often shared by every set built from the same `{ … }`).
+ * As in Nix, a set built by `//` with a small right side is a layer over its
+ * left side (`base`) rather than a copy, at most MAX_LAYERS deep; lookups
+ * fall through the layers. Sorted names are computed on demand.
  */
 export class NixAttrs {
   /** Own entries (for a layer: the right-hand side of `//`). */
@@ -145,8 +146,17 @@ export class NixAttrs {
   readonly layers: number;
   /** Position of the `{ … }` that built this set. */
   pos: Pos | undefined;
-  private _size: number;
+  private readonly _size: number;
   private _keys: string[] | null = null;
+  private _flat: Map<string, Lazy> | null = null;
+  /**
+   * For a set merged by `//` (a copy): positions are looked up in the
+   * operands instead of being copied; after a few generations they are
+   * materialised so old sets are not kept alive.
+   */
+  posL: NixAttrs | null = null;
+  posR: NixAttrs | null = null;
+  posDepth = 0;
 
   constructor(m: Map<string, Lazy>, p: Map<string, Pos> | null = null, base: NixAttrs | null = null, size = -1) {
     this.m = m;
@@ -161,36 +171,80 @@ export class NixAttrs {
   }
 
   get(name: string): Lazy | undefined {
-    const v = this.m.get(name);
-    if (v !== undefined || this.base === null) return v;
-    return this.base.get(name);
+    let a: NixAttrs | null = this;
+    do {
+      const v = a.m.get(name);
+      if (v !== undefined) return v;
+      a = a.base;
+    } while (a !== null);
+    return undefined;
   }
 
   has(name: string): boolean {
-    return this.m.has(name) || (this.base !== null && this.base.has(name));
+    return this.get(name) !== undefined;
   }
 
   posOf(name: string): Pos | undefined {
-    if (this.m.has(name)) return this.p?.get(name);
-    return this.base?.posOf(name);
+    let a: NixAttrs | null = this;
+    do {
+      if (a.m.has(name)) {
+        if (a.posR !== null) return a.posR.has(name) ? a.posR.posOf(name) : a.posL!.posOf(name);
+        return a.p === null ? undefined : a.p.get(name);
+      }
+      a = a.base;
+    } while (a !== null);
+    return undefined;
+  }
+
+  /** The layers from the bottom (a plain set) up to this one. */
+  private chain(): NixAttrs[] {
+    const c: NixAttrs[] = [];
+    for (let a: NixAttrs | null = this; a !== null; a = a.base) c.push(a);
+    return c.reverse();
+  }
+
+  /** All entries in one Map, in no particular order (do not modify). */
+  flat(): Map<string, Lazy> {
+    if (this.base === null) return this.m;
+    if (this._flat === null) {
+      const c = this.chain();
+      const f = new Map(c[0]!.m);
+      for (let i = 1; i < c.length; i++) for (const [k, v] of c[i]!.m) f.set(k, v);
+      this._flat = f;
+    }
+    return this._flat;
+  }
+
+  /** All positions in one Map (null when none are known). */
+  flatPositions(): Map<string, Pos> | null {
+    if (this.posR !== null) return mergePositions(this.posL!, this.posR);
+    if (this.base === null) return this.p;
+    const c = this.chain();
+    if (c.every((a) => a.p === null && a.posR === null)) return null;
+    const r = new Map(c[0]!.flatPositions() ?? []);
+    for (let i = 1; i < c.length; i++) {
+      const a = c[i]!;
+      const ap = a.flatPositions();
+      for (const k of a.m.keys()) {
+        const ps = ap?.get(k);
+        if (ps) r.set(k, ps);
+        else r.delete(k);
+      }
+    }
+    return r;
   }
 
   /** Names sorted as Nix sorts them (byte order of the names). */
   keys(): string[] {
     if (this._keys === null) {
-      let ks: string[];
-      if (this.base === null) ks = [...this.m.keys()];
-      else {
-        ks = this.base.keys().slice();
-        for (const k of this.m.keys()) if (!this.base.has(k)) ks.push(k);
-      }
+      const ks = [...this.flat().keys()];
       ks.sort(compareNames);
       this._keys = ks;
     }
     return this._keys;
   }
 
-  /** Flattened entries in insertion-independent sorted order. */
+  /** Entries in sorted order. */
   *entries(): IterableIterator<[string, Lazy]> {
     for (const k of this.keys()) yield [k, this.get(k)!];
   }
@@ -198,46 +252,86 @@ export class NixAttrs {
   static readonly empty = new NixAttrs(new Map());
 }
 
-/** Nix compares symbol names as byte strings; for names this is UTF-16 order except astral chars, close enough and identical for ASCII. */
+/** Nix compares names as byte strings; UTF-16 order agrees except for astral characters. */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `a // b`, layering small right sides and copying otherwise. */
+const MAX_LAYERS = 8;
+const LAYER_RHS_THRESHOLD = 16;
+
+/** `a // b`, layering small right sides and merging otherwise. */
 export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   if (a.size === 0) return b;
   if (b.size === 0) return a;
-  if (b.size <= 8 && a.layers < 8) {
+  if (b.size <= LAYER_RHS_THRESHOLD && a.layers < MAX_LAYERS - 1) {
     let added = 0;
-    for (const k of b.keys()) if (!a.has(k)) added++;
-    const own = b.base === null ? b.m : new Map(b.entries());
-    let p: Map<string, Pos> | null = b.p;
-    if (b.base !== null) {
-      p = new Map();
-      for (const k of b.keys()) {
-        const ps = b.posOf(k);
-        if (ps) p.set(k, ps);
-      }
-    }
-    const r = new NixAttrs(own, p, a, a.size + added);
+    const own = b.flat();
+    for (const k of own.keys()) if (!a.has(k)) added++;
+    const r = new NixAttrs(own, b.flatPositions(), a, a.size + added);
     r.pos = b.pos;
     return r;
   }
-  const m = new Map<string, Lazy>();
-  let p: Map<string, Pos> | null = null;
-  const copyFrom = (s: NixAttrs) => {
-    for (const k of s.keys()) {
-      m.set(k, s.get(k)!);
-      const ps = s.posOf(k);
-      if (ps) (p ??= new Map()).set(k, ps);
-      else if (p) p.delete(k);
+  // A right side that is small next to the plain set at the bottom of `a`:
+  // fold the layers of `a` and `b` into one delta over that set, so big sets
+  // are not copied again and again (overlays on a package set).
+  let bottom: NixAttrs = a;
+  while (bottom.base !== null) bottom = bottom.base;
+  const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + (a.layers * LAYER_RHS_THRESHOLD);
+  if (bottom.posR === null && b.size + deltaSize <= bottom.size / 8) {
+    const delta = new Map<string, Lazy>();
+    let deltaPos: Map<string, Pos> | null = null;
+    const layers: NixAttrs[] = [];
+    for (let l: NixAttrs = a; l.base !== null; l = l.base) layers.push(l);
+    layers.reverse();
+    layers.push(b);
+    for (const l of layers) {
+      const lm = l.base === null ? l.flat() : l.m;
+      const lp = l.base === null ? l.flatPositions() : l.p;
+      for (const [k, v] of lm) {
+        delta.set(k, v);
+        const ps = lp?.get(k);
+        if (ps) (deltaPos ??= new Map()).set(k, ps);
+        else deltaPos?.delete(k);
+      }
     }
-  };
-  copyFrom(a);
-  copyFrom(b);
-  const r = new NixAttrs(m, p);
+    let added = 0;
+    for (const k of delta.keys()) if (!bottom.m.has(k)) added++;
+    stats.nrOpUpdateValuesCopied += delta.size;
+    const r = new NixAttrs(delta, deltaPos, bottom, bottom.size + added);
+    r.pos = b.pos;
+    return r;
+  }
+  stats.nrOpUpdateValuesCopied += a.size + b.size;
+  const m = new Map(a.flat());
+  for (const [k, v] of b.flat()) m.set(k, v);
+  const r = new NixAttrs(m, null);
   r.pos = b.pos;
+  const depth = Math.max(a.posDepth, b.posDepth) + 1;
+  if (depth > MAX_POS_DEPTH) {
+    (r as { p: Map<string, Pos> | null }).p = mergePositions(a, b);
+  } else {
+    r.posL = a;
+    r.posR = b;
+    r.posDepth = depth;
+  }
   return r;
+}
+
+const MAX_POS_DEPTH = 8;
+
+/** The positions of `a // b` as one Map (null when none are known). */
+function mergePositions(a: NixAttrs, b: NixAttrs): Map<string, Pos> | null {
+  const pa = a.flatPositions();
+  const pb = b.flatPositions();
+  if (pa === null && pb === null) return null;
+  const p = new Map(pa ?? []);
+  for (const k of b.flat().keys()) {
+    const ps = pb?.get(k);
+    if (ps) p.set(k, ps);
+    else p.delete(k);
+  }
+  return p;
 }
 
 /** Builds a set from a Map (takes ownership). */
