@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { regexMatch, regexSplit, RegexSyntaxError, regexErrorMessage } from '../../src/eval/regex/index.js';
+import { compileEre, parseEre } from '../../src/eval/regex/ere-compile.js';
+import { execEre } from '../../src/eval/regex/ere-exec.js';
+import { jsExactRegex, jsSearchRegex } from '../../src/eval/regex/ere-to-js.js';
 
 // Expected values were taken from Nix 2.8 (libstdc++ std::regex::extended).
 describe('builtins.match semantics', () => {
@@ -73,5 +76,39 @@ describe('builtins.split semantics', () => {
   it('survives long subjects without a stack overflow', () => {
     const s = 'x'.repeat(200000);
     expect(regexMatch('(.*)', s)).toEqual([s]);
+  });
+});
+
+describe('JavaScript RegExp fast path', () => {
+  // Both paths must give the same answers; the engine is the reference.
+  const engineMatch = (p: string, s: string) => {
+    const prog = compileEre(p);
+    const caps = execEre(prog, s, 0, { exact: true, notNull: false, continuous: false, prevAvail: false });
+    if (caps === null) return null;
+    const out: (string | null)[] = [];
+    for (let g = 1; 2 * g < caps.length; g++) out.push(caps[2 * g]! < 0 ? null : s.slice(caps[2 * g]!, caps[2 * g + 1]!));
+    return out;
+  };
+
+  it('is used for typical nixpkgs patterns and agrees with the engine', () => {
+    const cases: [string, string][] = [
+      ['mirror://([a-z]+)/(.*)', 'mirror://gnu/m4/m4-1.4.19.tar.bz2'],
+      ['^(@([^/]+)/)?([^/]+)$', 'draupnir'],
+      ['(.+)+(.+)', '17.0.14+7'],
+      ['[[:alpha:]_][[:alnum:]_]*(\\.[[:alpha:]_][[:alnum:]_]*)*', 'a.b_c.d'],
+      ['git\\+([^?]+)(\\?(rev|tag|branch)=(.*))?#(.*)', 'git+https://x/y.git#abc'],
+      ['^(#.*|$)', ''],
+    ];
+    for (const [p, s] of cases) {
+      expect(jsExactRegex(parseEre(p).ast), p).not.toBeNull();
+      expect(regexMatch(p, s), p).toEqual(engineMatch(p, s));
+    }
+  });
+
+  it('is not used where JavaScript semantics differ', () => {
+    expect(jsExactRegex(parseEre('(a?|b)*(b?)(b?)').ast)).toBeNull(); // nullable loop body
+    expect(jsExactRegex(parseEre('((a)|b)+').ast)).toBeNull(); // optional group inside a loop
+    expect(jsSearchRegex(parseEre('a|ab').ast)).toBeNull(); // POSIX longest alternative
+    expect(regexMatch('(a?|b)*(b?)(b?)', 'b')).toEqual(engineMatch('(a?|b)*(b?)(b?)', 'b'));
   });
 });

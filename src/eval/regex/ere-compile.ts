@@ -46,8 +46,9 @@ const STATE_LIMIT = 100000;
 // Parsing to a small AST first; compiling the AST emits fresh states for each
 // copy a bounded repetition needs (libstdc++ clones the sub-automaton).
 
-type Node =
-  | { t: 'char'; test: (c: number) => boolean }
+export type Node =
+  /** `js`: the same set as a JavaScript regex atom, for the RegExp fast path. */
+  | { t: 'char'; test: (c: number) => boolean; js: string }
   | { t: 'bol' }
   | { t: 'eol' }
   | { t: 'group'; idx: number; body: Node }
@@ -84,6 +85,25 @@ const CLASSES: Record<string, (c: number) => boolean> = {
   upper: (c) => c >= 0x41 && c <= 0x5a,
   xdigit: (c) => isDigitCode(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66),
   w: (c) => isAlpha(c) || isDigitCode(c) || c === 0x5f,
+};
+
+// The same classes as JavaScript class contents (C locale, ASCII only).
+const JS_CLASSES: Record<string, string> = {
+  alnum: 'A-Za-z0-9',
+  alpha: 'A-Za-z',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1f\\x7f',
+  digit: '0-9',
+  d: '0-9',
+  graph: '\\x21-\\x7e',
+  lower: 'a-z',
+  print: '\\x20-\\x7e',
+  punct: '\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e',
+  space: ' \\t-\\x0d',
+  s: ' \\t-\\x0d',
+  upper: 'A-Z',
+  xdigit: '0-9A-Fa-f',
+  w: 'A-Za-z0-9_',
 };
 
 function isAlpha(c: number): boolean {
@@ -211,7 +231,7 @@ class Parser {
     switch (c) {
       case '.':
         this.i++;
-        return { t: 'char', test: (x) => x !== 0 };
+        return { t: 'char', test: (x) => x !== 0, js: '[^\\x00]' };
       case '(': {
         this.i++;
         const idx = this.groups++;
@@ -257,10 +277,11 @@ class Parser {
     const singles = new Set<number>();
     const ranges: [number, number][] = [];
     const classes: ((c: number) => boolean)[] = [];
+    const classNames: string[] = [];
     let atStart = true;
 
     // One bracket token: a character (possibly a range endpoint), a class, or the end.
-    type Tok = { k: 'char'; c: number } | { k: 'class'; f: (c: number) => boolean } | { k: 'dash' } | { k: 'end' };
+    type Tok = { k: 'char'; c: number } | { k: 'class'; f: (c: number) => boolean; name: string } | { k: 'dash' } | { k: 'end' };
     const next = (): Tok => {
       if (this.i >= re.length) fail();
       const ch = re[this.i++]!;
@@ -279,7 +300,7 @@ class Parser {
           if (kind === ':') {
             const f = CLASSES[name];
             if (!f) fail();
-            return { k: 'class', f };
+            return { k: 'class', f, name };
           }
           const s = name.length === 1 ? name : COLLATE_NAMES[name];
           if (s === undefined) fail();
@@ -308,6 +329,7 @@ class Parser {
         if (pending !== undefined) singles.add(pending);
         pending = undefined;
         classes.push(tok.f);
+        classNames.push(tok.name);
         tok = next();
         if (tok.k === 'dash') {
           // `[[:alpha:]-z]` is an invalid range; `[[:alpha:]-]` is fine.
@@ -355,12 +377,24 @@ class Parser {
       for (const f of classes) if (f(c)) return true;
       return false;
     };
-    return { t: 'char', test: negate ? (c) => !test(c) : test };
+    let js = negate ? '[^' : '[';
+    for (const c of singles) js += jsChar(c);
+    for (const [lo, hi] of ranges) js += `${jsChar(lo)}-${jsChar(hi)}`;
+    for (const name of classNames) js += JS_CLASSES[name];
+    js += ']';
+    // `[^...]` of nothing would be an empty JS class; that cannot be written in ERE anyway.
+    return { t: 'char', test: negate ? (c) => !test(c) : test, js };
   }
 }
 
 function literal(code: number): Node {
-  return { t: 'char', test: (c) => c === code };
+  return { t: 'char', test: (c) => c === code, js: jsChar(code) };
+}
+
+/** A character as JavaScript regex source, safe both inside and outside a class. */
+function jsChar(code: number): string {
+  const c = String.fromCharCode(code);
+  return /[A-Za-z0-9 _]/.test(c) ? c : `\\x${code.toString(16).padStart(2, '0')}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -475,13 +509,29 @@ class Builder {
   }
 }
 
-export function compileEre(re: string): Program {
+export interface ParsedEre {
+  ast: Node;
+  /** Number of capture groups including group 0. */
+  groups: number;
+}
+
+/** Parses a pattern; throws RegexSyntaxError where std::regex would. */
+export function parseEre(re: string): ParsedEre {
   const parser = new Parser(re);
   const ast = parser.parse();
+  return { ast, groups: parser.groups };
+}
+
+export function compileEre(re: string): Program {
+  return buildProgram(parseEre(re));
+}
+
+/** The NFA for a parsed pattern. */
+export function buildProgram({ ast, groups }: ParsedEre): Program {
   const b = new Builder();
   const whole: Node = { t: 'group', idx: 0, body: ast };
   const [s, e] = b.build(whole);
   const acc = b.add({ op: 'accept', next: -1 });
   b.link(e, acc);
-  return { states: b.states, start: s, groups: parser.groups };
+  return { states: b.states, start: s, groups };
 }

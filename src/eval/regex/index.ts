@@ -6,19 +6,51 @@
 // non-ASCII characters are therefore matched as their UTF-8 bytes, and the
 // captured pieces decoded back.
 
-import { compileEre, RegexSyntaxError, type Program } from './ere-compile.js';
+import { buildProgram, parseEre, RegexSyntaxError, type ParsedEre, type Program } from './ere-compile.js';
 import { execEre, type Captures } from './ere-exec.js';
+import { jsExactRegex, jsSearchRegex } from './ere-to-js.js';
 
 export { RegexSyntaxError } from './ere-compile.js';
 
-const cache = new Map<string, Program | RegexSyntaxError>();
+/** A compiled pattern; each form is built on first use. */
+class Compiled {
+  private program: Program | undefined;
+  private exact: RegExp | null | undefined;
+  private search: RegExp | null | undefined;
+  /** JavaScript regexes work on UTF-16; they stand in only for ASCII patterns. */
+  private readonly ascii: boolean;
 
-/** Compiles once per pattern; throws RegexSyntaxError for patterns std::regex rejects. */
-export function compileRegex(pattern: string): Program {
+  constructor(
+    private readonly parsed: ParsedEre,
+    pattern: string,
+  ) {
+    this.ascii = !NON_ASCII.test(pattern);
+  }
+
+  get prog(): Program {
+    return (this.program ??= buildProgram(this.parsed));
+  }
+
+  get exactRegex(): RegExp | null {
+    if (this.exact === undefined) this.exact = this.ascii ? jsExactRegex(this.parsed.ast) : null;
+    return this.exact;
+  }
+
+  get searchRegex(): RegExp | null {
+    if (this.search === undefined) this.search = this.ascii ? jsSearchRegex(this.parsed.ast) : null;
+    return this.search;
+  }
+}
+
+const cache = new Map<string, Compiled | RegexSyntaxError>();
+
+function compiled(pattern: string): Compiled {
   let p = cache.get(pattern);
   if (p === undefined) {
     try {
-      p = compileEre(toBytes(pattern));
+      p = new Compiled(parseEre(toBytes(pattern)), pattern);
+      // std::regex builds its automaton eagerly: size limits fail at compile time.
+      p.prog;
     } catch (e) {
       if (!(e instanceof RegexSyntaxError)) throw e;
       p = e;
@@ -27,6 +59,11 @@ export function compileRegex(pattern: string): Program {
   }
   if (p instanceof RegexSyntaxError) throw p;
   return p;
+}
+
+/** Compiles once per pattern; throws RegexSyntaxError for patterns std::regex rejects. */
+export function compileRegex(pattern: string): Program {
+  return compiled(pattern).prog;
 }
 
 /** The message Nix gives for a pattern std::regex rejects. */
@@ -58,8 +95,17 @@ function groupsOf(caps: Captures, subject: string, bytes: boolean): (string | nu
 
 /** builtins.match: the groups when the whole subject matches, else null. */
 export function regexMatch(pattern: string, subject: string): (string | null)[] | null {
-  const prog = compileRegex(pattern);
+  const c = compiled(pattern);
   const bytes = NON_ASCII.test(subject);
+  const js = bytes ? null : c.exactRegex;
+  if (js) {
+    const m = js.exec(subject);
+    if (m === null) return null;
+    const out: (string | null)[] = [];
+    for (let g = 1; g < m.length; g++) out.push(m[g] ?? null);
+    return out;
+  }
+  const prog = c.prog;
   const subj = bytes ? toBytes(subject) : subject;
   const caps = execEre(prog, subj, 0, { exact: true, notNull: false, continuous: false, prevAvail: false });
   return caps === null ? null : groupsOf(caps, subj, bytes);
@@ -73,8 +119,11 @@ export type SplitPart = string | (string | null)[];
  * context included).
  */
 export function regexSplit(pattern: string, subject: string): SplitPart[] | null {
-  const prog = compileRegex(pattern);
+  const c = compiled(pattern);
   const bytes = NON_ASCII.test(subject);
+  const js = bytes ? null : c.searchRegex;
+  if (js) return splitWithRegExp(js, subject);
+  const prog = c.prog;
   const subj = bytes ? toBytes(subject) : subject;
   const out: SplitPart[] = [];
   const end = subj.length;
@@ -104,5 +153,32 @@ export function regexSplit(pattern: string, subject: string): SplitPart[] | null
   }
   if (out.length === 0) return null;
   out.push(fromBytes(subj.slice(prevEnd), bytes));
+  return out;
+}
+
+/**
+ * The same iteration with a JavaScript RegExp (see ere-to-js.ts for when it
+ * is equivalent). After an empty match the search moves on by one: a
+ * non-empty match at the same place cannot exist for these patterns.
+ */
+function splitWithRegExp(re: RegExp, subject: string): SplitPart[] | null {
+  const out: SplitPart[] = [];
+  let prevEnd = 0;
+  let start = 0;
+  while (start <= subject.length) {
+    re.lastIndex = start;
+    const m = re.exec(subject);
+    if (m === null) break;
+    const ms = m.index;
+    const me = ms + m[0].length;
+    out.push(subject.slice(prevEnd, ms));
+    const groups: (string | null)[] = [];
+    for (let g = 1; g < m.length; g++) groups.push(m[g] ?? null);
+    out.push(groups);
+    prevEnd = me;
+    start = me === ms ? me + 1 : me;
+  }
+  if (out.length === 0) return null;
+  out.push(subject.slice(prevEnd));
   return out;
 }
