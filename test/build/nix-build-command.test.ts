@@ -115,4 +115,19 @@ describe('nix-build', () => {
       process.chdir(cwd);
     }
   });
+
+  it('evaluates files, -A, -E and --arg like the reference', async () => {
+    const cases = [
+      [EXAMPLES, '-A', 'hello', '-A', 'greet.dev'],
+      ['-E', `with import ${EXAMPLES} {}; [ chain1 greet.bin ]`],
+      [EXAMPLES, '--argstr', 'system', 'x86_64-linux', '-A', 'chain2'],
+    ];
+    for (const args of cases) {
+      const ours = await nixBuild(['--store', ourRoot, '--no-out-link', ...args]);
+      expect(ours.status).toBe(0);
+      const ref = refNixBuild(refRoot, tempDir(), ['--no-out-link', ...args]);
+      expect(ref.status).toBe(0);
+      expect(ours.stdout).toBe(ref.stdout);
+    }
+  });
 });

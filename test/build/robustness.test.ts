@@ -143,3 +143,34 @@ describe('builtin:fetchurl', () => {
     }
   });
 });
+
+describe('the main-job command as an ordinary user', () => {
+  let bundle: string;
+  beforeAll(async () => {
+    bundle = await bundleNixBuild();
+  });
+  afterAll(() => fs.rmSync(bundle, { force: true }));
+
+  it('builds examples -A hello in a chroot store under $HOME, and ./result/bin/hello runs', () => {
+    const work = tempDir();
+    const home = path.join(work, 'home');
+    fs.mkdirSync(home);
+    fs.chmodSync(work, 0o755);
+    // As root, drop to nobody; otherwise we already are an ordinary user.
+    const root = process.getuid?.() === 0;
+    if (root) spawnSync('chown', ['-R', 'nobody:nogroup', work]);
+    fs.chmodSync(bundle, 0o644);
+    const asNobody = (cmd: string[]) => spawnSync(root ? 'setpriv' : cmd[0]!, root ? ['--reuid=65534', '--regid=65534', '--clear-groups', ...cmd] : cmd.slice(1), {
+      cwd: work,
+      encoding: 'utf8',
+      env: { HOME: home, PATH: '/usr/bin:/bin' },
+    });
+    const r = asNobody([process.execPath, bundle, path.join(repoRoot, 'examples'), '-A', 'hello']);
+    expect(r.stderr).toContain(`'/nix/var/nix' does not exist, so Nix will use '${home}/.local/share/nix/root' as a chroot store`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\/nix\/store\/[a-z0-9]{32}-hello-1\.0\n$/);
+    expect(fs.readlinkSync(path.join(work, 'result'))).toBe(`${home}/.local/share/nix/root${r.stdout.trim()}`);
+    const run = asNobody(['./result/bin/hello']);
+    expect(run.stdout).toBe('Hello, world!\n');
+  });
+});
