@@ -38,6 +38,7 @@ import { StoreDatabase, type PathRegistration } from './database.js';
 import { readExport } from '../export-format.js';
 import { PathLocks } from './path-locks.js';
 import { TempRoots } from './temp-roots.js';
+import { nixSysError } from './sys-error.js';
 import type { LocalStoreConfig } from './store-config.js';
 
 export class LocalStoreError extends NixError {}
@@ -210,6 +211,15 @@ export class LocalStore implements Store {
   }
 
   addPathToStore(name: string, srcPath: string, options: AddPathOptions): string {
+    try {
+      return this.copyPathIn(name, srcPath, options);
+    } catch (e) {
+      // Reading the source failed: say so in Nix's words ("getting status of '/x': No such file or directory").
+      throw nixSysError(e) ?? e;
+    }
+  }
+
+  private copyPathIn(name: string, srcPath: string, options: AddPathOptions): string {
     const references = [...new Set(options.references ?? [])].sort();
     const tmp = this.makeTempName();
     try {

@@ -102,6 +102,13 @@ describe('local store written by tsnix, read by the reference', () => {
     store.close();
   });
 
+  it('reports a missing source in Nix\'s words', () => {
+    const store = openChrootStore(tempDir());
+    expect(() => store.addPathToStore('x', '/nonexistent/x', { method: 'recursive', hashAlgo: 'sha256' }))
+      .toThrow("getting status of '/nonexistent/x': No such file or directory");
+    store.close();
+  });
+
   it('refuses to delete a path that valid paths refer to, and deletes it afterwards', () => {
     const root = tempDir();
     const store = openChrootStore(root);
