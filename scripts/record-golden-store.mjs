@@ -200,6 +200,12 @@ const DRV_BODIES = {
   drvPathContext: `let d = mk { name = "dep"; outputs = [ "out" "dev" ]; src = builtins.toFile "s" "x"; }; in mk { p = d.drvPath; }`,
   drvPathAsString: `let d = mk { name = "dep"; }; in mk { p = "\${d.drvPath}"; }`,
   contextDiscarded: `let d = mk { name = "dep"; }; in mk { p = builtins.unsafeDiscardStringContext "\${d}"; }`,
+  outputsAsString: `let a = { name = "strs"; system = "x"; builder = "/bin/sh"; outputs = " out  dev\\tbin "; }; s = builtins.derivationStrict a; in { type = "derivation"; name = "strs"; outputName = "out"; drvPath = s.drvPath; outPath = s.out; drvAttrs = a; }`,
+  argsCoerced: `mk { args = [ 1 true false null 2.5 [ "a" [ ] "b" ] "" ]; }`,
+  rawJsonEnv: `mk { __json = "{\\"a\\":1}"; }`,
+  envNameOrder: `mk { Z = "1"; a = "2"; _ = "3"; "ä" = "4"; "a b" = "5"; "A" = "6"; }`,
+  builtinBuilder: `mk { builder = "builtin:buildenv"; manifest = "m"; }`,
+  multiLineValue: `mk { script = ''\n    echo one\n    echo "two" \\ three\n  ''; }`,
   nameWithDots: `mk { name = "foo-1.2.3+x_y?z=w"; outputs = [ "out" "man" ]; }`,
 };
 
