@@ -490,15 +490,10 @@ class Parser {
       lhs = this.binary(op, opPos, lhs, rhs, startTok, rhsTok);
       if (prec === PREC_EQ || prec === PREC_CMP) {
         const t = this.peek();
-        if (binaryPrec(t) === prec) this.syntaxError(t, this.nonAssocExpected(prec));
+        // non-associative; bison would list every tighter operator (too many to print)
+        if (binaryPrec(t) === prec) this.syntaxError(t, NONE);
       }
     }
-  }
-
-  /** What bison lists after `a == b` / `a < b` when the same operator class follows. */
-  private nonAssocExpected(prec: number): string[] {
-    // Every higher-precedence operator can follow: always more than four.
-    return prec === PREC_EQ ? ['<', '>', '<=', '>=', '//'] : ['//', '+', '-', '*', '/'];
   }
 
   private binary(op: Token, pos: Pos, e1: Expr, e2: Expr, t1: Token, t2: Token): Expr {
@@ -558,7 +553,8 @@ class Parser {
     const t = this.peek();
     if (isChar(t, '!')) {
       this.next();
-      const e = this.parseOp(PREC_ADD);
+      // `!` binds looser than arithmetic: `!a + b` is `!(a + b)`
+      const e = this.parseOp(PREC_NOT + 1);
       return { kind: 'OpNot', e, pos: e.pos };
     }
     if (isChar(t, '-')) {
