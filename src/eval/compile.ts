@@ -107,7 +107,11 @@ export class Compiler {
     readonly showExpr: (e: A.Expr) => string,
   ) {}
 
+  /** Number of expressions compiled (NIX_SHOW_STATS nrExprs). */
+  nrExprs = 0;
+
   compile(e: A.Expr, scope: Scope): Compiled {
+    this.nrExprs++;
     switch (e.kind) {
       case 'Int':
       case 'Float':

@@ -3,7 +3,7 @@
 // evaluator shares (calling functions, equality, string coercion, forcing
 // deeply). Builtins receive it as their `state` argument.
 
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type * as A from './ast.js';
 import {
@@ -924,27 +924,40 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   // -------------------------------------------------------------------------
   // NIX_SHOW_STATS
 
+  /** The NIX_SHOW_STATS report, in Nix's JSON shape (keys sorted, two-space indent). */
   statsJSON(): string {
-    const ms = Number(process.hrtime.bigint() - this.startTime) / 1e6;
+    const cpu = process.cpuUsage().user / 1e6;
     const mem = process.memoryUsage();
     const o = {
-      cpuTime: ms / 1000,
-      envs: { number: stats.nrEnvs, elements: stats.nrValuesInEnvs, bytes: stats.nrValuesInEnvs * 8 + stats.nrEnvs * 16 },
-      list: { elements: stats.nrListElems, bytes: stats.nrListElems * 8, concats: stats.nrListConcats },
-      values: { number: stats.nrThunks, bytes: stats.nrThunks * 16 },
-      symbols: { number: symbolIds.size, bytes: 0 },
-      sets: { number: stats.nrAttrsets, bytes: stats.nrAttrsInAttrsets * 24, elements: stats.nrAttrsInAttrsets },
-      sizes: { Env: 16, Value: 16, Bindings: 16, Attr: 24 },
-      nrOpUpdates: stats.nrOpUpdates,
-      nrOpUpdateValuesCopied: stats.nrOpUpdateValuesCopied,
-      nrThunks: stats.nrThunks,
+      cpuTime: cpu,
+      envs: { bytes: stats.nrEnvs * 16 + stats.nrValuesInEnvs * 8, elements: stats.nrValuesInEnvs, number: stats.nrEnvs },
+      gc: { cycles: 0, heapSize: mem.heapTotal, totalBytes: mem.heapUsed },
+      list: { bytes: stats.nrListElems * 8, concats: stats.nrListConcats, elements: stats.nrListElems },
       nrAvoided: stats.nrAvoided,
-      nrLookups: stats.nrLookups,
-      nrPrimOpCalls: stats.nrPrimOpCalls,
+      nrExprs: this.compiler.nrExprs,
       nrFunctionCalls: stats.nrFunctionCalls,
-      gc: { heapSize: mem.heapTotal, totalBytes: mem.heapUsed },
+      nrLookups: stats.nrLookups,
+      nrOpUpdateValuesCopied: stats.nrOpUpdateValuesCopied,
+      nrOpUpdates: stats.nrOpUpdates,
+      nrPrimOpCalls: stats.nrPrimOpCalls,
+      nrThunks: stats.nrThunks,
+      sets: { bytes: stats.nrAttrsets * 16 + stats.nrAttrsInAttrsets * 24, elements: stats.nrAttrsInAttrsets, number: stats.nrAttrsets },
+      sizes: { Attr: 24, Bindings: 16, Env: 16, Value: 16 },
+      symbols: { bytes: 0, number: symbolIds.size },
+      time: { cpu, gc: 0, gcFraction: 0 },
+      values: { bytes: stats.nrThunks * 16, number: stats.nrThunks },
     };
     return JSON.stringify(o, null, 2);
+  }
+
+  /** Prints the statistics when NIX_SHOW_STATS is set (to NIX_SHOW_STATS_PATH, or stderr). */
+  printStatisticsIfRequested(): void {
+    const v = process.env.NIX_SHOW_STATS;
+    if (!v || v === '0') return;
+    const out = this.statsJSON() + '\n';
+    const path = process.env.NIX_SHOW_STATS_PATH ?? '-';
+    if (path === '-') process.stderr.write(out);
+    else writeFileSync(path, out);
   }
 }
 
