@@ -1,0 +1,127 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+const inst = (args: string[], opts?: Parameters<typeof runCli>[2]) => runCli('nix-instantiate', args, opts);
+
+describe('nix-instantiate --eval', () => {
+  it('evaluates an expression lazily, and fully with --strict', () => {
+    expect(inst(['--eval', '-E', '{ a = 1 + 2; }'])).toMatchObject({ status: 0, stdout: '{ a = <CODE>; }\n' });
+    expect(inst(['--eval', '--strict', '-E', '{ a = 1 + 2; b = [ "x" 1.5 ]; }']).stdout).toBe('{ a = 3; b = [ "x" 1.5 ]; }\n');
+  });
+
+  it('prints JSON, XML and raw strings', () => {
+    expect(inst(['--eval', '--json', '--strict', '-E', '{ b = [ 1 true null ]; a = "s"; }']).stdout).toBe('{"a":"s","b":[1,true,null]}\n');
+    expect(inst(['--eval', '--raw', '-E', '"a\\nb"']).stdout).toBe('a\nb');
+    const xml = inst(['--eval', '--xml', '--no-location', '--strict', '-E', '{ x = 1; }']).stdout;
+    expect(xml).toBe("<?xml version='1.0' encoding='utf-8'?>\n<expr>\n  <attrs>\n    <attr name=\"x\">\n      <int value=\"1\" />\n    </attr>\n  </attrs>\n</expr>\n");
+  });
+
+  it('selects with -A, repeatable, through lists and auto-called functions', () => {
+    const r = inst(['--eval', '-E', '{ n ? 0 }: { a.b = [ 10 (n + 1) ]; }', '--arg', 'n', '41', '-A', 'a.b.1', '-A', 'a.b.0']);
+    expect(r).toMatchObject({ status: 0, stdout: '42\n10\n' });
+  });
+
+  it('passes --argstr as a string', () => {
+    expect(inst(['--eval', '-E', '{ who }: "hello ${who}"', '--argstr', 'who', 'world']).stdout).toBe('"hello world"\n');
+  });
+
+  it('reads the expression from standard input with -', () => {
+    expect(inst(['--eval', '-'], { input: '6 * 7' }).stdout).toBe('42\n');
+  });
+
+  it('evaluates a file and a directory (default.nix)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-inst-'));
+    mkdirSync(join(dir, 'pkg'));
+    writeFileSync(join(dir, 'pkg', 'default.nix'), '{ x = import ./x.nix; }');
+    writeFileSync(join(dir, 'pkg', 'x.nix'), '"from x"');
+    expect(inst(['--eval', '--strict', join(dir, 'pkg')]).stdout).toBe('{ x = "from x"; }\n');
+    expect(inst(['--eval', '-A', 'x', 'pkg'], { cwd: dir }).stdout).toBe('"from x"\n');
+  });
+
+  it('resolves <lookup> paths with -I and NIX_PATH, and --find-file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-inst-'));
+    mkdirSync(join(dir, 'lib'));
+    writeFileSync(join(dir, 'lib', 'default.nix'), '"lib!"');
+    expect(inst(['--eval', '-I', `mylib=${join(dir, 'lib')}`, '-E', 'import <mylib>']).stdout).toBe('"lib!"\n');
+    expect(inst(['--eval', '-E', 'import <lib>'], { env: { NIX_PATH: dir } }).stdout).toBe('"lib!"\n');
+    expect(inst(['--find-file', 'mylib', '-I', `mylib=${join(dir, 'lib')}`]).stdout).toBe(`${join(dir, 'lib')}\n`);
+  });
+
+  it('prints the parse with --parse', () => {
+    expect(inst(['--parse', '-E', 'a: a + 1 - 2']).stdout).toBe('(a: (__sub (a + 1) 2))\n');
+  });
+});
+
+describe('nix-instantiate errors', () => {
+  it('reports evaluation errors in Nix style with a code frame and exit code 1', () => {
+    const r = inst(['--eval', '-E', 'let x = 1; in x + "a"']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error:/);
+    expect(r.stderr).toContain('cannot add a string to an integer');
+    expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/); // no JavaScript stack
+  });
+
+  it('shows the trace with --show-trace and truncates it otherwise', () => {
+    const src = 'let f = n: if n == 0 then throw "bottom" else f (n - 1); in f 10';
+    const short = inst(['--eval', '-E', src]);
+    const long = inst(['--eval', '--show-trace', '-E', src]);
+    expect(short.status).toBe(1);
+    expect(long.stderr.split('\n').length).toBeGreaterThan(short.stderr.split('\n').length);
+    expect(long.stderr).toContain('error: bottom');
+  });
+
+  it('reports parse errors with the position', () => {
+    const r = inst(['--eval', '-E', '{ a = 1; ']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error: syntax error, unexpected end of file');
+    expect(r.stderr).toContain('at «string»:1:10:');
+  });
+
+  it('rejects an unknown flag by name, with the help hint', () => {
+    const r = inst(['--eval', '--frobnicate']);
+    expect(r).toMatchObject({ status: 1, stderr: "error: unrecognised flag '--frobnicate'\nTry 'nix-instantiate --help' for more information.\n" });
+  });
+
+  it('reports a missing option value', () => {
+    expect(inst(['-A']).stderr).toBe("error: '-A' requires an argument\nTry 'nix-instantiate --help' for more information.\n");
+  });
+
+  it('fails cleanly on infinite recursion and very deep recursion, without a JavaScript stack overflow', () => {
+    const inf = inst(['--eval', '-E', 'let x = x; in x']);
+    expect(inf.status).toBe(1);
+    expect(inf.stderr).toContain('infinite recursion encountered');
+    const deep = inst(['--eval', '-E', 'let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 9000']);
+    expect(deep).toMatchObject({ status: 0, stdout: '9000\n' });
+    const tooDeep = inst(['--eval', '-E', 'let f = n: 1 + f (n + 1); in f 0']);
+    expect(tooDeep.status).toBe(1);
+    expect(tooDeep.stderr).toContain('stack overflow');
+  });
+
+  it('warns about unknown settings and goes on', () => {
+    const r = inst(['--eval', '--option', 'no-such-thing', '1', '-E', '1']);
+    expect(r).toMatchObject({ status: 0, stdout: '1\n' });
+    expect(r.stderr).toContain("warning: unknown setting 'no-such-thing'");
+  });
+});
+
+describe('nix-instantiate without --eval', () => {
+  it('prints the .drv path of each derivation, with !output for non-default outputs', () => {
+    const expr =
+      'let d = derivation { name = "x"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" ]; }; in [ d d.dev ]';
+    const r = inst(['-E', expr, '--readonly-mode']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\/nix\/store\/[0-9a-z]{32}-x\.drv$/);
+    expect(lines[1]).toBe(`${lines[0]}!dev`);
+  });
+
+  it('rejects a value that is not a derivation', () => {
+    const r = inst(['-E', '42', '--readonly-mode']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('expression does not evaluate to a derivation');
+  });
+});
