@@ -323,18 +323,6 @@ export class StoreDatabase {
   invalidatePath(storePath: string): void {
     this.stmts.invalidatePath.run(storePath);
   }
-
-  /** Invalidates a path unless another valid path refers to it (Nix's PathInUse error otherwise). */
-  invalidatePathChecked(storePath: string): void {
-    this.writeTransaction(() => {
-      if (!this.isValidPath(storePath)) return;
-      const referrers = this.queryReferrers(storePath).filter((p) => p !== storePath);
-      if (referrers.length > 0)
-        throw new StoreDatabaseError(
-          `cannot delete path '${storePath}' because it is in use by ${referrers.map((p) => `'${p}'`).join(', ')}`);
-      this.invalidatePath(storePath);
-    });
-  }
 }
 
 /** Writes a small file so that it is complete on disk before it is visible (temp name + fsync + rename). */

@@ -406,21 +406,6 @@ export class LocalStore implements Store {
   }
 
   // -------------------------------------------------------------------------
-  // Removing paths
-
-  /** Invalidates (refusing if it has valid referrers) and deletes a path. */
-  deleteStorePath(storePath: string): void {
-    this.db.invalidatePathChecked(storePath);
-    const realPath = this.toRealPath(storePath);
-    if (lexists(realPath)) {
-      // Rename first so that the name is free at once and nobody sees a half-deleted tree.
-      const trash = this.makeTempName();
-      fs.renameSync(realPath, trash);
-      deleteTree(trash);
-    }
-  }
-
-  // -------------------------------------------------------------------------
   // Verification
 
   /**

@@ -112,14 +112,3 @@ export class PathLocks {
     this.held = [];
   }
 }
-
-/** Runs fn while holding the locks on paths, releasing them (and deleting the lock files when asked) afterwards. */
-export function withPathLocks<T>(paths: string[], fn: (locks: PathLocks) => T): T {
-  const locks = new PathLocks();
-  locks.lockPaths(paths);
-  try {
-    return fn(locks);
-  } finally {
-    locks.release();
-  }
-}

@@ -72,9 +72,3 @@ export class TempRoots {
     this.added.clear();
   }
 }
-
-/** Reads the paths listed in a temp roots file. */
-export function readTempRootsFile(file: string): string[] {
-  const text = fs.readFileSync(file, 'utf8');
-  return text.split('\0').filter((p) => p !== '');
-}

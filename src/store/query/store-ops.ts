@@ -9,7 +9,7 @@ import { parseHashAny, printHash, parseHashAnyPrefixed } from '../hash.js';
 import { isInStore, toStorePath, storePathName, isDerivationPath, DRV_EXTENSION } from '../store-path.js';
 import type { ValidPathInfo } from '../store-api.js';
 import type { LocalStore } from '../local/local-store.js';
-import { computeFSClosure, topoSortPaths } from './closure.js';
+import { topoSortPaths } from './closure.js';
 
 /** Nix's baseNameOf: the last component, ignoring one trailing slash. */
 export function baseNameOf(p: string): string {
@@ -64,10 +64,6 @@ export function maybeUseOutputs(store: LocalStore, storePath: string, useOutput:
 /** Lines of paths in Nix's "dependencies first" order (reverse of topoSortPaths). */
 export function printSortedPaths(store: LocalStore, paths: Iterable<string>): string {
   return topoSortPaths(store, paths).reverse().map((p) => `${p}\n`).join('');
-}
-
-export function requisites(store: LocalStore, starts: string[], includeOutputs: boolean): Set<string> {
-  return computeFSClosure(store, starts, { includeOutputs });
 }
 
 /** `--print-env`: the derivation's environment as sourceable shell, then its arguments. */

@@ -109,19 +109,6 @@ describe('local store written by tsnix, read by the reference', () => {
     store.close();
   });
 
-  it('refuses to delete a path that valid paths refer to, and deletes it afterwards', () => {
-    const root = tempDir();
-    const store = openChrootStore(root);
-    const a = store.addTextToStore('a', 'a', []);
-    const b = store.addTextToStore('b', 'b', [a]);
-    expect(() => store.deleteStorePath(a)).toThrow(`cannot delete path '${a}' because it is in use by '${b}'`);
-    store.deleteStorePath(b);
-    store.deleteStorePath(a);
-    expect(store.isValidPath(a)).toBe(false);
-    expect(fs.existsSync(store.toRealPath(a))).toBe(false);
-    store.close();
-  });
-
   it('verifyStore finds modified contents and drops vanished paths', () => {
     const root = tempDir();
     const store = openChrootStore(root);
