@@ -801,6 +801,7 @@ export class Lexer {
       this.error('path has a trailing slash', p < n ? p : this.lastMatchStart);
     }
     this.pop();
-    return { type: 'PATH_END', start: p, end: p, text: '' };
+    // flex gives this zero-width token the location of the previous match
+    return { type: 'PATH_END', start: this.lastMatchStart, end: p, text: '' };
   }
 }

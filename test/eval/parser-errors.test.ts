@@ -96,6 +96,11 @@ describe('errors found while parsing', () => {
     expect(err('[ 1.5e999 ]')).toBe("invalid float '1.5e999' @1:3");
   });
 
+  it('a path that does not continue properly', () => {
+    // the end-of-path marker is located at the last path piece, as in flex
+    expect(err('a/b//c')).toBe("syntax error, unexpected end of path, expecting '${' @1:5");
+  });
+
   it('trailing slashes in paths', () => {
     expect(err('/nix/store/\n')).toBe('path has a trailing slash @1:12');
     expect(err('[ ./a/ ]')).toBe('path has a trailing slash @1:7');
