@@ -88,6 +88,8 @@ function indentLines(first: string, rest: string, s: string): string {
     .join('\n');
 }
 
+const KEEP_LINE = '\u0000';
+
 export function renderError(err: NixError, opts: RenderOptions): string {
   const level = opts.level ?? 'error';
   const prefix = `${level}: `;
@@ -137,11 +139,15 @@ export function renderError(err: NixError, opts: RenderOptions): string {
     if (truncate) body += `\n(stack trace truncated; use '--show-trace' to show the full, detailed trace)\n`;
     body += `\n${prefix}`;
   }
-  body += err.message + '\n';
+  // Nix colours the text it interpolates into messages, so a message whose
+  // quoted part ends in a newline (toml11's errors) keeps a last line made of
+  // the indentation and a colour reset, which trimming does not remove. A
+  // placeholder stands for that reset until the trimming is done.
+  body += (err.message.endsWith('\n') ? err.message + KEEP_LINE : err.message) + '\n';
   body += positionBlock('', err.pos);
   if (err.suggestions && err.suggestions.length > 0) body += `Did you mean ${formatSuggestions(err.suggestions)}?\n`;
-  if (opts.noIndent) return prefix.trimEnd() + chompEnd(body);
-  return indentLines(prefix, ' '.repeat(prefix.length), chompEnd(body));
+  if (opts.noIndent) return (prefix.trimEnd() + chompEnd(body)).replaceAll(KEEP_LINE, '');
+  return indentLines(prefix, ' '.repeat(prefix.length), chompEnd(body)).replaceAll(KEEP_LINE, '');
 }
 
 function formatSuggestions(s: string[]): string {

@@ -87,3 +87,21 @@ describe('fromTOML builtin', () => {
     );
   });
 });
+
+describe('fromTOML errors as Nix renders them', () => {
+  it('keeps the indented last line of a toml11 message', async () => {
+    const { renderError } = await import('../../src/eval/error-format.js');
+    const { EvalError } = await import('../../src/eval/errors.js');
+    const msg = evalError('builtins.fromTOML "attr = 9223372036854775808"');
+    expect(renderError(new EvalError(msg), { showTrace: false })).toBe(
+      [
+        'error: while parsing TOML: [error] toml::parse_dec_integer: too large integer: current max digits = 2^63',
+        '        --> fromTOML',
+        '          |',
+        '        1 | attr = 9223372036854775808',
+        '          |                           ^-- must be < 2^63',
+        '       ',
+      ].join('\n'),
+    );
+  });
+});
