@@ -18,7 +18,7 @@ import type {
 import { ParseError } from './errors.js';
 import { LineMap, Lexer, tokenName, type Token, type TokenType } from './lexer.js';
 import { showPos, type Origin, type Pos } from './position.js';
-import { showAttrPath } from './show-expr.js';
+import { showAttrPath, showIdentifier } from './show-expr.js';
 import { renderError } from './error-format.js';
 import { homedir } from 'node:os';
 
@@ -826,37 +826,45 @@ class Parser {
   }
 
   private parseInherit(attrs: ExprAttrs): void {
-    let from: ExprInheritFrom | undefined;
+    let fromExpr: { e: Expr; start: number } | undefined;
     if (isChar(this.peek(), '(')) {
       this.next();
-      const exprTok = this.peek();
+      const start = this.peek().start;
       const e = this.parseExpr();
       this.expectChar(')');
-      attrs.inheritFromExprs ??= [];
-      attrs.inheritFromExprs.push(e);
-      from = { kind: 'InheritFrom', index: attrs.inheritFromExprs.length - 1, pos: this.pos(exprTok.start) };
+      fromExpr = { e, start };
     }
+    const names: { name: string; pos: Pos }[] = [];
     for (;;) {
       const t = this.peek();
       if (isChar(t, ';')) {
         this.next();
-        return;
+        break;
       }
       const a = this.parseAttrName();
-      if (a === undefined) this.syntaxError(t, []);
+      if (a === undefined) this.syntaxError(t, NONE);
       const iPos = this.pos(a.start);
       if (a.name.name === undefined) this.error('dynamic attributes not allowed in inherit', iPos);
-      const name = a.name.name;
+      names.push({ name: a.name.name, pos: iPos });
+    }
+    // Like Nix, the clause takes effect (and duplicates are found) once it is complete.
+    let from: ExprInheritFrom | undefined;
+    if (fromExpr) {
+      attrs.inheritFromExprs ??= [];
+      attrs.inheritFromExprs.push(fromExpr.e);
+      from = { kind: 'InheritFrom', index: attrs.inheritFromExprs.length - 1, pos: this.pos(fromExpr.start) };
+    }
+    for (const { name, pos } of names) {
       const prev = attrs.attrs.get(name);
-      if (prev) this.dupAttr(name, iPos, prev.pos);
+      if (prev) this.dupAttr(showIdentifier(name), pos, prev.pos);
       if (from) {
         attrs.attrs.set(name, {
           kind: 'inheritedFrom',
-          e: { kind: 'Select', e: from, attrPath: [{ name }], pos: iPos },
-          pos: iPos,
+          e: { kind: 'Select', e: from, attrPath: [{ name }], pos },
+          pos,
         });
       } else {
-        attrs.attrs.set(name, { kind: 'inherited', e: { kind: 'Var', name, pos: iPos }, pos: iPos });
+        attrs.attrs.set(name, { kind: 'inherited', e: { kind: 'Var', name, pos }, pos });
       }
     }
   }

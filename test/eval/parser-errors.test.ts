@@ -77,6 +77,9 @@ describe('errors found while parsing', () => {
     expect(err('let a = 1; a = 2; in a')).toBe("attribute 'a' already defined at «stdin»:1:5 @1:12");
     expect(err('{ a.x = 1; a = { x = 2; }; }')).toBe("attribute 'a.x' already defined at «stdin»:1:3 @1:18");
     expect(err('{ "a b" = 1; "a b" = 2; }')).toBe('attribute \'"a b"\' already defined at «stdin»:1:3 @1:14');
+    expect(err('{ "a b" = 1; inherit "a b"; }')).toBe('attribute \'"a b"\' already defined at «stdin»:1:3 @1:22');
+    // an inherit clause is checked once complete: a syntax error inside it comes first
+    expect(err('{ a = 1; inherit a 5; }')).toBe("syntax error, unexpected integer @1:20");
   });
 
   it('duplicate formals', () => {
