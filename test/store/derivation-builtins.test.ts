@@ -160,3 +160,17 @@ describe('structured attrs', () => {
     ).toThrow('cannot convert a function to JSON');
   });
 });
+
+describe('warnings', () => {
+  it('warns that structured attrs disable output checks, at the attribute, traced to the derivation', () => {
+    const lines: string[] = [];
+    const state = new EvalState(new ReadOnlyStore(), { log: (l) => lines.push(l) });
+    force(state.evalString('(builtins.derivationStrict { name = "w"; system = "x"; builder = "/b"; __structuredAttrs = true; maxSize = 1; }).out'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("… while evaluating derivation 'w'");
+    expect(lines[0]).toContain(
+      "warning: 'structuredAttrs' disables the effect of the derivation attribute 'maxSize'; use 'outputChecks.<output>.maxSize' instead",
+    );
+    expect(lines[0]).toMatch(/at «string»:1:\d+:/);
+  });
+});

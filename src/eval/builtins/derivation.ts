@@ -25,6 +25,7 @@ import {
   type Value,
 } from '../values.js';
 import { showPos, type Pos } from '../position.js';
+import { renderError } from '../error-format.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
@@ -264,6 +265,25 @@ function derivationStrict(state: EvalState, args: Lazy[], pos: Pos | undefined):
   );
 }
 
+/** Attributes that only work without structured attrs (there they move to `outputChecks`). */
+const OUTPUT_CHECK_ATTRS = new Set([
+  'allowedReferences',
+  'allowedRequisites',
+  'disallowedReferences',
+  'disallowedRequisites',
+  'maxSize',
+  'maxClosureSize',
+]);
+
+/** A warning about one attribute, placed at it and traced to the derivation, as Nix prints it. */
+function warnAttr(state: EvalState, drvName: string, pos: Pos | undefined, message: string): void {
+  const w = new NixError(message, pos);
+  w.addTrace(undefined, `while evaluating derivation '${drvName}'`);
+  const text = renderError(w, { showTrace: false, level: 'warning' });
+  if (state.settings.log) state.settings.log(text);
+  else process.stderr.write(text + '\n');
+}
+
 function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value {
   const store = state.store;
   const problem = storeNameProblem(drvName);
@@ -339,7 +359,21 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
         else if (key === 'outputHashAlgo') outputHashAlgo = parseHashAlgoOpt(forceStringNoCtx(value, undefined, ''));
         else if (key === 'outputHashMode') handleHashMode(forceStringNoCtx(value, undefined, ''));
         else if (key === 'outputs') handleOutputs(forceList(value, undefined, '').map((e) => forceStringNoCtx(e, undefined, '')));
+        if (OUTPUT_CHECK_ATTRS.has(key))
+          warnAttr(
+            state,
+            drvName,
+            attrs.posOf(key),
+            `'structuredAttrs' disables the effect of the derivation attribute '${key}'; use 'outputChecks.<output>.${key}' instead`,
+          );
       } else {
+        if (key === '__json')
+          warnAttr(
+            state,
+            drvName,
+            attrs.posOf(key),
+            "setting structured attributes via '__json' is deprecated, and may be disallowed in future versions of Nix. Set '__structuredAttrs = true' instead.",
+          );
         const s = state.coerceToString(value, undefined, '', context, true, true);
         drv.env.set(key, s);
         if (key === 'builder') drv.builder = s;
