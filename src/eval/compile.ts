@@ -27,6 +27,7 @@ import {
   NixAttrs,
   NixPath,
   PrimOp,
+  Shape,
   showType,
   showValueHook,
   stats,
@@ -232,6 +233,20 @@ export class Compiler {
         get = (env) => ((env[0] as Env)[0] as Env)[idx] as Lazy;
         code = (env) => {
           const v = ((env[0] as Env)[0] as Env)[idx] as Lazy;
+          return v instanceof Thunk ? v.force(pos) : v;
+        };
+        break;
+      case 3:
+        get = (env) => (((env[0] as Env)[0] as Env)[0] as Env)[idx] as Lazy;
+        code = (env) => {
+          const v = (((env[0] as Env)[0] as Env)[0] as Env)[idx] as Lazy;
+          return v instanceof Thunk ? v.force(pos) : v;
+        };
+        break;
+      case 4:
+        get = (env) => ((((env[0] as Env)[0] as Env)[0] as Env)[0] as Env)[idx] as Lazy;
+        code = (env) => {
+          const v = ((((env[0] as Env)[0] as Env)[0] as Env)[0] as Env)[idx] as Lazy;
           return v instanceof Thunk ? v.force(pos) : v;
         };
         break;
@@ -441,6 +456,55 @@ export class Compiler {
       return r;
     };
 
+    // Sets without dynamic attributes share one Shape; instances hold only values.
+    const shapePositions = names.map((n) => e.attrs.get(n)!.pos);
+    const shapePos = shapePositions.some((x) => x !== undefined) ? shapePositions : null;
+    if (dynamic.length === 0 && nStatic > 0 && !e.recursive) {
+      const shape = new Shape(names, shapePos);
+      return (env) => {
+        let ienv: Env | null = null;
+        if (inheritFrom) {
+          ienv = new Array(inheritFrom.length + 1);
+          ienv[0] = env;
+          for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env);
+        }
+        const vals: Lazy[] = new Array(nStatic);
+        for (let i = 0; i < nStatic; i++) {
+          const d = defs[i]!;
+          vals[i] = d.lazy(d.kind === 'inheritedFrom' ? ienv! : env);
+        }
+        stats.nrAttrsets++;
+        stats.nrAttrsInAttrsets += nStatic;
+        const r = NixAttrs.fromShape(shape, vals);
+        r.pos = setPos;
+        return r;
+      };
+    }
+    if (dynamic.length === 0 && nStatic > 0 && overridesIdx < 0) {
+      // A `rec` set's environment holds exactly its values (after the parent link).
+      const shape = new Shape(names, shapePos, 1);
+      return (env) => {
+        stats.nrEnvs++;
+        const env2: Env = new Array(nStatic + 1);
+        env2[0] = env;
+        let ienv: Env | null = null;
+        if (inheritFrom) {
+          ienv = new Array(inheritFrom.length + 1);
+          ienv[0] = env2;
+          for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env2);
+        }
+        for (let i = 0; i < nStatic; i++) {
+          const d = defs[i]!;
+          env2[i + 1] = d.lazy(d.kind === 'inherited' ? env : d.kind === 'inheritedFrom' ? ienv! : env2);
+        }
+        stats.nrAttrsets++;
+        stats.nrAttrsInAttrsets += nStatic;
+        const r = NixAttrs.fromShape(shape, env2 as Lazy[]);
+        r.pos = setPos;
+        return r;
+      };
+    }
+
     if (!e.recursive) {
       return (env) => {
         let ienv: Env | null = null;
@@ -630,7 +694,7 @@ export class Compiler {
     const state = this.state;
     if (args.length === 1) {
       const a0 = args[0]!;
-      return (env) => state.callFunction(fun(env), [a0(env)], pos);
+      return (env) => state.callFunction1(fun(env), a0(env), pos);
     }
     const n = args.length;
     return (env) => {
@@ -692,13 +756,15 @@ export class Compiler {
         return (env) => {
           const v1 = evalCtx(c1, env, p1, "in the left operand of '=='");
           const v2 = evalCtx(c2, env, p2, "in the right operand of '=='");
-          return state.eqValues(v1, v2, pos, 'while testing two values for equality', false);
+          const t = primitiveEq(v1, v2);
+          return t !== undefined ? t : state.eqValues(v1, v2, pos, 'while testing two values for equality', false);
         };
       case '!=':
         return (env) => {
           const v1 = evalCtx(c1, env, p1, "in the left operand of '!='");
           const v2 = evalCtx(c2, env, p2, "in the right operand of '!='");
-          return !state.eqValues(v1, v2, pos, 'while testing two values for inequality', false);
+          const t = primitiveEq(v1, v2);
+          return t !== undefined ? !t : !state.eqValues(v1, v2, pos, 'while testing two values for inequality', false);
         };
       case '&&':
         return (env) => evalBool(c1, env, p1, "in the left operand of '&&'") && evalBool(c2, env, p2, "in the right operand of '&&'");
@@ -803,6 +869,18 @@ export class Compiler {
       return context !== null && context.size > 0 ? mkString(str, context) : str;
     };
   }
+}
+
+/** Equality of two values when neither is a container or needs coercion; undefined otherwise. */
+function primitiveEq(a: Value, b: Value): boolean | undefined {
+  if (a === null) return b === null;
+  if (b === null) return false;
+  const ta = typeof a;
+  if (ta === 'object' || typeof b === 'object') return undefined;
+  if (ta === typeof b) return a === b;
+  if (ta === 'bigint' && typeof b === 'number') return Number(a) === b;
+  if (ta === 'number' && typeof b === 'bigint') return a === Number(b);
+  return false;
 }
 
 /** Canonicalises an absolute path as Nix's CanonPath does: no `.`, `..`, doubled or trailing slashes. */

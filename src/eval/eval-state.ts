@@ -123,7 +123,7 @@ export class EvalState {
     this.store = store;
     this.compiler = new Compiler(this, showExpr);
     this.lookupPath = this.settings.nixPath.map(parseLookupPathEntry);
-    setCallFunctionHook((f, args, pos) => this.callFunction(force(f, pos), args, pos));
+    setCallFunctionHook((f, args, pos) => (args.length === 1 ? this.callFunction1(force(f, pos), args[0]!, pos) : this.callFunction(force(f, pos), args, pos)));
     this.createBaseEnv();
   }
 
@@ -278,6 +278,18 @@ export class EvalState {
         }
       }
       return f;
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  /** callFunction with one argument, without allocating an argument array for lambdas. */
+  callFunction1(fn: Value, arg: Lazy, pos: Pos | undefined): Value {
+    if (!(fn instanceof Lambda)) return this.callFunction(fn, [arg], pos);
+    if (this.callDepth > this.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+    this.callDepth++;
+    try {
+      return this.callLambda(fn, arg, pos);
     } finally {
       this.callDepth--;
     }

@@ -132,48 +132,106 @@ export class PrimOpApp {
 // Attribute sets
 
 /**
- * An immutable attribute set. Values live in a Map; positions, when known, in
- * a parallel Map (often shared by every set built from the same `{ … }`).
- * As in Nix, a set built by `//` with a small right side is a layer over its
- * left side (`base`) rather than a copy, at most MAX_LAYERS deep; lookups
- * fall through the layers. Sorted names are computed on demand.
+ * The names of a `{ … }` literal, known at compile time and shared by every
+ * set that literal builds: instances then only hold an array of values.
+ */
+export class Shape {
+  /** name → index into an instance's values array. */
+  readonly index: Map<string, number>;
+  private sorted: string[] | null = null;
+  constructor(
+    readonly names: string[],
+    readonly pos: (Pos | undefined)[] | null,
+    /** Values start at this index (1 when a `rec` set's environment doubles as its values). */
+    readonly offset = 0,
+  ) {
+    this.index = new Map(names.map((n, i) => [n, i + offset]));
+  }
+  sortedNames(): string[] {
+    if (this.sorted === null) this.sorted = this.names.slice().sort(compareNames);
+    return this.sorted;
+  }
+}
+
+/** Bookkeeping only sets built by `//` need. */
+interface UpdateInfo {
+  layers: number;
+  size: number;
+  flat: Map<string, Lazy> | null;
+  /** Positions looked up in the operands of `//` instead of being copied. */
+  posL: NixAttrs | null;
+  posR: NixAttrs | null;
+  posDepth: number;
+}
+
+/**
+ * An immutable attribute set, in one of two representations: a Shape plus a
+ * values array (sets from literals), or a Map of values with an optional
+ * parallel Map of positions. As in Nix, a set built by `//` with a small
+ * right side is a layer over its left side (`base`) rather than a copy;
+ * lookups fall through the layers. Sorted names are computed on demand.
  */
 export class NixAttrs {
-  /** Own entries (for a layer: the right-hand side of `//`). */
-  readonly m: Map<string, Lazy>;
-  readonly p: Map<string, Pos> | null;
+  private readonly shape: Shape | null;
+  private readonly vals: Lazy[] | null;
+  private readonly m: Map<string, Lazy> | null;
+  private p: Map<string, Pos> | null;
   readonly base: NixAttrs | null;
-  readonly layers: number;
   /** Position of the `{ … }` that built this set. */
   pos: Pos | undefined;
-  private readonly _size: number;
-  private _keys: string[] | null = null;
-  private _flat: Map<string, Lazy> | null = null;
-  /**
-   * For a set merged by `//` (a copy): positions are looked up in the
-   * operands instead of being copied; after a few generations they are
-   * materialised so old sets are not kept alive.
-   */
-  posL: NixAttrs | null = null;
-  posR: NixAttrs | null = null;
-  posDepth = 0;
+  private u: UpdateInfo | null = null;
+  private keysCache: string[] | null = null;
 
-  constructor(m: Map<string, Lazy>, p: Map<string, Pos> | null = null, base: NixAttrs | null = null, size = -1) {
+  constructor(
+    m: Map<string, Lazy> | null,
+    p: Map<string, Pos> | null = null,
+    base: NixAttrs | null = null,
+    size = -1,
+    shape: Shape | null = null,
+    vals: Lazy[] | null = null,
+  ) {
+    this.shape = shape;
+    this.vals = vals;
     this.m = m;
     this.p = p;
     this.base = base;
-    this.layers = base ? base.layers + 1 : 0;
-    this._size = base ? size : m.size;
+    if (base !== null) this.u = { layers: base.layers + 1, size, flat: null, posL: null, posR: null, posDepth: 0 };
+  }
+
+  /** A set from a compile-time shape and its values (in shape order). */
+  static fromShape(shape: Shape, vals: Lazy[]): NixAttrs {
+    return new NixAttrs(null, null, null, -1, shape, vals);
   }
 
   get size(): number {
-    return this._size;
+    if (this.shape !== null) return this.shape.names.length;
+    return this.u !== null && this.base !== null ? this.u.size : this.m!.size;
+  }
+
+  get layers(): number {
+    return this.u === null ? 0 : this.u.layers;
+  }
+
+  get posDepth(): number {
+    return this.u === null ? 0 : this.u.posDepth;
+  }
+
+  private ownGet(name: string): Lazy | undefined {
+    if (this.shape !== null) {
+      const i = this.shape.index.get(name);
+      return i === undefined ? undefined : this.vals![i];
+    }
+    return this.m!.get(name);
+  }
+
+  private ownHas(name: string): boolean {
+    return this.shape !== null ? this.shape.index.has(name) : this.m!.has(name);
   }
 
   get(name: string): Lazy | undefined {
     let a: NixAttrs | null = this;
     do {
-      const v = a.m.get(name);
+      const v = a.ownGet(name);
       if (v !== undefined) return v;
       a = a.base;
     } while (a !== null);
@@ -187,13 +245,38 @@ export class NixAttrs {
   posOf(name: string): Pos | undefined {
     let a: NixAttrs | null = this;
     do {
-      if (a.m.has(name)) {
-        if (a.posR !== null) return a.posR.has(name) ? a.posR.posOf(name) : a.posL!.posOf(name);
+      if (a.ownHas(name)) {
+        if (a.shape !== null) return a.shape.pos === null ? undefined : a.shape.pos[a.shape.index.get(name)! - a.shape.offset];
+        const u = a.u;
+        if (u !== null && u.posR !== null) return u.posR.has(name) ? u.posR.posOf(name) : u.posL!.posOf(name);
         return a.p === null ? undefined : a.p.get(name);
       }
       a = a.base;
     } while (a !== null);
     return undefined;
+  }
+
+  /** Own entries as a Map (for a layer: the right-hand side of `//`; do not modify). */
+  ownMap(): Map<string, Lazy> {
+    if (this.m !== null) return this.m;
+    const shape = this.shape!;
+    const m = new Map<string, Lazy>();
+    for (let i = 0; i < shape.names.length; i++) m.set(shape.names[i]!, this.vals![i + shape.offset]!);
+    return m;
+  }
+
+  /** Own positions as a Map (do not modify). */
+  ownPositions(): Map<string, Pos> | null {
+    if (this.shape !== null) {
+      const sp = this.shape.pos;
+      if (sp === null) return null;
+      const p = new Map<string, Pos>();
+      for (let i = 0; i < sp.length; i++) if (sp[i]) p.set(this.shape.names[i]!, sp[i]!);
+      return p;
+    }
+    const u = this.u;
+    if (u !== null && u.posR !== null) return mergePositions(u.posL!, u.posR);
+    return this.p;
   }
 
   /** The layers from the bottom (a plain set) up to this one. */
@@ -205,29 +288,29 @@ export class NixAttrs {
 
   /** All entries in one Map, in no particular order (do not modify). */
   flat(): Map<string, Lazy> {
-    if (this.base === null) return this.m;
-    if (this._flat === null) {
+    if (this.base === null) return this.ownMap();
+    const u = this.u!;
+    if (u.flat === null) {
       const c = this.chain();
-      const f = new Map(c[0]!.m);
-      for (let i = 1; i < c.length; i++) for (const [k, v] of c[i]!.m) f.set(k, v);
-      this._flat = f;
+      const f = new Map(c[0]!.ownMap());
+      for (let i = 1; i < c.length; i++) for (const [k, v] of c[i]!.ownMap()) f.set(k, v);
+      u.flat = f;
     }
-    return this._flat;
+    return u.flat;
   }
 
   /** All positions in one Map (null when none are known). */
   flatPositions(): Map<string, Pos> | null {
-    if (this.posR !== null) return mergePositions(this.posL!, this.posR);
-    if (this.base === null) return this.p;
+    if (this.base === null) return this.ownPositions();
     const c = this.chain();
-    if (c.every((a) => a.p === null && a.posR === null)) return null;
-    const r = new Map(c[0]!.flatPositions() ?? []);
+    const ps = c.map((a) => a.ownPositions());
+    if (ps.every((p) => p === null)) return null;
+    const r = new Map(ps[0] ?? []);
     for (let i = 1; i < c.length; i++) {
-      const a = c[i]!;
-      const ap = a.flatPositions();
-      for (const k of a.m.keys()) {
-        const ps = ap?.get(k);
-        if (ps) r.set(k, ps);
+      const ap = ps[i];
+      for (const k of c[i]!.ownMap().keys()) {
+        const x = ap?.get(k);
+        if (x) r.set(k, x);
         else r.delete(k);
       }
     }
@@ -236,17 +319,37 @@ export class NixAttrs {
 
   /** Names sorted as Nix sorts them (byte order of the names). */
   keys(): string[] {
-    if (this._keys === null) {
+    if (this.shape !== null) return this.shape.sortedNames();
+    if (this.keysCache === null) {
       const ks = [...this.flat().keys()];
       ks.sort(compareNames);
-      this._keys = ks;
+      this.keysCache = ks;
     }
-    return this._keys;
+    return this.keysCache;
   }
 
   /** Entries in sorted order. */
   *entries(): IterableIterator<[string, Lazy]> {
     for (const k of this.keys()) yield [k, this.get(k)!];
+  }
+
+  /** For `//`: a layer of `own` over `base`. */
+  static layer(own: Map<string, Lazy>, ownPos: Map<string, Pos> | null, base: NixAttrs, size: number): NixAttrs {
+    return new NixAttrs(own, ownPos, base, size);
+  }
+
+  /** For `//`: a full copy whose positions come from the operands. */
+  static merged(m: Map<string, Lazy>, a: NixAttrs, b: NixAttrs): NixAttrs {
+    const r = new NixAttrs(m, null);
+    const depth = Math.max(a.posDepth, b.posDepth) + 1;
+    if (depth > MAX_POS_DEPTH) r.p = mergePositions(a, b);
+    else r.u = { layers: 0, size: m.size, flat: null, posL: a, posR: b, posDepth: depth };
+    return r;
+  }
+
+  /** True when positions are resolved through `//` operands (such a set cannot be a layer's bottom). */
+  get mergedPositions(): boolean {
+    return this.u !== null && this.u.posR !== null;
   }
 
   static readonly empty = new NixAttrs(new Map());
@@ -259,6 +362,7 @@ export function compareNames(a: string, b: string): number {
 
 const MAX_LAYERS = 8;
 const LAYER_RHS_THRESHOLD = 16;
+const MAX_POS_DEPTH = 8;
 
 /** `a // b`, layering small right sides and merging otherwise. */
 export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
@@ -268,7 +372,7 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
     let added = 0;
     const own = b.flat();
     for (const k of own.keys()) if (!a.has(k)) added++;
-    const r = new NixAttrs(own, b.flatPositions(), a, a.size + added);
+    const r = NixAttrs.layer(own, b.flatPositions(), a, a.size + added);
     r.pos = b.pos;
     return r;
   }
@@ -277,48 +381,43 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   // are not copied again and again (overlays on a package set).
   let bottom: NixAttrs = a;
   while (bottom.base !== null) bottom = bottom.base;
-  const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + (a.layers * LAYER_RHS_THRESHOLD);
-  if (bottom.posR === null && b.size + deltaSize <= bottom.size / 8) {
+  const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + a.layers * LAYER_RHS_THRESHOLD;
+  if (!bottom.mergedPositions && b.size + deltaSize <= bottom.size / 8) {
     const delta = new Map<string, Lazy>();
     let deltaPos: Map<string, Pos> | null = null;
     const layers: NixAttrs[] = [];
     for (let l: NixAttrs = a; l.base !== null; l = l.base) layers.push(l);
     layers.reverse();
-    layers.push(b);
     for (const l of layers) {
-      const lm = l.base === null ? l.flat() : l.m;
-      const lp = l.base === null ? l.flatPositions() : l.p;
-      for (const [k, v] of lm) {
+      const lp = l.ownPositions();
+      for (const [k, v] of l.ownMap()) {
         delta.set(k, v);
         const ps = lp?.get(k);
         if (ps) (deltaPos ??= new Map()).set(k, ps);
         else deltaPos?.delete(k);
       }
     }
+    const bp = b.flatPositions();
+    for (const [k, v] of b.flat()) {
+      delta.set(k, v);
+      const ps = bp?.get(k);
+      if (ps) (deltaPos ??= new Map()).set(k, ps);
+      else deltaPos?.delete(k);
+    }
     let added = 0;
-    for (const k of delta.keys()) if (!bottom.m.has(k)) added++;
+    for (const k of delta.keys()) if (!bottom.has(k)) added++;
     stats.nrOpUpdateValuesCopied += delta.size;
-    const r = new NixAttrs(delta, deltaPos, bottom, bottom.size + added);
+    const r = NixAttrs.layer(delta, deltaPos, bottom, bottom.size + added);
     r.pos = b.pos;
     return r;
   }
   stats.nrOpUpdateValuesCopied += a.size + b.size;
   const m = new Map(a.flat());
   for (const [k, v] of b.flat()) m.set(k, v);
-  const r = new NixAttrs(m, null);
+  const r = NixAttrs.merged(m, a, b);
   r.pos = b.pos;
-  const depth = Math.max(a.posDepth, b.posDepth) + 1;
-  if (depth > MAX_POS_DEPTH) {
-    (r as { p: Map<string, Pos> | null }).p = mergePositions(a, b);
-  } else {
-    r.posL = a;
-    r.posR = b;
-    r.posDepth = depth;
-  }
   return r;
 }
-
-const MAX_POS_DEPTH = 8;
 
 /** The positions of `a // b` as one Map (null when none are known). */
 function mergePositions(a: NixAttrs, b: NixAttrs): Map<string, Pos> | null {
