@@ -10,7 +10,7 @@ import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
 import { ExitError, type CommandContext } from '../cli/run-command.js';
 import { showHelp, showVersion } from '../cli/help.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
-import { dumpPathToFd, FdSource, hashPath, restorePath } from '../store/nar.js';
+import { dumpPath, FdSource, hashPath, restorePath } from '../store/nar.js';
 import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
 import type { FileIngestionMethod } from '../store/store-api.js';
 import { writeExport } from '../store/export-format.js';
@@ -19,7 +19,7 @@ import { missingLines, queryMissing, realisePaths, type BuildTarget } from '../b
 import { BuildProgress, formatError } from '../build/progress.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
-import { nixSysError } from '../store/local/sys-error.js';
+import { CREATING, nixSysError } from '../store/local/sys-error.js';
 import { addPermRoot } from '../store/local/gc-roots.js';
 import { findAllRoots } from '../store/gc/collect.js';
 import { opDelete, opGC, opOptimise } from '../store/gc/operations.js';
@@ -166,13 +166,17 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
     noFlags(inv);
     if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
     await flush(ctx.stdout);
-    dumpPathToFd(inv.opArgs[0]!, 1);
+    dumpPath(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk));
     return 0;
   }
   if (inv.op === 'restore') {
     noFlags(inv);
     if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
-    restorePath(inv.opArgs[0]!, new FdSource(0));
+    try {
+      restorePath(inv.opArgs[0]!, new FdSource(0));
+    } catch (e) {
+      throw nixSysError(e, CREATING) ?? e;
+    }
     return 0;
   }
   if (inv.op === 'version') return showVersion(ctx);

@@ -22,7 +22,7 @@ const STRERROR: Record<string, string> = {
   EPIPE: 'Broken pipe',
 };
 
-const WHAT: Record<string, (path: string, dest?: string) => string> = {
+const WHAT: Record<string, Describe> = {
   open: (p) => `opening file '${p}'`,
   mkdir: (p) => `creating directory '${p}'`,
   lstat: (p) => `getting status of '${p}'`,
@@ -41,12 +41,17 @@ const WHAT: Record<string, (path: string, dest?: string) => string> = {
   write: (p) => `writing to file '${p}'`,
 };
 
-/** A NixError for a Node system error, or undefined if e is not one. */
-export function nixSysError(e: unknown): NixError | undefined {
+type Describe = (path: string, dest?: string) => string;
+
+/** Nix's wording when a file is opened in order to create it (restoring archives). */
+export const CREATING: Record<string, Describe> = { open: (p) => `creating file '${p}'` };
+
+/** A NixError for a Node system error, or undefined if e is not one; `wording` overrides per system call. */
+export function nixSysError(e: unknown, wording: Record<string, Describe> = {}): NixError | undefined {
   const err = e as NodeJS.ErrnoException & { dest?: string };
   if (!(e instanceof Error) || typeof err.code !== 'string' || typeof err.syscall !== 'string') return undefined;
   const reason = STRERROR[err.code] ?? err.code;
-  const what = WHAT[err.syscall];
+  const what = wording[err.syscall] ?? WHAT[err.syscall];
   if (what && err.path) return new NixError(`${what(err.path, err.dest)}: ${reason}`);
   return new NixError(`${err.syscall}: ${reason}`);
 }

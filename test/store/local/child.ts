@@ -20,7 +20,8 @@ export function buildFixture(name: string): string {
     format: 'cjs',
     target: 'node20',
     outfile,
-    external: ['better-sqlite3'],
+    // Dependencies load from the repository's node_modules (NODE_PATH).
+    packages: 'external',
     logLevel: 'error',
   });
   fs.chmodSync(outfile, 0o755);
