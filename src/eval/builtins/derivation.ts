@@ -26,6 +26,7 @@ import {
 } from '../values.js';
 import { showPos, type Pos } from '../position.js';
 import { renderError } from '../error-format.js';
+import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
@@ -152,13 +153,6 @@ function requireFeature(state: EvalState, feature: string): void {
 // ---------------------------------------------------------------------------
 // JSON for __structuredAttrs (Nix's printValueAsJSON, strict, copying paths)
 
-function jsonNumber(x: number): string {
-  if (!Number.isFinite(x)) return 'null';
-  const s = String(x);
-  // nlohmann prints integral doubles with a trailing ".0".
-  return Number.isInteger(x) && !/e/.test(s) ? `${s}.0` : s.replace(/e\+?/, (m) => (m === 'e' ? 'e' : 'e+'));
-}
-
 type JSONFrame =
   | { kind: 'list'; items: Lazy[]; i: number; out: string[]; pos: Pos | undefined }
   | { kind: 'attrs'; attrs: NixAttrs; keys: string[]; i: number; out: string[] };
@@ -184,13 +178,13 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
     if (v === null) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'number') return jsonNumber(v);
-    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'number') return jsonFloat(v);
+    if (typeof v === 'string') return jsonString(v);
     if (v instanceof NixString) {
       for (const c of v.ctx) context.add(c);
-      return JSON.stringify(v.s);
+      return jsonString(v.s);
     }
-    if (v instanceof NixPath) return JSON.stringify(state.copyPathToStore(v.path, context));
+    if (v instanceof NixPath) return jsonString(state.copyPathToStore(v.path, context));
     if (Array.isArray(v)) return { kind: 'list', items: v, i: 0, out: [], pos };
     throw new TypeError(`cannot convert ${showType(v)} to JSON`, pos);
   };
@@ -210,7 +204,7 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
       const top = stack[stack.length - 1];
       if (!top) return done!;
       if (done !== undefined) {
-        top.out.push(top.kind === 'attrs' ? `${JSON.stringify(top.keys[top.i]!)}:${done}` : done);
+        top.out.push(top.kind === 'attrs' ? `${jsonString(top.keys[top.i]!)}:${done}` : done);
         top.i++;
         done = undefined;
       }
@@ -349,7 +343,7 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
         }
       } else if (structured) {
         if (key === '__structuredAttrs') return;
-        json.push(`${JSON.stringify(key)}:${valueToJSON(state, value, undefined, context)}`);
+        json.push(`${jsonString(key)}:${valueToJSON(state, value, undefined, context)}`);
         if (key === 'builder') {
           const s = forceStringValue(value, undefined, '');
           if (s instanceof NixString) for (const c of s.ctx) context.add(c);
