@@ -346,7 +346,9 @@ export class BufferSource implements SyncSource {
   }
 }
 
-/** Reads from a file descriptor (a file or a blocking pipe) with readSync. */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/** Reads from a file descriptor (a file or a pipe) with readSync. */
 export class FdSource implements SyncSource {
   constructor(private readonly fd: number) {}
   read(n: number): Buffer {
@@ -357,7 +359,11 @@ export class FdSource implements SyncSource {
       try {
         r = readSync(this.fd, b, got, n - got, null);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        // A non-blocking pipe with nothing in it yet: wait a moment instead of spinning.
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(SLEEPER, 0, 0, 1);
+          continue;
+        }
         throw e;
       }
       if (r === 0) throw new NarError('unexpected end-of-file');
