@@ -10,6 +10,7 @@ import {
   AssertionError,
   EvalError,
   InfiniteRecursionError,
+  MissingArgumentError,
   NixError,
   RestrictedPathError,
   StackOverflowError,
@@ -385,7 +386,7 @@ export class EvalState {
         const a = autoArgs.get(fm.name);
         if (a !== undefined) m.set(fm.name, a);
         else if (fm.def === null) {
-          throw new EvalError(
+          throw new MissingArgumentError(
             `cannot evaluate a function that has an argument without a value ('${fm.name}')
 Nix attempted to evaluate a function as a top level expression; in
 this case it must have its arguments supplied either by default
