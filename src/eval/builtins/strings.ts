@@ -7,7 +7,7 @@
 // counts them.
 
 import { registerBuiltins } from './registry.js';
-import { EvalError, UsageError } from '../errors.js';
+import { EvalError, TypeError, UsageError } from '../errors.js';
 import {
   force,
   forceAttrs,
@@ -73,7 +73,7 @@ function parseHashFormat(state: EvalState, name: string): HashEncoding {
 function getAttrOrThrow(attrs: NixAttrs, name: string, ctx: string): Lazy {
   const v = attrs.get(name);
   if (v === undefined) {
-    const e = new EvalError(`attribute '${name}' missing`);
+    const e = new TypeError(`attribute '${name}' missing`);
     e.addTrace(undefined, ctx);
     throw e;
   }
