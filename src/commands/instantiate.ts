@@ -155,6 +155,8 @@ function processExpr(
   rootNr: number,
 ): number {
   if (o.parseOnly) {
+    // Nix resolves variables right after parsing, so --parse reports undefined ones too.
+    state.compiler.compile(e, state.baseScope);
     ctx.stdout.write(showExpr(e) + '\n');
     return rootNr;
   }
