@@ -3,7 +3,6 @@
 // lives in src/store/; this file only dispatches and prints.
 
 import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
@@ -17,6 +16,7 @@ import { writeExport } from '../store/export-format.js';
 import { derivationOutputPath, compareBytewise, type Derivation } from '../store/derivation.js';
 import { missingLines, queryMissing, realisePaths, type BuildTarget } from '../build/realise.js';
 import { BuildProgress, formatError } from '../build/progress.js';
+import { readBuildLog } from '../build/build-log.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import { CREATING, nixSysError } from '../store/local/sys-error.js';
@@ -28,7 +28,6 @@ import { printTree } from '../store/query/tree.js';
 import { printDotGraph, printGraphML } from '../store/query/graph.js';
 import {
   baseNameOf,
-  buildLogCandidates,
   followLinksToStorePath,
   maybeUseOutputs,
   parseValidityRegistrations,
@@ -224,7 +223,9 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
       }
       case 'read-log': {
         noFlags(inv);
-        for (const arg of inv.opArgs) out(readLog(store, followLinksToStorePath(store, arg)));
+        for (const arg of inv.opArgs) {
+          ctx.stdout.write(readLog(store, followLinksToStorePath(store, arg)));
+        }
         return 0;
       }
       case 'dump-db': {
@@ -462,26 +463,17 @@ function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (
   }
 }
 
-function readLog(store: LocalStore, storePath: string): string {
+/** The build log of a derivation, or of the deriver of an output (Nix's getBuildLog). */
+function readLog(store: LocalStore, storePath: string): Buffer {
   let drvPath = storePath;
   if (!isDerivationPath(drvPath)) {
     const deriver = store.queryPathInfo(drvPath)?.deriver;
     if (!deriver) throw new NixError(`build log of derivation '${storePath}' is not available`);
     drvPath = deriver;
   }
-  for (const file of buildLogCandidates(store.logDir, drvPath)) {
-    if (!fs.existsSync(file)) continue;
-    if (!file.endsWith('.bz2')) return fs.readFileSync(file, 'utf8');
-    return decompressBzip2(file);
-  }
-  throw new NixError(`build log of derivation '${drvPath}' is not available`);
-}
-
-/** Node has no bzip2; Nix's logs are bzip2-compressed by default, so ask the bzip2 tool. */
-function decompressBzip2(file: string): string {
-  const r = spawnSync('bzip2', ['-dc', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.error || r.status !== 0) throw new NixError(`decompressing build log '${file}': ${r.error?.message ?? r.stderr}`);
-  return r.stdout;
+  const log = readBuildLog(store.logDir, drvPath);
+  if (log === undefined) throw new NixError(`build log of derivation '${drvPath}' is not available`);
+  return log;
 }
 
 function opRegisterValidity(store: LocalStore, inv: Invocation): number {

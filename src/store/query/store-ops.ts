@@ -116,11 +116,3 @@ export function parseValidityRegistrations(text: string, hashGiven: boolean): Va
   }
   return infos;
 }
-
-/** Where Nix keeps a derivation's build log: <logDir>/drvs/<2 chars>/<rest>[.bz2]. */
-export function buildLogCandidates(logDir: string, drvPath: string): string[] {
-  const base = drvPath.slice(drvPath.lastIndexOf('/') + 1);
-  const nested = path.join(logDir, 'drvs', base.slice(0, 2), base.slice(2));
-  const flat = path.join(logDir, 'drvs', base);
-  return [nested, `${nested}.bz2`, flat, `${flat}.bz2`];
-}
