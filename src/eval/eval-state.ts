@@ -189,6 +189,15 @@ export class EvalState {
     });
   }
 
+  /**
+   * Resolves the variables of a parsed expression without evaluating it, as
+   * Nix does right after parsing: throws UndefinedVarError ("undefined
+   * variable 'x'") for a free variable outside any `with`. For `--parse`.
+   */
+  bindVars(e: A.Expr): void {
+    this.compiler.compile(e, this.baseScope);
+  }
+
   /** Compiles an expression against the base scope (or a given scope) and evaluates it. */
   evalExpr(e: A.Expr, scope: Scope = this.baseScope, env: Env = this.baseEnv): Value {
     const code = this.compiler.compile(e, scope).code;
