@@ -88,3 +88,25 @@ describe('crash safety', () => {
     expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
   });
 });
+
+describe('temporary roots', () => {
+  it("the reference's garbage collector keeps what a live tsnix process added, and not after it exits", async () => {
+    const root = tempDir();
+    openChrootStore(root).close();
+    const child = spawn(process.execPath, [buildFixture('store-writer'), root, 'hold', 'precious'], {
+      env: fixtureEnv(), stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines: string[] = [];
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => {
+      lines.push(...d.toString().split('\n').filter((l) => l !== ''));
+      if (lines.length >= 2) resolve();
+    }));
+    const held = lines[1]!;
+    expect(refNixStore(root, ['--gc']).status).toBe(0);
+    expect(refNixStore(root, ['--check-validity', held]).status).toBe(0);
+    child.stdin!.end();
+    await new Promise((r) => child.on('exit', r));
+    expect(refNixStore(root, ['--gc']).status).toBe(0);
+    expect(refNixStore(root, ['--check-validity', held]).status).toBe(1);
+  });
+});
