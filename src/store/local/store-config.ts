@@ -152,7 +152,12 @@ export function resolveStoreConfig(options: ResolveStoreOptions = {}): StoreConf
       }
       return {
         ...localConfig({ root: chrootDir }, env, cwd),
-        chrootNotice: { message: `'${candidate.stateDir}' does not exist, so Nix will use '${chrootDir}' as a chroot store`, created },
+        chrootNotice: {
+          message: fs.existsSync(candidate.stateDir)
+            ? `'${candidate.stateDir}' is not writable, so tsnix will use '${chrootDir}' as a chroot store`
+            : `'${candidate.stateDir}' does not exist, so Nix will use '${chrootDir}' as a chroot store`,
+          created,
+        },
       };
     }
     return candidate;
