@@ -20,7 +20,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { NixError } from '../eval/errors.js';
 import { hashFile, hashEquals, printHash, type Hash } from '../store/hash.js';
 import { hashPath, canonicaliseMetadata } from '../store/nar.js';
@@ -33,6 +32,12 @@ import { buildLogPath, lastLogLines } from './build-log.js';
 import { scanForReferences } from '../store/references.js';
 import { runBuiltinBuilder } from './builtins/index.js';
 import type { BuildStore } from './build-store.js';
+import { DirectSpawner, type Spawner } from './spawn-helper.js';
+
+let fallbackSpawner: Spawner | undefined;
+function defaultSpawner(): Spawner {
+  return (fallbackSpawner ??= new DirectSpawner());
+}
 
 export type FailureKind = 'permanent' | 'transient' | 'timedOut' | 'hashMismatch' | 'checkMismatch' | 'misc';
 
@@ -75,6 +80,8 @@ export interface BuildRequest {
   /** For notes such as "keeping build directory". */
   onMessage?: (line: string) => void;
   signal?: AbortSignal;
+  /** Who starts the builder process (the worker's spawn helper). */
+  spawner?: Spawner;
 }
 
 export interface BuildOutcome {
@@ -260,10 +267,9 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           command = drv.builder;
           argv = args;
         }
-        status = await runProcess(command, argv, {
+        status = await runProcess(req.spawner ?? defaultSpawner(), command, argv, {
           env: Object.fromEntries(env),
           cwd: buildDir,
-          logFd,
           logFile,
           onLog: req.onLog,
           signal: req.signal,
@@ -352,7 +358,6 @@ interface ProcessStatus {
 interface RunOptions {
   env: Record<string, string>;
   cwd: string;
-  logFd: number;
   logFile: string;
   onLog?: (chunk: Buffer) => void;
   signal?: AbortSignal;
@@ -366,90 +371,66 @@ const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown a
 /**
  * Runs the builder with stdout and stderr both on the log file (one
  * descriptor keeps their order exact) and no stdin, in its own process
- * group so that everything it started can be killed together.
+ * group so that everything it started can be killed together; watches the
+ * log for live display and --max-silent-time.
  */
-function runProcess(command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: o.env,
-      cwd: o.cwd,
-      stdio: ['ignore', o.logFd, o.logFd],
-      detached: true,
-      argv0: o.argv0,
-    });
-    const started = Date.now();
-    let lastOutput = started;
-    let readPos = 0;
-    let timedOut: ProcessStatus['timedOut'];
-    let finished = false;
-    let readFd: number | undefined;
-    const watchLog = o.onLog !== undefined || o.maxSilentTime > 0;
+async function runProcess(spawner: Spawner, command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
+  const child = spawner.spawn({ command, args, env: o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0 });
+  const started = Date.now();
+  let lastOutput = started;
+  let readPos = 0;
+  let timedOut: ProcessStatus['timedOut'];
+  let readFd: number | undefined;
+  const watchLog = o.onLog !== undefined || o.maxSilentTime > 0;
 
-    const drain = () => {
-      if (!watchLog) return;
-      try {
-        readFd ??= fs.openSync(o.logFile, 'r');
-        const buf = Buffer.alloc(64 * 1024);
-        for (;;) {
-          const n = fs.readSync(readFd, buf, 0, buf.length, readPos);
-          if (n <= 0) break;
-          readPos += n;
-          lastOutput = Date.now();
-          o.onLog?.(Buffer.from(buf.subarray(0, n)));
+  const drain = () => {
+    if (!watchLog) return;
+    try {
+      readFd ??= fs.openSync(o.logFile, 'r');
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = fs.readSync(readFd, buf, 0, buf.length, readPos);
+        if (n <= 0) break;
+        readPos += n;
+        lastOutput = Date.now();
+        o.onLog?.(Buffer.from(buf.subarray(0, n)));
+      }
+    } catch {
+      // The log is only shown; the build goes on.
+    }
+  };
+  const needTimer = watchLog || o.timeout > 0;
+  const timer = needTimer
+    ? setInterval(() => {
+        drain();
+        const now = Date.now();
+        if (o.maxSilentTime > 0 && now - lastOutput >= o.maxSilentTime * 1000) {
+          timedOut = 'silence';
+          child.kill();
+        } else if (o.timeout > 0 && now - started >= o.timeout * 1000) {
+          timedOut = 'total';
+          child.kill();
         }
-      } catch {
-        // The log is only shown; the build goes on.
-      }
-    };
-    const kill = () => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setInterval(() => {
-      drain();
-      const now = Date.now();
-      if (o.maxSilentTime > 0 && now - lastOutput >= o.maxSilentTime * 1000) {
-        timedOut = 'silence';
-        kill();
-      } else if (o.timeout > 0 && now - started >= o.timeout * 1000) {
-        timedOut = 'total';
-        kill();
-      }
-    }, watchLog ? 50 : 250);
-    const onAbort = () => kill();
-    o.signal?.addEventListener('abort', onAbort);
-
-    const finish = (status: ProcessStatus | Error) => {
-      if (finished) return;
-      finished = true;
-      clearInterval(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-      drain();
-      if (readFd !== undefined) fs.closeSync(readFd);
-      if (status instanceof Error) reject(status);
-      else resolve(status);
-    };
-    child.on('error', (e) => {
-      const code = (e as NodeJS.ErrnoException).code;
-      const text = `executing '${command}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : e.message}\n`;
-      try {
-        fs.writeSync(o.logFd, text);
-      } catch {
-        // ignore
-      }
-      finish({ code: 1 });
-    });
-    child.on('exit', (code, signal) => {
-      // Whatever the builder left running in its group goes with it.
-      kill();
-      if (timedOut) finish({ code: code ?? 1, timedOut });
-      else if (signal) finish({ code: 1, signal: SIGNAL_NUMBERS[signal] ?? 9 });
-      else finish({ code: code ?? 1 });
-    });
-  });
+      }, 50)
+    : undefined;
+  const onAbort = () => child.kill();
+  o.signal?.addEventListener('abort', onAbort);
+  try {
+    const status = await child.exited;
+    if (status.error) {
+      const reason = status.error === 'ENOENT' ? 'No such file or directory' : status.error === 'EACCES' ? 'Permission denied' : status.error;
+      fs.appendFileSync(o.logFile, `executing '${command}': ${reason}\n`);
+      return { code: 1 };
+    }
+    if (timedOut) return { code: status.code ?? 1, timedOut };
+    if (status.signal) return { code: 1, signal: SIGNAL_NUMBERS[status.signal] ?? 9 };
+    return { code: status.code ?? 1 };
+  } finally {
+    if (timer) clearInterval(timer);
+    o.signal?.removeEventListener('abort', onAbort);
+    drain();
+    if (readFd !== undefined) fs.closeSync(readFd);
+  }
 }
 
 function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo'], drvPath: string): Hash {

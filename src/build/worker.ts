@@ -19,9 +19,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
 import { parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
-import { PathLocks } from '../store/local/path-locks.js';
 import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
+import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';
 
 /** The binary-cache layer's hook; absent until that layer exists. */
 export interface Substituter {
@@ -226,14 +226,15 @@ class DerivationGoal extends Goal {
 
     const release = await worker.acquireSlot();
     if (release === undefined) return;
-    let locks: PathLocks | undefined;
+    let locks: LockSet | undefined;
+    let deleteLocks = false;
     try {
       if (worker.stopped) return;
       locks = await worker.lockOutputs([...this.outputPaths(drv).values()].map((p) => store.toRealPath(p)));
-      if (worker.stopped) return;
+      if (!locks || worker.stopped) return;
       // Someone else may have built them while we waited.
       if (!check && this.wantedValid(drv)) {
-        locks.setDeletion(true);
+        deleteLocks = true;
         return this.done('success');
       }
       worker.options.events.message(check ? `checking outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
@@ -249,6 +250,7 @@ class DerivationGoal extends Goal {
             onLog: worker.options.events.buildLog ? (chunk) => worker.options.events.buildLog!(this.drvPath, chunk) : undefined,
             onMessage: (line) => worker.options.events.message(line),
             signal: worker.abortSignal,
+            spawner: worker.spawner,
           },
           worker.options.builder,
         );
@@ -259,10 +261,10 @@ class DerivationGoal extends Goal {
         throw e;
       }
       worker.options.events.buildFinished?.(this.drvPath, true);
-      locks.setDeletion(true);
+      deleteLocks = true;
       this.done('success');
     } finally {
-      locks?.release();
+      locks?.release(deleteLocks);
       release();
     }
   }
@@ -286,6 +288,8 @@ export class Worker {
   private readonly pending = new Set<Promise<void>>();
   private readonly failures = { permanent: false, timedOut: false, hashMismatch: false, checkMismatch: false };
   stopped = false;
+  /** An error that ends the whole run (thrown by run()). */
+  private fatal?: NixError;
   private allDone?: () => void;
 
   constructor(readonly store: BuildStore, readonly options: WorkerOptions) {}
@@ -381,7 +385,12 @@ export class Worker {
   /** A build slot (max-jobs); undefined if the worker stopped meanwhile. */
   async acquireSlot(): Promise<(() => void) | undefined> {
     if (this.options.maxJobs <= 0) {
-      throw new NixError("unable to start any build; either increase '--max-jobs' or enable remote builds");
+      // Nothing can ever build: the whole run fails (not just this goal), as in Nix.
+      this.fatal ??= new NixError(
+        "unable to start any build; either increase '--max-jobs' or enable remote builds." +
+          '\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html');
+      this.stop();
+      return undefined;
     }
     while (this.running >= this.options.maxJobs) {
       if (this.stopped) return undefined;
@@ -398,17 +407,24 @@ export class Worker {
     };
   }
 
+  private spawnerInstance?: Spawner;
+
+  /** Starts builders and holds output locks; created on first use, closed when the run ends. */
+  get spawner(): Spawner {
+    return (this.spawnerInstance ??= createSpawner());
+  }
+
   /** Locks the outputs' lock files like Nix (polling, so other builds go on while another process holds them). */
-  async lockOutputs(realPaths: string[]): Promise<PathLocks> {
-    const locks = new PathLocks();
+  async lockOutputs(realPaths: string[]): Promise<LockSet | undefined> {
     let announced = false;
     for (;;) {
-      if (locks.lockPaths(realPaths, { wait: false })) return locks;
+      const locks = await this.spawner.tryLock(realPaths);
+      if (locks) return locks;
       if (!announced) {
         this.options.events.message(`waiting for lock on ${realPaths.map((p) => `'${p}'`).join(', ')}`);
         announced = true;
       }
-      if (this.stopped) return locks;
+      if (this.stopped) return undefined;
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -440,6 +456,8 @@ export class Worker {
     if (this.topGoals.size > 0) await finished;
     // Let killed builds clean up before reporting.
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.spawnerInstance?.close();
+    if (this.fatal) throw this.fatal;
 
     const failed: string[] = [];
     const errors: string[] = [];

@@ -16,6 +16,7 @@ const GRAPH = mkDrvExpr(`rec {
   half = mk "half" "mkdir $out; echo partial > $out/file; exit 1" {};
   slow1 = mk "slow1" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
   slow2 = mk "slow2" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
+  silent = mk "silent" "echo starting; sleep 10; echo > $out" {};
 }`);
 
 function refVerify(root: string): number {
@@ -30,7 +31,7 @@ describe('the scheduler', () => {
 
   beforeAll(() => {
     root = tempDir();
-    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2'];
+    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2', 'silent'];
     const paths = refInstantiate(root, GRAPH, names);
     drvs = Object.fromEntries(names.map((n, i) => [n, paths[i]!]));
     store = openChrootStore(root);
@@ -118,5 +119,20 @@ describe('the scheduler', () => {
     expect(fs.statSync(dir).isDirectory()).toBe(true);
     fs.rmSync(dir, { recursive: true });
     expect(path.basename(dir)).toMatch(/^nix-build-half\.drv-\d+$/);
+  });
+
+  it('kills a builder silent for longer than max-silent-time, and one over the timeout', async () => {
+    const silent = await realise(store, [drvTarget(drvs.silent!)], { 'max-silent-time': '1' });
+    expect(silent.status).toBe(101);
+    expect(silent.errors).toEqual([`building of '${drvs.silent}!out' from .drv file timed out after 1 seconds of silence`]);
+    const total = await realise(store, [drvTarget(drvs.silent!)], { timeout: '1' });
+    expect(total.status).toBe(101);
+    expect(total.errors).toEqual([`building of '${drvs.silent}!out' from .drv file timed out after 1 seconds`]);
+    expect(store.isValidPath(store.queryDerivationOutputs(drvs.silent!).get('out')!)).toBe(false);
+  });
+
+  it('with max-jobs 0 and something to build, fails the whole run as Nix does', async () => {
+    await expect(realise(store, [drvTarget(drvs.silent!)], { 'max-jobs': '0' })).rejects.toThrow(
+      "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html");
   });
 });
