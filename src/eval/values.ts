@@ -572,6 +572,9 @@ function isUncacheable(e: NixError): boolean {
   return e.constructor.name === 'StackOverflowError';
 }
 
+/** Placeholder environment for thunks that are not compiled code. */
+const noEnv: Env = [];
+
 /** A thunk whose value is already known (used where an API wants a Thunk). */
 export function thunkOf(v: Value): Thunk {
   const t = new Thunk(null as unknown as Code, null as unknown as Env);
@@ -588,13 +591,17 @@ export function thunkOf(v: Value): Thunk {
  */
 export class AppThunk extends Thunk {
   constructor(
-    readonly fn: Lazy,
-    readonly arg: Lazy,
+    public fn: Lazy,
+    public arg: Lazy,
   ) {
-    super(null as unknown as Code, [] as Env);
+    super(null as unknown as Code, noEnv);
   }
   protected override compute(_code: Code, _env: Env, pos: Pos | undefined): Value {
-    return callFunctionHook(this.fn, [this.arg], pos);
+    const r = callFunctionHook(this.fn, [this.arg], pos);
+    // Let the function and argument be collected once the result is known.
+    this.fn = null;
+    this.arg = null;
+    return r;
   }
 }
 
@@ -612,11 +619,13 @@ export function determinePos(x: Lazy, fallback?: Pos): Pos | undefined {
 
 /** A deferred computation from a JS closure (for builtins building lazy results). */
 export class FnThunk extends Thunk {
-  constructor(private readonly f: () => Value) {
-    super(null as unknown as Code, [] as Env);
+  constructor(private f: (() => Value) | null) {
+    super(null as unknown as Code, noEnv);
   }
   protected override compute(): Value {
-    return this.f();
+    const r = this.f!();
+    this.f = null;
+    return r;
   }
 }
 
