@@ -41,6 +41,7 @@ import {
   type Value,
 } from './values.js';
 import type { EvalState } from './eval-state.js';
+import { internSymbol } from './symbols.js';
 
 /** Makes the lazy value of an expression in an environment (Nix's maybeThunk). */
 type MkLazy = (env: Env) => Lazy;
@@ -184,6 +185,7 @@ export class Compiler {
 
   private compileVar(e: A.ExprVar, scope: Scope): Compiled {
     const name = e.name;
+    internSymbol(name);
     const pos = e.pos;
     let depth = 0;
     const withDepths: number[] = [];
@@ -274,7 +276,10 @@ export class Compiler {
 
   /** A static name, or code computing a dynamic one (forced to a string without context). */
   private compileAttrName(n: A.AttrName, scope: Scope): string | ((env: Env) => string) {
-    if (n.name !== undefined) return n.name;
+    if (n.name !== undefined) {
+      internSymbol(n.name);
+      return n.name;
+    }
     const c = this.compile(n.expr, scope).code;
     const p = n.expr.pos;
     return (env) => forceStringNoCtx(c(env), p, 'while evaluating an attribute name');
@@ -410,6 +415,7 @@ export class Compiler {
     const inheritScope: Scope | null = e.inheritFromExprs ? staticScope(e.inheritFromExprs.map(() => ''), inner) : null;
     const inheritFrom = e.inheritFromExprs?.map((x) => this.compile(x, inner).lazy) ?? null;
     const defs = names.map((name) => {
+      internSymbol(name);
       const d = e.attrs.get(name)!;
       const s = d.kind === 'inherited' ? scope : d.kind === 'inheritedFrom' ? inheritScope! : inner;
       const c = this.compile(d.e, s);
@@ -574,6 +580,7 @@ export class Compiler {
     const inheritScope: Scope | null = a.inheritFromExprs ? staticScope(a.inheritFromExprs.map(() => ''), inner) : null;
     const inheritFrom = a.inheritFromExprs?.map((x) => this.compile(x, inner).lazy) ?? null;
     const defs = names.map((name) => {
+      internSymbol(name);
       const d = a.attrs.get(name)!;
       const s = d.kind === 'inherited' ? scope : d.kind === 'inheritedFrom' ? inheritScope! : inner;
       return { kind: d.kind, lazy: this.compile(d.e, s).lazy };
@@ -630,6 +637,7 @@ export class Compiler {
     const varNames: string[] = [];
     if (e.arg !== undefined) varNames.push(e.arg);
     if (e.formals) for (const f of e.formals.formals) varNames.push(f.name);
+    for (const n of varNames) internSymbol(n);
     const inner = staticScope(varNames, scope);
     // Defaults are compiled in the lambda's own scope (they may refer to other formals).
     const formals: FormalInfo[] | null = e.formals

@@ -48,6 +48,7 @@ import {
 } from './values.js';
 import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
+import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -141,6 +142,8 @@ export class EvalState {
     const builtinsMap = new Map<string, Lazy>();
     const add = (name: string, v: Lazy) => {
       const short = name.startsWith('__') ? name.slice(2) : name;
+      internSymbol(name);
+      internSymbol(short);
       names.push(name);
       values.push(v);
       builtinsMap.set(short, v);
@@ -965,7 +968,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       nrThunks: stats.nrThunks,
       sets: { bytes: stats.nrAttrsets * 16 + stats.nrAttrsInAttrsets * 24, elements: stats.nrAttrsInAttrsets, number: stats.nrAttrsets },
       sizes: { Attr: 24, Bindings: 16, Env: 16, Value: 16 },
-      symbols: { bytes: 0, number: symbolIds.size },
+      symbols: { bytes: 0, number: symbolCount() },
       time: { cpu, gc: 0, gcFraction: 0 },
       values: { bytes: stats.nrThunks * 16, number: stats.nrThunks },
     };
@@ -985,31 +988,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 
 // ---------------------------------------------------------------------------
 
-/** Symbol ids in order of first sight, so attribute iteration can follow Nix's Bindings order. */
-const symbolIds = new Map<string, number>();
-
-export function internSymbol(name: string): number {
-  let id = symbolIds.get(name);
-  if (id === undefined) {
-    id = symbolIds.size;
-    symbolIds.set(name, id);
-  }
-  return id;
-}
-
-const symbolOrderCache = new WeakMap<NixAttrs, string[]>();
-
-export function symbolOrder(attrs: NixAttrs): string[] {
-  let ks = symbolOrderCache.get(attrs);
-  if (ks === undefined) {
-    ks = attrs.keys().slice();
-    const ids = new Map<string, number>();
-    for (const k of ks) ids.set(k, internSymbol(k));
-    ks.sort((a, b) => ids.get(a)! - ids.get(b)!);
-    symbolOrderCache.set(attrs, ks);
-  }
-  return ks;
-}
+export { internSymbol, symbolOrder } from './symbols.js';
 
 /** Splits `a.b."c.d".0` into its components. */
 export function parseAttrPath(s: string): string[] {

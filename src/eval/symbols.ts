@@ -1,0 +1,37 @@
+// Symbol ids in order of first sight. Nix keeps attribute sets sorted by
+// symbol id (the order names were first met by the lexer, after the builtins),
+// and that order decides which attribute deep forcing, equality and the
+// unexpected-argument check visit first. We intern names as they are compiled
+// (source order) so those choices match Nix's.
+
+import type { NixAttrs } from './values.js';
+
+const symbolIds = new Map<string, number>();
+
+export function internSymbol(name: string): number {
+  let id = symbolIds.get(name);
+  if (id === undefined) {
+    id = symbolIds.size;
+    symbolIds.set(name, id);
+  }
+  return id;
+}
+
+export function symbolCount(): number {
+  return symbolIds.size;
+}
+
+const symbolOrderCache = new WeakMap<NixAttrs, string[]>();
+
+/** The names of a set in Nix's storage order (by symbol id). */
+export function symbolOrder(attrs: NixAttrs): string[] {
+  let ks = symbolOrderCache.get(attrs);
+  if (ks === undefined) {
+    ks = attrs.keys().slice();
+    const ids = new Map<string, number>();
+    for (const k of ks) ids.set(k, internSymbol(k));
+    ks.sort((a, b) => ids.get(a)! - ids.get(b)!);
+    symbolOrderCache.set(attrs, ks);
+  }
+  return ks;
+}
