@@ -153,8 +153,9 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const info = (s: string): void => {
     if (inv.common.verbosity >= 3) ctx.stderr.write(`${s}\n`);
   };
-  const error = (s: string): void => {
-    ctx.stderr.write(`error: ${s}\n`);
+  // Nix's printError: the message alone, without an "error: " prefix.
+  const printError = (s: string): void => {
+    ctx.stderr.write(`${s}\n`);
   };
   const warn = (s: string): void => {
     ctx.stderr.write(`warning: ${s}\n`);
@@ -285,7 +286,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         const report = store.verifyStore(inv.opFlags.includes('--check-contents'), inv.common.repair, (level, m) => {
           if (level === 'info') info(m);
           else if (level === 'warn') warn(m);
-          else error(m);
+          else printError(m);
         });
         if (report.errors) {
           warn('not all store errors were fixed');
@@ -302,7 +303,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
           const expected = parseHashAnyPrefixed(pathInfo.narHash);
           const current = hashPath(expected.algo, store.toRealPath(p)).hash;
           if (!hashEquals(expected, current)) {
-            error(`path '${p}' was modified! expected hash '${printHash(expected, 'base32', true)}', got '${printHash(current, 'base32', true)}'`);
+            printError(`path '${p}' was modified! expected hash '${printHash(expected, 'base32', true)}', got '${printHash(current, 'base32', true)}'`);
             status = 1;
           }
         }

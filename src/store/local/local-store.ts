@@ -56,7 +56,11 @@ export interface VerifyReport {
   errors: boolean;
 }
 
-/** Log lines of long operations go through this, so commands choose where they appear. */
+/**
+ * Log lines of long operations go through this, so commands choose where
+ * they appear. 'error' lines are complete (Nix prints some errors bare and
+ * some with an "error: " prefix); 'warn' lines get "warning: ".
+ */
 export type StoreLogger = (level: 'info' | 'error' | 'warn', message: string) => void;
 
 let tempCounter = 0;
@@ -486,7 +490,8 @@ export class LocalStore implements Store {
             if (update) this.db.writeTransaction(() => this.db.updatePathInfo(info));
           }
         } catch (e) {
-          log(this.isValidPath(p) ? 'error' : 'warn', (e as Error).message);
+          if (this.isValidPath(p)) log('error', `error: ${(e as Error).message}`);
+          else log('warn', (e as Error).message);
           errors = true;
         }
       }

@@ -187,3 +187,24 @@ describe('nix-store --realise', () => {
     expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
   });
 });
+
+describe('nix-store --verify on a damaged store', () => {
+  it('reports modified and vanished paths exactly as the reference (on two copies of one store)', async () => {
+    const refRoot = tempDir();
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'va'), 'a\n');
+    fs.writeFileSync(path.join(dir, 'vb'), 'b\n');
+    const a = refNixStore(refRoot, ['--add', path.join(dir, 'va')]).stdout.trim();
+    const b = refNixStore(refRoot, ['--add', path.join(dir, 'vb')]).stdout.trim();
+    const ourRoot = path.join(tempDir(), 'copy');
+    fs.cpSync(refRoot, ourRoot, { recursive: true, verbatimSymlinks: true });
+    for (const root of [refRoot, ourRoot]) {
+      const realA = path.join(root, 'nix/store', path.basename(a));
+      fs.chmodSync(realA, 0o644);
+      fs.writeFileSync(realA, 'changed\n');
+      fs.rmSync(path.join(root, 'nix/store', path.basename(b)));
+    }
+    expect(await ours(ourRoot, ['--verify-path', a])).toEqual(refNixStore(refRoot, ['--verify-path', a]));
+    expect(await ours(ourRoot, ['--verify', '--check-contents'])).toEqual(refNixStore(refRoot, ['--verify', '--check-contents']));
+  });
+});
