@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NixError } from '../eval/errors.js';
+import { BuildFailure } from './build-failure.js';
 import { hashFile, hashEquals, printHash, type Hash } from '../store/hash.js';
 import { hashPath, canonicaliseMetadata } from '../store/nar.js';
 import { derivationOutputPath, derivationType, type Derivation } from '../store/derivation.js';
@@ -31,21 +31,15 @@ import { bwrapArgs, findBwrap, missingBwrapError, writeSandboxEtc, type SandboxP
 import { buildLogPath, lastLogLines } from './build-log.js';
 import { scanForReferences } from '../store/references.js';
 import { runBuiltinBuilder } from './builtins/index.js';
+import { referencesGraphFiles } from './references-graph.js';
 import type { BuildStore } from './build-store.js';
+
+export { BuildFailure, type FailureKind } from './build-failure.js';
 import { DirectSpawner, type Spawner } from './spawn-helper.js';
 
 let fallbackSpawner: Spawner | undefined;
 function defaultSpawner(): Spawner {
   return (fallbackSpawner ??= new DirectSpawner());
-}
-
-export type FailureKind = 'permanent' | 'transient' | 'timedOut' | 'hashMismatch' | 'checkMismatch' | 'misc';
-
-/** A build that did not produce valid outputs; `kind` decides Nix's exit status. */
-export class BuildFailure extends NixError {
-  constructor(message: string, readonly kind: FailureKind) {
-    super(message);
-  }
 }
 
 export interface BuilderSettings {
@@ -215,6 +209,10 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
       isFixedOutput: isFixed,
     });
     for (const [name, contents] of files) fs.writeFileSync(path.join(buildDir, name), contents);
+    if (!drv.env.has('__json')) {
+      for (const [name, contents] of referencesGraphFiles(drv.env.get('exportReferencesGraph'), store, req.inputPaths))
+        fs.writeFileSync(path.join(buildDir, name), contents);
+    }
 
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const logFd = fs.openSync(logFile, 'w', 0o644);

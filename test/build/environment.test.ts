@@ -19,7 +19,13 @@ const DUMP = `
 
 const EXPR = `
 let common = { system = builtins.currentSystem; builder = "/bin/sh"; __impureHostDeps = ${HOST_DEPS}; PATH = "/bin"; };
-in {
+in rec {
+  dep = derivation (common // { name = "graph-dep"; args = [ "-c" "echo \${builtins.toFile "leaf" "x"} > $out" ]; });
+  graph = derivation (common // {
+    name = "env-graph";
+    args = [ "-c" "cat closure > $out; cat dep-drv >> $out" ];
+    exportReferencesGraph = [ "closure" dep "dep-drv" dep.drvPath ];
+  });
   plain = derivation (common // {
     name = "env-plain";
     args = [ "-c" ''(${DUMP}) > $out; echo > $dev'' "arg-\${placeholder "out"}" ];
@@ -51,8 +57,8 @@ describe('the build environment', () => {
   beforeAll(() => {
     ourRoot = tempDir();
     refRoot = tempDir();
-    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured']);
-    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured'])).toEqual(drvs);
+    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured', 'graph']);
+    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured', 'graph'])).toEqual(drvs);
   });
 
   it('is what Nix gives the builder, passAsFile and structured attributes included', async () => {
