@@ -714,7 +714,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
         if (v === true) return '1';
         if (v === false || v === null) return '';
         if (typeof v === 'bigint') return v.toString();
-        if (typeof v === 'number') return v.toFixed(6);
+        if (typeof v === 'number') return formatFixed6(v);
         if (Array.isArray(v)) {
           let result = '';
           for (let i = 0; i < v.length; i++) {
@@ -989,6 +989,15 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 // ---------------------------------------------------------------------------
 
 export { internSymbol, symbolOrder } from './symbols.js';
+
+/** C's `%f` (std::to_string of a double): six decimals, no exponent. */
+export function formatFixed6(x: number): string {
+  if (Number.isNaN(x)) return x < 0 ? '-nan' : 'nan';
+  if (!Number.isFinite(x)) return x < 0 ? '-inf' : 'inf';
+  if (Object.is(x, -0)) return '-0.000000';
+  if (Math.abs(x) >= 1e21) return `${BigInt(x)}.000000`;
+  return x.toFixed(6);
+}
 
 /** Splits `a.b."c.d".0` into its components. */
 export function parseAttrPath(s: string): string[] {
