@@ -17,7 +17,8 @@ import { isDerivationPath, isStorePath } from '../store/store-path.js';
 import { missingLines, queryMissing, realisePaths, resultLinkName, type BuildTarget } from '../build/realise.js';
 import { BuildProgress, formatError } from '../build/progress.js';
 import { addResultLink } from '../build/result-links.js';
-import { evaluateDerivations, type DrvInfo } from '../build/eval-derivations.js';
+import type { DrvInfo } from '../build/eval-derivations.js';
+import { showHelp, showVersion } from '../cli/help.js';
 
 interface BuildArgs {
   outLink: string;
@@ -72,6 +73,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     check: false,
     printBuildLogs: false,
   };
+  let info: '--help' | '--version' | undefined;
   const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
     if (positional) {
       if (arg === '-') a.readStdin = true;
@@ -79,6 +81,10 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       return true;
     }
     switch (arg) {
+      case '--help':
+      case '--version':
+        info ??= arg;
+        return true;
       case '--no-out-link':
       case '--no-link':
         a.noOutLink = true;
@@ -118,6 +124,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     return false;
   });
 
+  if (info === '--help') return showHelp('build');
+  if (info === '--version') return showVersion(ctx);
+
   const settings = ctx.settings;
   const store = openLocalStore({
     uri: settings.isSet('store') ? settings.getString('store') : undefined,
@@ -148,6 +157,8 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       exprFiles.push(f);
     }
     if (exprFiles.length > 0 || a.readStdin) {
+      // The evaluator is loaded only when there is something to evaluate.
+      const { evaluateDerivations } = await import('../build/eval-derivations.js');
       drvs.push(...(await evaluateDerivations({
         store,
         settings,
