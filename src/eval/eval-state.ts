@@ -158,6 +158,7 @@ export class EvalState {
         if (def.impureOnly && this.settings.pureEval) continue;
         add(def.name, def.value(this));
       } else {
+        if (def.experimentalFeature && !this.settings.experimentalFeatures?.has(def.experimentalFeature)) continue;
         const short = def.name.startsWith('__') ? def.name.slice(2) : def.name;
         add(def.name, new PrimOp(short, def.arity, def.fn, def.addTrace ?? true));
       }

@@ -106,6 +106,8 @@ export interface PrimOpDef {
   fn: (args: Lazy[], pos: Pos | undefined, state: any) => Value;
   /** Whether errors get "while calling the 'name' builtin" (default true; Nix turns it off for a few). */
   addTrace?: boolean;
+  /** Only present when this experimental feature is enabled (e.g. 'flakes'). */
+  experimentalFeature?: string;
 }
 
 export class PrimOp {

@@ -141,3 +141,33 @@ describe('auto-calling and attribute paths', () => {
     expect(() => st.findAlongAttrPath(v, 'a.x', NixAttrs.empty)).toThrow("attribute 'x' in selection path 'a.x' not found");
   });
 });
+
+describe('fetchers', () => {
+  it('checks the store path name as Nix does', () => {
+    const { err } = state();
+    expect(err('builtins.fetchurl "https://example.com/~wiggle~"')).toContain(
+      "error: invalid store path name when fetching URL 'https://example.com/~wiggle~': name '~wiggle~' contains illegal character '~'. Please pass an attribute set with 'url' and 'name' attributes to 'fetchurl',  so that it can create a valid store path.",
+    );
+    expect(err('builtins.fetchurl { url = "https://example.com/a"; name = "~x"; }')).toContain(
+      "Please change the value for the 'name' attribute passed to 'fetchurl'",
+    );
+  });
+
+  it('fetches file:// URLs into the store as fixed-output paths', () => {
+    const dir = fixture();
+    const { ev } = state();
+    const out = ev(`builtins.fetchurl "file://${dir}/text"`);
+    expect(out).toMatch(/^"\/nix\/store\/[0-9a-z]{32}-text"$/);
+  });
+
+  it('flake references need the flakes feature', () => {
+    expect(state().err('builtins.parseFlakeRef "github:NixOS/nixpkgs"')).toContain("attribute 'parseFlakeRef' missing");
+    const { ev } = state({ experimentalFeatures: new Set(['flakes']) });
+    expect(ev('builtins.parseFlakeRef "github:NixOS/nixpkgs/23.05?dir=lib"')).toBe(
+      '{ dir = "lib"; owner = "NixOS"; ref = "23.05"; repo = "nixpkgs"; type = "github"; }',
+    );
+    expect(ev('builtins.flakeRefToString { type = "github"; owner = "NixOS"; repo = "nixpkgs"; ref = "23.05"; dir = "lib"; }')).toBe(
+      '"github:NixOS/nixpkgs/23.05?dir=lib"',
+    );
+  });
+});

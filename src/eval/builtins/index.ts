@@ -33,6 +33,7 @@ import './lists.js';
 import './filesystem.js';
 import './import.js';
 import './coercion.js';
+import './fetchers.js';
 import './derivation.js';
 import './strings.js';
 import './context.js';
