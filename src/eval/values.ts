@@ -463,11 +463,6 @@ export type Value =
 
 export type Lazy = Value | Thunk;
 
-const PENDING = 0;
-const FORCING = 1;
-const DONE = 2;
-const FAILED = 3;
-
 /** Counters for NIX_SHOW_STATS. */
 export const stats = {
   nrThunks: 0,
@@ -494,39 +489,49 @@ export class InfiniteRecursion extends InfiniteRecursionError {
   }
 }
 
+/** Marks a thunk whose evaluation failed (its `v` holds the error). */
+const FAILED: Code = () => {
+  throw new Error('failed thunk');
+};
+/** The code of thunks that compute by other means (AppThunk, FnThunk). */
+const SPECIAL: Code = () => {
+  throw new Error('special thunk');
+};
+
 /**
  * A suspended computation. `code(env)` computes the value; afterwards the
- * code and env are dropped so the environment can be collected.
+ * code and env are dropped so the environment can be collected. Three fields
+ * encode the state (thunks are the most numerous objects, so size matters):
+ * pending (code and env set), being forced (env null: re-entry is infinite
+ * recursion), done (code null, `v` the value), failed (code FAILED, `v` the
+ * error).
  */
 export class Thunk {
-  state = PENDING;
-  /** The value once DONE; the error once FAILED. */
-  v: unknown = undefined;
+  v: unknown;
   code: Code | null;
   env: Env | null;
 
   constructor(code: Code, env: Env) {
+    this.v = undefined;
     this.code = code;
     this.env = env;
   }
 
   force(pos?: Pos): Value {
-    if (this.state === DONE) return this.v as Value;
+    if (this.code === null) return this.v as Value;
     return this.forceSlow(pos);
   }
 
   private forceSlow(pos: Pos | undefined): Value {
-    if (this.state === FORCING) throw new InfiniteRecursion(this, pos);
-    if (this.state === FAILED) throw cloneError(this.v as NixError);
     const code = this.code!;
-    const env = this.env!;
-    this.state = FORCING;
+    if (code === FAILED) throw cloneError(this.v as NixError);
+    const env = this.env;
+    if (env === null) throw new InfiniteRecursion(this, pos);
+    this.env = null;
     try {
       const v = this.compute(code, env, pos);
       this.v = v;
-      this.state = DONE;
       this.code = null;
-      this.env = null;
       return v;
     } catch (e) {
       if (e instanceof InfiniteRecursion && e.thunk === this) {
@@ -536,12 +541,10 @@ export class Thunk {
         // Nix remembers the failure: forcing again throws a copy of this
         // error, with the frames it has collected by then (the original
         // keeps collecting frames as it unwinds further).
-        this.state = FAILED;
+        this.code = FAILED;
         this.v = e;
-        this.code = null;
-        this.env = null;
       } else {
-        this.state = PENDING;
+        this.env = env;
       }
       throw e;
     }
@@ -553,11 +556,17 @@ export class Thunk {
 
   /** True once forced successfully. */
   get forced(): boolean {
-    return this.state === DONE;
+    return this.code === null;
   }
 
+  /** True while being forced. */
   get blackholed(): boolean {
-    return this.state === FORCING;
+    return this.code !== null && this.code !== FAILED && this.env === null;
+  }
+
+  /** True when not yet forced (nor failed). */
+  get pending(): boolean {
+    return this.code !== null && this.code !== FAILED && this.env !== null;
   }
 }
 
@@ -579,8 +588,7 @@ const noEnv: Env = [];
 
 /** A thunk whose value is already known (used where an API wants a Thunk). */
 export function thunkOf(v: Value): Thunk {
-  const t = new Thunk(null as unknown as Code, null as unknown as Env);
-  t.state = DONE;
+  const t = new Thunk(SPECIAL, noEnv);
   t.v = v;
   t.code = null;
   t.env = null;
@@ -596,7 +604,7 @@ export class AppThunk extends Thunk {
     public fn: Lazy,
     public arg: Lazy,
   ) {
-    super(null as unknown as Code, noEnv);
+    super(SPECIAL, noEnv);
   }
   protected override compute(_code: Code, _env: Env, pos: Pos | undefined): Value {
     const r = callFunctionHook(this.fn, [this.arg], pos);
@@ -611,7 +619,7 @@ export class AppThunk extends Thunk {
 export function determinePos(x: Lazy, fallback?: Pos): Pos | undefined {
   if (x instanceof Thunk) {
     if (x.forced) return determinePos(x.force(), fallback);
-    if (x instanceof AppThunk && !x.forced && x.state === 0) return determinePos(x.fn, fallback);
+    if (x instanceof AppThunk && x.pending) return determinePos(x.fn, fallback);
     return fallback;
   }
   if (x instanceof NixAttrs) return x.pos ?? fallback;
@@ -622,7 +630,7 @@ export function determinePos(x: Lazy, fallback?: Pos): Pos | undefined {
 /** A deferred computation from a JS closure (for builtins building lazy results). */
 export class FnThunk extends Thunk {
   constructor(private f: (() => Value) | null) {
-    super(null as unknown as Code, noEnv);
+    super(SPECIAL, noEnv);
   }
   protected override compute(): Value {
     const r = this.f!();
