@@ -6,13 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { buildFixture, fixtureEnv } from './child.js';
 import { makeSourceTree, refNixStore, tempDir } from './helpers.js';
 
-// The real launcher (dist/ is compiled by test/global-setup.ts).
-const NIX_STORE = path.resolve(import.meta.dirname, '../../../bin/nix-store');
-
 function ourNixStore(args: string[], input?: Buffer): { status: number | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync(NIX_STORE, args, { input, maxBuffer: 1 << 30 });
+  const r = spawnSync(process.execPath, [buildFixture('nix-store-main'), ...args], { env: fixtureEnv(), input, maxBuffer: 1 << 30 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
@@ -41,7 +39,7 @@ describe('nix-store through pipes', () => {
     expect(ours.stdout.equals(ref)).toBe(true);
     const other = tempDir();
     const imported = ourNixStore(['--store', other, '--import'], ref);
-    expect(imported.stdout.toString()).toBe(`${p}\n`);
+    expect(imported.stderr + imported.stdout.toString()).toBe(`${p}\n`);
     expect(refNixStore(other, ['--verify', '--check-contents']).status).toBe(0);
   });
 
