@@ -12,7 +12,7 @@ export type HashAlgo = 'md5' | 'sha1' | 'sha256' | 'sha512';
 
 export interface ValidPathInfo {
   path: string;
-  /** `sha256:<base32>` as Nix stores it in the database. */
+  /** `sha256:<base32>`, as nix-store -q --hash prints it (the database keeps `sha256:<base16>`). */
   narHash: string;
   narSize: number;
   references: string[];
