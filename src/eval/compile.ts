@@ -14,6 +14,43 @@ import type * as A from './ast.js';
 import { AssertionError, EvalError, NixError, StackOverflowError, TypeError, UndefinedVarError } from './errors.js';
 
 const inlinePrimops = new Set(['__sub', '__mul', '__div', '__lessThan']);
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+/** The common cases of the inlined primops; undefined means "let the primop decide" (errors included). */
+const directArith: Record<string, (a: Value, b: Value) => Value | undefined> = {
+  __sub: (a, b) => {
+    if (typeof a === 'bigint' && typeof b === 'bigint') {
+      const r = a - b;
+      return r >= I64_MIN && r <= I64_MAX ? r : undefined;
+    }
+    if (typeof a === 'number' && typeof b === 'number') return a - b;
+    return undefined;
+  },
+  __mul: (a, b) => {
+    if (typeof a === 'bigint' && typeof b === 'bigint') {
+      const r = a * b;
+      return r >= I64_MIN && r <= I64_MAX ? r : undefined;
+    }
+    if (typeof a === 'number' && typeof b === 'number') return a * b;
+    return undefined;
+  },
+  __div: (a, b) => {
+    if (typeof a === 'bigint' && typeof b === 'bigint' && b !== 0n) {
+      const r = a / b;
+      return r >= I64_MIN && r <= I64_MAX ? r : undefined;
+    }
+    if (typeof a === 'number' && typeof b === 'number' && b !== 0) return a / b;
+    return undefined;
+  },
+  __lessThan: (a, b) => {
+    if (typeof a === 'bigint' && typeof b === 'bigint') return a < b;
+    if (typeof a === 'number' && typeof b === 'number') return a < b;
+    return undefined;
+  },
+};
+
 import type { Pos } from './position.js';
 import {
   checkedAdd,
@@ -683,11 +720,17 @@ export class Compiler {
         const state = this.state;
         const fn = prim.fn;
         const hint = `while calling the '${prim.name}' builtin`;
+        // Integers and floats take a direct path; anything else (and every
+        // error) goes through the primop itself.
+        const direct = directArith[e.fun.name]!;
         return (env) => {
           if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
           state.callDepth++;
           try {
-            return fn([a0(env), a1(env)], pos, state);
+            const v1 = a0(env);
+            const v2 = a1(env);
+            const r = direct(v1, v2);
+            return r !== undefined ? r : fn([v1, v2], pos, state);
           } catch (err) {
             throw addTrace(err, pos, hint);
           } finally {
