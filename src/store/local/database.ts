@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteNativeBinding } from '../../cli/sea-assets.js';
 import { NixError } from '../../eval/errors.js';
 import { parseHashAnyPrefixed, printHash } from '../hash.js';
 import type { ValidPathInfo } from '../store-api.js';
@@ -166,7 +167,13 @@ export class StoreDatabase {
 
     let db: Database.Database;
     try {
-      db = new Database(dbPath, { fileMustExist: schema !== 0, readonly: !!options.readOnly, timeout: 60 * 60 * 1000 });
+      db = new Database(dbPath, {
+        fileMustExist: schema !== 0,
+        readonly: !!options.readOnly,
+        timeout: 60 * 60 * 1000,
+        // Inside the single executable the addon is unpacked from its assets.
+        ...sqliteNativeBinding(),
+      });
     } catch (e) {
       throw new StoreDatabaseError(`cannot open SQLite database '${dbPath}': ${(e as Error).message}`);
     }
