@@ -3,6 +3,7 @@
 // lives in src/store/; this file only dispatches and prints.
 
 import fs from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
@@ -309,6 +310,11 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         }
         return status;
       }
+      case 'generate-binary-cache-key':
+        unknownFlags(inv, []);
+        if (inv.opArgs.length !== 3) throw new UsageError('three arguments expected');
+        generateBinaryCacheKey(inv.opArgs[0]!, inv.opArgs[1]!, inv.opArgs[2]!);
+        return 0;
       default:
         throw new NixError(`nix-store --${inv.op} is not implemented yet in tsnix`);
     }
@@ -575,4 +581,18 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
   }
   if (!inv.noOutput) for (const r of results) out(`${r}\n`);
   return 0;
+}
+
+/**
+ * An ed25519 key pair in Nix's text format: `NAME:base64(seed ‖ public key)`
+ * for the secret key (written mode 0600), `NAME:base64(public key)` for the
+ * public one.
+ */
+function generateBinaryCacheKey(keyName: string, secretKeyFile: string, publicKeyFile: string): void {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  // The raw keys are the last 32 bytes of their DER encodings.
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  fs.writeFileSync(publicKeyFile, `${keyName}:${pub.toString('base64')}`);
+  fs.writeFileSync(secretKeyFile, `${keyName}:${Buffer.concat([seed, pub]).toString('base64')}`, { mode: 0o600 });
 }

@@ -31,7 +31,7 @@ export interface RefResult {
 /** Runs the reference nix-store with `--store root`. */
 export function refNixStore(root: string, args: string[], input?: Buffer | string): RefResult {
   const r = spawnSync('nix-store', ['--store', root, ...args], {
-    input,
+    input: typeof input === 'string' ? Buffer.from(input) : input,
     encoding: 'buffer',
     env: { ...process.env, NIX_REMOTE: '', NIX_CONF_DIR: '/etc/nix' },
   });

@@ -9,6 +9,8 @@ import { main } from '../../../src/commands/store.js';
 import { Settings } from '../../../src/cli/settings.js';
 import { openChrootStore, refNixStore, tempDir, makeSourceTree } from './helpers.js';
 import { parseValidityRegistrations } from '../../../src/store/query/store-ops.js';
+import { hashPath } from '../../../src/store/nar.js';
+import { printHash } from '../../../src/store/hash.js';
 import { spawnSync } from 'node:child_process';
 
 class Capture extends Writable {
@@ -206,5 +208,30 @@ describe('nix-store --verify on a damaged store', () => {
     }
     expect(await ours(ourRoot, ['--verify-path', a])).toEqual(refNixStore(refRoot, ['--verify-path', a]));
     expect(await ours(ourRoot, ['--verify', '--check-contents'])).toEqual(refNixStore(refRoot, ['--verify', '--check-contents']));
+  });
+});
+
+describe('nix-store --generate-binary-cache-key', () => {
+  it("writes keys the reference signs and verifies with (secret key mode 0600)", async () => {
+    const dir = tempDir();
+    const sk = path.join(dir, 'sk');
+    const pk = path.join(dir, 'pk');
+    expect((await ours(tempDir(), ['--generate-binary-cache-key', 'cache-1', sk, pk])).status).toBe(0);
+    expect(fs.statSync(sk).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(pk, 'utf8')).toMatch(/^cache-1:[A-Za-z0-9+/]{43}=$/);
+    // An input-addressed path (signatures matter only for those).
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const p = '/nix/store/9vdjb7qa2b1k7ymg8n7mvh0n3ncvw1ms-signed';
+    fs.writeFileSync(store.toRealPath(p), 'contents');
+    const { hash, size } = hashPath('sha256', store.toRealPath(p));
+    store.registerValidPaths([{ path: p, narHash: printHash(hash, 'base32', true), narSize: size, references: [] }]);
+    store.close();
+    const nix = (args: string[]) => spawnSync('nix', ['--extra-experimental-features', 'nix-command', ...args, '--store', root], { encoding: 'utf8' });
+    expect(nix(['store', 'sign', '--key-file', sk, p]).status).toBe(0);
+    expect(nix(['store', 'verify', '--sigs-needed', '1', '--trusted-public-keys', fs.readFileSync(pk, 'utf8'), p]).status).toBe(0);
+    const other = path.join(dir, 'other');
+    await ours(tempDir(), ['--generate-binary-cache-key', 'cache-1', path.join(dir, 'sk2'), other]);
+    expect(nix(['store', 'verify', '--sigs-needed', '1', '--trusted-public-keys', fs.readFileSync(other, 'utf8'), p]).status).not.toBe(0);
   });
 });
