@@ -41,7 +41,11 @@ const assets = {};
 const addon = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
 assets['better_sqlite3.node'] = addon;
 const corepkgs = join(root, 'corepkgs');
-if (existsSync(corepkgs)) for (const f of readdirSync(corepkgs)) assets[`corepkgs/${f}`] = join(corepkgs, f);
+const corepkgFiles = existsSync(corepkgs) ? readdirSync(corepkgs) : [];
+for (const f of corepkgFiles) assets[`corepkgs/${f}`] = join(corepkgs, f);
+// node:sea cannot list assets, so the file names travel as an asset too.
+writeFileSync(join(out, 'corepkgs.json'), JSON.stringify(corepkgFiles));
+assets['corepkgs.json'] = join(out, 'corepkgs.json');
 
 writeFileSync(
   join(out, 'sea-config.json'),

@@ -11,6 +11,7 @@ import { EvalState, parseNixPathEnv, resolveExprPath } from '../eval/eval-state.
 import { NixAttrs, FnThunk, type Lazy } from '../eval/values.js';
 import type { Store } from '../store/store-api.js';
 import type { CommonArgs } from './args.js';
+import { seaCorepkgsDir } from './sea-assets.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
   const s = common.settings;
@@ -30,6 +31,7 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
     currentSystem: evalSystem !== '' ? evalSystem : s.getString('system'),
     home: env.HOME,
     experimentalFeatures: s.experimentalFeatures(),
+    corepkgsDir: seaCorepkgsDir(),
     lint: {
       urlLiterals: lintLevel(s.getString('lint-url-literals')),
       shortPathLiterals: lintLevel(s.getString('lint-short-path-literals')),

@@ -39,7 +39,8 @@ export function seaAssetText(key: string): string | undefined {
 
 /**
  * The `nativeBinding` option for better-sqlite3: inside a SEA, the addon is
- * written once to a cache file named by its hash, then loaded from there.
+ * written once to a cache file named by its hash, then loaded from there
+ * (better-sqlite3 accepts the loaded module where its types say string).
  */
 export function sqliteNativeBinding(): { nativeBinding?: string } {
   const sea = seaModule();
@@ -54,5 +55,35 @@ export function sqliteNativeBinding(): { nativeBinding?: string } {
     writeFileSync(tmp, bytes, { mode: 0o755 });
     renameSync(tmp, file);
   }
-  return { nativeBinding: file };
+  // A SEA's require() loads only built-in modules, so load the addon
+  // ourselves and hand better-sqlite3 the loaded module.
+  const mod = { exports: {} as object };
+  process.dlopen(mod, file);
+  return { nativeBinding: mod.exports as unknown as string };
+}
+
+/**
+ * Inside a SEA, corepkgs/ unpacked once to a cache directory named by the
+ * contents' hash (the evaluator reads <nix/...> files from disk); undefined
+ * outside a SEA.
+ */
+export function seaCorepkgsDir(): string | undefined {
+  const sea = seaModule();
+  if (!sea) return undefined;
+  const names = JSON.parse(seaAssetText('corepkgs.json') ?? '[]') as string[];
+  const files = names.map((n) => [n, Buffer.from(sea.getAsset(`corepkgs/${n}`))] as const);
+  const h = createHash('sha256');
+  for (const [n, b] of files) h.update(n).update(b);
+  const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tsnix', `corepkgs-${h.digest('hex').slice(0, 16)}`);
+  if (!existsSync(dir)) {
+    const tmp = `${dir}.${process.pid}.tmp`;
+    mkdirSync(tmp, { recursive: true });
+    for (const [n, b] of files) writeFileSync(join(tmp, n), b);
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // Another process unpacked it first.
+    }
+  }
+  return dir;
 }
