@@ -19,8 +19,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { hashPath } from './nar.js';
-import { printHash } from './hash.js';
+import { createHash } from 'node:crypto';
+import { encodeBase32 } from './base32.js';
 
 export interface OptimiseStats {
   filesLinked: number;
@@ -40,8 +40,9 @@ function errnoOf(e: unknown): string | undefined {
 }
 
 function lstatOrUndefined(p: string): fs.Stats | undefined {
+  // No exception for a missing file: this runs several times per file in the store.
   try {
-    return fs.lstatSync(p);
+    return fs.lstatSync(p, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
@@ -52,6 +53,65 @@ function sameFile(a: fs.Stats, b: fs.Stats): boolean {
 }
 
 let tempCounter = 0;
+
+/** One NAR string: little-endian u64 length, bytes, zero padding to 8. */
+function narToken(s: string): Buffer {
+  const bytes = Buffer.from(s);
+  const out = Buffer.alloc(8 + Math.ceil(bytes.length / 8) * 8);
+  out.writeBigUInt64LE(BigInt(bytes.length));
+  bytes.copy(out, 8);
+  return out;
+}
+
+const NAR_REGULAR = Buffer.concat(['nix-archive-1', '(', 'type', 'regular', 'contents'].map(narToken));
+const NAR_EXECUTABLE = Buffer.concat(['nix-archive-1', '(', 'type', 'regular', 'executable', '', 'contents'].map(narToken));
+const NAR_SYMLINK = Buffer.concat(['nix-archive-1', '(', 'type', 'symlink', 'target'].map(narToken));
+const NAR_CLOSE = narToken(')');
+const ZEROS = Buffer.alloc(8);
+const readBuffer = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * Base-32 SHA-256 of the NAR of one regular file or symlink — the name of
+ * its .links entry — computed without building the archive (a store holds
+ * many small files, and this runs once per file). Must equal
+ * printHash(hashPath('sha256', p).hash, 'base32'); the tests check it.
+ */
+export function narHashOfFile(p: string, st: fs.Stats): string {
+  const h = createHash('sha256');
+  if (st.isSymbolicLink()) {
+    h.update(NAR_SYMLINK);
+    const target = fs.readlinkSync(p, { encoding: 'buffer' });
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(target.length));
+    h.update(len);
+    h.update(target);
+    h.update(ZEROS.subarray(0, (8 - (target.length % 8)) % 8));
+  } else {
+    h.update(st.mode & 0o100 ? NAR_EXECUTABLE : NAR_REGULAR);
+    const fd = fs.openSync(p, 'r');
+    let size = 0;
+    try {
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(st.size));
+      h.update(len);
+      // Asking for one byte more than the stat size tells in one read that a small file is complete.
+      for (;;) {
+        const n = fs.readSync(fd, readBuffer, 0, readBuffer.length, null);
+        if (n <= 0) break;
+        h.update(readBuffer.subarray(0, n));
+        size += n;
+        if (n < readBuffer.length && size === st.size) break;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    // A size different from the stat means the file changed: the caller's re-check skips it.
+    if (size !== st.size) throw Object.assign(new Error(`file '${p}' changed while it was hashed`), { code: 'ECHANGED' });
+    h.update(ZEROS.subarray(0, (8 - (size % 8)) % 8));
+  }
+  h.update(NAR_CLOSE);
+  return encodeBase32(new Uint8Array(h.digest()));
+}
 
 export class StoreOptimiser {
   /** Inodes of the .links entries: files sharing one are already optimised. */
@@ -77,22 +137,36 @@ export class StoreOptimiser {
   /** Optimises every file below `top` (a real path in the store). */
   optimiseTree(top: string, stats: OptimiseStats): void {
     const inodes = this.loadInodes();
-    const stack = [top];
-    while (stack.length > 0) {
-      const p = stack.pop()!;
-      const st = lstatOrUndefined(p);
-      if (!st) continue;
-      if (st.isDirectory()) {
-        for (const name of fs.readdirSync(p)) stack.push(path.join(p, name));
-        continue;
+    const topSt = lstatOrUndefined(top);
+    if (!topSt) return;
+    if (!topSt.isDirectory()) {
+      // A top-level file: its directory is the store itself, never toggled.
+      if (topSt.isFile() || topSt.isSymbolicLink()) this.optimiseFile(top, topSt, stats, inodes, new DirectoryToggle(path.dirname(top), false));
+      return;
+    }
+    const dirs = [top];
+    while (dirs.length > 0) {
+      const dir = dirs.pop()!;
+      // Made writable once for all replacements in it, and restored afterwards.
+      const toggle = new DirectoryToggle(dir, true);
+      try {
+        for (const name of fs.readdirSync(dir)) {
+          const p = path.join(dir, name);
+          const st = lstatOrUndefined(p);
+          if (!st) continue;
+          if (st.isDirectory()) dirs.push(p);
+          else if (st.isFile() || st.isSymbolicLink()) {
+            if (st.nlink > 1 && inodes.has(st.ino)) continue;
+            this.optimiseFile(p, st, stats, inodes, toggle);
+          }
+        }
+      } finally {
+        toggle.restore();
       }
-      if (!st.isFile() && !st.isSymbolicLink()) continue;
-      if (st.nlink > 1 && inodes.has(st.ino)) continue;
-      this.optimiseFile(p, st, stats, inodes);
     }
   }
 
-  private optimiseFile(p: string, st: fs.Stats, stats: OptimiseStats, inodes: Set<number>): void {
+  private optimiseFile(p: string, st: fs.Stats, stats: OptimiseStats, inodes: Set<number>, toggle: DirectoryToggle): void {
     // Files in the store are read-only; a writable one was modified behind
     // the store's back and must not become shared.
     if (st.isFile() && (st.mode & S_IWUSR)) {
@@ -101,9 +175,9 @@ export class StoreOptimiser {
     }
     let hash: string;
     try {
-      hash = printHash(hashPath('sha256', p).hash, 'base32');
+      hash = narHashOfFile(p, st);
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT') return;
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ECHANGED') return;
       throw e;
     }
     const after = lstatOrUndefined(p);
@@ -136,7 +210,7 @@ export class StoreOptimiser {
         if (!stLink) continue;
       }
       if (stLink.ino === st.ino) return;
-      const result = this.replaceWithLink(p, st, linkPath);
+      const result = this.replaceWithLink(p, st, linkPath, toggle);
       if (result === 'retry') continue;
       if (result === 'linked') {
         stats.filesLinked++;
@@ -148,60 +222,71 @@ export class StoreOptimiser {
   }
 
   /** Atomically replaces p by a hard link to linkPath. */
-  private replaceWithLink(p: string, st: fs.Stats, linkPath: string): 'linked' | 'skipped' | 'retry' {
-    const dir = path.dirname(p);
-    const mustToggle = dir !== this.realStoreDir;
-    let dirMode = 0;
-    if (mustToggle) {
-      dirMode = fs.lstatSync(dir).mode & 0o7777;
-      fs.chmodSync(dir, dirMode | S_IWUSR);
-    }
+  private replaceWithLink(p: string, st: fs.Stats, linkPath: string, toggle: DirectoryToggle): 'linked' | 'skipped' | 'retry' {
     const tempLink = path.join(this.realStoreDir, `.tmp-link-${process.pid}-${tempCounter++}-${Math.floor(Math.random() * 1e9)}`);
     try {
-      try {
-        fs.linkSync(linkPath, tempLink);
-      } catch (e) {
-        const code = errnoOf(e);
-        if (code === 'EMLINK') {
-          // Too many links to one inode (typically the empty file): leave this copy alone.
-          if (st.size) this.log.info(`'${linkPath}' has maximum number of links`);
-          return 'skipped';
-        }
-        if (code === 'ENOENT') return 'retry';
-        if (code === 'EPERM') return 'skipped';
-        throw e;
-      }
-      // Last check before the swap: the file must still be what was hashed.
-      const now = lstatOrUndefined(p);
-      if (!now || !sameFile(st, now)) {
-        fs.unlinkSync(tempLink);
+      fs.linkSync(linkPath, tempLink);
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code === 'EMLINK') {
+        // Too many links to one inode (typically the empty file): leave this copy alone.
+        if (st.size) this.log.info(`'${linkPath}' has maximum number of links`);
         return 'skipped';
       }
-      try {
-        fs.renameSync(tempLink, p);
-      } catch (e) {
-        try {
-          fs.unlinkSync(tempLink);
-        } catch {
-          this.log.warn(`unable to unlink '${tempLink}'`);
-        }
-        const code = errnoOf(e);
-        if (code === 'EMLINK' || code === 'EPERM') return 'skipped';
-        throw e;
-      }
-      return 'linked';
-    } finally {
-      if (mustToggle) {
-        // Back to read-only with the canonical timestamp (the rename changed the directory's mtime).
-        fs.chmodSync(dir, dirMode);
-        try {
-          const dst = fs.lstatSync(dir);
-          fs.lutimesSync(dir, dst.atime, new Date(1000));
-        } catch {
-          // Only cosmetic.
-        }
-      }
+      if (code === 'ENOENT') return 'retry';
+      if (code === 'EPERM') return 'skipped';
+      throw e;
     }
+    // Last check before the swap: the file must still be what was hashed.
+    const now = lstatOrUndefined(p);
+    if (!now || !sameFile(st, now)) {
+      fs.unlinkSync(tempLink);
+      return 'skipped';
+    }
+    toggle.makeWritable();
+    try {
+      fs.renameSync(tempLink, p);
+    } catch (e) {
+      try {
+        fs.unlinkSync(tempLink);
+      } catch {
+        this.log.warn(`unable to unlink '${tempLink}'`);
+      }
+      const code = errnoOf(e);
+      if (code === 'EMLINK' || code === 'EPERM') return 'skipped';
+      throw e;
+    }
+    return 'linked';
+  }
+}
+
+/**
+ * A store directory made writable for as long as files in it are being
+ * replaced, then put back to its mode with the canonical timestamp (the
+ * renames changed its mtime). The store directory itself is never touched.
+ */
+class DirectoryToggle {
+  private savedMode: number | undefined;
+
+  constructor(private readonly dir: string, private readonly allowed: boolean) {}
+
+  makeWritable(): void {
+    if (!this.allowed || this.savedMode !== undefined) return;
+    const mode = fs.lstatSync(this.dir).mode & 0o7777;
+    fs.chmodSync(this.dir, mode | S_IWUSR);
+    this.savedMode = mode;
+  }
+
+  restore(): void {
+    if (this.savedMode === undefined) return;
+    fs.chmodSync(this.dir, this.savedMode);
+    try {
+      const st = fs.lstatSync(this.dir);
+      fs.lutimesSync(this.dir, st.atime, new Date(1000));
+    } catch {
+      // Only cosmetic.
+    }
+    this.savedMode = undefined;
   }
 }
 

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../../src/store/local/local-store.js';
 import { resolveStoreConfig } from '../../../src/store/local/store-config.js';
-import { formatOptimiseSummary, optimiseStore, optimiseNewPath, type OptimiseLog } from '../../../src/store/optimise.js';
+import { formatOptimiseSummary, narHashOfFile, optimiseStore, optimiseNewPath, type OptimiseLog } from '../../../src/store/optimise.js';
+import { hashPath } from '../../../src/store/nar.js';
+import { printHash } from '../../../src/store/hash.js';
 import { collectGarbage } from '../../../src/store/gc/collect.js';
 import { copyStore, haveNix, RefStore, removeTree, runStatus, tempDir } from './fixtures.js';
 
@@ -41,6 +43,25 @@ function sharing(s: RefStore): Map<string, string> {
   for (const n of fs.readdirSync(s.realStoreDir)) if (n !== '.links') walk(path.join(s.realStoreDir, n), n);
   return out;
 }
+
+describe('.links names', () => {
+  const work = tempDir();
+  afterAll(() => removeTree(work));
+  it('are the base-32 SHA-256 of the NAR of the file, as nar.ts computes it', () => {
+    const files: [string, string | Buffer, number][] = [
+      ['empty', '', 0o444], ['seven', '1234567', 0o444], ['eight', '12345678', 0o555],
+      ['big', Buffer.alloc(300_001, 7), 0o444], ['exe', '#!/bin/sh\n', 0o555],
+    ];
+    for (const [name, contents, mode] of files) {
+      const p = path.join(work, name);
+      fs.writeFileSync(p, contents, { mode });
+      expect(narHashOfFile(p, fs.lstatSync(p))).toBe(printHash(hashPath('sha256', p).hash, 'base32'));
+    }
+    const l = path.join(work, 'link');
+    fs.symlinkSync('some/target/of-odd-length', l);
+    expect(narHashOfFile(l, fs.lstatSync(l))).toBe(printHash(hashPath('sha256', l).hash, 'base32'));
+  });
+});
 
 describe.runIf(haveNix)('optimising the store', () => {
   let work: string;
