@@ -321,14 +321,17 @@ export class EvalState {
 
   private callLambda(f: Lambda, arg: Lazy, pos: Pos | undefined): Value {
     const info = f.info;
-    const env: Env = new Array(info.envSize + 1);
-    env[0] = f.env;
     stats.nrEnvs++;
     stats.nrValuesInEnvs += info.envSize;
     const formals = info.formals;
+    let env: Env;
     if (formals === null) {
-      env[1] = arg;
+      // An exact-size packed array: the commonest environment of all.
+      env = [f.env, arg];
     } else {
+      env = new Array(info.envSize + 1);
+      env[0] = f.env;
+      let k = 1;
       let attrs: NixAttrs;
       try {
         attrs = forceAttrs(arg, info.pos, 'while evaluating the value passed for the lambda argument');
@@ -336,7 +339,6 @@ export class EvalState {
         if (pos) addTrace(e, pos, 'from call site');
         throw e;
       }
-      let k = 1;
       if (info.arg !== undefined) env[k++] = arg;
       let used = 0;
       for (let j = 0; j < formals.length; j++) {
