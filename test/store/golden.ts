@@ -1,12 +1,16 @@
 // Loads the committed reference facts, and, when the reference Nix is on
 // PATH, the same facts asked again live, so every golden test runs against both.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain JavaScript module without types
 import * as recorder from '../../scripts/record-golden-store.mjs';
 
-export const haveNix = spawnSync('nix-store', ['--version']).status === 0;
+const versionProbe = spawnSync('nix-store', ['--version'], { encoding: 'utf8' });
+export const haveNix = versionProbe.status === 0;
+const nixVersion = haveNix ? versionProbe.stdout.trim() : '';
 
 export type TreeSpec =
   | { type: 'file'; contents: string; executable?: boolean }
@@ -57,10 +61,28 @@ const rec = recorder as unknown as Recorder;
 export const buildTree = rec.buildTree;
 export const NAR_TREES = rec.NAR_TREES;
 
-/** [label, facts] pairs: the committed golden file, then a live recording when possible. */
+/**
+ * The reference's live answers. Several test files ask the same questions,
+ * each in its own worker, so the first one to ask records them into a
+ * temporary file named after the recorder's source and the reference's
+ * version, and the others read that file.
+ */
+function recordLive<T>(file: string, live: (tmp: string) => T): T {
+  const recorderSource = readFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'record-golden-store.mjs'));
+  const key = createHash('sha256').update(recorderSource).update(nixVersion).update(file).digest('hex').slice(0, 16);
+  const cache = join(tmpdir(), `tsnix-live-${key}-${file}`);
+  if (existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as T;
+  const facts = rec.withTmp(live);
+  const tmp = `${cache}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(facts));
+  renameSync(tmp, cache);
+  return facts;
+}
+
+/** [label, facts] pairs: the committed golden file, then the reference's live answers when it is installed. */
 function sources<T>(file: string, live: (tmp: string) => T): [string, T][] {
   const out: [string, T][] = [['golden', load<T>(file)]];
-  if (haveNix) out.push(['live', rec.withTmp(live)]);
+  if (haveNix) out.push(['live', recordLive(file, live)]);
   return out;
 }
 
