@@ -14,13 +14,42 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { NixError } from '../../eval/errors.js';
 import { Worker } from 'node:worker_threads';
 import { parseStorePath } from '../store-path.js';
 import { isCollectorRunning } from './gc-lock.js';
 
 export function rootsSocketPath(stateDir: string): string {
   return path.join(stateDir, 'gc-socket', 'socket');
+}
+
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * A path to bind or connect to for the socket: the socket path itself, or,
+ * when that is too long for a Unix socket address, the same file reached
+ * through a short symlink to its directory (the same for server and
+ * clients, derived from the directory's name).
+ */
+export function addressableSocketPath(socketPath: string): string {
+  if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return socketPath;
+  const dir = path.dirname(socketPath);
+  const alias = path.join(os.tmpdir(), `tsnix-gc-${createHash('sha1').update(dir).digest('hex').slice(0, 16)}`);
+  try {
+    if (fs.readlinkSync(alias) !== dir) fs.unlinkSync(alias);
+  } catch {
+    // Absent (or not a link we made): (re)create below.
+  }
+  try {
+    fs.symlinkSync(dir, alias);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  return path.join(alias, path.basename(socketPath));
 }
 
 export class RootsServer {
@@ -65,7 +94,7 @@ export class RootsServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      server.listen(addressableSocketPath(socketPath), () => {
         server.off('error', reject);
         resolve();
       });
@@ -124,11 +153,14 @@ function sleepSync(ms: number): void {
  */
 export function announceTempRoot(stateDir: string, storePath: string): void {
   const socketPath = rootsSocketPath(stateDir);
-  for (;;) {
+  // A collector that holds the lock but never answers (a hung process) is an
+  // error after a minute, not a silent hang of every build.
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (!fs.existsSync(socketPath)) return;
     if (!isCollectorRunning(stateDir)) return;
-    if (sendOnce(socketPath, storePath) === ACKED) return;
+    if (sendOnce(addressableSocketPath(socketPath), storePath) === ACKED) return;
     // The collector is starting (socket not listening yet) or has just finished.
     sleepSync(100);
   }
+  throw new NixError(`cannot register the temporary root '${storePath}' with the running garbage collector (socket '${socketPath}')`);
 }
