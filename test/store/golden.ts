@@ -2,7 +2,7 @@
 // PATH, the same facts asked again live, so every golden test runs against both.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain JavaScript module without types
@@ -63,15 +63,19 @@ export const NAR_TREES = rec.NAR_TREES;
 
 /**
  * The reference's live answers. Several test files ask the same questions,
- * each in its own worker, so the first one to ask records them into a
- * temporary file named after the recorder's source and the reference's
- * version, and the others read that file.
+ * each in its own worker process, so within one test run the first to ask
+ * records them into a temporary file (named after the run, the recorder's
+ * source and the reference's version) and the others read it.
  */
 function recordLive<T>(file: string, live: (tmp: string) => T): T {
   const recorderSource = readFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'record-golden-store.mjs'));
-  const key = createHash('sha256').update(recorderSource).update(nixVersion).update(file).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(recorderSource).update(nixVersion).update(String(process.ppid)).update(file).digest('hex').slice(0, 16);
   const cache = join(tmpdir(), `tsnix-live-${key}-${file}`);
   if (existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as T;
+  for (const old of readdirSync(tmpdir())) {
+    const p = join(tmpdir(), old);
+    if (old.startsWith('tsnix-live-') && Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
+  }
   const facts = rec.withTmp(live);
   const tmp = `${cache}.${process.pid}`;
   writeFileSync(tmp, JSON.stringify(facts));
