@@ -155,8 +155,9 @@ export class Shape {
   }
 }
 
-/** Bookkeeping only sets built by `//` need. */
-interface UpdateInfo {
+/** Bookkeeping only some sets need (layers of `//`, merged positions, the sorted-names cache). */
+interface Extra {
+  base: NixAttrs | null;
   layers: number;
   size: number;
   flat: Map<string, Lazy> | null;
@@ -164,6 +165,11 @@ interface UpdateInfo {
   posL: NixAttrs | null;
   posR: NixAttrs | null;
   posDepth: number;
+  keys: string[] | null;
+}
+
+function newExtra(): Extra {
+  return { base: null, layers: 0, size: -1, flat: null, posL: null, posR: null, posDepth: 0, keys: null };
 }
 
 /**
@@ -172,17 +178,16 @@ interface UpdateInfo {
  * parallel Map of positions. As in Nix, a set built by `//` with a small
  * right side is a layer over its left side (`base`) rather than a copy;
  * lookups fall through the layers. Sorted names are computed on demand.
+ * Sets are numerous, so the object has four fields; the rest lives in `x`.
  */
 export class NixAttrs {
-  private readonly shape: Shape | null;
-  private readonly vals: Lazy[] | null;
-  private readonly m: Map<string, Lazy> | null;
-  private p: Map<string, Pos> | null;
-  readonly base: NixAttrs | null;
+  /** The Shape of a literal's set, or the Map of values. */
+  private readonly k: Shape | Map<string, Lazy>;
+  /** The values (Shape sets) or the positions (Map sets, may be null). */
+  private d: Lazy[] | Map<string, Pos> | null;
   /** Position of the `{ … }` that built this set. */
   pos: Pos | undefined;
-  private u: UpdateInfo | null = null;
-  private keysCache: string[] | null = null;
+  private x: Extra | null;
 
   constructor(
     m: Map<string, Lazy> | null,
@@ -192,12 +197,22 @@ export class NixAttrs {
     shape: Shape | null = null,
     vals: Lazy[] | null = null,
   ) {
-    this.shape = shape;
-    this.vals = vals;
-    this.m = m;
-    this.p = p;
-    this.base = base;
-    if (base !== null) this.u = { layers: base.layers + 1, size, flat: null, posL: null, posR: null, posDepth: 0 };
+    if (shape !== null) {
+      this.k = shape;
+      this.d = vals;
+    } else {
+      this.k = m!;
+      this.d = p;
+    }
+    this.pos = undefined;
+    this.x = null;
+    if (base !== null) {
+      const x = newExtra();
+      x.base = base;
+      x.layers = base.layers + 1;
+      x.size = size;
+      this.x = x;
+    }
   }
 
   /** A set from a compile-time shape and its values (in shape order). */
@@ -205,29 +220,36 @@ export class NixAttrs {
     return new NixAttrs(null, null, null, -1, shape, vals);
   }
 
+  /** The set this one is a layer over (`//` with a small right side). */
+  get base(): NixAttrs | null {
+    return this.x === null ? null : this.x.base;
+  }
+
   get size(): number {
-    if (this.shape !== null) return this.shape.names.length;
-    return this.u !== null && this.base !== null ? this.u.size : this.m!.size;
+    const k = this.k;
+    if (k instanceof Shape) return k.names.length;
+    const x = this.x;
+    return x !== null && x.base !== null ? x.size : k.size;
   }
 
   get layers(): number {
-    return this.u === null ? 0 : this.u.layers;
+    return this.x === null ? 0 : this.x.layers;
   }
 
   get posDepth(): number {
-    return this.u === null ? 0 : this.u.posDepth;
+    return this.x === null ? 0 : this.x.posDepth;
   }
 
   private ownGet(name: string): Lazy | undefined {
-    if (this.shape !== null) {
-      const i = this.shape.index.get(name);
-      return i === undefined ? undefined : this.vals![i];
-    }
-    return this.m!.get(name);
+    const k = this.k;
+    if (k instanceof Map) return k.get(name);
+    const i = k.index.get(name);
+    return i === undefined ? undefined : (this.d as Lazy[])[i];
   }
 
   private ownHas(name: string): boolean {
-    return this.shape !== null ? this.shape.index.has(name) : this.m!.has(name);
+    const k = this.k;
+    return k instanceof Map ? k.has(name) : k.index.has(name);
   }
 
   get(name: string): Lazy | undefined {
@@ -235,7 +257,9 @@ export class NixAttrs {
     do {
       const v = a.ownGet(name);
       if (v !== undefined) return v;
-      a = a.base;
+      const x: Extra | null = a.x;
+      if (x === null) return undefined;
+      a = x.base;
     } while (a !== null);
     return undefined;
   }
@@ -248,10 +272,12 @@ export class NixAttrs {
     let a: NixAttrs | null = this;
     do {
       if (a.ownHas(name)) {
-        if (a.shape !== null) return a.shape.pos === null ? undefined : a.shape.pos[a.shape.index.get(name)! - a.shape.offset];
-        const u = a.u;
-        if (u !== null && u.posR !== null) return u.posR.has(name) ? u.posR.posOf(name) : u.posL!.posOf(name);
-        return a.p === null ? undefined : a.p.get(name);
+        const k = a.k;
+        if (k instanceof Shape) return k.pos === null ? undefined : k.pos[k.index.get(name)! - k.offset];
+        const x = a.x;
+        if (x !== null && x.posR !== null) return x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
+        const p = a.d as Map<string, Pos> | null;
+        return p === null ? undefined : p.get(name);
       }
       a = a.base;
     } while (a !== null);
@@ -260,25 +286,27 @@ export class NixAttrs {
 
   /** Own entries as a Map (for a layer: the right-hand side of `//`; do not modify). */
   ownMap(): Map<string, Lazy> {
-    if (this.m !== null) return this.m;
-    const shape = this.shape!;
+    const k = this.k;
+    if (k instanceof Map) return k;
     const m = new Map<string, Lazy>();
-    for (let i = 0; i < shape.names.length; i++) m.set(shape.names[i]!, this.vals![i + shape.offset]!);
+    const vals = this.d as Lazy[];
+    for (let i = 0; i < k.names.length; i++) m.set(k.names[i]!, vals[i + k.offset]!);
     return m;
   }
 
   /** Own positions as a Map (do not modify). */
   ownPositions(): Map<string, Pos> | null {
-    if (this.shape !== null) {
-      const sp = this.shape.pos;
+    const k = this.k;
+    if (k instanceof Shape) {
+      const sp = k.pos;
       if (sp === null) return null;
       const p = new Map<string, Pos>();
-      for (let i = 0; i < sp.length; i++) if (sp[i]) p.set(this.shape.names[i]!, sp[i]!);
+      for (let i = 0; i < sp.length; i++) if (sp[i]) p.set(k.names[i]!, sp[i]!);
       return p;
     }
-    const u = this.u;
-    if (u !== null && u.posR !== null) return mergePositions(u.posL!, u.posR);
-    return this.p;
+    const x = this.x;
+    if (x !== null && x.posR !== null) return mergePositions(x.posL!, x.posR);
+    return this.d as Map<string, Pos> | null;
   }
 
   /** The layers from the bottom (a plain set) up to this one. */
@@ -291,14 +319,14 @@ export class NixAttrs {
   /** All entries in one Map, in no particular order (do not modify). */
   flat(): Map<string, Lazy> {
     if (this.base === null) return this.ownMap();
-    const u = this.u!;
-    if (u.flat === null) {
+    const x = this.x!;
+    if (x.flat === null) {
       const c = this.chain();
       const f = new Map(c[0]!.ownMap());
       for (let i = 1; i < c.length; i++) for (const [k, v] of c[i]!.ownMap()) f.set(k, v);
-      u.flat = f;
+      x.flat = f;
     }
-    return u.flat;
+    return x.flat;
   }
 
   /** All positions in one Map (null when none are known). */
@@ -321,13 +349,15 @@ export class NixAttrs {
 
   /** Names sorted as Nix sorts them (byte order of the names). */
   keys(): string[] {
-    if (this.shape !== null) return this.shape.sortedNames();
-    if (this.keysCache === null) {
+    const k = this.k;
+    if (k instanceof Shape) return k.sortedNames();
+    const x = (this.x ??= newExtra());
+    if (x.keys === null) {
       const ks = [...this.flat().keys()];
       ks.sort(compareNames);
-      this.keysCache = ks;
+      x.keys = ks;
     }
-    return this.keysCache;
+    return x.keys;
   }
 
   /** Entries in sorted order. */
@@ -344,14 +374,20 @@ export class NixAttrs {
   static merged(m: Map<string, Lazy>, a: NixAttrs, b: NixAttrs): NixAttrs {
     const r = new NixAttrs(m, null);
     const depth = Math.max(a.posDepth, b.posDepth) + 1;
-    if (depth > MAX_POS_DEPTH) r.p = mergePositions(a, b);
-    else r.u = { layers: 0, size: m.size, flat: null, posL: a, posR: b, posDepth: depth };
+    if (depth > MAX_POS_DEPTH) r.d = mergePositions(a, b);
+    else {
+      const x = newExtra();
+      x.posL = a;
+      x.posR = b;
+      x.posDepth = depth;
+      r.x = x;
+    }
     return r;
   }
 
   /** True when positions are resolved through `//` operands (such a set cannot be a layer's bottom). */
   get mergedPositions(): boolean {
-    return this.u !== null && this.u.posR !== null;
+    return this.x !== null && this.x.posR !== null;
   }
 
   static readonly empty = new NixAttrs(new Map());
