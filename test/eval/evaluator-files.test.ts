@@ -171,3 +171,32 @@ describe('fetchers', () => {
     );
   });
 });
+
+describe('attribute set updates', () => {
+  it('keeps values and positions right through layers, folded deltas and copies', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-eval-update-'));
+    writeFileSync(
+      join(dir, 'u.nix'),
+      [
+        'let',
+        '  base = builtins.listToAttrs (builtins.genList (i: { name = "k${toString i}"; value = i; }) 200);',
+        '  step = acc: i: acc // { "k${toString i}" = -i; "n${toString i}" = i; };',
+        '  layered = builtins.foldl\' step base (builtins.genList (x: x) 40);',
+        '  big = layered // builtins.listToAttrs (builtins.genList (i: { name = "b${toString i}"; value = i; }) 100);',
+        '  top = big // {',
+        '    k1 = "top";',
+        '  };',
+        'in {',
+        '  values = [ layered.k0 layered.k39 layered.k40 layered.n5 top.k1 top.b99 (builtins.length (builtins.attrNames top)) ];',
+        '  posTop = (builtins.unsafeGetAttrPos "k1" top).line;',
+        '  posLayer = (builtins.unsafeGetAttrPos "n3" top).line;',
+        '  posBase = (builtins.unsafeGetAttrPos "k100" top).line;',
+        '}',
+      ].join('\n'),
+    );
+    const { ev } = state();
+    expect(ev(`import ${dir}/u.nix`)).toBe(
+      '{ posBase = 2; posLayer = 3; posTop = 7; values = [ 0 -39 40 5 "top" 99 340 ]; }',
+    );
+  });
+});
