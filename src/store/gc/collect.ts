@@ -268,7 +268,17 @@ class Collection {
   private deleteTrash(storePath: string, trash: string | undefined): void {
     this.log(`deleting '${storePath}'`);
     this.results.paths.add(storePath);
-    if (trash) this.results.bytesFreed += deleteTreeCountingBytes(trash);
+    if (trash) {
+      try {
+        this.results.bytesFreed += deleteTreeCountingBytes(trash);
+      } catch (e) {
+        // An immutable or foreign file: the path is already invalid and out
+        // of the way, so report it and go on; a later collection retries.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'EACCES') throw e;
+        this.log(`error: cannot delete all of '${storePath}': ${(e as Error).message}`);
+      }
+    }
     if (this.results.bytesFreed > this.maxFreed) {
       this.log(`deleted more than ${this.maxFreed} bytes; stopping`);
       throw new LimitReached();

@@ -199,6 +199,37 @@ describe.runIf(haveNix)('optimising the store', () => {
     }
   });
 
+  it('skips immutable files instead of failing, and a collection deletes around them', async () => {
+    const a = fresh();
+    const tree = fs.readdirSync(a.realStoreDir).find((x) => x.endsWith('-tree3'))!;
+    const immutable = path.join(a.realStoreDir, tree, 'same.txt');
+    const { spawnSync } = await import('node:child_process');
+    if (spawnSync('chattr', ['+i', immutable]).status !== 0) return; // file system without attributes
+    try {
+      const store = openStore(a.root);
+      try {
+        const stats = optimiseStore(store, quietLog());
+        expect(stats.filesLinked).toBe(16);
+        expect(fs.lstatSync(immutable).nlink).toBe(1);
+      } finally {
+        store.close();
+      }
+      const log: string[] = [];
+      const gcStore = openStore(a.root);
+      try {
+        const r = await collectGarbage(gcStore, { action: 'delete-dead', keep: { keepDerivations: true, keepOutputs: false } }, (m) => log.push(m));
+        expect(r.paths.size).toBe(5);
+      } finally {
+        gcStore.close();
+      }
+      expect(log.some((l) => l.startsWith(`error: cannot delete all of '/nix/store/${tree}'`))).toBe(true);
+      expect(fs.readdirSync(a.realStoreDir).filter((x) => !x.startsWith('.'))).toEqual([]);
+    } finally {
+      // Wherever the file ended up, let the clean-up remove it.
+      spawnSync('sh', ['-c', `chattr -R -i '${a.realStoreDir}' 2>/dev/null`]);
+    }
+  });
+
   it('skips writable files with Nix\'s warning, and optimises one new path for auto-optimise-store', () => {
     const a = fresh();
     const store = openStore(a.root);
