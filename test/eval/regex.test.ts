@@ -112,3 +112,26 @@ describe('JavaScript RegExp fast path', () => {
     expect(regexMatch('(a?|b)*(b?)(b?)', 'b')).toEqual(engineMatch('(a?|b)*(b?)(b?)', 'b'));
   });
 });
+
+describe('automaton size limit', () => {
+  it("refuses patterns exactly where libstdc++'s 100000-state limit does", () => {
+    const kind = (p: string) => {
+      try {
+        regexMatch(p, 'a');
+        return 'ok';
+      } catch (e) {
+        return (e as RegexSyntaxError).kind;
+      }
+    };
+    expect(kind('a{99993}')).toBe('ok');
+    expect(kind('a{99994}')).toBe('space');
+    expect(kind('(a){24997}')).toBe('ok');
+    expect(kind('(a){24998}')).toBe('space');
+    expect(kind('a{1,49997}')).toBe('ok');
+    expect(kind('a{1,49998}')).toBe('space');
+    // Counts are read into a C int, so huge ones wrap around.
+    expect(kind('a{0,2147483648}')).toBe('invalid');
+    expect(kind('a{4294967297}')).toBe('ok');
+    expect(regexErrorMessage(new RegexSyntaxError('space'), 'a{99994}')).toBe("memory limit exceeded by regular expression 'a{99994}'");
+  });
+});

@@ -200,29 +200,32 @@ class Parser {
   private readCount(): number | undefined {
     if (this.i >= this.re.length) fail();
     if (!isDigit(this.peek())) return undefined;
-    let n = 0;
+    // libstdc++ accumulates in a long and returns an int: large counts wrap.
+    let n = 0n;
     while (isDigit(this.peek())) {
-      n = n * 10 + (this.re.charCodeAt(this.i) - 48);
-      if (n > 1e9) throw new RegexSyntaxError('space');
+      n = BigInt.asIntN(64, n * 10n + BigInt(this.re.charCodeAt(this.i) - 48));
       this.i++;
     }
-    return n;
+    return Number(BigInt.asIntN(32, n));
   }
 
   private interval(body: Node): Node {
-    const min = this.readCount();
-    if (min === undefined) fail();
-    let max = min;
+    const rawMin = this.readCount();
+    if (rawMin === undefined) fail();
+    let rawMax: number | undefined = rawMin;
     if (this.i >= this.re.length) fail();
     if (this.peek() === ',') {
       this.i++;
-      const m = this.readCount();
-      max = m === undefined ? -1 : m;
+      rawMax = this.readCount();
     }
     if (this.i >= this.re.length || this.peek() !== '}') fail();
     this.i++;
-    if (max !== -1 && max < min) fail();
-    return { t: 'interval', body, min, max };
+    // A (wrapped) negative minimum makes no mandatory copies; the optional
+    // copies are max - min, which must not be negative.
+    const min = Math.max(0, rawMin);
+    if (rawMax === undefined) return { t: 'interval', body, min, max: -1 };
+    if (rawMax < rawMin) fail();
+    return { t: 'interval', body, min, max: min + (rawMax - rawMin) };
   }
 
   private atom(): Node | null {
@@ -405,7 +408,8 @@ class Builder {
   states: State[] = [];
 
   add(s: State): number {
-    if (this.states.length >= STATE_LIMIT) throw new RegexSyntaxError('space');
+    // parseEre has already refused what std::regex refuses; ours is at most a small factor larger.
+    if (this.states.length >= 4 * STATE_LIMIT) throw new RegexSyntaxError('space');
     this.states.push(s);
     return this.states.length - 1;
   }
@@ -519,7 +523,59 @@ export interface ParsedEre {
 export function parseEre(re: string): ParsedEre {
   const parser = new Parser(re);
   const ast = parser.parse();
+  // Group 0, an accept state: as libstdc++ wraps every pattern.
+  if (stdStates(ast).alloc + 3 > STATE_LIMIT) throw new RegexSyntaxError('space');
   return { ast, groups: parser.groups };
+}
+
+/**
+ * How many states libstdc++ allocates for a node (`alloc`, including the
+ * unused original of a repeated sub-pattern) and how many a copy of it has
+ * (`reach`). Only these counts decide whether std::regex gives up with
+ * error_space, so patterns are accepted and refused exactly where Nix does.
+ */
+function stdStates(n: Node): { alloc: number; reach: number } {
+  const same = (k: number) => ({ alloc: k, reach: k });
+  switch (n.t) {
+    case 'char':
+    case 'bol':
+    case 'eol':
+      return same(1);
+    case 'group': {
+      const b = stdStates(n.body);
+      return { alloc: b.alloc + 2, reach: b.reach + 2 };
+    }
+    case 'seq': {
+      // Every alternative ends in a dummy state.
+      let alloc = 1;
+      let reach = 1;
+      for (const item of n.items) {
+        const c = stdStates(item);
+        alloc += c.alloc;
+        reach += c.reach;
+      }
+      return { alloc, reach };
+    }
+    case 'alt': {
+      const l = stdStates(n.left);
+      const r = stdStates(n.right);
+      return { alloc: l.alloc + r.alloc + 2, reach: l.reach + r.reach + 2 };
+    }
+    case 'star':
+    case 'plus': {
+      const b = stdStates(n.body);
+      return { alloc: b.alloc + 1, reach: b.reach + 1 };
+    }
+    case 'opt': {
+      const b = stdStates(n.body);
+      return { alloc: b.alloc + 2, reach: b.reach + 2 };
+    }
+    case 'interval': {
+      const b = stdStates(n.body);
+      const copies = n.min * b.reach + (n.max === -1 ? b.reach + 1 : 1 + (n.max - n.min) * (b.reach + 1));
+      return { alloc: b.alloc + 1 + copies, reach: 1 + copies };
+    }
+  }
 }
 
 export function compileEre(re: string): Program {
