@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NixError } from '../../eval/errors.js';
-import { HashSink, hashString, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals, type Hash } from '../hash.js';
+import { HashSink, hashFile, hashString, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals, type Hash } from '../hash.js';
 import { narChunks, narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type SyncSource } from '../nar.js';
 import {
   makeFixedOutputPath,
@@ -225,6 +225,11 @@ export class LocalStore implements Store {
 
   private copyPathIn(name: string, srcPath: string, options: AddPathOptions): string {
     const references = [...new Set(options.references ?? [])].sort();
+    // Sources are usually in the store already (every evaluation re-adds
+    // its path literals): hash first and copy only if the path is missing.
+    const known = makeFixedOutputPath(options.method, this.checkedHash(srcPath, hashSource(srcPath, options), options), name, this.storeDir, references);
+    this.addTempRoot(known);
+    if (this.isValidPath(known)) return known;
     const tmp = this.makeTempName();
     try {
       // One pass over the source: the bytes that are hashed are the bytes
@@ -243,13 +248,8 @@ export class LocalStore implements Store {
         copyFileHashing(srcPath, tmp, caSink);
         narHash = hashPath('sha256', tmp);
       }
-      const hash = caSink.finish().hash;
-      if (options.expectedHash !== undefined) {
-        const expected = parseHashAny(options.expectedHash, options.hashAlgo);
-        if (!hashEquals(expected, hash))
-          throw new LocalStoreError(
-            `hash mismatch for '${srcPath}':\n  specified: ${printHash(expected, 'base32', true)}\n  got:       ${printHash(hash, 'base32', true)}`);
-      }
+      // The path comes from what was copied, in case the source changed since it was hashed.
+      const hash = this.checkedHash(srcPath, caSink.finish().hash, options);
       const dstPath = makeFixedOutputPath(options.method, hash, name, this.storeDir, references);
       this.addTempRoot(dstPath);
       if (this.isValidPath(dstPath)) return dstPath;
@@ -265,6 +265,17 @@ export class LocalStore implements Store {
     } finally {
       deleteTree(tmp);
     }
+  }
+
+  /** The content hash, after checking it against the caller's expected hash. */
+  private checkedHash(srcPath: string, hash: Hash, options: AddPathOptions): Hash {
+    if (options.expectedHash !== undefined) {
+      const expected = parseHashAny(options.expectedHash, options.hashAlgo);
+      if (!hashEquals(expected, hash))
+        throw new LocalStoreError(
+          `hash mismatch for '${srcPath}':\n  specified: ${printHash(expected, 'base32', true)}\n  got:       ${printHash(hash, 'base32', true)}`);
+    }
+    return hash;
   }
 
   /**
@@ -533,6 +544,14 @@ function restoreInto(target: string, source: SyncSource, onBytes: (chunk: Buffer
   } finally {
     visitor.close();
   }
+}
+
+/** The content hash of a source as addPathToStore ingests it (NAR or flat file contents). */
+function hashSource(srcPath: string, options: AddPathOptions): Hash {
+  if (options.method === 'recursive') return hashPath(options.hashAlgo, srcPath, options.filter).hash;
+  const st = fs.statSync(srcPath);
+  if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
+  return hashFile(options.hashAlgo, srcPath);
 }
 
 function copyFileHashing(src: string, dst: string, sink: HashSink): void {
