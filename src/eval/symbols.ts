@@ -21,17 +21,18 @@ export function symbolCount(): number {
   return symbolIds.size;
 }
 
-const symbolOrderCache = new WeakMap<NixAttrs, string[]>();
+const symbolOrderCache = new WeakMap<object, string[]>();
 
 /** The names of a set in Nix's storage order (by symbol id). */
 export function symbolOrder(attrs: NixAttrs): string[] {
-  let ks = symbolOrderCache.get(attrs);
+  const key = attrs.namesKey;
+  let ks = symbolOrderCache.get(key);
   if (ks === undefined) {
     ks = attrs.keys().slice();
     const ids = new Map<string, number>();
     for (const k of ks) ids.set(k, internSymbol(k));
     ks.sort((a, b) => ids.get(a)! - ids.get(b)!);
-    symbolOrderCache.set(attrs, ks);
+    symbolOrderCache.set(key, ks);
   }
   return ks;
 }

@@ -215,6 +215,11 @@ export class NixAttrs {
     }
   }
 
+  /** What determines this set's names: its Shape when it has one (shared by many sets), else itself. */
+  get namesKey(): object {
+    return this.k instanceof Shape ? this.k : this;
+  }
+
   /** A set from a compile-time shape and its values (in shape order). */
   static fromShape(shape: Shape, vals: Lazy[]): NixAttrs {
     return new NixAttrs(null, null, null, -1, shape, vals);
