@@ -4,7 +4,8 @@
 // and std::set do, so the same derivation always has the same bytes.
 
 import { NixError } from '../eval/errors.js';
-import type { FileIngestionMethod } from './store-api.js';
+import { readFileSync } from 'node:fs';
+import type { FileIngestionMethod, Store } from './store-api.js';
 import { parseHashAlgo, parseHashNonSRIUnprefixed, printHash, type Hash, type HashAlgo } from './hash.js';
 import {
   DEFAULT_STORE_DIR,
@@ -182,6 +183,22 @@ export function derivationStorePath(drv: Derivation, storeDir = DEFAULT_STORE_DI
   return computeStorePathForText(drv.name + DRV_EXTENSION, unparseDerivation(drv, { storeDir }), derivationReferences(drv), storeDir);
 }
 
+/** Adds the .drv file to the store (a read-only store only computes its path). Returns the .drv path. */
+export function writeDerivation(store: Store, drv: Derivation): string {
+  return store.addTextToStore(drv.name + DRV_EXTENSION, unparseDerivation(drv, { storeDir: store.storeDir }), derivationReferences(drv));
+}
+
+/** Reads and parses a .drv file of the store (through its real location in a chroot store). */
+export function readDerivation(store: Store, drvPath: string): Derivation {
+  let text: string;
+  try {
+    text = readFileSync(store.toRealPath(drvPath), 'utf8');
+  } catch (e) {
+    throw new NixError(`path '${drvPath}' is not valid`);
+  }
+  return parseDerivationFile(text, drvPath, store.storeDir);
+}
+
 // ---------------------------------------------------------------------------
 // Parsing
 
@@ -196,16 +213,23 @@ class Reader {
 
   string(): string {
     this.expect('"');
+    const s = this.s;
     let out = '';
     for (;;) {
-      if (this.pos >= this.s.length) throw new DerivationFormatError('unexpected end of derivation while reading a string');
-      const c = this.s[this.pos++]!;
-      if (c === '"') return out;
-      if (c === '\\') {
-        if (this.pos >= this.s.length) throw new DerivationFormatError('unexpected end of derivation while reading a string');
-        const e = this.s[this.pos++]!;
-        out += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e;
-      } else out += c;
+      // Copy the run up to the next quote or backslash in one slice.
+      const quote = s.indexOf('"', this.pos);
+      if (quote < 0) throw new DerivationFormatError('unexpected end of derivation while reading a string');
+      const backslash = s.indexOf('\\', this.pos);
+      if (backslash < 0 || backslash > quote) {
+        out += s.slice(this.pos, quote);
+        this.pos = quote + 1;
+        return out;
+      }
+      out += s.slice(this.pos, backslash);
+      if (backslash + 1 >= s.length) throw new DerivationFormatError('unexpected end of derivation while reading a string');
+      const e = s[backslash + 1]!;
+      out += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e;
+      this.pos = backslash + 2;
     }
   }
 

@@ -95,3 +95,22 @@ describe('derivation details', () => {
     expect(text.indexOf('\uFFFD')).toBeLessThan(text.indexOf('\u{1F600}'));
   });
 });
+
+describe('ATerm strings', () => {
+  it('round-trips every escape and long runs between them', () => {
+    const d = parseDerivation('Derive([("out","/nix/store/9v1i3w349bxwp3wfj0xphi27i6vhfhi3-basic","","")],[],[],"x","/bin/sh",[],[])', 'basic');
+    const nasty = 'plain "quoted" back\\slash\nnew\rret\ttab \\n literal ' + 'x'.repeat(1000) + ' end\\';
+    d.env.set('k', nasty);
+    d.args.push(nasty, '', '"', '\\');
+    const text = unparseDerivation(d);
+    const back = parseDerivation(text, 'basic');
+    expect(back.env.get('k')).toBe(nasty);
+    expect(back.args).toEqual([nasty, '', '"', '\\']);
+    expect(unparseDerivation(back)).toBe(text);
+  });
+  it('keeps unknown escapes as the escaped character, as Nix does', () => {
+    const d = parseDerivation('Derive([("out","/nix/store/9v1i3w349bxwp3wfj0xphi27i6vhfhi3-basic","","")],[],[],"x","/bin/\\sh",["\\q"],[])', 'basic');
+    expect(d.builder).toBe('/bin/sh');
+    expect(d.args).toEqual(['q']);
+  });
+});

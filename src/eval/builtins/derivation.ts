@@ -44,7 +44,7 @@ import {
   derivationOutputPath,
   derivationReferences,
   emptyDerivation,
-  parseDerivationFile,
+  readDerivation,
   unparseDerivation,
   type Derivation,
 } from '../../store/derivation.js';
@@ -72,18 +72,8 @@ function memoryOf(store: Store): StoreMemory {
   return m;
 }
 
-function readDerivationFromStore(store: Store, drvPath: string): Derivation {
-  let text: string;
-  try {
-    text = readFileSync(store.toRealPath(drvPath), 'utf8');
-  } catch {
-    throw new EvalError(`path '${drvPath}' is not valid`);
-  }
-  return parseDerivationFile(text, drvPath, store.storeDir);
-}
-
 function hashContext(store: Store): DrvHashContext {
-  return { storeDir: store.storeDir, cache: memoryOf(store).drvHashes, readDerivation: (p) => readDerivationFromStore(store, p) };
+  return { storeDir: store.storeDir, cache: memoryOf(store).drvHashes, readDerivation: (p) => readDerivation(store, p) };
 }
 
 function referencesOf(store: Store, path: string): string[] {
@@ -91,7 +81,7 @@ function referencesOf(store: Store, path: string): string[] {
 }
 
 function outputNamesOf(store: Store, drvPath: string): string[] {
-  return memoryOf(store).outputNames.get(drvPath) ?? [...readDerivationFromStore(store, drvPath).outputs.keys()];
+  return memoryOf(store).outputNames.get(drvPath) ?? [...readDerivation(store, drvPath).outputs.keys()];
 }
 
 /** The path and everything it refers to, transitively (Nix's computeFSClosure). */
