@@ -125,7 +125,10 @@ export class EvalState {
     this.store = store;
     this.compiler = new Compiler(this, showExpr);
     this.lookupPath = this.settings.nixPath.map(parseLookupPathEntry);
-    setCallFunctionHook((f, args, pos) => (args.length === 1 ? this.callFunction1(force(f, pos), args[0]!, pos) : this.callFunction(force(f, pos), args, pos)));
+    setCallFunctionHook(
+      (f, args, pos) => (args.length === 1 ? this.callFunction1(force(f, pos), args[0]!, pos) : this.callFunction(force(f, pos), args, pos)),
+      (f, arg, pos) => this.callFunction1(force(f, pos), arg, pos),
+    );
     this.createBaseEnv();
   }
 

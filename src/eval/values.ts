@@ -648,7 +648,7 @@ export class AppThunk extends Thunk {
     super(SPECIAL, noEnv);
   }
   protected override compute(_code: Code, _env: Env, pos: Pos | undefined): Value {
-    const r = callFunctionHook(this.fn, [this.arg], pos);
+    const r = callFunction1Hook(this.fn, this.arg, pos);
     // Let the function and argument be collected once the result is known.
     this.fn = null;
     this.arg = null;
@@ -688,9 +688,13 @@ export function lazy(f: () => Value): Thunk {
 export let callFunctionHook: (fn: Lazy, args: Lazy[], pos: Pos | undefined) => Value = () => {
   throw new Error('evaluator not initialised');
 };
-export function setCallFunctionHook(f: typeof callFunctionHook): void {
+export function setCallFunctionHook(f: typeof callFunctionHook, f1?: typeof callFunction1Hook): void {
   callFunctionHook = f;
+  if (f1) callFunction1Hook = f1;
 }
+
+/** Installed by the evaluator: apply a function value to one argument. */
+export let callFunction1Hook: (fn: Lazy, arg: Lazy, pos: Pos | undefined) => Value = (fn, arg, pos) => callFunctionHook(fn, [arg], pos);
 
 /** Installed by print-value: how values are shown inside error messages. */
 export let showValueHook: (v: Value) => string = (v) => String(v);
