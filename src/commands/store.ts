@@ -213,7 +213,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         return 0;
       }
       case 'query':
-        return opQuery(store, inv, ctx, out);
+        return await opQuery(store, inv, ctx, out, warn);
       case 'realise':
         return await opRealise(store, inv, ctx, out, warn);
       case 'print-env': {
@@ -366,10 +366,11 @@ const QUERY_FLAGS: Record<string, QueryType> = {
   '--valid-derivers': 'valid-derivers',
 };
 
-function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (s: string) => void): number {
+async function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (s: string) => void, warn: (s: string) => void): Promise<number> {
   let query: QueryType | undefined;
   let useOutput = false;
   let includeOutputs = false;
+  let forceRealise = false;
   let bindingName = '';
   const args = [...inv.opArgs];
   for (const f of inv.opFlags) {
@@ -382,14 +383,24 @@ function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (
         bindingName = args.shift()!;
       }
     } else if (f === '--use-output' || f === '-u') useOutput = true;
-    else if (f === '--force-realise' || f === '--force-realize' || f === '-f')
-      throw new NixError('--force-realise is not implemented yet in tsnix');
+    else if (f === '--force-realise' || f === '--force-realize' || f === '-f') forceRealise = true;
     else if (f === '--include-outputs') includeOutputs = true;
     else throw new UsageError(`unknown flag '${f}'`);
     if (prev !== undefined && prev !== query) throw new UsageError(`query type '${f}' conflicts with earlier flag`);
   }
   query ??= 'outputs';
   const follow = (a: string) => followLinksToStorePath(store, a);
+  // -f builds the arguments first, for the queries that look at outputs (as Nix's maybeUseOutputs).
+  if (forceRealise && !['deriver', 'binding', 'tree', 'resolve', 'valid-derivers'].includes(query)) {
+    const targets: BuildTarget[] = args.map((a) => {
+      const p = follow(a);
+      return isDerivationPath(p) ? { drvPath: p, outputs: new Set<string>() } : { path: p };
+    });
+    const missing = queryMissing(store, targets, (d) => readStoreDerivation(store, d));
+    const status = await build(store, targets, missing.willBuild.size, inv, ctx);
+    if (status !== 0) throw new ExitError(status);
+    if (!inv.common.noGcWarning && inv.gcRoot === '') warn("you did not specify '--add-root'; the result might be removed by the garbage collector");
+  }
 
   switch (query) {
     case 'outputs':
@@ -499,6 +510,20 @@ function opRegisterValidity(store: LocalStore, inv: Invocation): number {
   return 0;
 }
 
+/** Builds what is missing among targets with progress output; returns Nix's exit status (0 when all is there). */
+async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<number> {
+  const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected });
+  const result = await realisePaths(store, targets, {
+    settings: ctx.settings,
+    events: progress,
+    noBuildOutput: inv.common.noBuildOutput,
+    check,
+  });
+  progress.finish();
+  for (const e of result.errors) ctx.stderr.write(`${formatError(e)}\n`);
+  return result.status;
+}
+
 /**
  * `nix-store --realise`: builds what is missing (through the build worker),
  * then prints each target's outputs, or the GC roots made for them with
@@ -532,18 +557,8 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
   }
   if (dryRun) return 0;
 
-  const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected: missing.willBuild.size });
-  const result = await realisePaths(store, targets, {
-    settings: ctx.settings,
-    events: progress,
-    noBuildOutput: inv.common.noBuildOutput,
-    check: inv.opFlags.includes('--check'),
-  });
-  progress.finish();
-  if (result.status !== 0) {
-    for (const e of result.errors) ctx.stderr.write(`${formatError(e)}\n`);
-    return result.status;
-  }
+  const status = await build(store, targets, missing.willBuild.size, inv, ctx, inv.opFlags.includes('--check'));
+  if (status !== 0) return status;
   if (ignoreUnknown) return 0;
 
   let rootNr = 0;
