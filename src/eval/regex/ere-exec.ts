@@ -37,159 +37,176 @@ const REPEAT_NEXT = 4;
 const ALT_RIGHT = 5;
 const OR_SOLUTION = 6;
 
+/** Per-program scratch arrays, reused across calls (the executor is not re-entrant). */
+interface Scratch {
+  curStart: Int32Array;
+  curEnd: Int32Array;
+  curMatched: Uint8Array;
+  repPos: Int32Array;
+  repCount: Uint8Array;
+}
+
+const scratchOf = new WeakMap<Program, Scratch>();
+
+function scratch(prog: Program): Scratch {
+  let s = scratchOf.get(prog);
+  if (s === undefined) {
+    const n = prog.states.length;
+    s = {
+      curStart: new Int32Array(prog.groups),
+      curEnd: new Int32Array(prog.groups),
+      curMatched: new Uint8Array(prog.groups),
+      repPos: new Int32Array(n).fill(-1),
+      repCount: new Uint8Array(n),
+    };
+    scratchOf.set(prog, s);
+  }
+  return s;
+}
+
+// The work stack: four ints per task (kind, a, b, c), grown on demand.
+let work = new Int32Array(4096);
+let top = 0;
+
+function push(k: number, a: number, b: number, c: number): void {
+  if (top + 4 > work.length) {
+    const w = new Int32Array(work.length * 2);
+    w.set(work);
+    work = w;
+  }
+  work[top] = k;
+  work[top + 1] = a;
+  work[top + 2] = b;
+  work[top + 3] = c;
+  top += 4;
+}
+
+/**
+ * One depth-first run from `begin` (libstdc++'s _M_main in DFS mode):
+ * returns the captures of the longest match found, or null.
+ */
+function runFrom(prog: Program, sc: Scratch, subject: string, begin: number, atBeginAllowed: boolean, flags: MatchFlags): Captures | null {
+  const { states, groups } = prog;
+  const end = subject.length;
+  const { curStart, curEnd, curMatched, repPos, repCount } = sc;
+  curStart.fill(-1);
+  curEnd.fill(-1);
+  curMatched.fill(0);
+  let hasSol = false;
+  let solPos = -1;
+  let result: Captures | null = null;
+  top = 0;
+  push(VISIT, prog.start, begin, 0);
+  while (top > 0) {
+    top -= 4;
+    const kind = work[top]!;
+    const a = work[top + 1]!;
+    const b = work[top + 2]!;
+    const c = work[top + 3]!;
+    switch (kind) {
+      case VISIT: {
+        const st = states[a]!;
+        const pos = b;
+        switch (st.op) {
+          case 'char':
+            if (pos < end && st.test(subject.charCodeAt(pos))) push(VISIT, st.next, pos + 1, 0);
+            break;
+          case 'dummy':
+            push(VISIT, st.next, pos, 0);
+            break;
+          case 'subBegin':
+            push(RESTORE_START, st.idx, curStart[st.idx]!, 0);
+            curStart[st.idx] = pos;
+            push(VISIT, st.next, pos, 0);
+            break;
+          case 'subEnd':
+            push(RESTORE_END, st.idx, curEnd[st.idx]!, curMatched[st.idx]!);
+            curEnd[st.idx] = pos;
+            curMatched[st.idx] = 1;
+            push(VISIT, st.next, pos, 0);
+            break;
+          case 'lineBegin':
+            if (pos === begin && atBeginAllowed) push(VISIT, st.next, pos, 0);
+            break;
+          case 'lineEnd':
+            if (pos === end) push(VISIT, st.next, pos, 0);
+            break;
+          case 'alt':
+            push(ALT_RIGHT, st.next, pos, 0);
+            push(VISIT, st.alt, pos, 0);
+            break;
+          case 'repeat':
+            push(REPEAT_NEXT, st.next, pos, 0);
+            if (repCount[a] === 0 || repPos[a] !== pos) {
+              push(RESTORE_REP, a, repPos[a]!, repCount[a]!);
+              repPos[a] = pos;
+              repCount[a] = 1;
+              push(VISIT, st.alt, pos, 0);
+            } else if (repCount[a]! < 2) {
+              push(RESTORE_REP, a, repPos[a]!, repCount[a]!);
+              repCount[a] = repCount[a]! + 1;
+              push(VISIT, st.alt, pos, 0);
+            }
+            break;
+          case 'accept': {
+            let sol = flags.exact ? pos === end : true;
+            if (pos === begin && flags.notNull) sol = false;
+            hasSol = sol;
+            if (sol && (solPos === -1 || solPos < pos)) {
+              solPos = pos;
+              const r = new Int32Array(groups * 2).fill(-1);
+              for (let g = 0; g < groups; g++) {
+                if (curMatched[g]) {
+                  r[2 * g] = curStart[g]!;
+                  r[2 * g + 1] = curEnd[g]!;
+                }
+              }
+              result = r;
+            }
+            break;
+          }
+        }
+        break;
+      }
+      case RESTORE_START:
+        curStart[a] = b;
+        break;
+      case RESTORE_END:
+        curEnd[a] = b;
+        curMatched[a] = c;
+        break;
+      case RESTORE_REP:
+        repPos[a] = b;
+        repCount[a] = c;
+        break;
+      case REPEAT_NEXT:
+        if (!hasSol) push(VISIT, a, b, 0);
+        break;
+      case ALT_RIGHT:
+        push(OR_SOLUTION, hasSol ? 1 : 0, 0, 0);
+        hasSol = false;
+        push(VISIT, a, b, 0);
+        break;
+      case OR_SOLUTION:
+        if (a) hasSol = true;
+        break;
+    }
+  }
+  return result;
+}
+
 /**
  * Tries to match at the positions regex_search (or regex_match) would, from
  * `from`; the subject is a string of byte values (one char per byte).
  */
 export function execEre(prog: Program, subject: string, from: number, flags: MatchFlags): Captures | null {
-  const { states, groups } = prog;
-  const end = subject.length;
-  const n = states.length;
-
-  // Per-group current state as libstdc++ keeps it: start, end, matched.
-  const curStart = new Int32Array(groups).fill(-1);
-  const curEnd = new Int32Array(groups).fill(-1);
-  const curMatched = new Uint8Array(groups);
-  const repPos = new Int32Array(n).fill(-1);
-  const repCount = new Uint8Array(n);
-
-  // The work stack: parallel arrays of (kind, a, b, c).
-  let kinds: number[] = [];
-  let as: number[] = [];
-  let bs: number[] = [];
-  let cs: number[] = [];
-  const push = (k: number, a: number, b: number, c = 0) => {
-    kinds.push(k);
-    as.push(a);
-    bs.push(b);
-    cs.push(c);
-  };
-
-  let begin = from;
-  let prevAvail = flags.prevAvail;
-  let hasSol = false;
-  let solPos = -1;
-  let result: Captures | null = null;
-
-  const tryAt = (): boolean => {
-    hasSol = false;
-    result = null;
-    solPos = -1;
-    curStart.fill(-1);
-    curEnd.fill(-1);
-    curMatched.fill(0);
-    kinds = [];
-    as = [];
-    bs = [];
-    cs = [];
-    push(VISIT, prog.start, begin);
-    while (kinds.length > 0) {
-      const kind = kinds.pop()!;
-      const a = as.pop()!;
-      const b = bs.pop()!;
-      const c = cs.pop()!;
-      switch (kind) {
-        case VISIT: {
-          const st = states[a]!;
-          const pos = b;
-          switch (st.op) {
-            case 'char':
-              if (pos < end && st.test(subject.charCodeAt(pos))) push(VISIT, st.next, pos + 1);
-              break;
-            case 'dummy':
-              push(VISIT, st.next, pos);
-              break;
-            case 'subBegin':
-              push(RESTORE_START, st.idx, curStart[st.idx]!);
-              curStart[st.idx] = pos;
-              push(VISIT, st.next, pos);
-              break;
-            case 'subEnd':
-              push(RESTORE_END, st.idx, curEnd[st.idx]!, curMatched[st.idx]!);
-              curEnd[st.idx] = pos;
-              curMatched[st.idx] = 1;
-              push(VISIT, st.next, pos);
-              break;
-            case 'lineBegin':
-              if (pos === begin && !prevAvail) push(VISIT, st.next, pos);
-              break;
-            case 'lineEnd':
-              if (pos === end) push(VISIT, st.next, pos);
-              break;
-            case 'alt':
-              push(ALT_RIGHT, st.next, pos);
-              push(VISIT, st.alt, pos);
-              break;
-            case 'repeat': {
-              push(REPEAT_NEXT, st.next, pos);
-              if (repCount[a] === 0 || repPos[a] !== pos) {
-                push(RESTORE_REP, a, repPos[a]!, repCount[a]!);
-                repPos[a] = pos;
-                repCount[a] = 1;
-                push(VISIT, st.alt, pos);
-              } else if (repCount[a]! < 2) {
-                push(RESTORE_REP, a, repPos[a]!, repCount[a]!);
-                repCount[a] = repCount[a]! + 1;
-                push(VISIT, st.alt, pos);
-              }
-              break;
-            }
-            case 'accept': {
-              let sol = flags.exact ? pos === end : true;
-              if (pos === begin && flags.notNull) sol = false;
-              hasSol = sol;
-              if (sol && (solPos === -1 || solPos < pos)) {
-                solPos = pos;
-                const r = new Int32Array(groups * 2).fill(-1);
-                for (let g = 0; g < groups; g++) {
-                  if (curMatched[g]) {
-                    r[2 * g] = curStart[g]!;
-                    r[2 * g + 1] = curEnd[g]!;
-                  }
-                }
-                result = r;
-              }
-              break;
-            }
-          }
-          break;
-        }
-        case RESTORE_START:
-          curStart[a] = b;
-          break;
-        case RESTORE_END:
-          curEnd[a] = b;
-          curMatched[a] = c;
-          break;
-        case RESTORE_REP:
-          repPos[a] = b;
-          repCount[a] = c;
-          break;
-        case REPEAT_NEXT:
-          if (!hasSol) push(VISIT, a, b);
-          break;
-        case ALT_RIGHT: {
-          const saved = hasSol ? 1 : 0;
-          hasSol = false;
-          push(OR_SOLUTION, saved, 0);
-          push(VISIT, a, b);
-          break;
-        }
-        case OR_SOLUTION:
-          if (a) hasSol = true;
-          break;
-      }
-    }
-    return result !== null;
-  };
-
-  if (flags.exact) return tryAt() ? result : null;
-  if (tryAt()) return result;
-  if (flags.continuous) return null;
-  prevAvail = true;
-  while (begin !== end) {
-    begin++;
-    if (tryAt()) return result;
+  const sc = scratch(prog);
+  // `^` matches only where the input starts, and never once there is input before.
+  let r = runFrom(prog, sc, subject, from, !flags.prevAvail, flags);
+  if (r !== null || flags.exact || flags.continuous) return r;
+  for (let begin = from + 1; begin <= subject.length; begin++) {
+    r = runFrom(prog, sc, subject, begin, false, flags);
+    if (r !== null) return r;
   }
   return null;
 }
