@@ -31,6 +31,18 @@ describe('replaceStrings and concatStringsSep', () => {
     expect(evalNix('builtins.replaceStrings ["oo" "a"] ["a" "i"] "foobar"')).toBe('"fabir"');
     expect(evalNix('builtins.replaceStrings [""] ["-"] "abc"')).toBe('"-a-b-c-"');
     expect(evalNix('builtins.replaceStrings ["a" ""] ["X" "-"] "abc"')).toBe('"X-b-c-"');
+    expect(evalNix('builtins.replaceStrings ["ab" "a" ""] ["1" "2" "-"] "abacab"')).toBe('"12-c1-"');
+    expect(evalNix('builtins.replaceStrings ["a" "ab"] ["1" "2"] "abab"')).toBe('"1b1b"');
+    expect(evalNix('builtins.replaceStrings ["" "a"] ["-" "X"] "aba"')).toBe('"-a-b-a-"');
+    expect(evalNix('builtins.replaceStrings ["aa"] ["b"] "aaaaa"')).toBe('"bba"');
+    expect(evalNix('builtins.replaceStrings [""] ["x"] ""')).toBe('"x"');
+  });
+
+  it('takes the context of the subject and of the replacements used', () => {
+    const ctx = (p: string) => `(builtins.appendContext "${p}" { "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-${p}" = { path = true; }; })`;
+    expect(evalNix(`builtins.attrNames (builtins.getContext (builtins.replaceStrings ["a" "z"] [ ${ctx('x')} ${ctx('y')} ] "abc"))`)).toBe(
+      '[ "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x" ]',
+    );
   });
 
   it('forces replacements only when used', () => {

@@ -138,31 +138,48 @@ registerBuiltins([
         }
         return r;
       };
+      // Candidate patterns by first character (plus the empty ones, which
+      // match everywhere), kept in list order: the first match wins.
+      const empties: number[] = [];
+      const byFirst = new Map<string, number[]>();
+      pats.forEach((pat, j) => {
+        if (pat.length === 0) {
+          empties.push(j);
+          for (const l of byFirst.values()) l.push(j);
+        } else {
+          let l = byFirst.get(pat[0]!);
+          if (l === undefined) byFirst.set(pat[0]!, (l = [...empties]));
+          l.push(j);
+        }
+      });
+      const n = s.length;
       let res = '';
-      for (let p = 0; p <= s.length; ) {
-        let found = false;
-        for (let j = 0; j < pats.length; j++) {
-          const pat = pats[j]!;
-          if (s.startsWith(pat, p)) {
-            found = true;
-            res += replacement(j);
-            if (pat.length === 0) {
-              if (p < s.length) {
-                // Step over a whole character (a surrogate pair counts as one).
-                const cp = s.codePointAt(p)!;
-                const n = cp > 0xffff ? 2 : 1;
-                res += s.slice(p, p + n);
-                p += n;
-              } else p++;
-            } else p += pat.length;
+      let copyFrom = 0;
+      for (let p = 0; p <= n; ) {
+        const cands = p < n ? (byFirst.get(s[p]!) ?? empties) : empties;
+        let j = -1;
+        for (const k of cands) {
+          if (pats[k]!.length === 0 || s.startsWith(pats[k]!, p)) {
+            j = k;
             break;
           }
         }
-        if (!found) {
-          if (p < s.length) res += s[p];
+        if (j < 0) {
           p++;
+          continue;
         }
+        res += s.slice(copyFrom, p) + replacement(j);
+        const pat = pats[j]!;
+        if (pat.length > 0) p += pat.length;
+        else if (p < n) {
+          // Step over a whole character (a surrogate pair counts as one).
+          const step = s.codePointAt(p)! > 0xffff ? 2 : 1;
+          res += s.slice(p, p + step);
+          p += step;
+        } else p++;
+        copyFrom = p;
       }
+      if (copyFrom < n) res += s.slice(copyFrom);
       return mkString(res, context);
     },
   },
