@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { main } from '../../../src/commands/store.js';
+import { Settings } from '../../../src/cli/settings.js';
 import { LocalStore } from '../../../src/store/local/local-store.js';
 import { resolveStoreConfig, type LocalStoreConfig } from '../../../src/store/local/store-config.js';
 
@@ -46,4 +49,29 @@ export function makeSourceTree(dir: string): string {
   fs.writeFileSync(path.join(dir, 'sub', 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   fs.symlinkSync('a.txt', path.join(dir, 'link'));
   return dir;
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+/** Runs our nix-store; returns what Nix would show: stdout, and `error: ...` lines plus other stderr. */
+export async function ours(root: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  let status: number;
+  try {
+    status = await main(['--store', root, ...args], { programName: 'nix-store', settings: new Settings(), stdout, stderr });
+  } catch (e) {
+    const msg = (e as Error).message;
+    stderr.text += e instanceof Error && e.constructor.name === 'UsageError'
+      ? `error: ${msg}\nTry 'nix-store --help' for more information.\n`
+      : msg === '' ? '' : `error: ${msg}\n`;
+    status = (e as { status?: number }).status ?? 1;
+  }
+  return { status, stdout: stdout.text, stderr: stderr.text };
 }

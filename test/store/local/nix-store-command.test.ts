@@ -3,40 +3,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/commands/store.js';
-import { Settings } from '../../../src/cli/settings.js';
-import { openChrootStore, refNixStore, tempDir, makeSourceTree } from './helpers.js';
+import { openChrootStore, ours, refNixStore, tempDir, makeSourceTree } from './helpers.js';
 import { parseValidityRegistrations } from '../../../src/store/query/store-ops.js';
 import { hashPath } from '../../../src/store/nar.js';
 import { printHash } from '../../../src/store/hash.js';
 import { spawnSync } from 'node:child_process';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString('utf8');
-    cb();
-  }
-}
-
-/** Runs our nix-store; returns what Nix would show: stdout, and `error: ...` lines plus other stderr. */
-async function ours(root: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  let status: number;
-  try {
-    status = await main(['--store', root, ...args], { programName: 'nix-store', settings: new Settings(), stdout, stderr });
-  } catch (e) {
-    const msg = (e as Error).message;
-    stderr.text += e instanceof Error && e.constructor.name === 'UsageError'
-      ? `error: ${msg}\nTry 'nix-store --help' for more information.\n`
-      : msg === '' ? '' : `error: ${msg}\n`;
-    status = (e as { status?: number }).status ?? 1;
-  }
-  return { status, stdout: stdout.text, stderr: stderr.text };
-}
 
 const NIX_EXPR = `
 let a = builtins.toFile "a" "x"; b = builtins.toFile "b" "ref \${a}";

@@ -3,28 +3,11 @@
 // what the reference prints on the same store. Orders here come from Nix's
 // path sets and topological sorts, so a wrong tie-break shows up quickly.
 
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/commands/store.js';
-import { Settings } from '../../../src/cli/settings.js';
-import { openChrootStore, refNixStore, tempDir } from './helpers.js';
+import { openChrootStore, ours, refNixStore, tempDir } from './helpers.js';
 import { spawnSync } from 'node:child_process';
 import { writeExport } from '../../../src/store/export-format.js';
 import { topoSortPaths } from '../../../src/store/query/closure.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString('utf8');
-    cb();
-  }
-}
-
-async function oursStdout(root: string, args: string[]): Promise<string> {
-  const stdout = new Capture();
-  await main(['--store', root, ...args], { programName: 'nix-store', settings: new Settings(), stdout, stderr: new Capture() });
-  return stdout.text;
-}
 
 /** A deterministic pseudo-random generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -55,7 +38,7 @@ describe('random reference graphs', () => {
       }
       queries.push(['-qR', ...picks], ['-q', '--graph', ...picks], ['-q', '--tree', ...picks], ['--dump-db']);
       for (const q of queries) {
-        expect(await oursStdout(root, q), q.join(' ')).toBe(refNixStore(root, q).stdout);
+        expect((await ours(root, q)).stdout, q.join(' ')).toBe(refNixStore(root, q).stdout);
       }
       // The export of a closure: same paths in the same order, same bytes.
       const closure = refNixStore(root, ['-qR', picks[0]!]).stdout.trim().split('\n');
