@@ -66,7 +66,11 @@ export interface XmlOptions {
 
 function posAttrs(a: XmlAttrs, pos: Pos | undefined): void {
   if (!pos) return;
-  if (pos.origin.kind === 'file') a['path'] = pos.origin.path;
+  // Nix 2.8 keeps an expression's source text where a file name would be, so
+  // positions in `-E` expressions and stdin show it as their path.
+  const o = pos.origin;
+  if (o.kind === 'file') a['path'] = o.path;
+  else if (o.kind === 'string' || o.kind === 'stdin') a['path'] = o.source;
   a['line'] = String(pos.line);
   a['column'] = String(pos.column);
 }
