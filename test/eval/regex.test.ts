@@ -135,3 +135,13 @@ describe('automaton size limit', () => {
     expect(regexErrorMessage(new RegexSyntaxError('space'), 'a{99994}')).toBe("memory limit exceeded by regular expression 'a{99994}'");
   });
 });
+
+describe('non-ASCII subjects', () => {
+  it('are matched as UTF-8 bytes on both paths', () => {
+    expect(jsExactRegex(parseEre('(.)(.*)x').ast)).not.toBeNull();
+    expect(regexMatch('(..)(.*)x', 'éax')).toEqual(['é', 'a']);
+    expect(regexMatch('([^a]+)a', 'üüa')).toEqual(['üü']);
+    expect(regexSplit('(a)', 'éaü')).toEqual(['é', ['a'], 'ü']);
+    expect(regexMatch('[[:alpha:]]+', 'é')).toBeNull();
+  });
+});

@@ -97,16 +97,17 @@ function groupsOf(caps: Captures, subject: string, bytes: boolean): (string | nu
 export function regexMatch(pattern: string, subject: string): (string | null)[] | null {
   const c = compiled(pattern);
   const bytes = NON_ASCII.test(subject);
-  const js = bytes ? null : c.exactRegex;
+  const subj = bytes ? toBytes(subject) : subject;
+  // The fast path's classes are ASCII-only, so it works on the bytes too.
+  const js = c.exactRegex;
   if (js) {
-    const m = js.exec(subject);
+    const m = js.exec(subj);
     if (m === null) return null;
     const out: (string | null)[] = [];
-    for (let g = 1; g < m.length; g++) out.push(m[g] ?? null);
+    for (let g = 1; g < m.length; g++) out.push(m[g] === undefined ? null : fromBytes(m[g]!, bytes));
     return out;
   }
   const prog = c.prog;
-  const subj = bytes ? toBytes(subject) : subject;
   const caps = execEre(prog, subj, 0, { exact: true, notNull: false, continuous: false, prevAvail: false });
   return caps === null ? null : groupsOf(caps, subj, bytes);
 }
@@ -121,10 +122,10 @@ export type SplitPart = string | (string | null)[];
 export function regexSplit(pattern: string, subject: string): SplitPart[] | null {
   const c = compiled(pattern);
   const bytes = NON_ASCII.test(subject);
-  const js = bytes ? null : c.searchRegex;
-  if (js) return splitWithRegExp(js, subject);
-  const prog = c.prog;
   const subj = bytes ? toBytes(subject) : subject;
+  const js = c.searchRegex;
+  if (js) return splitWithRegExp(js, subj, bytes);
+  const prog = c.prog;
   const out: SplitPart[] = [];
   const end = subj.length;
   // std::regex_iterator: after an empty match, first retry at the same place
@@ -161,7 +162,7 @@ export function regexSplit(pattern: string, subject: string): SplitPart[] | null
  * is equivalent). After an empty match the search moves on by one: a
  * non-empty match at the same place cannot exist for these patterns.
  */
-function splitWithRegExp(re: RegExp, subject: string): SplitPart[] | null {
+function splitWithRegExp(re: RegExp, subject: string, bytes: boolean): SplitPart[] | null {
   const out: SplitPart[] = [];
   let prevEnd = 0;
   let start = 0;
@@ -171,14 +172,14 @@ function splitWithRegExp(re: RegExp, subject: string): SplitPart[] | null {
     if (m === null) break;
     const ms = m.index;
     const me = ms + m[0].length;
-    out.push(subject.slice(prevEnd, ms));
+    out.push(fromBytes(subject.slice(prevEnd, ms), bytes));
     const groups: (string | null)[] = [];
-    for (let g = 1; g < m.length; g++) groups.push(m[g] ?? null);
+    for (let g = 1; g < m.length; g++) groups.push(m[g] === undefined ? null : fromBytes(m[g]!, bytes));
     out.push(groups);
     prevEnd = me;
     start = me === ms ? me + 1 : me;
   }
   if (out.length === 0) return null;
-  out.push(subject.slice(prevEnd));
+  out.push(fromBytes(subject.slice(prevEnd), bytes));
   return out;
 }
