@@ -8,6 +8,20 @@ import type { NixAttrs } from './values.js';
 
 const symbolIds = new Map<string, number>();
 
+// Nix creates these symbols before anything else (its StaticEvalSymbols), so
+// they sort first: e.g. deep forcing of a derivation visits `outPath` before
+// the user's attributes.
+for (const name of [
+  '<with>', 'outPath', 'drvPath', 'type', 'meta', 'name', 'value', 'system', '__overrides', 'outputs', 'outputName',
+  '__ignoreNulls', 'file', 'line', 'column', '__functor', '__toString', 'right', 'wrong', '__structuredAttrs', '__json',
+  'allowedReferences', 'allowedRequisites', 'disallowedReferences', 'disallowedRequisites', 'maxSize', 'maxClosureSize',
+  'builder', 'args', '__contentAddressed', '__impure', 'outputHash', 'outputHashAlgo', 'outputHashMode',
+  'recurseForDerivations', 'description', 'self', '', 'startSet', 'operator', 'key', 'path', 'prefix', 'outputSpecified',
+  'requiredSystemFeatures', '__sub', '__lessThan', '__mul', '__div', 'or', '__findFile', '__nixPath', 'body',
+]) {
+  symbolIds.set(name, symbolIds.size);
+}
+
 export function internSymbol(name: string): number {
   let id = symbolIds.get(name);
   if (id === undefined) {
