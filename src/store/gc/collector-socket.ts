@@ -115,28 +115,55 @@ export class RootsServer {
   }
 }
 
+// The client thread keeps one connection to the collector for all roots of
+// this process (as Nix does); each request is one line, answered by '1'.
 const CLIENT_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const { workerData, parentPort } = require('node:worker_threads');
 const net = require('node:net');
 const flag = new Int32Array(workerData.shared);
-let settled = false;
-const done = (v) => { if (settled) return; settled = true; Atomics.store(flag, 0, v); Atomics.notify(flag, 0); };
-const conn = net.connect(workerData.socketPath);
-conn.on('connect', () => conn.write(workerData.line));
-conn.on('data', (d) => { if (d.includes(49)) { done(1); conn.destroy(); } });
-conn.on('error', (e) => done(e.code === 'ECONNREFUSED' || e.code === 'ENOENT' ? 2 : 3));
-conn.on('close', () => done(3));
+let conn = null;
+let connPath = null;
+let pending = false;
+const reply = (v) => { if (!pending) return; pending = false; Atomics.store(flag, 0, v); Atomics.notify(flag, 0); };
+const drop = () => { if (conn) conn.destroy(); conn = null; connPath = null; };
+parentPort.on('message', ({ socketPath, line }) => {
+  pending = true;
+  if (!conn || connPath !== socketPath) {
+    drop();
+    const c = net.connect(socketPath);
+    conn = c;
+    connPath = socketPath;
+    c.on('data', (d) => { if (conn === c && d.includes(49)) reply(1); });
+    c.on('error', (e) => { if (conn !== c) return; drop(); reply(e.code === 'ECONNREFUSED' || e.code === 'ENOENT' ? 2 : 3); });
+    c.on('close', () => { if (conn !== c) return; drop(); reply(3); });
+  }
+  conn.write(line);
+});
 `;
 
 const ACKED = 1;
+const WAITING = 0;
+const TIMED_OUT = 4;
+
+let client: { worker: Worker; flag: Int32Array } | undefined;
 
 function sendOnce(socketPath: string, storePath: string): number {
-  const shared = new SharedArrayBuffer(4);
-  const flag = new Int32Array(shared);
-  const worker = new Worker(CLIENT_SOURCE, { eval: true, workerData: { socketPath, line: `${storePath}\n`, shared } });
-  worker.unref();
-  Atomics.wait(flag, 0, 0);
-  void worker.terminate();
+  if (!client) {
+    const shared = new SharedArrayBuffer(4);
+    const worker = new Worker(CLIENT_SOURCE, { eval: true, workerData: { shared } });
+    worker.unref();
+    client = { worker, flag: new Int32Array(shared) };
+  }
+  const { worker, flag } = client;
+  Atomics.store(flag, 0, WAITING);
+  worker.postMessage({ socketPath, line: `${storePath}\n` });
+  // The collector answers between deletion batches; a minute without an
+  // answer means the client thread or the collector is stuck: start afresh.
+  if (Atomics.wait(flag, 0, WAITING, 60_000) === 'timed-out') {
+    void worker.terminate();
+    client = undefined;
+    return TIMED_OUT;
+  }
   return flag[0]!;
 }
 
