@@ -497,7 +497,10 @@ class Parser {
     }
     if (floatRe.test(m) && /[.eE]/.test(m)) {
       this.i += m.length;
-      return Number(m.replaceAll('_', ''));
+      const f = Number(m.replaceAll('_', ''));
+      // A C++ stream reading an overflowing literal stores the largest double.
+      if (!Number.isFinite(f)) return f < 0 ? -Number.MAX_VALUE : Number.MAX_VALUE;
+      return f;
     }
     this.i = start;
     this.error('toml::parse_value: unknown value appeared', 'here');

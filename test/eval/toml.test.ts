@@ -105,3 +105,9 @@ describe('fromTOML errors as Nix renders them', () => {
     );
   });
 });
+
+describe('TOML floats', () => {
+  it('clamps overflowing literals to the largest double as Nix 2.8 does', () => {
+    expect(plain(parseToml('a = 1e400\nb = -1e400'))).toEqual({ a: Number.MAX_VALUE, b: -Number.MAX_VALUE });
+  });
+});
