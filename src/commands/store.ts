@@ -3,27 +3,23 @@
 // lives in src/store/; this file only dispatches and prints.
 
 import fs from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
 import { ExitError, type CommandContext } from '../cli/run-command.js';
-import { showHelp, showVersion } from '../cli/help.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
 import { dumpPath, FdSource, hashPath, restorePath } from '../store/nar.js';
 import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
 import type { FileIngestionMethod } from '../store/store-api.js';
 import { writeExport } from '../store/export-format.js';
 import { derivationOutputPath, compareBytewise, type Derivation } from '../store/derivation.js';
-import { missingLines, queryMissing, realisePaths, type BuildTarget } from '../build/realise.js';
-import { BuildProgress, formatError } from '../build/progress.js';
-import { readBuildLog } from '../build/build-log.js';
+// Building, collecting and help load on demand: most invocations are queries
+// and start-up time is part of every one.
+import type { BuildTarget } from '../build/realise.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import { CREATING, nixSysError } from '../store/local/sys-error.js';
 import { addPermRoot } from '../store/local/gc-roots.js';
-import { findAllRoots } from '../store/gc/collect.js';
-import { opDelete, opGC, opOptimise } from '../store/gc/operations.js';
 import { computeFSClosure, requireInfo, topoSortPaths } from '../store/query/closure.js';
 import { printTree } from '../store/query/tree.js';
 import { printDotGraph, printGraphML } from '../store/query/graph.js';
@@ -180,8 +176,8 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
     }
     return 0;
   }
-  if (inv.op === 'version') return showVersion(ctx);
-  if (inv.op === 'help') return showHelp('store');
+  if (inv.op === 'version') return (await import('../cli/help.js')).showVersion(ctx);
+  if (inv.op === 'help') return (await import('../cli/help.js')).showHelp('store');
   if (inv.op === 'print-fixed-path') {
     return opPrintFixedPath(inv, out);
   }
@@ -226,7 +222,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
       case 'read-log': {
         noFlags(inv);
         for (const arg of inv.opArgs) {
-          ctx.stdout.write(readLog(store, followLinksToStorePath(store, arg)));
+          ctx.stdout.write(await readLog(store, followLinksToStorePath(store, arg)));
         }
         return 0;
       }
@@ -257,11 +253,11 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         return 0;
       }
       case 'delete':
-        return await opDelete(store, inv.opFlags, inv.opArgs.map((a) => followLinksToStorePath(store, a)), gcIO);
+        return await (await import('../store/gc/operations.js')).opDelete(store, inv.opFlags, inv.opArgs.map((a) => followLinksToStorePath(store, a)), gcIO);
       case 'gc':
-        return await opGC(store, inv.opFlags, inv.opArgs, gcIO);
+        return await (await import('../store/gc/operations.js')).opGC(store, inv.opFlags, inv.opArgs, gcIO);
       case 'optimise':
-        return opOptimise(store, inv.opFlags, inv.opArgs, gcIO);
+        return (await import('../store/gc/operations.js')).opOptimise(store, inv.opFlags, inv.opArgs, gcIO);
       case 'export': {
         unknownFlags(inv, []);
         const paths = new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)));
@@ -313,7 +309,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
       case 'generate-binary-cache-key':
         unknownFlags(inv, []);
         if (inv.opArgs.length !== 3) throw new UsageError('three arguments expected');
-        generateBinaryCacheKey(inv.opArgs[0]!, inv.opArgs[1]!, inv.opArgs[2]!);
+        await generateBinaryCacheKey(inv.opArgs[0]!, inv.opArgs[1]!, inv.opArgs[2]!);
         return 0;
       default:
         throw new NixError(`nix-store --${inv.op} is not implemented yet in tsnix`);
@@ -396,6 +392,7 @@ async function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, 
       const p = follow(a);
       return isDerivationPath(p) ? { drvPath: p, outputs: new Set<string>() } : { path: p };
     });
+    const { queryMissing } = await import('../build/realise.js');
     const missing = queryMissing(store, targets, (d) => readStoreDerivation(store, d));
     const status = await build(store, targets, missing.willBuild.size, inv, ctx);
     if (status !== 0) throw new ExitError(status);
@@ -472,6 +469,7 @@ async function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, 
         includeDerivers: ctx.settings.getBool('keep-derivations'),
       });
       const lines: string[] = [];
+      const { findAllRoots } = await import('../store/gc/collect.js');
       for (const [target, links] of findAllRoots(store, { censor: false })) {
         if (referrers.has(target)) for (const link of links) lines.push(`${link} -> ${target}\n`);
       }
@@ -482,7 +480,8 @@ async function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, 
 }
 
 /** The build log of a derivation, or of the deriver of an output (Nix's getBuildLog). */
-function readLog(store: LocalStore, storePath: string): Buffer {
+async function readLog(store: LocalStore, storePath: string): Promise<Buffer> {
+  const { readBuildLog } = await import('../build/build-log.js');
   let drvPath = storePath;
   if (!isDerivationPath(drvPath)) {
     const deriver = store.queryPathInfo(drvPath)?.deriver;
@@ -512,6 +511,8 @@ function opRegisterValidity(store: LocalStore, inv: Invocation): number {
 
 /** Builds what is missing among targets with progress output; returns Nix's exit status (0 when all is there). */
 async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<number> {
+  const { BuildProgress, formatError } = await import('../build/progress.js');
+  const { realisePaths } = await import('../build/realise.js');
   const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected });
   const result = await realisePaths(store, targets, {
     settings: ctx.settings,
@@ -547,6 +548,7 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
     return { drvPath: p, outputs: new Set(bang >= 0 ? arg.slice(bang + 1).split(',').filter((o) => o !== '') : []) };
   });
 
+  const { missingLines, queryMissing } = await import('../build/realise.js');
   const missing = queryMissing(store, targets, read);
   if (ignoreUnknown) {
     targets = targets.filter((t) => !missing.unknown.has('drvPath' in t ? t.drvPath : t.path));
@@ -603,7 +605,8 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
  * for the secret key (written mode 0600), `NAME:base64(public key)` for the
  * public one.
  */
-function generateBinaryCacheKey(keyName: string, secretKeyFile: string, publicKeyFile: string): void {
+async function generateBinaryCacheKey(keyName: string, secretKeyFile: string, publicKeyFile: string): Promise<void> {
+  const { generateKeyPairSync } = await import('node:crypto');
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   // The raw keys are the last 32 bytes of their DER encodings.
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
