@@ -45,6 +45,7 @@ import {
   derivationReferences,
   emptyDerivation,
   readDerivation,
+  sortedBytewise,
   unparseDerivation,
   type Derivation,
 } from '../../store/derivation.js';
@@ -143,6 +144,11 @@ function requireFeature(state: EvalState, feature: string): void {
 // ---------------------------------------------------------------------------
 // JSON for __structuredAttrs (Nix's printValueAsJSON, strict, copying paths)
 
+/** Names in byte order (Nix's std::map order); differs from UTF-16 order only with astral characters. */
+function byteOrder(keys: string[]): string[] {
+  return keys.some((k) => /[\uD800-\uDFFF]/.test(k)) ? sortedBytewise(keys) : keys;
+}
+
 type JSONFrame =
   | { kind: 'list'; items: Lazy[]; i: number; out: string[]; pos: Pos | undefined }
   | { kind: 'attrs'; attrs: NixAttrs; keys: string[]; i: number; out: string[] };
@@ -162,7 +168,7 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
     let v = force(x, pos);
     if (v instanceof NixAttrs) {
       v = state.peel(v, pos, (p: Value) => p);
-      if (v instanceof NixAttrs) return { kind: 'attrs', attrs: v, keys: v.keys(), i: 0, out: [] };
+      if (v instanceof NixAttrs) return { kind: 'attrs', attrs: v, keys: byteOrder(v.keys()), i: 0, out: [] };
       v = force(v, pos);
     }
     if (v === null) return 'null';
@@ -312,7 +318,7 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
     outputs = [...seen];
   };
 
-  for (const key of attrs.keys()) {
+  for (const key of byteOrder(attrs.keys())) {
     if (key === '__ignoreNulls') continue;
     const value = attrs.get(key)!;
     trace(attrs.posOf(key), `while evaluating attribute '${key}' of derivation '${drvName}'`, () => {
