@@ -34,15 +34,32 @@ const arg2 = (fn: string) => `while evaluating the second argument passed to bui
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
+// Loops over one string (lib.stringToCharacters takes every one-byte
+// substring) would rescan it for each call; the last string's encoding facts
+// are remembered.
+let lastString: string | undefined;
+let lastAscii = true;
+let lastBytes: Buffer | undefined;
+
+function encodingOf(s: string): { ascii: boolean; bytes: () => Buffer } {
+  if (s !== lastString) {
+    lastString = s;
+    lastAscii = !NON_ASCII.test(s);
+    lastBytes = undefined;
+  }
+  return { ascii: lastAscii, bytes: () => (lastBytes ??= Buffer.from(s, 'utf8')) };
+}
+
 /** Length in bytes of the UTF-8 encoding, as Nix measures strings. */
 export function byteLength(s: string): number {
-  return NON_ASCII.test(s) ? Buffer.byteLength(s, 'utf8') : s.length;
+  return encodingOf(s).ascii ? s.length : encodingOf(s).bytes().length;
 }
 
 /** Bytes [start, start+len) of the UTF-8 encoding; len < 0 means to the end. */
 export function byteSubstring(s: string, start: number, len: number): string {
-  if (!NON_ASCII.test(s)) return len < 0 ? s.slice(start) : s.slice(start, start + len);
-  const b = Buffer.from(s, 'utf8');
+  const enc = encodingOf(s);
+  if (enc.ascii) return len < 0 ? s.slice(start) : s.slice(start, start + len);
+  const b = enc.bytes();
   if (start >= b.length) return '';
   return b.subarray(start, len < 0 ? b.length : Math.min(b.length, start + len)).toString('utf8');
 }
