@@ -21,7 +21,6 @@ import {
   NixAttrs,
   NixString,
   type Lazy,
-  type Value,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../regex/index.js';
@@ -329,4 +328,3 @@ registerBuiltins([
   },
 ]);
 
-export type { Value };
