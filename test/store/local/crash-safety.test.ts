@@ -110,3 +110,27 @@ describe('temporary roots', () => {
     expect(refNixStore(root, ['--check-validity', held]).status).toBe(1);
   });
 });
+
+describe('tsnix and the reference writing one store at once', () => {
+  it('adding the same trees concurrently leaves one valid, intact copy', async () => {
+    const root = tempDir();
+    const tree = makeBigTree(path.join(tempDir(), 'tree'));
+    openChrootStore(root).close();
+    const refAdds = Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
+      const child = spawn('nix-store', ['--store', root, '--add', tree], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => resolve(`${code}:${out.trim()}`));
+    }));
+    const ourWriters = [startWriter([root, 'plain', tree, '3']), startWriter([root, 'plain', tree, '3'])];
+    const refResults = await Promise.all(refAdds);
+    for (const w of ourWriters) expect(await w.done).toBe(0);
+    const paths = new Set([...refResults.map((r) => r.replace(/^0:/, '')), ...ourWriters.flatMap((w) => w.lines)]);
+    expect(paths.size).toBe(1);
+    expect([...paths][0]).toMatch(/^\/nix\/store\/[0-9a-z]{32}-tree$/);
+    expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
+    const store = openChrootStore(root);
+    expect(store.verifyStore(true, false, () => {}).errors).toBe(false);
+    store.close();
+  });
+});
