@@ -237,6 +237,20 @@ const DRV_ERROR_BODIES = {
   contentAddressedNeedsFeature: `mk { __contentAddressed = true; }`,
 };
 
+// Experimental kinds (floating content-addressed, impure, and what depends on
+// them), instantiated with these features enabled.
+export const CA_FEATURES = ['ca-derivations', 'impure-derivations'];
+const DRV_CA_BODIES = {
+  caFloating: `mk { __contentAddressed = true; outputs = [ "out" "dev" ]; }`,
+  caFloatingFlatSha1: `mk { __contentAddressed = true; outputHashMode = "flat"; outputHashAlgo = "sha1"; }`,
+  dependsOnCa: `let c = mk { name = "ca"; __contentAddressed = true; outputs = [ "out" "lib" ]; }; in mk { x = c; y = "\${c.lib}/lib"; }`,
+  deferredChain: `let c = mk { name = "ca"; __contentAddressed = true; }; d = mk { name = "d"; x = c; }; in mk { y = d; }`,
+  impure: `mk { __impure = true; outputs = [ "out" "bin" ]; }`,
+  dependsOnImpure: `let i = mk { name = "imp"; __impure = true; }; in mk { x = i; }`,
+  caAndFixedInputs: `let c = mk { name = "ca"; __contentAddressed = true; }; f = mk { name = "f"; outputHash = "sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="; }; in mk { inherit c f; }`,
+};
+export const DRV_CA_EXPRS = Object.fromEntries(Object.entries(DRV_CA_BODIES).map(([k, body]) => [k, MK + body]));
+
 export const DRV_EXPRS = Object.fromEntries(Object.entries(DRV_BODIES).map(([k, body]) => [k, MK + body]));
 
 export const DRV_ERROR_EXPRS = Object.fromEntries(Object.entries(DRV_ERROR_BODIES).map(([k, body]) => [k, MK + body]));
@@ -255,12 +269,13 @@ function readDrvs(store) {
   return out;
 }
 
-export function instantiate(tmp, key, expr) {
+export function instantiate(tmp, key, expr, features = []) {
   const store = join(tmp, `drv-store-${key}`);
+  const extra = features.length ? ['--extra-experimental-features', features.join(' ')] : [];
   // nix-instantiate prints `<drv>!<output>` when the first output is not `out`.
-  const drvPath = run('nix-instantiate', ['--store', store, '-E', expr]).trim().split('!')[0];
+  const drvPath = run('nix-instantiate', [...extra, '--store', store, '-E', expr]).trim().split('!')[0];
   const outputs = JSON.parse(
-    run('nix-instantiate', ['--store', store, '--eval', '--strict', '--json', '-E', `removeAttrs (builtins.derivationStrict (${expr}).drvAttrs) [ "drvPath" ]`]),
+    run('nix-instantiate', [...extra, '--store', store, '--eval', '--strict', '--json', '-E', `removeAttrs (builtins.derivationStrict (${expr}).drvAttrs) [ "drvPath" ]`]),
   );
   // Only the derivations in this expression's closure exist in its own store.
   return { expr, drvPath, outputs, drvs: readDrvs(store) };
@@ -269,9 +284,11 @@ export function instantiate(tmp, key, expr) {
 export function recordDerivations(tmp) {
   const cases = {};
   for (const [key, expr] of Object.entries(DRV_EXPRS)) cases[key] = instantiate(tmp, key, expr);
+  const experimental = {};
+  for (const [key, expr] of Object.entries(DRV_CA_EXPRS)) experimental[key] = { ...instantiate(tmp, key, expr, CA_FEATURES), features: CA_FEATURES };
   const errors = {};
   for (const [key, expr] of Object.entries(DRV_ERROR_EXPRS)) errors[key] = instantiateError(tmp, key, expr);
-  return { cases, errors };
+  return { cases, experimental, errors };
 }
 
 /** Runs an expression that must fail and returns Nix's message (the first line of stderr). */

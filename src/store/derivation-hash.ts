@@ -5,7 +5,7 @@
 // output is fetched does not change anything downstream.
 
 import { hashString, printHash, type Hash } from './hash.js';
-import { DEFAULT_STORE_DIR, makeOutputPath } from './store-path.js';
+import { DEFAULT_STORE_DIR, DRV_EXTENSION, HASH_PART_LEN, makeOutputPath, outputPathName } from './store-path.js';
 import {
   derivationStorePath,
   derivationType,
@@ -112,6 +112,18 @@ export function rememberDerivationHash(drv: Derivation, ctx: DrvHashContext): st
   const drvPath = derivationStorePath(drv, storeDir);
   ctx.cache?.set(drvPath, hashDerivationModulo(drv, ctx, false));
   return drvPath;
+}
+
+/**
+ * What stands for an output whose path is not known until its (floating
+ * content-addressed) derivation is built: `/` + base-32 sha256 of
+ * "nix-upstream-output:<drv hash part>:<output path name>".
+ */
+export function downstreamPlaceholder(drvPath: string, outputName: string): string {
+  const base = drvPath.slice(drvPath.lastIndexOf('/') + 1);
+  const drvName = base.slice(HASH_PART_LEN + 1, -DRV_EXTENSION.length);
+  const clear = `nix-upstream-output:${base.slice(0, HASH_PART_LEN)}:${outputPathName(drvName, outputName)}`;
+  return '/' + printHash(hashString('sha256', clear), 'base32');
 }
 
 /** `/` + base-32 sha256 of "nix-output:<name>": what builtins.placeholder returns. */

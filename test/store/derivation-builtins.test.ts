@@ -15,8 +15,9 @@ const str = (x: Value): string => (x instanceof NixString ? x.s : (x as string))
 const newState = (): EvalState => new EvalState(new ReadOnlyStore());
 const evalString = (expr: string): string => str(force(newState().evalString(expr)));
 
-function evalDerivation(expr: string): { drvPath: string; outputs: Record<string, string> } {
-  const v = force(newState().evalString(`let d = ${expr}; in builtins.derivationStrict d.drvAttrs`));
+function evalDerivation(expr: string, features: string[] = []): { drvPath: string; outputs: Record<string, string> } {
+  const state = new EvalState(new ReadOnlyStore(), { experimentalFeatures: new Set(features) });
+  const v = force(state.evalString(`let d = ${expr}; in builtins.derivationStrict d.drvAttrs`));
   if (!(v instanceof NixAttrs)) throw new Error('not a set');
   const outputs: Record<string, string> = {};
   for (const k of v.keys()) if (k !== 'drvPath') outputs[k] = str(force(v.get(k)!));
@@ -31,6 +32,11 @@ for (const [label, facts] of drvSources()) {
   describe(`derivationStrict (${label})`, () => {
     it.each(Object.entries(facts.cases).filter(([k]) => runnable(k)))('%s', (_key, c) => {
       const r = evalDerivation(c.expr);
+      expect(r.outputs).toEqual(c.outputs);
+      expect(r.drvPath).toBe(c.drvPath);
+    });
+    it.each(Object.entries(facts.experimental))('%s (experimental)', (_key, c) => {
+      const r = evalDerivation(c.expr, c.features);
       expect(r.outputs).toEqual(c.outputs);
       expect(r.drvPath).toBe(c.drvPath);
     });

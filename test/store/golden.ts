@@ -35,6 +35,8 @@ export interface DrvCase {
 }
 export interface DrvFacts {
   cases: Record<string, DrvCase>;
+  /** Floating content-addressed and impure derivations (and dependents), with the features they need. */
+  experimental: Record<string, DrvCase & { features: string[] }>;
   errors: Record<string, { expr: string; message: string; stderr: string }>;
 }
 

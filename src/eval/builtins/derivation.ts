@@ -49,7 +49,7 @@ import {
   unparseDerivation,
   type Derivation,
 } from '../../store/derivation.js';
-import { fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
+import { downstreamPlaceholder, fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
 import { parseNixContextElem } from './derivation-context.js';
 
 // ---------------------------------------------------------------------------
@@ -409,7 +409,12 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
     drv.env.set('out', makeFixedOutputPath(m, hash, drvName, store.storeDir));
   } else if (contentAddressed || isImpure) {
     if (contentAddressed && isImpure) throw new EvalError('derivation cannot be both content-addressed and impure');
-    throw new EvalError('content-addressed and impure derivations are not supported by tsnix yet');
+    const algo = outputHashAlgo ?? 'sha256';
+    const m = method ?? 'recursive';
+    for (const o of outputs) {
+      drv.env.set(o, hashPlaceholder(o));
+      drv.outputs.set(o, isImpure ? { kind: 'impure', method: m, algo } : { kind: 'floating', method: m, algo });
+    }
   } else {
     fillInputAddressedOutputs(drv, outputs, hashContext(store));
   }
@@ -425,8 +430,8 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const result = new Map<string, Lazy>();
   result.set('drvPath', mkString(drvPath, new Set([`=${drvPath}`])));
   for (const out of drv.outputs.keys()) {
-    const path = derivationOutputPath(drv, out, store.storeDir);
-    if (path === undefined) throw new EvalError(`output '${out}' of derivation '${drvName}' has no known path`);
+    // Outputs known only after building (floating, impure, deferred) get a placeholder.
+    const path = derivationOutputPath(drv, out, store.storeDir) ?? downstreamPlaceholder(drvPath, out);
     result.set(out, mkString(path, new Set([`!${out}!${drvPath}`])));
   }
   return new NixAttrs(result);
