@@ -182,7 +182,7 @@ function newExtra(): Extra {
  */
 export class NixAttrs {
   /** The Shape of a literal's set, or the Map of values. */
-  private readonly k: Shape | Map<string, Lazy>;
+  private k: Shape | Map<string, Lazy>;
   /** The values (Shape sets) or the positions (Map sets, may be null). */
   private d: Lazy[] | Map<string, Pos> | null;
   /** Position of the `{ … }` that built this set. */
@@ -217,7 +217,7 @@ export class NixAttrs {
 
   /** What determines this set's names: its Shape when it has one (shared by many sets), else itself. */
   get namesKey(): object {
-    return this.k instanceof Shape ? this.k : this;
+    return this.k instanceof Shape && this.base === null ? this.k : this;
   }
 
   /** A set from a compile-time shape and its values (in shape order). */
@@ -231,10 +231,10 @@ export class NixAttrs {
   }
 
   get size(): number {
-    const k = this.k;
-    if (k instanceof Shape) return k.names.length;
     const x = this.x;
-    return x !== null && x.base !== null ? x.size : k.size;
+    if (x !== null && x.base !== null) return x.size;
+    const k = this.k;
+    return k instanceof Shape ? k.names.length : k.size;
   }
 
   get layers(): number {
@@ -287,6 +287,12 @@ export class NixAttrs {
       a = a.base;
     } while (a !== null);
     return undefined;
+  }
+
+  /** The names of the own entries. */
+  ownNames(): Iterable<string> {
+    const k = this.k;
+    return k instanceof Map ? k.keys() : k.names;
   }
 
   /** Own entries as a Map (for a layer: the right-hand side of `//`; do not modify). */
@@ -355,7 +361,7 @@ export class NixAttrs {
   /** Names sorted as Nix sorts them (byte order of the names). */
   keys(): string[] {
     const k = this.k;
-    if (k instanceof Shape) return k.sortedNames();
+    if (k instanceof Shape && this.base === null) return k.sortedNames();
     const x = (this.x ??= newExtra());
     if (x.keys === null) {
       const ks = [...this.flat().keys()];
@@ -368,6 +374,19 @@ export class NixAttrs {
   /** Entries in sorted order. */
   *entries(): IterableIterator<[string, Lazy]> {
     for (const k of this.keys()) yield [k, this.get(k)!];
+  }
+
+  /** For `//`: `top` (a plain set) as a layer over `base`, sharing top's storage. */
+  static layerOver(top: NixAttrs, base: NixAttrs, size: number): NixAttrs {
+    const r = new NixAttrs(emptyValues);
+    r.k = top.k;
+    r.d = top.d;
+    const x = newExtra();
+    x.base = base;
+    x.layers = base.layers + 1;
+    x.size = size;
+    r.x = x;
+    return r;
   }
 
   /** For `//`: a layer of `own` over `base`. */
@@ -398,6 +417,8 @@ export class NixAttrs {
   static readonly empty = new NixAttrs(new Map());
 }
 
+const emptyValues = new Map<string, Lazy>();
+
 /** Nix compares names as byte strings; UTF-16 order agrees except for astral characters. */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -413,9 +434,9 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   if (b.size === 0) return a;
   if (b.size <= LAYER_RHS_THRESHOLD && a.layers < MAX_LAYERS - 1) {
     let added = 0;
-    const own = b.flat();
-    for (const k of own.keys()) if (!a.has(k)) added++;
-    const r = NixAttrs.layer(own, b.flatPositions(), a, a.size + added);
+    const plain = b.base === null && !b.mergedPositions;
+    for (const k of plain ? b.ownNames() : b.flat().keys()) if (!a.has(k)) added++;
+    const r = plain ? NixAttrs.layerOver(b, a, a.size + added) : NixAttrs.layer(b.flat(), b.flatPositions(), a, a.size + added);
     r.pos = b.pos;
     return r;
   }
