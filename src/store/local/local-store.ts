@@ -15,6 +15,11 @@
 // the next writer replaces. Replacing something at the final name (leftovers,
 // --repair) also takes Nix's per-path flock lock, so that a real Nix process
 // writing the same path at that moment is never pulled the rug from under.
+// The common case takes no flock (that costs a process per path, see
+// path-locks.ts). What it leaves open is one interleaving with a real Nix
+// writer of the same path: Nix finds it invalid just before our commit and
+// then clears the name to write it afresh, so the path is incomplete until
+// that Nix process finishes rewriting it.
 
 import fs from 'node:fs';
 import os from 'node:os';
