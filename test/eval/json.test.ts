@@ -77,3 +77,11 @@ describe('toJSON / fromJSON builtins', () => {
     );
   });
 });
+
+describe('empty JSON input', () => {
+  it('is reported as Nix 2.8 reports it', () => {
+    expect(() => parseJson('')).toThrow(
+      "[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal",
+    );
+  });
+});
