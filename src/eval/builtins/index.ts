@@ -11,17 +11,20 @@
 //     {
 //       name: '__length',            // '__x': global `__x` and `builtins.x`;
 //       arity: 1,                    // 'map': global `map` and `builtins.map`
+//       // Nix forces primop arguments with no position (noPos): pass undefined, not `pos`.
 //       fn: (args, pos, state) =>
-//         BigInt(forceList(args[0]!, pos, 'while evaluating the first argument passed to builtins.length').length),
+//         BigInt(forceList(args[0]!, undefined, 'while evaluating the first argument passed to builtins.length').length),
 //     },
 //     { name: '__langVersion', value: () => 6n },   // a constant (ConstDef)
 //   ]);
 //
-// PrimOpDef (values.ts): { name, arity, fn(args: Lazy[], pos, state): Value, addTrace? }.
+// PrimOpDef (values.ts): { name, arity, fn(args: Lazy[], pos, state): Value, addTrace?, experimentalFeature? }.
 //   Arguments arrive unforced. `state` is the EvalState (eval-state.ts):
-//   state.callFunction(f, [x, y], pos), coerceToString (coerce.ts), the store
-//   (state.store), settings. Throw NixError subclasses (errors.ts); the
-//   evaluator adds "while calling the 'x' builtin" at the call site.
+//   state.callFunction(f, [x, y], pos), state.coerceToString(v, pos, ctx,
+//   contextSet, coerceMore, copyToStore), state.coerceToPath, state.realisePath,
+//   state.eqValues, state.forceValueDeep, the store (state.store), settings.
+//   Throw NixError subclasses (errors.ts); the evaluator adds "while calling
+//   the 'x' builtin" at the call site.
 // ConstDef (registry.ts): { name, value(state): Lazy, impureOnly? } — return
 //   a Thunk for a lazily computed constant.
 
