@@ -112,6 +112,14 @@ export class RootsServer {
     } catch {
       // The next collector replaces it anyway.
     }
+    const address = addressableSocketPath(this.socketPath);
+    if (address !== this.socketPath) {
+      try {
+        fs.unlinkSync(path.dirname(address));
+      } catch {
+        // Already gone.
+      }
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // whose socket path is too long for a Unix socket address.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,9 @@ describe('the roots socket', () => {
       await server.stop();
       lock.release();
     }
+    // The short alias does not outlive the collector.
+    expect(fs.readdirSync(os.tmpdir()).filter((n) => /^tsnix-gc-[0-9a-f]{16}$/.test(n) &&
+      fs.readlinkSync(path.join(os.tmpdir(), n)) === path.dirname(rootsSocketPath(stateDir)))).toEqual([]);
     // Without a collector the announcement returns at once.
     const t0 = Date.now();
     const r2 = await runChild(process.execPath, [outfile, stateDir, storePath]);
