@@ -67,6 +67,8 @@ for (const shape of ['chain', 'independent']) {
     const times = [];
     for (let i = 0; i < RUNS; i++) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-build-'));
+      // Traversable like /nix/store, so that root's sandboxed builds can run as an unprivileged user.
+      fs.chmodSync(dir, 0o755);
       try {
         const uri = storeUri(dir, tool.kind);
         const drvs = instantiate(uri, shape, `run${tag++}`);

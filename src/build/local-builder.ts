@@ -241,9 +241,17 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
       } else {
         let command: string;
         let argv: string[];
+        let builderUser: { uid: number; gid: number } | undefined;
         if (sandboxed) {
-          const inputs = new Map<string, string>();
-          for (const p of req.inputPaths) inputs.set(p, store.toRealPath(p));
+          // As root, the sandbox runs as an unprivileged host user (like Nix's
+          // build users): the store's files are then not the builder's own, so
+          // inputs can be hard-linked instead of mounted one by one.
+          builderUser = process.getuid?.() === 0 && othersCanReach(chrootDir) ? SANDBOX_HOST_USER : undefined;
+          const inputs = materialiseInputs(req.inputPaths, store, chrootStoreDir, builderUser !== undefined);
+          if (builderUser) {
+            fs.chownSync(chrootStoreDir, builderUser.uid, builderUser.gid);
+            chownTree(buildDir, builderUser.uid, builderUser.gid);
+          }
           const extraPaths = [...settings.sandboxPaths, ...impureHostDeps(drv, drvPath, settings)];
           const etcDir = path.join(chrootDir, 'etc');
           writeSandboxEtc(etcDir, settings.sandboxBuildDir, isFixed);
@@ -274,7 +282,10 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           maxSilentTime: settings.maxSilentTime,
           timeout: settings.timeout,
           argv0: path.basename(drv.builder),
+          ...(builderUser ?? {}),
         });
+        // Outputs belong to the store's owner again before they are checked and registered.
+        if (builderUser) for (const p of scratch.values()) chownTree(p, process.getuid!(), process.getgid!());
       }
       {
         if (status.timedOut) {
@@ -316,6 +327,64 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   }
 }
 
+/** The host user sandboxed builds run as when tsnix runs as root (nobody). */
+const SANDBOX_HOST_USER = { uid: 65534, gid: 65534 };
+
+/**
+ * Makes the input closure visible in the sandbox's store directory and
+ * returns the inputs that still need a read-only bind mount. A mount costs
+ * milliseconds and closures of hundreds of paths are common, so like Nix,
+ * which hard-links non-directories, files are hard-linked when the builder
+ * runs as another user than the store's owner (it cannot write through the
+ * link then), and symlinks are recreated. Otherwise — an unprivileged tsnix,
+ * whose builder maps to the store's owner — everything but symlinks is
+ * bind-mounted read-only.
+ */
+function materialiseInputs(inputPaths: Set<string>, store: BuildStore, chrootStoreDir: string, linkFiles: boolean): Map<string, string> {
+  const binds = new Map<string, string>();
+  for (const p of inputPaths) {
+    const real = store.toRealPath(p);
+    const st = fs.lstatSync(real);
+    const dest = path.join(chrootStoreDir, path.basename(p));
+    if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(real), dest);
+    } else if (st.isFile() && linkFiles) {
+      try {
+        fs.linkSync(real, dest);
+      } catch {
+        binds.set(p, real);
+      }
+    } else {
+      binds.set(p, real);
+    }
+  }
+  return binds;
+}
+
+/** Whether users other than the owner can traverse every directory down to `dir` (stores in private temp dirs cannot). */
+function othersCanReach(dir: string): boolean {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    try {
+      if ((fs.statSync(d).mode & 0o001) === 0) return false;
+    } catch {
+      return false;
+    }
+    if (d === '/') return true;
+  }
+}
+
+/** lchown of a whole tree. */
+function chownTree(p: string, uid: number, gid: number): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return;
+  }
+  if (st.uid !== uid || st.gid !== gid) fs.lchownSync(p, uid, gid);
+  if (st.isDirectory()) for (const name of fs.readdirSync(p)) chownTree(path.join(p, name), uid, gid);
+}
+
 function readTail(file: string): Buffer {
   try {
     const fd = fs.openSync(file, 'r');
@@ -354,6 +423,8 @@ interface ProcessStatus {
 }
 
 interface RunOptions {
+  uid?: number;
+  gid?: number;
   env: Record<string, string>;
   cwd: string;
   logFile: string;
@@ -373,7 +444,10 @@ const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown a
  * log for live display and --max-silent-time.
  */
 async function runProcess(spawner: Spawner, command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
-  const child = spawner.spawn({ command, args, env: o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0 });
+  const child = spawner.spawn({
+    command, args, env: o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
+    ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
+  });
   const started = Date.now();
   let lastOutput = started;
   let readPos = 0;

@@ -29,6 +29,9 @@ export interface SpawnRequest {
   /** Opened for appending and given to the builder as stdout and stderr. */
   logFile: string;
   argv0: string;
+  /** Run as this host user (root only). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface ExitStatus {
@@ -64,7 +67,10 @@ export class DirectSpawner implements Spawner {
     const fd = fs.openSync(req.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(req.command, req.args, { env: req.env, cwd: req.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: req.argv0 });
+      child = spawn(req.command, req.args, {
+        env: req.env, cwd: req.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: req.argv0,
+        ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid } : {}),
+      });
     } finally {
       fs.closeSync(fd);
     }
@@ -163,7 +169,8 @@ process.on('message', (m) => {
     try { fd = fs.openSync(m.logFile, 'a'); } catch (e) { send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }); return; }
     let child;
     try {
-      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: m.argv0 });
+      const ids = m.uid !== undefined ? { uid: m.uid, gid: m.gid } : {};
+      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: m.argv0, ...ids });
     } catch (e) {
       fs.closeSync(fd);
       send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message });

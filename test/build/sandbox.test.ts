@@ -118,4 +118,28 @@ describe('the build sandbox', () => {
     expect(store.isValidPath(out)).toBe(false);
     expect(fs.existsSync(store.toRealPath(out))).toBe(false);
   });
+
+  it('keeps inputs unchangeable even by a builder that tries chmod (store reachable by other users)', async () => {
+    // A store under a world-traversable directory: as root, builds then run as
+    // an unprivileged host user and inputs are hard-linked, not mounted.
+    const open = tempDir();
+    fs.chmodSync(open, 0o755);
+    const root2 = path.join(open, 'root');
+    const store2 = openChrootStore(root2);
+    try {
+      const input = store2.addTextToStore('precious', 'original', []);
+      const script = `chmod u+w $input 2>/dev/null; (echo evil > $input) 2>/dev/null; cat $input > $out; id -u >> $out`;
+      const [drv] = refInstantiate(root2, mkDrvExpr(`mk "tamper" ''${script}'' { input = builtins.storePath "${input}"; }`));
+      const r = await realise(store2, [drvTarget(drv!)]);
+      expect(r.errors).toEqual([]);
+      const out = store2.queryDerivationOutputs(drv!).get('out')!;
+      expect(fs.readFileSync(store2.toRealPath(out), 'utf8')).toBe('original1000\n');
+      expect(fs.readFileSync(store2.toRealPath(input), 'utf8')).toBe('original');
+      expect(fs.statSync(store2.toRealPath(input)).mode & 0o777).toBe(0o444);
+      // The output belongs to the store's owner, not to the sandbox user.
+      expect(fs.statSync(store2.toRealPath(out)).uid).toBe(process.getuid!());
+    } finally {
+      store2.close();
+    }
+  });
 });
