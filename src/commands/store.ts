@@ -306,6 +306,32 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         }
         return status;
       }
+      case 'serve': {
+        unknownFlags(inv, ['--write']);
+        if (inv.opArgs.length > 0) throw new UsageError('no arguments expected');
+        const { serve } = await import('../store/local/serve.js');
+        const pending: Buffer[] = [];
+        await serve(store, {
+          input: new FdSource(0),
+          write: (data) => pending.push(data),
+          flush: () => {
+            if (pending.length > 0) writeAllFd(1, Buffer.concat(pending.splice(0)));
+          },
+        }, {
+          writeAllowed: inv.opFlags.includes('--write'),
+          buildPaths: async (paths) => {
+            const targets: BuildTarget[] = paths.map((arg) => {
+              const bang = arg.indexOf('!');
+              const p = parseStorePath(bang >= 0 ? arg.slice(0, bang) : arg, store.storeDir).path;
+              if (!isDerivationPath(p)) return { path: p };
+              return { drvPath: p, outputs: new Set(bang >= 0 ? arg.slice(bang + 1).split(',').filter((o) => o !== '') : []) };
+            });
+            const result = await build(store, targets, 0, inv, ctx);
+            return { status: result.status, message: result.errors.join('\n') };
+          },
+        });
+        return 0;
+      }
       case 'generate-binary-cache-key':
         unknownFlags(inv, []);
         if (inv.opArgs.length !== 3) throw new UsageError('three arguments expected');
@@ -394,7 +420,7 @@ async function opQuery(store: LocalStore, inv: Invocation, ctx: CommandContext, 
     });
     const { queryMissing } = await import('../build/realise.js');
     const missing = queryMissing(store, targets, (d) => readStoreDerivation(store, d));
-    const status = await build(store, targets, missing.willBuild.size, inv, ctx);
+    const status = await buildReporting(store, targets, missing.willBuild.size, inv, ctx);
     if (status !== 0) throw new ExitError(status);
     if (!inv.common.noGcWarning && inv.gcRoot === '') warn("you did not specify '--add-root'; the result might be removed by the garbage collector");
   }
@@ -509,9 +535,9 @@ function opRegisterValidity(store: LocalStore, inv: Invocation): number {
   return 0;
 }
 
-/** Builds what is missing among targets with progress output; returns Nix's exit status (0 when all is there). */
-async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<number> {
-  const { BuildProgress, formatError } = await import('../build/progress.js');
+/** Builds what is missing among targets with progress on stderr; Nix's exit status and the failures' messages. */
+async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<{ status: number; errors: string[] }> {
+  const { BuildProgress } = await import('../build/progress.js');
   const { realisePaths } = await import('../build/realise.js');
   const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected });
   const result = await realisePaths(store, targets, {
@@ -521,6 +547,13 @@ async function build(store: LocalStore, targets: BuildTarget[], expected: number
     check,
   });
   progress.finish();
+  return result;
+}
+
+/** build(), reporting failures on stderr as `error: ...`. */
+async function buildReporting(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<number> {
+  const { formatError } = await import('../build/progress.js');
+  const result = await build(store, targets, expected, inv, ctx, check);
   for (const e of result.errors) ctx.stderr.write(`${formatError(e)}\n`);
   return result.status;
 }
@@ -559,7 +592,7 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
   }
   if (dryRun) return 0;
 
-  const status = await build(store, targets, missing.willBuild.size, inv, ctx, inv.opFlags.includes('--check'));
+  const status = await buildReporting(store, targets, missing.willBuild.size, inv, ctx, inv.opFlags.includes('--check'));
   if (status !== 0) return status;
   if (ignoreUnknown) return 0;
 
