@@ -8,12 +8,23 @@ import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { main } from '../../../src/commands/store.js';
 import { Settings } from '../../../src/cli/settings.js';
-import { LocalStore } from '../../../src/store/local/local-store.js';
+import { afterAll } from 'vitest';
+import { LocalStore, deleteTree } from '../../../src/store/local/local-store.js';
 import { resolveStoreConfig, type LocalStoreConfig } from '../../../src/store/local/store-config.js';
 
+const created: string[] = [];
+
+/** A fresh temporary directory, removed after the test file (stores hold 8 MiB of reserved space each). */
 export function tempDir(prefix = 'tsnix-store-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  // Store contents are read-only; deleteTree makes directories writable first.
+  for (const dir of created.splice(0)) deleteTree(dir);
+});
 
 export function chrootConfig(root: string): LocalStoreConfig {
   const cfg = resolveStoreConfig({ uri: root, env: {} });
