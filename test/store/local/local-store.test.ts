@@ -126,6 +126,20 @@ describe('local store written by tsnix, read by the reference', () => {
     store.close();
   });
 
+  it('two handles on one store in one process share the temp roots file', () => {
+    const root = tempDir();
+    const first = openChrootStore(root);
+    const second = openChrootStore(root);
+    const a = first.addTextToStore('a', 'a', []);
+    const b = second.addTextToStore('b', 'b', []);
+    const file = path.join(root, 'nix/var/nix/temproots', String(process.pid));
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${a}\0${b}\0`);
+    first.close();
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${a}\0${b}\0`);
+    second.close();
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
   it('writes the temp roots file of the process and removes it on close', () => {
     const root = tempDir();
     const store = openChrootStore(root);
