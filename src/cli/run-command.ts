@@ -24,18 +24,17 @@ export class ExitError extends Error {
 }
 
 export async function runNixCommand(programName: string, argv: string[], main: CommandMain): Promise<number> {
-  let showTrace = false;
+  let settings: Settings | undefined;
   try {
-    const settings = loadSettings();
+    settings = loadSettings();
     for (const w of settings.warnings) process.stderr.write(`warning: ${w}\n`);
     settings.warnings.length = 0;
-    // --show-trace may come anywhere; errors raised while parsing other flags should honour it.
-    showTrace = argv.includes('--show-trace') || settings.getBool('show-trace');
     const ctx: CommandContext = { programName, settings, stdout: process.stdout, stderr: process.stderr };
-    const status = await main(argv, ctx);
-    showTrace = settings.getBool('show-trace');
-    return status;
+    return await main(argv, ctx);
   } catch (e) {
+    // The settings as the command line left them (`--show-trace`, `--no-show-trace`);
+    // if parsing never got that far, whether the flag is present at all.
+    const showTrace = settings ? settings.getBool('show-trace') || (argv.includes('--show-trace') && !argv.includes('--no-show-trace')) : argv.includes('--show-trace');
     return reportError(programName, e, showTrace);
   }
 }

@@ -73,6 +73,14 @@ describe('nix-instantiate errors', () => {
     expect(long.stderr).toContain('error: bottom');
   });
 
+  it('lets --no-show-trace override show-trace = true from nix.conf', () => {
+    const src = 'let f = n: if n == 0 then throw "bottom" else f (n - 1); in f 10';
+    const fromConf = inst(['--eval', '-E', src], { nixConf: 'show-trace = true\n' });
+    const overridden = inst(['--eval', '--no-show-trace', '-E', src], { nixConf: 'show-trace = true\n' });
+    expect(overridden.stderr).toContain("(stack trace truncated; use '--show-trace' to show the full, detailed trace)");
+    expect(fromConf.stderr).not.toContain('stack trace truncated');
+  });
+
   it('reports parse errors with the position', () => {
     const r = inst(['--eval', '-E', '{ a = 1; ']);
     expect(r.status).toBe(1);

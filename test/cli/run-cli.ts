@@ -2,7 +2,7 @@
 // clean environment: a temporary HOME and config dir, and a dummy:// store
 // unless a test asks for another, so nothing touches the machine's /nix.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,12 @@ export interface CliResult {
 export function runCli(
   program: string,
   args: string[],
-  opts: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+  opts: { env?: Record<string, string>; input?: string; cwd?: string; nixConf?: string } = {},
 ): CliResult {
   const home = mkdtempSync(join(tmpdir(), 'tsnix-cli-'));
   const confDir = join(home, 'etc');
   mkdirSync(confDir);
+  if (opts.nixConf !== undefined) writeFileSync(join(confDir, 'nix.conf'), opts.nixConf);
   const r = spawnSync(join(repoRoot, 'bin', program), args, {
     cwd: opts.cwd ?? home,
     input: opts.input ?? '',
