@@ -226,6 +226,12 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             drv,
             env,
             outputs: scratch,
+            toHostPath: (p) => {
+              for (const [name, out] of outputs) {
+                if (p === out || p.startsWith(out + '/')) return scratch.get(name)! + p.slice(out.length);
+              }
+              return p.startsWith(store.storeDir + '/') ? store.toRealPath(p) : p;
+            },
             log: (line) => {
               fs.writeSync(logFd, line + '\n');
               req.onLog?.(Buffer.from(line + '\n'));

@@ -4,6 +4,7 @@
 
 import type { Derivation } from '../../store/derivation.js';
 import { builtinFetchurl } from './fetchurl.js';
+import { builtinBuildenv } from './buildenv.js';
 
 export interface BuiltinContext {
   drvPath: string;
@@ -12,6 +13,11 @@ export interface BuiltinContext {
   env: Map<string, string>;
   /** Output name → host path to write. */
   outputs: Map<string, string>;
+  /**
+   * Where a logical path is on the host: store paths map to the real store
+   * directory, the outputs to their scratch locations; other paths as they are.
+   */
+  toHostPath: (logicalPath: string) => string;
   log: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -20,6 +26,7 @@ export type BuiltinBuilder = (ctx: BuiltinContext) => Promise<void>;
 
 const BUILTINS: Record<string, BuiltinBuilder> = {
   fetchurl: builtinFetchurl,
+  buildenv: builtinBuildenv,
 };
 
 export async function runBuiltinBuilder(name: string, ctx: BuiltinContext): Promise<void> {
