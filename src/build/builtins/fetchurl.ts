@@ -50,7 +50,6 @@ export async function builtinFetchurl(ctx: BuiltinContext): Promise<void> {
   if (!out) throw new Error("attribute 'out' missing");
   const url = attr(ctx, 'url');
   const unpack = ctx.drv.env.get('unpack') === '1';
-  ctx.log(`downloading '${url}'...`);
   let data = await download(url, ctx.signal);
   if (unpack) {
     if (url.endsWith('.xz')) {
