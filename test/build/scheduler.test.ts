@@ -17,6 +17,7 @@ const GRAPH = mkDrvExpr(`rec {
   slow1 = mk "slow1" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
   slow2 = mk "slow2" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
   silent = mk "silent" "echo starting; sleep 10; echo > $out" {};
+  shared = mk "shared" "sleep 1; echo > $out" {};
 }`);
 
 function refVerify(root: string): number {
@@ -31,7 +32,7 @@ describe('the scheduler', () => {
 
   beforeAll(() => {
     root = tempDir();
-    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2', 'silent'];
+    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2', 'silent', 'shared'];
     const paths = refInstantiate(root, GRAPH, names);
     drvs = Object.fromEntries(names.map((n, i) => [n, paths[i]!]));
     store = openChrootStore(root);
@@ -134,5 +135,15 @@ describe('the scheduler', () => {
   it('with max-jobs 0 and something to build, fails the whole run as Nix does', async () => {
     await expect(realise(store, [drvTarget(drvs.silent!)], { 'max-jobs': '0' })).rejects.toThrow(
       "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html");
+  });
+
+  it('two runs wanting the same output build it once: the second waits for the lock, then finds it valid', async () => {
+    const [r1, r2] = await Promise.all([realise(store, [drvTarget(drvs.shared!)]), realise(store, [drvTarget(drvs.shared!)])]);
+    expect(r1.status).toBe(0);
+    expect(r2.status).toBe(0);
+    const building = [...r1.messages, ...r2.messages].filter((m) => m.startsWith('building'));
+    expect(building).toEqual([`building '${drvs.shared}'...`]);
+    const waiting = [...r1.messages, ...r2.messages].filter((m) => m.startsWith('waiting for lock'));
+    expect(waiting.length).toBe(1);
   });
 });
