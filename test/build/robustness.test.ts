@@ -29,7 +29,7 @@ describe('a tsnix killed in the middle of a build', () => {
       const base = tempDir();
       const storeUri = sandbox === 'true' ? path.join(base, 'root')
         : `local?store=${base}/store&state=${base}/state&log=${base}/log`;
-      const expr = mkDrvExpr(`mk "slow" "mkdir $out; echo partial > $out/file; echo started; sleep 30; echo never > $out/end" {}`);
+      const expr = mkDrvExpr(`mk "slow" "mkdir $out; echo partial > $out/file; echo $$ > /tmp/pid-${sandbox}; echo started; sleep 30; echo never > $out/end" {}`);
       const drv = spawnSync('nix-instantiate', ['--store', storeUri, '-E', expr], { encoding: 'utf8' }).stdout.trim();
       expect(drv).toMatch(/\.drv$/);
       const child = spawn(process.execPath, [bundle, '--store', storeUri, '--option', 'sandbox', sandbox, '--no-out-link', drv], {
@@ -49,7 +49,20 @@ describe('a tsnix killed in the middle of a build', () => {
       });
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 500));
+      if (sandbox === 'false') {
+        // The builder went with tsnix (its spawn helper kills the process group when tsnix dies).
+        const pid = Number(fs.readFileSync('/tmp/pid-false', 'utf8'));
+        fs.rmSync('/tmp/pid-false');
+        // Gone, or a zombie waiting for whatever reaps orphans here.
+        let state = 'gone';
+        try {
+          state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0]!;
+        } catch {
+          // no such process
+        }
+        expect(['gone', 'Z']).toContain(state);
+      }
 
       const cfg = resolveStoreConfig({ uri: storeUri, env: {} });
       if (cfg.kind !== 'local') throw new Error('expected a local store');
