@@ -160,10 +160,6 @@ export class LocalStore implements Store {
     return info;
   }
 
-  queryReferences(storePath: string): string[] {
-    return this.requirePathInfo(storePath).references;
-  }
-
   queryReferrers(storePath: string): string[] {
     return this.db.queryReferrers(storePath);
   }

@@ -4,6 +4,7 @@
 // by base name (hash part first), which for paths of one store directory is
 // the order of the full path strings.
 
+import { NixError } from '../../eval/errors.js';
 import { isDerivationPath } from '../store-path.js';
 import type { ValidPathInfo } from '../store-api.js';
 
@@ -18,7 +19,7 @@ export interface StoreGraph {
   queryDerivationOutputs(drvPath: string): Map<string, string>;
 }
 
-export class InvalidPathError extends Error {}
+export class InvalidPathError extends NixError {}
 
 export function requireInfo(store: StoreGraph, path: string): ValidPathInfo {
   const info = store.queryPathInfo(path);
