@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { narToBuffer, BufferSource } from '../../../src/store/nar.js';
 import { makeSourceTree, openChrootStore, refNixStore, tempDir } from './helpers.js';
@@ -171,5 +172,24 @@ describe('database schema', () => {
     expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
     fs.writeFileSync(path.join(dbDir, 'schema'), '11');
     expect(() => openChrootStore(root)).toThrow('current Nix store schema is version 11, but I only support 10');
+  });
+});
+
+describe('filtered sources', () => {
+  it('a filtered add gives the path builtins.filterSource gives in the reference', () => {
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const root = tempDir();
+    const expr = `builtins.filterSource (p: t: baseNameOf p != "link" && t != "symlink" && baseNameOf p != "run.sh") ${src}`;
+    const r = spawnSync('nix-instantiate', ['--store', root, '--read-write-mode', '--eval', '-E', expr], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const refPath = r.stdout.trim().replace(/"/g, '');
+    const store = openChrootStore(tempDir());
+    const ours = store.addPathToStore('src', src, {
+      method: 'recursive',
+      hashAlgo: 'sha256',
+      filter: (p, type) => path.basename(p) !== 'link' && type !== 'symlink' && path.basename(p) !== 'run.sh',
+    });
+    store.close();
+    expect(ours).toBe(refPath);
   });
 });
