@@ -88,7 +88,8 @@ function indentLines(first: string, rest: string, s: string): string {
     .join('\n');
 }
 
-const KEEP_LINE = '\u0000';
+// A Unicode noncharacter: it cannot stand for itself in source text (NUL can, see eval-fail-string-nul).
+const KEEP_LINE = '\uFDD0';
 
 export function renderError(err: NixError, opts: RenderOptions): string {
   const level = opts.level ?? 'error';
