@@ -18,24 +18,30 @@
 // removed now or by the next build of the same derivation.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BuildFailure } from './build-failure.js';
-import { hashFile, hashEquals, printHash, type Hash } from '../store/hash.js';
-import { hashPath, canonicaliseMetadata } from '../store/nar.js';
 import { derivationOutputPath, derivationType, type Derivation } from '../store/derivation.js';
-import { renderContentAddress } from '../store/content-address.js';
-import type { ValidPathInfo } from '../store/store-api.js';
 import { buildEnvironment } from './environment.js';
-import { bwrapArgs, findBwrap, missingBwrapError, writeSandboxEtc, type SandboxPath } from './sandbox.js';
+import {
+  SANDBOX_HOST_USER,
+  bwrapArgs,
+  findBwrap,
+  materialiseInputs,
+  missingBwrapError,
+  writeSandboxEtc,
+  type SandboxPath,
+} from './sandbox.js';
 import { buildLogPath, lastLogLines } from './build-log.js';
-import { scanForReferences } from '../store/references.js';
 import { runBuiltinBuilder } from './builtins/index.js';
 import { referencesGraphFiles } from './references-graph.js';
+import { runProcess, type ProcessStatus } from './builder-process.js';
+import { registerOutputs } from './register-outputs.js';
+import { chownTree, othersCanReach, removeTree } from './fs-tree.js';
+import { DirectSpawner, type Spawner } from './spawn-helper.js';
 import type { BuildStore } from './build-store.js';
 
 export { BuildFailure, type FailureKind } from './build-failure.js';
-import { DirectSpawner, type Spawner } from './spawn-helper.js';
+export { removeTree } from './fs-tree.js';
 
 let fallbackSpawner: Spawner | undefined;
 function defaultSpawner(): Spawner {
@@ -95,23 +101,6 @@ function makeBuildDir(root: string, drvPath: string): string {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-  }
-}
-
-/** Deletes a tree, making read-only directories writable first. */
-export function removeTree(p: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) {
-    if ((st.mode & 0o700) !== 0o700) fs.chmodSync(p, st.mode | 0o700);
-    for (const name of fs.readdirSync(p)) removeTree(path.join(p, name));
-    fs.rmdirSync(p);
-  } else {
-    fs.unlinkSync(p);
   }
 }
 
@@ -333,64 +322,6 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   }
 }
 
-/** The host user sandboxed builds run as when tsnix runs as root (nobody). */
-const SANDBOX_HOST_USER = { uid: 65534, gid: 65534 };
-
-/**
- * Makes the input closure visible in the sandbox's store directory and
- * returns the inputs that still need a read-only bind mount. A mount costs
- * milliseconds and closures of hundreds of paths are common, so like Nix,
- * which hard-links non-directories, files are hard-linked when the builder
- * runs as another user than the store's owner (it cannot write through the
- * link then), and symlinks are recreated. Otherwise — an unprivileged tsnix,
- * whose builder maps to the store's owner — everything but symlinks is
- * bind-mounted read-only.
- */
-function materialiseInputs(inputPaths: Set<string>, store: BuildStore, chrootStoreDir: string, linkFiles: boolean): Map<string, string> {
-  const binds = new Map<string, string>();
-  for (const p of inputPaths) {
-    const real = store.toRealPath(p);
-    const st = fs.lstatSync(real);
-    const dest = path.join(chrootStoreDir, path.basename(p));
-    if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(real), dest);
-    } else if (st.isFile() && linkFiles) {
-      try {
-        fs.linkSync(real, dest);
-      } catch {
-        binds.set(p, real);
-      }
-    } else {
-      binds.set(p, real);
-    }
-  }
-  return binds;
-}
-
-/** Whether users other than the owner can traverse every directory down to `dir` (stores in private temp dirs cannot). */
-function othersCanReach(dir: string): boolean {
-  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
-    try {
-      if ((fs.statSync(d).mode & 0o001) === 0) return false;
-    } catch {
-      return false;
-    }
-    if (d === '/') return true;
-  }
-}
-
-/** lchown of a whole tree. */
-function chownTree(p: string, uid: number, gid: number): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch {
-    return;
-  }
-  if (st.uid !== uid || st.gid !== gid) fs.lchownSync(p, uid, gid);
-  if (st.isDirectory()) for (const name of fs.readdirSync(p)) chownTree(path.join(p, name), uid, gid);
-}
-
 function readTail(file: string): Buffer {
   try {
     const fd = fs.openSync(file, 'r');
@@ -422,242 +353,3 @@ function impureHostDeps(drv: Derivation, drvPath: string, settings: BuilderSetti
   return out;
 }
 
-interface ProcessStatus {
-  code: number;
-  signal?: number;
-  timedOut?: 'silence' | 'total';
-}
-
-interface RunOptions {
-  uid?: number;
-  gid?: number;
-  env: Record<string, string>;
-  cwd: string;
-  logFile: string;
-  onLog?: (chunk: Buffer) => void;
-  signal?: AbortSignal;
-  maxSilentTime: number;
-  timeout: number;
-  argv0: string;
-}
-
-const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown as Record<string, number>;
-
-/**
- * Runs the builder with stdout and stderr both on the log file (one
- * descriptor keeps their order exact) and no stdin, in its own process
- * group so that everything it started can be killed together; watches the
- * log for live display and --max-silent-time.
- */
-async function runProcess(spawner: Spawner, command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
-  const child = spawner.spawn({
-    command, args, env: o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
-    ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
-  });
-  const started = Date.now();
-  let lastOutput = started;
-  let readPos = 0;
-  let timedOut: ProcessStatus['timedOut'];
-  let readFd: number | undefined;
-  const watchLog = o.onLog !== undefined || o.maxSilentTime > 0;
-
-  const drain = () => {
-    if (!watchLog) return;
-    try {
-      readFd ??= fs.openSync(o.logFile, 'r');
-      const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const n = fs.readSync(readFd, buf, 0, buf.length, readPos);
-        if (n <= 0) break;
-        readPos += n;
-        lastOutput = Date.now();
-        o.onLog?.(Buffer.from(buf.subarray(0, n)));
-      }
-    } catch {
-      // The log is only shown; the build goes on.
-    }
-  };
-  const needTimer = watchLog || o.timeout > 0;
-  const timer = needTimer
-    ? setInterval(() => {
-        drain();
-        const now = Date.now();
-        if (o.maxSilentTime > 0 && now - lastOutput >= o.maxSilentTime * 1000) {
-          timedOut = 'silence';
-          child.kill();
-        } else if (o.timeout > 0 && now - started >= o.timeout * 1000) {
-          timedOut = 'total';
-          child.kill();
-        }
-      }, 50)
-    : undefined;
-  const onAbort = () => child.kill();
-  o.signal?.addEventListener('abort', onAbort);
-  try {
-    const status = await child.exited;
-    if (status.error) {
-      const reason = status.error === 'ENOENT' ? 'No such file or directory' : status.error === 'EACCES' ? 'Permission denied' : status.error;
-      fs.appendFileSync(o.logFile, `executing '${command}': ${reason}\n`);
-      return { code: 1 };
-    }
-    if (timedOut) return { code: status.code ?? 1, timedOut };
-    if (status.signal) return { code: 1, signal: SIGNAL_NUMBERS[status.signal] ?? 9 };
-    return { code: status.code ?? 1 };
-  } finally {
-    if (timer) clearInterval(timer);
-    o.signal?.removeEventListener('abort', onAbort);
-    drain();
-    if (readFd !== undefined) fs.closeSync(readFd);
-  }
-}
-
-function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo'], drvPath: string): Hash {
-  if (method === 'recursive') return hashPath(algo, realPath).hash;
-  const st = fs.lstatSync(realPath);
-  if (!st.isFile() || (st.mode & 0o100) !== 0)
-    throw new BuildFailure(
-      `output path '${realPath}' should be a non-executable regular file since recursive hashing is not enabled (outputHashMode=flat)`,
-      'misc');
-  void drvPath;
-  return hashFile(algo, realPath);
-}
-
-function registerOutputs(
-  req: BuildRequest,
-  outputs: Map<string, string>,
-  scratch: Map<string, string>,
-  alreadyValid: Set<string>,
-  useScratch: boolean,
-  isFixed: boolean,
-): Map<string, string> {
-  const { store, drvPath, drv } = req;
-  const infos: ValidPathInfo[] = [];
-  const candidates = new Set([...req.inputPaths, ...outputs.values()]);
-
-  for (const [name, storePath] of outputs) {
-    const actual = scratch.get(name)!;
-    if (!fs.existsSync(actual) && !isSymlink(actual)) {
-      throw new BuildFailure(`builder for '${drvPath}' failed to produce output path for output '${name}' at '${actual}'`, 'permanent');
-    }
-    canonicaliseMetadata(actual);
-
-    let ca: string | undefined;
-    const out = drv.outputs.get(name)!;
-    if (isFixed && out.kind === 'fixed') {
-      const got = hashOfOutput(actual, out.method, out.hash.algo, drvPath);
-      if (!hashEquals(got, out.hash)) {
-        throw new BuildFailure(
-          `hash mismatch in fixed-output derivation '${drvPath}':\n  specified: ${printHash(out.hash, 'sri', true)}\n     got:    ${printHash(got, 'sri', true)}`,
-          'hashMismatch');
-      }
-      ca = renderContentAddress({ type: 'fixed', method: out.method, hash: out.hash });
-    }
-
-    const { references, narHash: hash, narSize: size } = scanForReferences(actual, candidates);
-    if (isFixed && references.some((r) => r !== storePath))
-      throw new BuildFailure(`illegal path references in fixed-output derivation '${drvPath}'`, 'misc');
-    infos.push({
-      path: storePath,
-      narHash: printHash(hash, 'base32', true),
-      narSize: size,
-      references,
-      deriver: drvPath,
-      ultimate: true,
-      ...(ca ? { ca } : {}),
-    });
-  }
-
-  if (req.check) {
-    for (const info of infos) {
-      const old = store.queryPathInfo(info.path);
-      if (old && old.narHash !== info.narHash)
-        throw new BuildFailure(`derivation '${drvPath}' may not be deterministic: output '${store.toRealPath(info.path)}' differs`, 'checkMismatch');
-    }
-    for (const p of scratch.values()) removeTree(p);
-    return outputs;
-  }
-
-  checkOutputReferences(drv, drvPath, infos, outputs, store);
-
-  const toRegister = infos.filter((info) => !store.isValidPath(info.path));
-  for (const info of toRegister) store.addTempRoot(info.path);
-  if (useScratch) {
-    for (const [name, storePath] of outputs) {
-      if (alreadyValid.has(name) || store.isValidPath(storePath)) continue;
-      const real = store.toRealPath(storePath);
-      removeTree(real);
-      moveIntoStore(scratch.get(name)!, real);
-    }
-  }
-  store.registerValidPaths(toRegister);
-  return outputs;
-}
-
-/**
- * Renames a canonicalised output into place. Moving a directory to another
- * parent needs write permission on it (its `..` changes), which its
- * canonical mode 0555 denies to anyone but root: open it up for the move.
- */
-function moveIntoStore(from: string, to: string): void {
-  const st = fs.lstatSync(from);
-  if (!st.isDirectory() || process.getuid?.() === 0) {
-    fs.renameSync(from, to);
-    return;
-  }
-  fs.chmodSync(from, 0o755);
-  fs.renameSync(from, to);
-  fs.chmodSync(to, st.mode & 0o7777);
-  fs.lutimesSync(to, st.atime, 1);
-}
-
-function isSymlink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-/** allowedReferences / allowedRequisites / disallowedReferences / disallowedRequisites (non-structured form). */
-function checkOutputReferences(drv: Derivation, drvPath: string, infos: ValidPathInfo[], outputs: Map<string, string>, store: BuildStore): void {
-  const byPath = new Map(infos.map((i) => [i.path, i]));
-  const resolve = (names: string): Set<string> => {
-    const out = new Set<string>();
-    for (const w of names.split(/[ \t\n\r]+/).filter((x) => x !== '')) out.add(outputs.get(w) ?? w);
-    return out;
-  };
-  const closureOf = (start: string[]): Set<string> => {
-    const seen = new Set<string>();
-    const todo = [...start];
-    while (todo.length > 0) {
-      const p = todo.pop()!;
-      if (seen.has(p)) continue;
-      seen.add(p);
-      const refs = byPath.get(p)?.references ?? store.queryPathInfo(p)?.references ?? [];
-      todo.push(...refs);
-    }
-    return seen;
-  };
-  for (const info of infos) {
-    const checks: [string, boolean, boolean][] = [
-      ['allowedReferences', true, false],
-      ['allowedRequisites', true, true],
-      ['disallowedReferences', false, false],
-      ['disallowedRequisites', false, true],
-    ];
-    for (const [attr, allowed, recursive] of checks) {
-      const value = drv.env.get(attr);
-      if (value === undefined || drv.env.has('__json')) continue;
-      const spec = resolve(value);
-      const used = recursive ? closureOf(info.references.filter((r) => r !== info.path)) : new Set(info.references);
-      if (recursive) used.delete(info.path);
-      const bad = [...used].filter((p) => (allowed ? !spec.has(p) && p !== info.path : spec.has(p))).sort();
-      if (bad.length > 0) {
-        throw new BuildFailure(
-          `output '${info.path}' is not allowed to refer to the following paths:\n${bad.map((p) => `  ${p}`).join('\n')}`,
-          'permanent');
-      }
-    }
-  }
-  void drvPath;
-}

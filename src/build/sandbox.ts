@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
+import type { BuildStore } from './build-store.js';
 
 export class SandboxError extends NixError {}
 
@@ -161,4 +162,38 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   a.push('--chdir', spec.sandboxBuildDir);
   a.push('--', spec.builder, ...spec.args);
   return a;
+}
+
+/** The host user sandboxed builds run as when tsnix runs as root (nobody). */
+export const SANDBOX_HOST_USER = { uid: 65534, gid: 65534 };
+
+/**
+ * Makes the input closure visible in the sandbox's store directory and
+ * returns the inputs that still need a read-only bind mount. A mount costs
+ * milliseconds and closures of hundreds of paths are common, so like Nix,
+ * which hard-links non-directories, files are hard-linked when the builder
+ * runs as another user than the store's owner (it cannot write through the
+ * link then), and symlinks are recreated. Otherwise — an unprivileged tsnix,
+ * whose builder maps to the store's owner — everything but symlinks is
+ * bind-mounted read-only.
+ */
+export function materialiseInputs(inputPaths: Set<string>, store: BuildStore, chrootStoreDir: string, linkFiles: boolean): Map<string, string> {
+  const binds = new Map<string, string>();
+  for (const p of inputPaths) {
+    const real = store.toRealPath(p);
+    const st = fs.lstatSync(real);
+    const dest = path.join(chrootStoreDir, path.basename(p));
+    if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(real), dest);
+    } else if (st.isFile() && linkFiles) {
+      try {
+        fs.linkSync(real, dest);
+      } catch {
+        binds.set(p, real);
+      }
+    } else {
+      binds.set(p, real);
+    }
+  }
+  return binds;
 }

@@ -1,0 +1,96 @@
+// Running a builder program: stdout and stderr both on the log file, no
+// stdin, its own process group; the log watched for live display and
+// --max-silent-time, the whole group killed on timeout or abort.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Spawner } from './spawn-helper.js';
+
+export interface ProcessStatus {
+  code: number;
+  signal?: number;
+  timedOut?: 'silence' | 'total';
+}
+
+export interface RunOptions {
+  uid?: number;
+  gid?: number;
+  env: Record<string, string>;
+  cwd: string;
+  logFile: string;
+  onLog?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+  maxSilentTime: number;
+  timeout: number;
+  argv0: string;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown as Record<string, number>;
+
+/**
+ * Runs the builder with stdout and stderr both on the log file (one
+ * descriptor keeps their order exact) and no stdin, in its own process
+ * group so that everything it started can be killed together; watches the
+ * log for live display and --max-silent-time.
+ */
+export async function runProcess(spawner: Spawner, command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
+  const child = spawner.spawn({
+    command, args, env: o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
+    ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
+  });
+  const started = Date.now();
+  let lastOutput = started;
+  let readPos = 0;
+  let timedOut: ProcessStatus['timedOut'];
+  let readFd: number | undefined;
+  const watchLog = o.onLog !== undefined || o.maxSilentTime > 0;
+
+  const drain = () => {
+    if (!watchLog) return;
+    try {
+      readFd ??= fs.openSync(o.logFile, 'r');
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = fs.readSync(readFd, buf, 0, buf.length, readPos);
+        if (n <= 0) break;
+        readPos += n;
+        lastOutput = Date.now();
+        o.onLog?.(Buffer.from(buf.subarray(0, n)));
+      }
+    } catch {
+      // The log is only shown; the build goes on.
+    }
+  };
+  const needTimer = watchLog || o.timeout > 0;
+  const timer = needTimer
+    ? setInterval(() => {
+        drain();
+        const now = Date.now();
+        if (o.maxSilentTime > 0 && now - lastOutput >= o.maxSilentTime * 1000) {
+          timedOut = 'silence';
+          child.kill();
+        } else if (o.timeout > 0 && now - started >= o.timeout * 1000) {
+          timedOut = 'total';
+          child.kill();
+        }
+      }, 50)
+    : undefined;
+  const onAbort = () => child.kill();
+  o.signal?.addEventListener('abort', onAbort);
+  try {
+    const status = await child.exited;
+    if (status.error) {
+      const reason = status.error === 'ENOENT' ? 'No such file or directory' : status.error === 'EACCES' ? 'Permission denied' : status.error;
+      fs.appendFileSync(o.logFile, `executing '${command}': ${reason}\n`);
+      return { code: 1 };
+    }
+    if (timedOut) return { code: status.code ?? 1, timedOut };
+    if (status.signal) return { code: 1, signal: SIGNAL_NUMBERS[status.signal] ?? 9 };
+    return { code: status.code ?? 1 };
+  } finally {
+    if (timer) clearInterval(timer);
+    o.signal?.removeEventListener('abort', onAbort);
+    drain();
+    if (readFd !== undefined) fs.closeSync(readFd);
+  }
+}
