@@ -670,11 +670,15 @@ class Parser {
   private parseStringParts(): Expr {
     const parts: { pos: Pos; e: Expr }[] = [];
     let firstStart = -1;
+    let firstIsLiteral = false;
     for (;;) {
       const t = this.peek();
       if (t.type === 'STR') {
         this.next();
-        if (firstStart < 0) firstStart = t.start;
+        if (firstStart < 0) {
+          firstStart = t.start;
+          firstIsLiteral = true;
+        }
         parts.push({ pos: this.pos(t.start), e: { kind: 'String', value: t.text } });
       } else if (t.type === 'DOLLAR_CURLY') {
         this.next();
@@ -690,7 +694,9 @@ class Parser {
       }
     }
     if (parts.length === 0) return { kind: 'String', value: '' };
-    if (parts.length === 1 && parts[0]!.e.kind === 'String') return parts[0]!.e;
+    // Only a lone literal piece is a plain string: `"${"a"}"` stays an
+    // interpolation, as in Nix (so as an attribute name it is dynamic).
+    if (parts.length === 1 && parts[0]!.e.kind === 'String' && firstIsLiteral) return parts[0]!.e;
     return { kind: 'ConcatStrings', forceString: true, parts, pos: this.pos(firstStart) };
   }
 
