@@ -171,7 +171,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   const buildDirInSandbox = sandboxed ? settings.sandboxBuildDir : buildDir;
   const chrootDir = store.toRealPath(drvPath) + '.chroot';
   const useScratch = sandboxed || (isBuiltin && (diverted || req.check));
-  const chrootStoreDir = path.join(chrootDir, 'store');
+  // The sandbox's store at the logical path under the chroot directory, as Nix lays it out (error messages show it).
+  const chrootStoreDir = path.join(chrootDir, store.storeDir);
   /** Where each output is written, on the host. */
   const scratch = new Map<string, string>();
   for (const [name, p] of outputs) {

@@ -12,6 +12,7 @@ import { hashPath, canonicaliseMetadata } from '../store/nar.js';
 import { renderContentAddress } from '../store/content-address.js';
 import { scanForReferences } from '../store/references.js';
 import type { Derivation } from '../store/derivation.js';
+import { isStorePath } from '../store/store-path.js';
 import type { ValidPathInfo } from '../store/store-api.js';
 import type { BuildStore } from './build-store.js';
 import type { BuildRequest } from './local-builder.js';
@@ -42,7 +43,7 @@ export function registerOutputs(
   for (const [name, storePath] of outputs) {
     const actual = scratch.get(name)!;
     if (!fs.existsSync(actual) && !isSymlink(actual)) {
-      throw new BuildFailure(`builder for '${drvPath}' failed to produce output path for output '${name}' at '${actual}'`, 'permanent');
+      throw new BuildFailure(`builder for '${drvPath}' failed to produce output path for output '${name}' at '${actual}'`, 'rejected');
     }
     canonicaliseMetadata(actual);
 
@@ -123,44 +124,53 @@ function isSymlink(p: string): boolean {
   }
 }
 
-/** allowedReferences / allowedRequisites / disallowedReferences / disallowedRequisites (non-structured form). */
+/**
+ * allowedReferences / allowedRequisites / disallowedReferences /
+ * disallowedRequisites (non-structured form), as Nix checks them: a
+ * specifier is a store path or an output name; a self-reference counts for
+ * the *References checks but not for the *Requisites ones.
+ */
 function checkOutputReferences(drv: Derivation, infos: ValidPathInfo[], outputs: Map<string, string>, store: BuildStore): void {
+  if (drv.env.has('__json')) return;
   const byPath = new Map(infos.map((i) => [i.path, i]));
-  const resolve = (names: string): Set<string> => {
+  const resolve = (value: string): Set<string> => {
     const out = new Set<string>();
-    for (const w of names.split(/[ \t\n\r]+/).filter((x) => x !== '')) out.add(outputs.get(w) ?? w);
+    for (const w of value.split(/[ \t\n\r]+/).filter((x) => x !== '')) {
+      if (isStorePath(w, store.storeDir)) out.add(w);
+      else if (outputs.has(w)) out.add(outputs.get(w)!);
+      else throw new BuildFailure(`derivation contains an illegal reference specifier '${w}'`, 'rejected');
+    }
     return out;
   };
-  const closureOf = (start: string[]): Set<string> => {
+  const closureOf = (start: string): Set<string> => {
     const seen = new Set<string>();
-    const todo = [...start];
+    const todo = [start];
     while (todo.length > 0) {
       const p = todo.pop()!;
       if (seen.has(p)) continue;
       seen.add(p);
-      const refs = byPath.get(p)?.references ?? store.queryPathInfo(p)?.references ?? [];
-      todo.push(...refs);
+      todo.push(...(byPath.get(p)?.references ?? store.queryPathInfo(p)?.references ?? []));
     }
     return seen;
   };
+  const checks: [string, boolean, boolean][] = [
+    ['allowedReferences', true, false],
+    ['allowedRequisites', true, true],
+    ['disallowedReferences', false, false],
+    ['disallowedRequisites', false, true],
+  ];
   for (const info of infos) {
-    const checks: [string, boolean, boolean][] = [
-      ['allowedReferences', true, false],
-      ['allowedRequisites', true, true],
-      ['disallowedReferences', false, false],
-      ['disallowedRequisites', false, true],
-    ];
     for (const [attr, allowed, recursive] of checks) {
       const value = drv.env.get(attr);
-      if (value === undefined || drv.env.has('__json')) continue;
+      if (value === undefined) continue;
       const spec = resolve(value);
-      const used = recursive ? closureOf(info.references.filter((r) => r !== info.path)) : new Set(info.references);
+      const used = recursive ? closureOf(info.path) : new Set(info.references);
       if (recursive) used.delete(info.path);
-      const bad = [...used].filter((p) => (allowed ? !spec.has(p) && p !== info.path : spec.has(p))).sort();
+      const bad = [...used].filter((p) => (allowed ? !spec.has(p) : spec.has(p))).sort();
       if (bad.length > 0) {
         throw new BuildFailure(
-          `output '${info.path}' is not allowed to refer to the following paths:\n${bad.map((p) => `  ${p}`).join('\n')}`,
-          'permanent');
+          `output '${info.path}' is not allowed to refer to the following paths:${bad.map((p) => `\n  ${p}`).join('')}`,
+          'rejected');
       }
     }
   }

@@ -1,0 +1,51 @@
+// Rejected outputs — missing, or referring to what the derivation forbids —
+// give Nix's messages and exit status, side by side with the reference.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HOST_DEPS, nixBuild, tempDir } from './helpers.js';
+
+const EXPR = `
+let mk = name: script: extra: derivation ({ inherit name; system = builtins.currentSystem; builder = "/bin/sh";
+      args = [ "-c" script ]; __impureHostDeps = ${HOST_DEPS}; PATH = "/bin"; } // extra);
+    dep = mk "dep" "echo dep > $out" {};
+in {
+  selfRef = mk "selfref" "echo $out > $out" { allowedReferences = []; };
+  forbidden = mk "badref" "echo \${dep} > $out" { allowedReferences = []; };
+  allowedDep = mk "okref" "echo \${dep} > $out" { allowedReferences = [ dep ]; };
+  disallowedReq = mk "disref" "echo \${dep} > $out" { disallowedRequisites = [ dep ]; };
+  requisitesSelf = mk "reqself" "echo $out > $out" { allowedRequisites = []; };
+  outputName = mk "outname" "echo $dev > $out; echo > $dev" { outputs = [ "out" "dev" ]; allowedReferences = [ "dev" ]; };
+  badSpec = mk "badspec" "echo > $out" { allowedReferences = [ "nonsense" ]; };
+  noOutput = mk "noout" "echo hi" {};
+}`;
+
+function refNixBuild(root: string, args: string[]) {
+  const r = spawnSync('nix-build', ['--store', root, '--option', 'allowed-impure-host-deps', '/bin /usr /lib /lib64', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NIX_REMOTE: '', NIX_CONF_DIR: '/etc/nix' },
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('output checks', () => {
+  const ourRoot = tempDir();
+  const refRoot = tempDir();
+  const file = path.join(tempDir(), 'checks.nix');
+  fs.writeFileSync(file, EXPR);
+
+  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput']) {
+    it(`${attr}: same outcome, message and exit status as Nix`, async () => {
+      const args = [file, '-A', attr, '--no-out-link', '-Q'];
+      const ours = await nixBuild(['--store', ourRoot, ...args]);
+      const ref = refNixBuild(refRoot, args);
+      const errors = (text: string, root: string) =>
+        text.split('\n').filter((l) => l.startsWith('error:') || l.startsWith('       ')).join('\n').replaceAll(root, '<root>');
+      expect(errors(ours.stderr, ourRoot)).toBe(errors(ref.stderr, refRoot));
+      expect(ours.stdout).toBe(ref.stdout);
+      expect(ours.status).toBe(ref.status);
+    });
+  }
+});
