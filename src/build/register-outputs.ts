@@ -83,7 +83,7 @@ export function registerOutputs(
     return outputs;
   }
 
-  checkOutputReferences(drv, infos, outputs, store);
+  checkOutputReferences(drv, drvPath, infos, outputs, store);
 
   const toRegister = infos.filter((info) => !store.isValidPath(info.path));
   for (const info of toRegister) store.addTempRoot(info.path);
@@ -124,24 +124,58 @@ function isSymlink(p: string): boolean {
   }
 }
 
-/**
- * allowedReferences / allowedRequisites / disallowedReferences /
- * disallowedRequisites (non-structured form), as Nix checks them: a
- * specifier is a store path or an output name; a self-reference counts for
- * the *References checks but not for the *Requisites ones.
- */
-function checkOutputReferences(drv: Derivation, infos: ValidPathInfo[], outputs: Map<string, string>, store: BuildStore): void {
-  if (drv.env.has('__json')) return;
-  const byPath = new Map(infos.map((i) => [i.path, i]));
-  const resolve = (value: string): Set<string> => {
-    const out = new Set<string>();
-    for (const w of value.split(/[ \t\n\r]+/).filter((x) => x !== '')) {
-      if (isStorePath(w, store.storeDir)) out.add(w);
-      else if (outputs.has(w)) out.add(outputs.get(w)!);
-      else throw new BuildFailure(`derivation contains an illegal reference specifier '${w}'`, 'rejected');
+interface OutputChecks {
+  ignoreSelfRefs: boolean;
+  maxSize?: number;
+  maxClosureSize?: number;
+  allowedReferences?: string[];
+  allowedRequisites?: string[];
+  disallowedReferences?: string[];
+  disallowedRequisites?: string[];
+}
+
+const REF_CHECKS = ['allowedReferences', 'allowedRequisites', 'disallowedReferences', 'disallowedRequisites'] as const;
+
+function words(value: string): string[] {
+  return value.split(/[ \t\n\r]+/).filter((x) => x !== '');
+}
+
+/** The checks for one output: the top-level attributes, or `outputChecks.<output>` with structured attributes. */
+function checksFor(drv: Derivation, drvPath: string, outputName: string): OutputChecks | undefined {
+  const json = drv.env.get('__json');
+  if (json === undefined) {
+    const checks: OutputChecks = { ignoreSelfRefs: true };
+    for (const name of REF_CHECKS) {
+      const v = drv.env.get(name);
+      if (v !== undefined) checks[name] = words(v);
     }
-    return out;
-  };
+    return checks;
+  }
+  const all = (JSON.parse(json) as { outputChecks?: Record<string, Record<string, unknown>> }).outputChecks;
+  const spec = all?.[outputName];
+  if (!spec || typeof spec !== 'object') return undefined;
+  const checks: OutputChecks = { ignoreSelfRefs: spec.ignoreSelfRefs === true };
+  if (typeof spec.maxSize === 'number') checks.maxSize = spec.maxSize;
+  if (typeof spec.maxClosureSize === 'number') checks.maxClosureSize = spec.maxClosureSize;
+  for (const name of REF_CHECKS) {
+    const v = spec[name];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new BuildFailure(`attribute '${name}' of derivation '${drvPath}' must be a list of strings`, 'rejected');
+    checks[name] = v as string[];
+  }
+  return checks;
+}
+
+/**
+ * Nix's output checks: sizes, and allowed/disallowed references (direct)
+ * and requisites (the closure). A specifier is a store path or an output
+ * name. Self-references count, except for requisites in the classic
+ * (non-structured) form.
+ */
+function checkOutputReferences(drv: Derivation, drvPath: string, infos: ValidPathInfo[], outputs: Map<string, string>, store: BuildStore): void {
+  const byPath = new Map(infos.map((i) => [i.path, i]));
+  const infoOf = (p: string) => byPath.get(p) ?? store.queryPathInfo(p);
   const closureOf = (start: string): Set<string> => {
     const seen = new Set<string>();
     const todo = [start];
@@ -149,23 +183,39 @@ function checkOutputReferences(drv: Derivation, infos: ValidPathInfo[], outputs:
       const p = todo.pop()!;
       if (seen.has(p)) continue;
       seen.add(p);
-      todo.push(...(byPath.get(p)?.references ?? store.queryPathInfo(p)?.references ?? []));
+      todo.push(...(infoOf(p)?.references ?? []));
     }
     return seen;
   };
-  const checks: [string, boolean, boolean][] = [
-    ['allowedReferences', true, false],
-    ['allowedRequisites', true, true],
-    ['disallowedReferences', false, false],
-    ['disallowedRequisites', false, true],
-  ];
-  for (const info of infos) {
-    for (const [attr, allowed, recursive] of checks) {
-      const value = drv.env.get(attr);
+  const resolve = (specifiers: string[]): Set<string> => {
+    const out = new Set<string>();
+    for (const w of specifiers) {
+      if (isStorePath(w, store.storeDir)) out.add(w);
+      else if (outputs.has(w)) out.add(outputs.get(w)!);
+      else throw new BuildFailure(`derivation contains an illegal reference specifier '${w}'`, 'rejected');
+    }
+    return out;
+  };
+  for (const [outputName, outPath] of outputs) {
+    const info = byPath.get(outPath);
+    const checks = info && checksFor(drv, drvPath, outputName);
+    if (!info || !checks) continue;
+    if (checks.maxSize !== undefined && info.narSize > checks.maxSize)
+      throw new BuildFailure(`path '${info.path}' is too large at ${info.narSize} bytes; limit is ${checks.maxSize} bytes`, 'rejected');
+    if (checks.maxClosureSize !== undefined) {
+      let size = 0;
+      for (const p of closureOf(info.path)) size += infoOf(p)?.narSize ?? 0;
+      if (size > checks.maxClosureSize)
+        throw new BuildFailure(`closure of path '${info.path}' is too large at ${size} bytes; limit is ${checks.maxClosureSize} bytes`, 'rejected');
+    }
+    for (const name of REF_CHECKS) {
+      const value = checks[name];
       if (value === undefined) continue;
+      const allowed = name.startsWith('allowed');
+      const recursive = name.endsWith('Requisites');
       const spec = resolve(value);
       const used = recursive ? closureOf(info.path) : new Set(info.references);
-      if (recursive) used.delete(info.path);
+      if (recursive && checks.ignoreSelfRefs) used.delete(info.path);
       const bad = [...used].filter((p) => (allowed ? !spec.has(p) : spec.has(p))).sort();
       if (bad.length > 0) {
         throw new BuildFailure(

@@ -20,6 +20,10 @@ in {
   outputName = mk "outname" "echo $dev > $out; echo > $dev" { outputs = [ "out" "dev" ]; allowedReferences = [ "dev" ]; };
   badSpec = mk "badspec" "echo > $out" { allowedReferences = [ "nonsense" ]; };
   noOutput = mk "noout" "echo hi" {};
+  # Structured attributes: checks per output under outputChecks.
+  tooBig = mk "toobig" "source .attrs.sh; echo 0123456789 > \\\${outputs[out]}" { builder = "/bin/bash"; __structuredAttrs = true; outputChecks.out.maxSize = 100; };
+  closureTooBig = mk "closurebig" "source .attrs.sh; echo \${dep} > \\\${outputs[out]}" { builder = "/bin/bash"; __structuredAttrs = true; outputChecks.out.maxClosureSize = 200; };
+  structuredDisallowed = mk "sdis" "source .attrs.sh; echo \${dep} > \\\${outputs[out]}" { builder = "/bin/bash"; __structuredAttrs = true; outputChecks.out.disallowedRequisites = [ dep ]; };
 }`;
 
 function refNixBuild(root: string, args: string[]) {
@@ -36,7 +40,7 @@ describe('output checks', () => {
   const file = path.join(tempDir(), 'checks.nix');
   fs.writeFileSync(file, EXPR);
 
-  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput']) {
+  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput', 'tooBig', 'closureTooBig', 'structuredDisallowed']) {
     it(`${attr}: same outcome, message and exit status as Nix`, async () => {
       const args = [file, '-A', attr, '--no-out-link', '-Q'];
       const ours = await nixBuild(['--store', ourRoot, ...args]);
