@@ -192,7 +192,9 @@ export class EvalState {
       pureEval: this.settings.pureEval,
       experimentalFeatures: this.settings.experimentalFeatures,
       lint: this.settings.lint,
-      warn: (msg, pos) => this.warn(msg, 'warning', pos),
+      // Lint warnings carry a position and get Nix's framed layout; the one
+      // without (the "cursed or" notice) is printed as is, as Nix prints it.
+      warn: (msg, pos) => (pos ? this.warn(msg, 'warning', pos) : this.log(`warning: ${msg}`)),
     });
   }
 
