@@ -24,6 +24,8 @@ export interface BuildEnvironmentOptions {
   /** Fixed-output derivations get the variables named in `impureEnvVars` from our environment. */
   isFixedOutput: boolean;
   hostEnv?: NodeJS.ProcessEnv;
+  /** Structured attributes: turns the `exportReferencesGraph` value into the entries to add. */
+  exportReferencesGraph?: (spec: Json) => Record<string, Json>;
 }
 
 export interface BuildEnvironment {
@@ -63,7 +65,7 @@ export function buildEnvironment(o: BuildEnvironmentOptions): BuildEnvironment {
 
   const structured = drv.env.get('__json');
   if (structured !== undefined) {
-    const json = prepareStructuredAttrs(structured, drv, rewrites);
+    const json = prepareStructuredAttrs(structured, drv, o.exportReferencesGraph);
     files.set('.attrs.json', rewriteStrings(dumpJson(json), rewrites));
     files.set('.attrs.sh', rewriteStrings(structuredAttrsShell(json), rewrites));
     env.set('NIX_ATTRS_JSON_FILE', `${o.buildDirInSandbox}/.attrs.json`);
@@ -111,9 +113,13 @@ function impureEnvVars(drv: Derivation, structured: string | undefined): string[
   return (drv.env.get('impureEnvVars') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== '');
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-function prepareStructuredAttrs(text: string, drv: Derivation, _rewrites: Map<string, string>): { [k: string]: Json } {
+function prepareStructuredAttrs(
+  text: string,
+  drv: Derivation,
+  exportGraph: ((spec: Json) => Record<string, Json>) | undefined,
+): { [k: string]: Json } {
   let json: Json;
   try {
     json = JSON.parse(text) as Json;
@@ -123,7 +129,9 @@ function prepareStructuredAttrs(text: string, drv: Derivation, _rewrites: Map<st
   if (json === null || typeof json !== 'object' || Array.isArray(json)) json = {};
   const outputs: { [k: string]: Json } = {};
   for (const name of drv.outputs.keys()) outputs[name] = hashPlaceholder(name);
-  return { ...json, outputs };
+  const graph = json.exportReferencesGraph;
+  const extra = graph !== undefined && exportGraph ? exportGraph(graph) : {};
+  return { ...json, outputs, ...extra };
 }
 
 function sortedKeys(o: { [k: string]: Json }): string[] {

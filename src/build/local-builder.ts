@@ -33,7 +33,7 @@ import {
 } from './sandbox.js';
 import { buildLogPath, lastLogLines } from './build-log.js';
 import { runBuiltinBuilder } from './builtins/index.js';
-import { referencesGraphFiles } from './references-graph.js';
+import { referencesGraphFiles, referencesGraphJson } from './references-graph.js';
 import { runProcess, type ProcessStatus } from './builder-process.js';
 import { registerOutputs } from './register-outputs.js';
 import { chownTree, othersCanReach, removeTree } from './fs-tree.js';
@@ -197,6 +197,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
       cores: settings.cores,
       outputPaths: outputs,
       isFixedOutput: isFixed,
+      exportReferencesGraph: (spec) => referencesGraphJson(spec, store, req.inputPaths),
     });
     for (const [name, contents] of files) fs.writeFileSync(path.join(buildDir, name), contents);
     if (!drv.env.has('__json')) {

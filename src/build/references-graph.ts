@@ -20,10 +20,9 @@ function closureInto(store: BuildStore, start: string, into: Set<string>): void 
   }
 }
 
-function exportReferences(store: BuildStore, storePath: string, inputPaths: Set<string>): Set<string> {
+function exportReferences(store: BuildStore, storePath: string, inputPaths: Set<string>, paths = new Set<string>()): Set<string> {
   if (!inputPaths.has(storePath))
     throw new BuildFailure(`cannot export references of path '${storePath}' because it is not in the input closure of the derivation`, 'misc');
-  const paths = new Set<string>();
   closureInto(store, storePath, paths);
   for (const p of [...paths]) {
     if (!isDerivationPath(p)) continue;
@@ -62,4 +61,41 @@ export function referencesGraphFiles(value: string | undefined, store: BuildStor
     files.set(fileName, validityRegistration(store, exportReferences(store, storePath, inputPaths)));
   }
   return files;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/**
+ * The structured-attributes form: `exportReferencesGraph = { name = [ paths ]; }`
+ * becomes `name = [ { path, narHash, narSize, references, ca?, closureSize } ... ]`
+ * in .attrs.json, as Nix's pathInfoToJSON writes it.
+ */
+export function referencesGraphJson(spec: Json, store: BuildStore, inputPaths: Set<string>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return out;
+  for (const [key, value] of Object.entries(spec)) {
+    const roots = Array.isArray(value) ? value : [value];
+    const paths = new Set<string>();
+    for (const r of roots) {
+      if (typeof r !== 'string') throw new BuildFailure(`'exportReferencesGraph' contains a non-string value in '${key}'`, 'misc');
+      exportReferences(store, toStorePath(r, store.storeDir).storePath, inputPaths, paths);
+    }
+    out[key] = [...paths].sort(compareBytewise).map((p): Json => {
+      const info = store.queryPathInfo(p);
+      if (!info) return { path: p, valid: false };
+      const closure = new Set<string>();
+      closureInto(store, p, closure);
+      let closureSize = 0;
+      for (const c of closure) closureSize += store.queryPathInfo(c)?.narSize ?? 0;
+      return {
+        path: p,
+        narHash: info.narHash,
+        narSize: info.narSize,
+        references: [...info.references].sort(compareBytewise),
+        ...(info.ca ? { ca: info.ca } : {}),
+        closureSize,
+      };
+    });
+  }
+  return out;
 }

@@ -26,6 +26,13 @@ in rec {
     args = [ "-c" "cat closure > $out; cat dep-drv >> $out" ];
     exportReferencesGraph = [ "closure" dep "dep-drv" dep.drvPath ];
   });
+  structuredGraph = derivation (common // {
+    name = "env-structured-graph";
+    __structuredAttrs = true;
+    builder = "/bin/bash";
+    args = [ "-c" ''source .attrs.sh; cat .attrs.json > ''\${outputs[out]}'' ];
+    exportReferencesGraph = { closure = [ dep ]; drvs = dep.drvPath; };
+  });
   plain = derivation (common // {
     name = "env-plain";
     args = [ "-c" ''(${DUMP}) > $out; echo > $dev'' "arg-\${placeholder "out"}" ];
@@ -57,8 +64,8 @@ describe('the build environment', () => {
   beforeAll(() => {
     ourRoot = tempDir();
     refRoot = tempDir();
-    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured', 'graph']);
-    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured', 'graph'])).toEqual(drvs);
+    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured', 'graph', 'structuredGraph']);
+    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured', 'graph', 'structuredGraph'])).toEqual(drvs);
   });
 
   it('is what Nix gives the builder, passAsFile and structured attributes included', async () => {
