@@ -243,7 +243,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           // As root, the sandbox runs as an unprivileged host user (like Nix's
           // build users): the store's files are then not the builder's own, so
           // inputs can be hard-linked instead of mounted one by one.
-          builderUser = process.getuid?.() === 0 && othersCanReach(chrootDir) ? SANDBOX_HOST_USER : undefined;
+          builderUser = process.getuid?.() === 0 && othersCanReach(chrootDir) && othersCanReach(buildDir) ? SANDBOX_HOST_USER : undefined;
           const inputs = materialiseInputs(req.inputPaths, store, chrootStoreDir, builderUser !== undefined);
           if (builderUser) {
             fs.chownSync(chrootStoreDir, builderUser.uid, builderUser.gid);
