@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
-import { parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { compareBytewise, parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
 import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
 import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';
@@ -448,15 +448,30 @@ export class Worker {
     const goals: Goal[] = [];
     const finished = new Promise<void>((resolve) => (this.allDone = resolve));
     // Goals start in Nix's order of goal keys (name, then path), which decides who builds first.
-    const sorted = [...targets].sort((a, b) => goalKey(a).localeCompare(goalKey(b)));
-    for (const t of sorted) {
-      const g = 'drvPath' in t ? this.peekOrCreateTop(t) : this.peekOrCreateTopPath(t.path);
-      goals.push(g);
+    const sorted = [...targets].sort((a, b) => compareBytewise(goalKey(a), goalKey(b)));
+    // Ctrl-C / SIGTERM: stop like a failure, so that running builds are
+    // killed and their temporary directories removed, then report it.
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+      this.stop();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      for (const t of sorted) {
+        const g = 'drvPath' in t ? this.peekOrCreateTop(t) : this.peekOrCreateTopPath(t.path);
+        goals.push(g);
+      }
+      if (this.topGoals.size > 0) await finished;
+      // Let killed builds clean up before reporting.
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      this.spawnerInstance?.close();
     }
-    if (this.topGoals.size > 0) await finished;
-    // Let killed builds clean up before reporting.
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    this.spawnerInstance?.close();
+    if (interrupted) throw new NixError('interrupted by the user');
     if (this.fatal) throw this.fatal;
 
     const failed: string[] = [];

@@ -80,6 +80,41 @@ describe('a tsnix killed in the middle of a build', () => {
   }
 });
 
+describe('an interrupted nix-build (Ctrl-C)', () => {
+  let bundle: string;
+  beforeAll(async () => {
+    bundle = await bundleNixBuild();
+  });
+  afterAll(() => fs.rmSync(bundle, { force: true }));
+
+  it('kills the build, removes its temporary directories and says so', async () => {
+    const base = tempDir();
+    const root = path.join(base, 'root');
+    const tmp = path.join(base, 'tmp');
+    fs.mkdirSync(tmp);
+    const drv = spawnSync('nix-instantiate', ['--store', root, '-E', mkDrvExpr(`mk "interrupted" "echo started; sleep 30; echo > $out" {}`)], { encoding: 'utf8' }).stdout.trim();
+    const child = spawn(process.execPath, [bundle, '--store', root, '--no-out-link', drv], { cwd: base, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`build did not start: ${stderr}`)), 20000);
+      child.stderr.on('data', () => {
+        if (stderr.includes('started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    expect(status).toBe(1);
+    expect(stderr).toContain('error: interrupted by the user\n');
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    expect(fs.readdirSync(path.join(root, 'nix', 'store')).filter((n) => n.endsWith('.chroot'))).toEqual([]);
+    expect(refStore(root, ['--verify', '--check-contents']).status).toBe(0);
+  });
+});
+
 describe('building without bubblewrap', () => {
   it('says how to install it or turn the sandbox off', async () => {
     const root = tempDir();
