@@ -29,7 +29,19 @@ export async function runNixCommand(programName: string, argv: string[], main: C
     settings = loadSettings();
     for (const w of settings.warnings) process.stderr.write(`warning: ${w}\n`);
     settings.warnings.length = 0;
-    const ctx: CommandContext = { programName, settings, stdout: process.stdout, stderr: process.stderr };
+    const ctx: CommandContext = {
+      programName,
+      settings,
+      // Lazily: touching process.stdout makes a pipe on fd 1 non-blocking,
+      // and commands that stream with writeSync (nix-store --dump/--export)
+      // would then spin on EAGAIN.
+      get stdout() {
+        return process.stdout;
+      },
+      get stderr() {
+        return process.stderr;
+      },
+    };
     return await main(argv, ctx);
   } catch (e) {
     // The settings as the command line left them (`--show-trace`, `--no-show-trace`);

@@ -162,7 +162,8 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   if (inv.op === 'dump') {
     noFlags(inv);
     if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
-    await flush(ctx.stdout);
+    // Nothing was printed before, and not touching process.stdout keeps a pipe
+    // on fd 1 blocking, so these synchronous writes never meet EAGAIN.
     dumpPath(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk));
     return 0;
   }
@@ -263,7 +264,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         const paths = new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)));
         // Nix's buffered output means an invalid path yields an error and no bytes.
         for (const p of paths) requireInfo(store, p);
-        await flush(ctx.stdout);
+        // As for --dump: fd 1 stays blocking when process.stdout is untouched.
         writeExport(store, topoSortPaths(store, paths).reverse(), (chunk) => writeAllFd(1, chunk));
         return 0;
       }
@@ -343,13 +344,6 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   } finally {
     store.close();
   }
-}
-
-function flush(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (!stream.write('')) stream.once('drain', () => resolve());
-    else resolve();
-  });
 }
 
 function opPrintFixedPath(inv: Invocation, out: (s: string) => void): number {
