@@ -159,15 +159,20 @@ class Collection {
 
       log('finding garbage collector roots...');
       const ctx = { storeDir: store.storeDir, stateDir: store.stateDir, isValidPath: (p: string) => store.isValidPath(p), log };
-      if (!this.options.ignoreLiveness) {
-        findPermanentRoots(ctx, this.roots);
-        if (this.options.runtimeRoots ?? true)
-          findRuntimeRoots({ storeDir: store.storeDir, realStoreDir: store.realStoreDir, isValidPath: ctx.isValidPath, censor: true }, this.roots);
-      }
+      // Temporary roots before permanent ones: a process that makes a
+      // permanent root for a path it holds as a temporary root and then
+      // exits is seen one way or the other. (The other order misses it if
+      // the link appears after the gcroots scan and the process is gone
+      // before the temproots scan.)
       const tempRoots = findTempRoots(path.join(store.stateDir, 'temproots'), { censor: true, log, storeDir: store.storeDir });
       for (const p of tempRoots.keys()) {
         this.tempRootHashes.add(storePathHashPart(p));
         this.roots.set(p, tempRoots.get(p)!);
+      }
+      if (!this.options.ignoreLiveness) {
+        findPermanentRoots(ctx, this.roots);
+        if (this.options.runtimeRoots ?? true)
+          findRuntimeRoots({ storeDir: store.storeDir, realStoreDir: store.realStoreDir, isValidPath: ctx.isValidPath, censor: true }, this.roots);
       }
 
       this.graph = loadStoreGraph(store.db.db);
