@@ -224,14 +224,28 @@ class DerivationGoal extends Goal {
     }
     const closure = worker.closure(inputPaths);
 
-    const release = await worker.acquireSlot();
-    if (release === undefined) return;
+    // A build slot, then the output locks (another process may be building
+    // the same outputs); like Nix, neither is held while waiting for the other.
+    const lockPaths = [...this.outputPaths(drv).values()].map((p) => store.toRealPath(p));
+    let release: (() => void) | undefined;
     let locks: LockSet | undefined;
+    let announced = false;
+    for (;;) {
+      release = await worker.acquireSlot();
+      if (release === undefined) return;
+      locks = await worker.spawner.tryLock(lockPaths);
+      if (locks) break;
+      release();
+      if (!announced) {
+        worker.options.events.message(`waiting for lock on ${lockPaths.map((p) => `'${p}'`).join(', ')}`);
+        announced = true;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+      if (worker.stopped) return;
+    }
     let deleteLocks = false;
     try {
       if (worker.stopped) return;
-      locks = await worker.lockOutputs([...this.outputPaths(drv).values()].map((p) => store.toRealPath(p)));
-      if (!locks || worker.stopped) return;
       // Someone else may have built them while we waited.
       if (!check && this.wantedValid(drv)) {
         deleteLocks = true;
@@ -264,7 +278,7 @@ class DerivationGoal extends Goal {
       deleteLocks = true;
       this.done('success');
     } finally {
-      locks?.release(deleteLocks);
+      locks.release(deleteLocks);
       release();
     }
   }
@@ -412,21 +426,6 @@ export class Worker {
   /** Starts builders and holds output locks; created on first use, closed when the run ends. */
   get spawner(): Spawner {
     return (this.spawnerInstance ??= createSpawner());
-  }
-
-  /** Locks the outputs' lock files like Nix (polling, so other builds go on while another process holds them). */
-  async lockOutputs(realPaths: string[]): Promise<LockSet | undefined> {
-    let announced = false;
-    for (;;) {
-      const locks = await this.spawner.tryLock(realPaths);
-      if (locks) return locks;
-      if (!announced) {
-        this.options.events.message(`waiting for lock on ${realPaths.map((p) => `'${p}'`).join(', ')}`);
-        announced = true;
-      }
-      if (this.stopped) return undefined;
-      await new Promise((r) => setTimeout(r, 250));
-    }
   }
 
   /** The closure of store paths under the references relation. */
