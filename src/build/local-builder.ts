@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BuildFailure } from './build-failure.js';
 import { derivationOutputPath, derivationType, type Derivation } from '../store/derivation.js';
+import { isInStore, toStorePath } from '../store/store-path.js';
 import { buildEnvironment } from './environment.js';
 import {
   SANDBOX_HOST_USER,
@@ -244,12 +245,20 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           // build users): the store's files are then not the builder's own, so
           // inputs can be hard-linked instead of mounted one by one.
           builderUser = process.getuid?.() === 0 && othersCanReach(chrootDir) && othersCanReach(buildDir) ? SANDBOX_HOST_USER : undefined;
-          const inputs = materialiseInputs(req.inputPaths, store, chrootStoreDir, builderUser !== undefined);
+          // Store paths named in sandbox-paths come with their closures, like inputs (Nix does the same).
+          const visible = new Set(req.inputPaths);
+          const sandboxPaths = settings.sandboxPaths.map((p) => {
+            if (!isInStore(p.source, store.storeDir)) return p;
+            const { storePath, rest } = toStorePath(p.source, store.storeDir);
+            if (store.isValidPath(storePath)) for (const q of storeClosure(store, storePath)) visible.add(q);
+            return { ...p, source: store.toRealPath(storePath) + rest };
+          });
+          const inputs = materialiseInputs(visible, store, chrootStoreDir, builderUser !== undefined);
           if (builderUser) {
             fs.chownSync(chrootStoreDir, builderUser.uid, builderUser.gid);
             chownTree(buildDir, builderUser.uid, builderUser.gid);
           }
-          const extraPaths = [...settings.sandboxPaths, ...impureHostDeps(drv, drvPath, settings)];
+          const extraPaths = [...sandboxPaths, ...impureHostDeps(drv, drvPath, settings)];
           const etcDir = path.join(chrootDir, 'etc');
           writeSandboxEtc(etcDir, settings.sandboxBuildDir, isFixed);
           command = bwrap!;
@@ -322,6 +331,18 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
     }
     if (!settings.keepBuildLog) fs.rmSync(logFile, { force: true });
   }
+}
+
+function storeClosure(store: BuildStore, start: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [start];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    todo.push(...(store.queryPathInfo(p)?.references ?? []));
+  }
+  return seen;
 }
 
 function readTail(file: string): Buffer {

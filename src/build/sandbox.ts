@@ -150,7 +150,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
       st = fs.lstatSync(p.source);
     } catch (e) {
       if (p.optional) continue;
-      throw new SandboxError(`getting attributes of path '${p.source}': ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : code === 'ENOTDIR' ? 'Not a directory' : (e as Error).message;
+      throw new SandboxError(`getting attributes of path '${p.source}': ${reason}`);
     }
     if (st.isSymbolicLink()) a.push('--symlink', fs.readlinkSync(p.source), p.target);
     else if (st.isCharacterDevice() || st.isBlockDevice()) a.push('--dev-bind', p.source, p.target);

@@ -142,4 +142,21 @@ describe('the build sandbox', () => {
       store2.close();
     }
   });
+
+  it('shows sandbox-paths entries, store paths with their closure, optional ones only if present', async () => {
+    const leaf = store.addTextToStore('leaf', 'leaf text', []);
+    const top = store.addTextToStore('top', `refers to ${leaf}`, [leaf]);
+    const script = `(cat /probe; echo; cat ${leaf}; echo; ls /maybe 2>&1 || echo "no maybe") > $out`;
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "sandbox-paths" ''${script}'' {}`));
+    const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': `/probe=${top} /maybe=/nonexistent?` });
+    expect(r.errors).toEqual([]);
+    const out = store.queryDerivationOutputs(drv!).get('out')!;
+    expect(fs.readFileSync(store.toRealPath(out), 'utf8')).toBe(`refers to ${leaf}\nleaf text\nls: cannot access '/maybe': No such file or directory\nno maybe\n`);
+  });
+
+  it('fails on a missing sandbox-paths entry that is not optional', async () => {
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "sandbox-paths-missing" "echo > $out" {}`));
+    const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/x=/nonexistent' });
+    expect(r.errors).toEqual(["getting attributes of path '/nonexistent': No such file or directory"]);
+  });
 });
