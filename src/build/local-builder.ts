@@ -130,12 +130,19 @@ function isPathInside(p: string, dir: string): boolean {
 export function usesSandbox(drv: Derivation, drvPath: string, store: BuildStore, settings: BuilderSettings): boolean {
   if (drv.builder.startsWith('builtin:')) return false;
   const diverted = store.storeDir !== store.realStoreDir;
-  let sandbox = settings.sandbox !== 'false';
-  const noChroot = derivationAttr(drv, '__noChroot');
-  if (noChroot === '1' || noChroot === 'true') {
-    if (settings.sandbox === 'true')
+  const noChrootAttr = derivationAttr(drv, '__noChroot');
+  const noChroot = noChrootAttr === '1' || noChrootAttr === 'true';
+  let sandbox: boolean;
+  if (settings.sandbox === 'true') {
+    if (noChroot)
       throw new BuildFailure(`derivation '${drvPath}' has '__noChroot' set, but that's not allowed when 'sandbox' is 'true'`, 'misc');
-    if (settings.sandbox === 'relaxed') sandbox = false;
+    sandbox = true;
+  } else if (settings.sandbox === 'relaxed') {
+    // Relaxed: fixed-output derivations and those asking for it build outside.
+    const type = derivationType(drv);
+    sandbox = !(type.kind === 'contentAddressed' && type.fixed) && !noChroot;
+  } else {
+    sandbox = false;
   }
   // A diverted (chroot) store can only build in the sandbox: the builder
   // must see the logical store directory, which does not exist on the host.

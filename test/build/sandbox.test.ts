@@ -159,4 +159,11 @@ describe('the build sandbox', () => {
     const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/x=/nonexistent' });
     expect(r.errors).toEqual(["getting attributes of path '/nonexistent': No such file or directory"]);
   });
+
+  it("refuses __noChroot when sandbox is 'true'", async () => {
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "nochroot" "echo > $out" { __noChroot = true; }`));
+    const r = await realise(store, [drvTarget(drv!)]);
+    expect(r.status).toBe(1);
+    expect(r.errors).toEqual([`derivation '${drv}' has '__noChroot' set, but that's not allowed when 'sandbox' is 'true'`]);
+  });
 });
