@@ -57,7 +57,8 @@ export class BuildProgress implements BuildEvents {
     if (names.length === 0 && this.done === 0) return;
     const counts = `[${this.done}/${Math.max(this.expected, this.done + names.length)} built]`;
     const line = names.length > 0 ? `${counts} building ${names.join(', ')}` : counts;
-    const width = (this.out as { columns?: number }).columns ?? 80;
+    // A terminal that does not report its size (e.g. under script(1)) says 0 columns.
+    const width = (this.out as { columns?: number }).columns || 80;
     this.out.write(`\r\x1b[K${line.length > width - 1 ? line.slice(0, width - 2) + '…' : line}`);
     this.statusShown = true;
   }
