@@ -66,6 +66,10 @@ export interface BuilderSettings {
   logLines: number;
   /** Where build directories go ($TMPDIR or /tmp). */
   tmpDirRoot: string;
+  /** This machine's platform (`system`), the others it can build for, and its features. */
+  system: string;
+  extraPlatforms: string[];
+  systemFeatures: string[];
 }
 
 export interface BuildRequest {
@@ -159,6 +163,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
 
   const outputs = new Map<string, string>();
   for (const name of drv.outputs.keys()) outputs.set(name, derivationOutputPath(drv, name, store.storeDir)!);
+  checkPlatform(drv, drvPath, settings);
 
   const isBuiltin = drv.builder.startsWith('builtin:');
   const sandboxed = usesSandbox(drv, drvPath, store, settings);
@@ -338,6 +343,17 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
     }
     if (!settings.keepBuildLog) fs.rmSync(logFile, { force: true });
   }
+}
+
+/** Nix's canBuildLocally: the right platform (builtins run anywhere) and every required system feature. */
+function checkPlatform(drv: Derivation, drvPath: string, settings: BuilderSettings): void {
+  const required = [...new Set((derivationAttr(drv, 'requiredSystemFeatures') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== ''))].sort();
+  const platformOk = drv.platform === settings.system || settings.extraPlatforms.includes(drv.platform) || drv.builder.startsWith('builtin:');
+  if (platformOk && required.every((f) => settings.systemFeatures.includes(f))) return;
+  throw new BuildFailure(
+    `a '${drv.platform}' with features {${required.join(', ')}} is required to build '${drvPath}', ` +
+      `but I am a '${settings.system}' with features {${[...new Set(settings.systemFeatures)].sort().join(', ')}}`,
+    'misc');
 }
 
 function storeClosure(store: BuildStore, start: string): Set<string> {

@@ -51,6 +51,9 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     keepBuildLog: settings.getBool('keep-build-log'),
     logLines: flags.noBuildOutput ? settings.getInt('log-lines') : 0,
     tmpDirRoot: process.env.TMPDIR || '/tmp',
+    system: settings.getString('system'),
+    extraPlatforms: settings.getStrings('extra-platforms'),
+    systemFeatures: settings.getStrings('system-features'),
   };
 }
 

@@ -20,6 +20,8 @@ in {
   outputName = mk "outname" "echo $dev > $out; echo > $dev" { outputs = [ "out" "dev" ]; allowedReferences = [ "dev" ]; };
   badSpec = mk "badspec" "echo > $out" { allowedReferences = [ "nonsense" ]; };
   noOutput = mk "noout" "echo hi" {};
+  otherPlatform = mk "otherplatform" "echo > $out" { system = "aarch64-linux"; };
+  needsFeature = mk "needsfeature" "echo > $out" { requiredSystemFeatures = [ "gpu" "big-parallel" ]; };
   # Structured attributes: checks per output under outputChecks.
   tooBig = mk "toobig" "source .attrs.sh; echo 0123456789 > \\\${outputs[out]}" { builder = "/bin/bash"; __structuredAttrs = true; outputChecks.out.maxSize = 100; };
   closureTooBig = mk "closurebig" "source .attrs.sh; echo \${dep} > \\\${outputs[out]}" { builder = "/bin/bash"; __structuredAttrs = true; outputChecks.out.maxClosureSize = 200; };
@@ -40,7 +42,7 @@ describe('output checks', () => {
   const file = path.join(tempDir(), 'checks.nix');
   fs.writeFileSync(file, EXPR);
 
-  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput', 'tooBig', 'closureTooBig', 'structuredDisallowed']) {
+  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput', 'tooBig', 'closureTooBig', 'structuredDisallowed', 'otherPlatform', 'needsFeature']) {
     it(`${attr}: same outcome, message and exit status as Nix`, async () => {
       const args = [file, '-A', attr, '--no-out-link', '-Q'];
       const ours = await nixBuild(['--store', ourRoot, ...args]);
