@@ -195,7 +195,7 @@ class DerivationGoal extends Goal {
 
     // Before building, the substituter may have the outputs.
     const sub = worker.options.substituter;
-    if (sub && !check) {
+    if (sub && !check && substitutesAllowed(drv)) {
       const missing = [...this.outputPaths(drv).values()].filter((p) => !store.isValidPath(p));
       for (const p of missing) if (!(await sub.substitute(p))) break;
       if (worker.stopped) return;
@@ -511,6 +511,20 @@ export class Worker {
     if (g.exitCode === 'busy') this.topGoals.add(g);
     else if (g.exitCode === 'failed' && !this.options.keepGoing) this.stop();
   }
+}
+
+/** `allowSubstitutes = false` (e.g. user environments) builds locally even when a cache has the outputs. */
+function substitutesAllowed(drv: Derivation): boolean {
+  const json = drv.env.get('__json');
+  if (json !== undefined) {
+    try {
+      return (JSON.parse(json) as { allowSubstitutes?: unknown }).allowSubstitutes !== false;
+    } catch {
+      return true;
+    }
+  }
+  const v = drv.env.get('allowSubstitutes');
+  return v === undefined || v === '1';
 }
 
 function goalKey(t: BuildTarget): string {
