@@ -7,6 +7,7 @@
 // writable) are the ones cleaned.
 
 import path from 'node:path';
+import { localStoreOptions } from '../cli/store-options.js';
 import { UsageError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
 import type { CommandContext } from '../cli/run-command.js';
@@ -56,7 +57,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   if (dryRun) return 0;
 
-  const store = openLocalStore({ uri: storeUri, warn });
+  const store = openLocalStore({ uri: storeUri, warn, localStore: localStoreOptions(ctx.settings) });
   try {
     return await collectAll(store, maxFreed, {
       out: (text) => ctx.stdout.write(text),

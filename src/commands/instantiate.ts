@@ -8,6 +8,7 @@ import { parseLegacyArgs } from '../cli/args.js';
 import { autoArgsOf, createEvalState, maybePrintStats, parseCommandLineExprs } from '../cli/eval-setup.js';
 import type { CommandContext } from '../cli/run-command.js';
 import { showHelp, showVersion } from '../cli/help.js';
+import { localStoreOptions } from '../cli/store-options.js';
 import type { Expr } from '../eval/ast.js';
 import { EvalError } from '../eval/errors.js';
 import type { EvalState } from '../eval/eval-state.js';
@@ -127,6 +128,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     uri: ctx.settings.isSet('store') ? ctx.settings.getString('store') : undefined,
     readOnly,
     warn: (m) => ctx.stderr.write(`warning: ${m}\n`),
+    localStore: localStoreOptions(ctx.settings),
   });
   const state = createEvalState(common, store);
   const autoArgs = autoArgsOf(state, common);

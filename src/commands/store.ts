@@ -3,6 +3,7 @@
 // lives in src/store/; this file only dispatches and prints.
 
 import fs from 'node:fs';
+import { localStoreOptions } from '../cli/store-options.js';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
@@ -184,7 +185,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   }
 
   const storeUri = ctx.settings.isSet('store') ? ctx.settings.getString('store') : undefined;
-  const store = openLocalStore({ uri: storeUri, warn });
+  const store = openLocalStore({ uri: storeUri, warn, localStore: localStoreOptions(ctx.settings) });
   const gcIO = { out, info, warn, settings: ctx.settings };
   try {
     switch (inv.op) {

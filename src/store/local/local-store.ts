@@ -42,6 +42,7 @@ import type { AddPathOptions, Store, ValidPathInfo } from '../store-api.js';
 import { StoreDatabase, type PathRegistration } from './database.js';
 import { readExport } from '../export-format.js';
 import { PathLocks } from './path-locks.js';
+import { optimiseNewPath } from '../optimise.js';
 import { TempRoots } from './temp-roots.js';
 import { nixSysError } from './sys-error.js';
 import type { LocalStoreConfig } from './store-config.js';
@@ -54,6 +55,8 @@ export interface LocalStoreOptions {
   /** Size of db/reserved, the space freed before a GC on a full disk (Nix's reserved-size, 8 MiB). */
   reservedSize?: number;
   fsyncMetadata?: boolean;
+  /** auto-optimise-store: hard-link the files of every new path to identical ones in .links. */
+  autoOptimise?: boolean;
 }
 
 export interface VerifyReport {
@@ -80,7 +83,7 @@ export class LocalStore implements Store {
   readonly tempRoots: TempRoots;
   readonly linksDir: string;
 
-  private constructor(readonly config: LocalStoreConfig, db: StoreDatabase) {
+  private constructor(readonly config: LocalStoreConfig, db: StoreDatabase, private readonly options: LocalStoreOptions = {}) {
     this.storeDir = config.storeDir;
     this.realStoreDir = config.realStoreDir;
     this.stateDir = config.stateDir;
@@ -129,7 +132,7 @@ export class LocalStore implements Store {
     // its (rare) migrations, so only the file is needed here.
     fs.closeSync(fs.openSync(path.join(stateDir, 'db', 'big-lock'), 'a', 0o600));
     const db = StoreDatabase.open(stateDir, { fsyncMetadata: options.fsyncMetadata });
-    return new LocalStore(config, db);
+    return new LocalStore(config, db, options);
   }
 
   close(): void {
@@ -357,6 +360,16 @@ export class LocalStore implements Store {
   /** Registers paths whose contents are already in place (one transaction). */
   registerValidPaths(infos: ValidPathInfo[]): void {
     this.db.registerValidPaths(infos.map((info) => this.registrationFor(info)));
+    for (const info of infos) this.maybeOptimise(info.path);
+  }
+
+  /** auto-optimise-store: share the new path's files with identical ones already in the store. */
+  private maybeOptimise(storePath: string): void {
+    if (!this.options.autoOptimise) return;
+    optimiseNewPath(this.realStoreDir, this.linksDir, this.toRealPath(storePath), {
+      info: () => {},
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
   }
 
   private registrationFor(info: ValidPathInfo): PathRegistration {
@@ -371,6 +384,11 @@ export class LocalStore implements Store {
    * caller to delete). See the comment at the top of the file.
    */
   private installPath(tmp: string, info: ValidPathInfo, options: { repair?: boolean } = {}): void {
+    this.moveIntoPlace(tmp, info, options);
+    this.maybeOptimise(info.path);
+  }
+
+  private moveIntoPlace(tmp: string, info: ValidPathInfo, options: { repair?: boolean }): void {
     const realPath = this.toRealPath(info.path);
     const registration = () => this.registrationFor(info);
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { NixError } from '../../eval/errors.js';
 import { ReadOnlyStore } from '../readonly-store.js';
 import type { Store } from '../store-api.js';
-import { LocalStore } from './local-store.js';
+import { LocalStore, type LocalStoreOptions } from './local-store.js';
 import { resolveStoreConfig, StoreConfigError, type LocalStoreConfig, type ResolveStoreOptions } from './store-config.js';
 
 export interface OpenStoreOptions extends ResolveStoreOptions {
@@ -15,6 +15,8 @@ export interface OpenStoreOptions extends ResolveStoreOptions {
   readOnly?: boolean;
   /** Where notices (the chroot store warning, unknown-parameter warnings) go. */
   warn?: (message: string) => void;
+  /** Settings-derived behaviour of the local store (reserved space, auto-optimise). */
+  localStore?: LocalStoreOptions;
 }
 
 function resolveLocal(options: OpenStoreOptions): LocalStoreConfig | { kind: 'dummy'; storeDir: string } {
@@ -35,7 +37,7 @@ function resolveLocal(options: OpenStoreOptions): LocalStoreConfig | { kind: 'du
 export function openLocalStore(options: OpenStoreOptions = {}): LocalStore {
   const cfg = resolveLocal(options);
   if (cfg.kind !== 'local') throw new NixError("you don't have sufficient rights to use this command");
-  return LocalStore.open(cfg);
+  return LocalStore.open(cfg, options.localStore);
 }
 
 /**
@@ -45,12 +47,12 @@ export function openLocalStore(options: OpenStoreOptions = {}): LocalStore {
 export function openStoreForEval(options: OpenStoreOptions = {}): Store {
   const cfg = resolveLocal(options);
   if (cfg.kind === 'dummy') return new ReadOnlyStore(cfg.storeDir);
-  if (!options.readOnly) return LocalStore.open(cfg);
+  if (!options.readOnly) return LocalStore.open(cfg, options.localStore);
   const hasDb = fs.existsSync(path.join(cfg.stateDir, 'db', 'db.sqlite'));
   let backing: Store | undefined;
   if (hasDb) {
     try {
-      backing = LocalStore.open(cfg);
+      backing = LocalStore.open(cfg, options.localStore);
     } catch {
       backing = undefined;
     }
