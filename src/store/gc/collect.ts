@@ -115,7 +115,7 @@ export interface RootsOptions {
 /** All roots (permanent, runtime, temporary), for `--print-roots`. */
 export function findAllRoots(store: LocalStore, options: RootsOptions = {}): Roots {
   const log = options.log ?? (() => {});
-  const ctx = { storeDir: store.storeDir, stateDir: store.stateDir, isValidPath: (p: string) => store.isValidPath(p), log };
+  const ctx = { storeDir: store.storeDir, realStoreDir: store.realStoreDir, stateDir: store.stateDir, isValidPath: (p: string) => store.isValidPath(p), log };
   const roots = findPermanentRoots(ctx);
   if (options.runtimeRoots ?? true)
     findRuntimeRoots({ storeDir: store.storeDir, realStoreDir: store.realStoreDir, isValidPath: ctx.isValidPath, censor: options.censor }, roots);
@@ -158,7 +158,7 @@ class Collection {
         (m) => log(`error: ${m}`));
 
       log('finding garbage collector roots...');
-      const ctx = { storeDir: store.storeDir, stateDir: store.stateDir, isValidPath: (p: string) => store.isValidPath(p), log };
+      const ctx = { storeDir: store.storeDir, realStoreDir: store.realStoreDir, stateDir: store.stateDir, isValidPath: (p: string) => store.isValidPath(p), log };
       // Temporary roots before permanent ones: a process that makes a
       // permanent root for a path it holds as a temporary root and then
       // exits is seen one way or the other. (The other order misses it if

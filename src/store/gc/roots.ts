@@ -29,6 +29,8 @@ export function addRoot(roots: Roots, storePath: string, link: string): void {
 
 export interface RootScanContext {
   storeDir: string;
+  /** Where the store really is (a chroot store's physical directory), when it differs. */
+  realStoreDir?: string;
   stateDir: string;
   isValidPath(storePath: string): boolean;
   /** Informational messages, Nix's texts (printed at the default verbosity). */
@@ -56,6 +58,16 @@ function lexists(p: string): boolean {
 /** Lexical absolute path (Nix's absPath + canonPath), without resolving symlinks. */
 function absolute(target: string, dir: string): string {
   return path.posix.resolve(dir, target);
+}
+
+/**
+ * In a chroot store, links made for the host (result links) point at the
+ * physical directory; they are roots of the logical path all the same.
+ */
+function logicalTarget(ctx: RootScanContext, target: string): string {
+  const real = ctx.realStoreDir;
+  if (real && real !== ctx.storeDir && target.startsWith(real + '/')) return ctx.storeDir + target.slice(real.length);
+  return target;
 }
 
 function foundRoot(ctx: RootScanContext, roots: Roots, link: string, target: string): void {
@@ -94,7 +106,7 @@ export function findRootsInTree(top: string, ctx: RootScanContext, roots: Roots)
           work.push({ p: path.join(p, ent.name), kind: kindOf(ent) });
         }
       } else if (kind === 'symlink') {
-        const target = fs.readlinkSync(p);
+        const target = logicalTarget(ctx, fs.readlinkSync(p));
         if (isInStore(target, ctx.storeDir)) {
           foundRoot(ctx, roots, p, target);
         } else {
@@ -109,7 +121,7 @@ export function findRootsInTree(top: string, ctx: RootScanContext, roots: Roots)
               }
             }
           } else if (fs.lstatSync(resolved).isSymbolicLink()) {
-            const target2 = fs.readlinkSync(resolved);
+            const target2 = logicalTarget(ctx, fs.readlinkSync(resolved));
             if (isInStore(target2, ctx.storeDir)) foundRoot(ctx, roots, resolved, target2);
           }
         }

@@ -23,6 +23,10 @@ export function baseNameOf(p: string): string {
 /** Nix's followLinksToStorePath: absolute path, symlinks outside the store followed until it is inside. */
 export function followLinksToStorePath(store: LocalStore, arg: string, cwd = process.cwd()): string {
   let p = path.resolve(cwd, arg);
+  // A chroot store's result links point into its physical directory.
+  const logical = (q: string) =>
+    store.realStoreDir !== store.storeDir && q.startsWith(store.realStoreDir + '/') ? store.storeDir + q.slice(store.realStoreDir.length) : q;
+  p = logical(p);
   while (!isInStore(p, store.storeDir)) {
     let st: fs.Stats;
     try {
@@ -31,7 +35,7 @@ export function followLinksToStorePath(store: LocalStore, arg: string, cwd = pro
       break;
     }
     if (!st.isSymbolicLink()) break;
-    p = path.resolve(path.dirname(p), fs.readlinkSync(p));
+    p = logical(path.resolve(path.dirname(p), fs.readlinkSync(p)));
   }
   if (!isInStore(p, store.storeDir)) throw new NixError(`path '${p}' is not in the Nix store`);
   return toStorePath(p, store.storeDir).storePath;
