@@ -52,6 +52,8 @@ export const SETTINGS: Record<string, SettingSpec> = {
   sandbox: { type: 'string', default: 'true', aliases: ['build-use-sandbox', 'build-use-chroot'] },
   'sandbox-paths': { type: 'strings', default: [], aliases: ['build-sandbox-paths', 'build-chroot-dirs'] },
   'sandbox-fallback': b(true),
+  // Nix's default is empty; when unset, the builder lets derivations ask for the host toolchain (src/build/realise.ts).
+  'allowed-impure-host-deps': l([]),
   'sandbox-build-dir': s('/build'),
   'sandbox-dev-shm-size': s('50%'),
   'build-dir': s(''),
