@@ -65,14 +65,25 @@ export function compareBytewise(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Surrogates: the only code units where UTF-16 order differs from byte order. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 export function sortedBytewise(items: Iterable<string>): string[] {
-  return [...items].sort(compareBytewise);
+  const xs = [...items];
+  // The default sort compares UTF-16 units, which agrees with byte order
+  // unless a surrogate is involved, and is much faster than a comparator.
+  for (let i = 0; i < xs.length; i++) if (SURROGATE.test(xs[i]!)) return xs.sort(compareBytewise);
+  return xs.sort();
 }
 
 // ---------------------------------------------------------------------------
 // Writing
 
+/** Characters ATerm strings escape. */
+const NEEDS_ESCAPE = /["\\\n\r\t]/;
+
 function quote(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
@@ -88,10 +99,6 @@ function quote(s: string): string {
 /** Nix writes store paths, output names and hashes without escaping. */
 function quoteRaw(s: string): string {
   return `"${s}"`;
-}
-
-function list(items: string[]): string {
-  return `[${items.join(',')}]`;
 }
 
 /** The path of a fixed output (the output name is always `out`). */
@@ -120,8 +127,11 @@ export interface UnparseOptions {
 export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): string {
   const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
   const mask = opts.maskOutputs ?? false;
-
-  const outputs = sortedBytewise(drv.outputs.keys()).map((name) => {
+  // Built by concatenation: this runs several times per derivation
+  // (masked for the output paths, plain for the .drv, again for its modulo hash).
+  let out = 'Derive([';
+  let first = true;
+  for (const name of sortedBytewise(drv.outputs.keys())) {
     const o = drv.outputs.get(name)!;
     let path = '';
     let algo = '';
@@ -145,32 +155,33 @@ export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): s
         hash = 'impure';
         break;
     }
-    return `(${[name, path, algo, hash].map(quoteRaw).join(',')})`;
-  });
+    out += (first ? '("' : ',("') + name + '","' + path + '","' + algo + '","' + hash + '")';
+    first = false;
+  }
+  out += '],[';
 
   const inputs = opts.actualInputs ?? drv.inputDrvs;
-  const inputDrvs = sortedBytewise(inputs.keys()).map(
-    (p) => `(${quoteRaw(p)},${list(sortedBytewise(inputs.get(p)!).map(quoteRaw))})`,
-  );
-
-  const env = sortedBytewise(drv.env.keys()).map((k) => {
+  first = true;
+  for (const p of sortedBytewise(inputs.keys())) {
+    out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
+    first = false;
+  }
+  out += '],' + rawList(sortedBytewise(drv.inputSrcs)) + ',' + quoteRaw(drv.platform) + ',' + quote(drv.builder) + ',[';
+  const args = drv.args;
+  for (let i = 0; i < args.length; i++) out += (i === 0 ? '' : ',') + quote(args[i]!);
+  out += '],[';
+  first = true;
+  for (const k of sortedBytewise(drv.env.keys())) {
     const value = mask && drv.outputs.has(k) ? '' : drv.env.get(k)!;
-    return `(${quote(k)},${quote(value)})`;
-  });
+    out += (first ? '(' : ',(') + quote(k) + ',' + quote(value) + ')';
+    first = false;
+  }
+  return out + '])';
+}
 
-  return (
-    'Derive(' +
-    [
-      list(outputs),
-      list(inputDrvs),
-      list(sortedBytewise(drv.inputSrcs).map(quoteRaw)),
-      quoteRaw(drv.platform),
-      quote(drv.builder),
-      list(drv.args.map(quote)),
-      list(env),
-    ].join(',') +
-    ')'
-  );
+/** `["a","b"]` for strings Nix writes unescaped. */
+function rawList(items: string[]): string {
+  return items.length === 0 ? '[]' : '["' + items.join('","') + '"]';
 }
 
 /** What a .drv's store path refers to: its sources and input derivations (not its outputs). */

@@ -116,6 +116,24 @@ registerBuiltins([
         const name = forceStringNoCtx(n, e.posOf('name'), 'while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs');
         names.push({ name, elem: e });
       }
+      // Usually every element has a `value`: then the first of each name wins,
+      // which list order gives directly, without sorting.
+      const fm = new Map<string, Lazy>();
+      const fp = new Map<string, Pos>();
+      let complete = true;
+      for (let i = 0; i < names.length; i++) {
+        const { name, elem } = names[i]!;
+        const v = elem.get('value');
+        if (v === undefined) {
+          complete = false;
+          break;
+        }
+        if (fm.has(name)) continue;
+        fm.set(name, v);
+        const ps = elem.posOf('value');
+        if (ps) fp.set(name, ps);
+      }
+      if (complete) return withPositions(fm, fp);
       // Stable sort by name, then the first of each name wins (its `value` is looked up in name order).
       const order = names.map((x, i) => ({ ...x, i }));
       order.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i));

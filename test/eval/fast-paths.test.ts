@@ -1,0 +1,108 @@
+// The evaluator's fast paths must behave exactly like the general code they
+// short-cut: `a + b` on integers and strings, two-argument calls (foldl',
+// sort), listToAttrs without sorting, and the derivation writer's shortcuts.
+import { describe, expect, it } from 'vitest';
+import { evalError, evalNix, newState } from './eval-helpers.js';
+import { NixError } from '../../src/eval/errors.js';
+import { renderError } from '../../src/eval/error-format.js';
+import { sortedBytewise, unparseDerivation, emptyDerivation, parseDerivation } from '../../src/store/derivation.js';
+
+function rendered(src: string): string {
+  const st = newState();
+  try {
+    st.forceValueDeep(st.evalString(src));
+  } catch (e) {
+    if (e instanceof NixError) return renderError(e, { showTrace: false });
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('a + b', () => {
+  it('adds integers up to the 64-bit limits and reports overflow', () => {
+    expect(evalNix('9223372036854775806 + 1')).toBe('9223372036854775807');
+    expect(evalNix('(-9223372036854775807) + (-1)')).toBe('-9223372036854775808');
+    expect(evalError('9223372036854775807 + 1')).toBe('integer overflow in adding 9223372036854775807 + 1');
+    expect(evalError('(-9223372036854775807) + (-2)')).toBe('integer overflow in adding -9223372036854775807 + -2');
+  });
+
+  it('mixes integers, floats, strings and paths as before', () => {
+    expect(evalNix('1 + 2.5')).toBe('3.5');
+    expect(evalNix('2.5 + 1')).toBe('3.5');
+    expect(evalNix('"a" + "b"')).toBe('"ab"');
+    expect(evalNix('let x = "a"; in x + x')).toBe('"aa"');
+    expect(evalNix('/a + "/b"')).toBe('/a/b');
+    expect(evalNix('"a" + toString 1')).toBe('"a1"');
+    expect(evalError('1 + "a"')).toBe('cannot add a string to an integer');
+    expect(evalError('"a" + 1')).toBe('cannot coerce an integer to a string: 1');
+  });
+
+  it('keeps the context of strings', () => {
+    expect(evalNix('builtins.hasContext ("a" + builtins.toFile "x" "y")')).toBe('true');
+    expect(evalNix('builtins.hasContext ("a" + "b")')).toBe('false');
+  });
+
+  it('reports a bad left operand before evaluating the right one', () => {
+    expect(evalError('{ } + (throw "right")')).toBe('cannot coerce a set to a string: { }');
+    expect(evalError('1 + (throw "right")')).toBe('right');
+    expect(evalError('"a" + (throw "right")')).toBe('right');
+  });
+
+  it('evaluates each operand once', () => {
+    const logs: string[] = [];
+    const st = newState({ log: (l) => logs.push(l) });
+    st.forceValueDeep(st.evalString('(builtins.trace "l" 1) + (builtins.trace "r" 2.5)'));
+    expect(logs.length).toBe(2);
+  });
+});
+
+describe('two-argument calls', () => {
+  it("foldl' over lambdas, primops and partial applications", () => {
+    expect(evalNix("builtins.foldl' (a: b: a + b) 0 [ 1 2 3 ]")).toBe('6');
+    expect(evalNix("builtins.foldl' builtins.add 0 [ 1 2 3 ]")).toBe('6');
+    expect(evalNix("builtins.foldl' (a: builtins.add a) 0 [ 1 2 3 ]")).toBe('6');
+    expect(evalNix("builtins.foldl' (a: { __functor = self: b: a + b; }) 0 [ 1 2 ]")).toBe('3');
+    expect(evalError("builtins.foldl' (a: 1) 0 [ 1 ]")).toBe('attempt to call something which is not a function but an integer: 1');
+  });
+
+  it('sort with a lambda comparator', () => {
+    expect(evalNix('builtins.sort (a: b: a > b) [ 3 1 2 ]')).toBe('[ 3 2 1 ]');
+  });
+});
+
+describe('listToAttrs', () => {
+  it('keeps the first of duplicate names', () => {
+    expect(evalNix('builtins.listToAttrs [ { name = "a"; value = 1; } { name = "b"; value = 2; } { name = "a"; value = 3; } ]')).toBe(
+      '{ a = 1; b = 2; }',
+    );
+  });
+
+  it('reports a missing value in name order, as before', () => {
+    expect(evalError('builtins.listToAttrs [ { name = "b"; } { name = "a"; value = 1; } ]')).toBe("attribute 'value' missing");
+    expect(rendered('builtins.listToAttrs [ { name = "b"; value = 1; } { name = "a"; } ]')).toContain("attribute 'value' missing");
+  });
+});
+
+describe('derivation writer shortcuts', () => {
+  it('sorts in byte order, with and without astral characters', () => {
+    expect(sortedBytewise(['b', 'a', 'B', '_'])).toEqual(['B', '_', 'a', 'b']);
+    // U+FFFD sorts before U+1F600 in bytes, after it in UTF-16 units.
+    expect(sortedBytewise(['\u{1F600}', '\uFFFD', 'a'])).toEqual(['a', '\uFFFD', '\u{1F600}']);
+  });
+
+  it('escapes only strings that need it and round-trips', () => {
+    const drv = emptyDerivation('x');
+    drv.outputs.set('out', { kind: 'inputAddressed', path: '/nix/store/00000000000000000000000000000000-x' });
+    drv.platform = 'x86_64-linux';
+    drv.builder = '/bin/sh';
+    drv.args = ['-c', 'echo "hi"\n\ttab\\'];
+    drv.env.set('plain', 'value');
+    drv.env.set('quoted', 'a"b\r');
+    const text = unparseDerivation(drv);
+    expect(text).toBe(
+      'Derive([("out","/nix/store/00000000000000000000000000000000-x","","")],[],[],"x86_64-linux","/bin/sh",' +
+        '["-c","echo \\"hi\\"\\n\\ttab\\\\"],[("plain","value"),("quoted","a\\"b\\r")])',
+    );
+    expect(parseDerivation(text, 'x')).toEqual(drv);
+  });
+});
