@@ -873,7 +873,9 @@ export class Compiler {
     const pos = e.pos;
     const state = this.state;
     const n = parts.length;
-    return (env) => {
+    // `general(env, pre)` starts from the already evaluated values `pre` of
+    // the first parts (so a fast path never evaluates a part twice).
+    const general = (env: Env, pre: Value[] | null): Value => {
       let first = !forceString;
       let firstType = 'string';
       let nInt = 0n;
@@ -882,7 +884,7 @@ export class Compiler {
       let context: Set<string> | null = null;
       for (let i = 0; i < n; i++) {
         const part = parts[i]!;
-        const v = evalCtx(part.code, env, part.pos, "in an operand of '+'");
+        const v = pre !== null && i < pre.length ? pre[i]! : evalCtx(part.code, env, part.pos, "in an operand of '+'");
         if (first) {
           firstType = typeof v === 'bigint' ? 'int' : typeof v === 'number' ? 'float' : v instanceof NixPath ? 'path' : 'string';
         }
@@ -918,6 +920,32 @@ export class Compiler {
         return new NixPath(canonPath(str));
       }
       return context !== null && context.size > 0 ? mkString(str, context) : str;
+    };
+    if (n !== 2 || forceString) return (env) => general(env, null);
+    // `a + b` on two integers or two plain strings, the common cases
+    // (anything else, overflow included, goes the general way).
+    const c0 = parts[0]!.code;
+    const c1 = parts[1]!.code;
+    const p0 = parts[0]!.pos;
+    const p1 = parts[1]!.pos;
+    // The second operand is evaluated early only after a first operand whose
+    // processing cannot fail, so errors come in the same order.
+    return (env) => {
+      const v1 = evalCtx(c0, env, p0, "in an operand of '+'");
+      if (typeof v1 === 'bigint') {
+        const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
+        if (typeof v2 === 'bigint') {
+          const r = v1 + v2;
+          if (r >= I64_MIN && r <= I64_MAX) return r;
+        }
+        return general(env, [v1, v2]);
+      }
+      if (typeof v1 === 'string') {
+        const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
+        if (typeof v2 === 'string') return v1 + v2;
+        return general(env, [v1, v2]);
+      }
+      return general(env, [v1]);
     };
   }
 }

@@ -314,6 +314,26 @@ export class EvalState {
     }
   }
 
+  /** callFunction with two arguments (foldl', sort), without an argument array when `fn` is a lambda. */
+  callFunction2(fn: Value, a: Lazy, b: Lazy, pos: Pos | undefined): Value {
+    if (!(fn instanceof Lambda)) return this.callFunction(fn, [a, b], pos);
+    if (this.callDepth > this.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+    this.callDepth++;
+    try {
+      const f = this.callLambda(fn, a, pos);
+      if (f instanceof Lambda) return this.callLambda(f, b, pos);
+      // Not a lambda: let callFunction apply it at the same depth, as its own loop would.
+      this.callDepth--;
+      try {
+        return this.callFunction(f, [b], pos);
+      } finally {
+        this.callDepth++;
+      }
+    } finally {
+      this.callDepth--;
+    }
+  }
+
   private callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
     stats.nrPrimOpCalls++;
     if (!p.addTrace) return p.fn(args, pos, this);
@@ -917,7 +937,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   corepkgsDir(): string | undefined {
     if (this.settings.corepkgsDir) return this.settings.corepkgsDir;
     const here = nodePath.dirname(new URL(import.meta.url).pathname);
-    for (const cand of [nodePath.resolve(here, '../../corepkgs'), nodePath.resolve(here, '../../../corepkgs')]) {
+    // dist/eval/ (compiled), src/eval/ under a test runner one level deeper, dist/ (the bundle, scripts/build-bundle.mjs).
+    for (const cand of [nodePath.resolve(here, '../../corepkgs'), nodePath.resolve(here, '../../../corepkgs'), nodePath.resolve(here, '../corepkgs')]) {
       if (existsSync(cand)) return cand;
     }
     return undefined;

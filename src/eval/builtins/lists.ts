@@ -33,7 +33,7 @@ export function determinePos(v: Value, fallback?: Pos): Pos | undefined {
 }
 
 function call1(state: EvalState, f: Value, x: Lazy): Value {
-  return state.callFunction(f, [x], undefined);
+  return state.callFunction1(f, x, undefined);
 }
 
 /** A stable merge sort that tolerates inconsistent comparators (output is always a permutation). */
@@ -177,7 +177,7 @@ registerBuiltins([
       const xs = forceList(args[2]!, undefined, "while evaluating the third argument passed to builtins.foldlStrict");
       if (xs.length === 0) return force(args[1]!);
       let acc: Lazy = args[1]!;
-      for (const x of xs) acc = state.callFunction(f, [acc, x], undefined);
+      for (const x of xs) acc = state.callFunction2(f, acc, x, undefined);
       return acc as Value;
     },
   },
@@ -209,7 +209,7 @@ registerBuiltins([
         ? (a: Lazy, b: Lazy) => lessThan(state, a, b, undefined, 'while evaluating the ordering function passed to builtins.sort')
         : (a: Lazy, b: Lazy) =>
             forceBool(
-              state.callFunction(f, [a, b], undefined),
+              state.callFunction2(f, a, b, undefined),
               undefined,
               'while evaluating the return value of the sorting function passed to builtins.sort',
             );
