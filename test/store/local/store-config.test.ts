@@ -19,7 +19,7 @@ describe('store URI resolution', () => {
 
   it('local?root=DIR is the same chroot store, and a relative directory is resolved against cwd', () => {
     expect(resolveStoreConfig({ uri: 'local?root=/tmp/y', env: {} })).toMatchObject({ realStoreDir: '/tmp/y/nix/store' });
-    expect(resolveStoreConfig({ uri: './rel', env: {}, cwd: '/work' })).toMatchObject({ rootDir: '/work/rel' });
+    expect(resolveStoreConfig({ uri: './rel', env: {}, cwd: '/home/someone' })).toMatchObject({ rootDir: '/home/someone/rel' });
   });
 
   it('state, real and store parameters override the derived directories', () => {
