@@ -237,6 +237,12 @@ export class NixAttrs {
     return k instanceof Shape ? k.names.length : k.size;
   }
 
+  /** Number of own entries (for a layer: those of the right-hand side of `//` it holds). */
+  get ownSize(): number {
+    const k = this.k;
+    return k instanceof Shape ? k.names.length : k.size;
+  }
+
   get layers(): number {
     return this.x === null ? 0 : this.x.layers;
   }
@@ -447,11 +453,19 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   while (bottom.base !== null) bottom = bottom.base;
   const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + a.layers * LAYER_RHS_THRESHOLD;
   if (!bottom.mergedPositions && b.size + deltaSize <= bottom.size / 8) {
+    // Merge only the top layers, like an LSM tree: a layer joins while there
+    // are too many layers or it is not much bigger than what is merged so
+    // far. Repeated small updates then copy each entry O(log n) times
+    // instead of copying the whole delta every few updates.
+    const top: NixAttrs[] = [];
+    for (let l: NixAttrs = a; l.base !== null; l = l.base) top.push(l);
+    let merged = b.size;
+    let nTop = 0;
+    while (nTop < top.length && (top.length - nTop >= MAX_LAYERS - 1 || top[nTop]!.ownSize <= 2 * merged)) merged += top[nTop++]!.ownSize;
+    const under = nTop < top.length ? top[nTop]! : bottom;
     const delta = new Map<string, Lazy>();
     let deltaPos: Map<string, Pos> | null = null;
-    const layers: NixAttrs[] = [];
-    for (let l: NixAttrs = a; l.base !== null; l = l.base) layers.push(l);
-    layers.reverse();
+    const layers = top.slice(0, nTop).reverse();
     for (const l of layers) {
       const lp = l.ownPositions();
       for (const [k, v] of l.ownMap()) {
@@ -469,9 +483,9 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
       else deltaPos?.delete(k);
     }
     let added = 0;
-    for (const k of delta.keys()) if (!bottom.has(k)) added++;
+    for (const key of b.flat().keys()) if (!a.has(key)) added++;
     stats.nrOpUpdateValuesCopied += delta.size;
-    const r = NixAttrs.layer(delta, deltaPos, bottom, bottom.size + added);
+    const r = NixAttrs.layer(delta, deltaPos, under, a.size + added);
     r.pos = b.pos;
     return r;
   }

@@ -106,3 +106,36 @@ describe('derivation writer shortcuts', () => {
     expect(parseDerivation(text, 'x')).toEqual(drv);
   });
 });
+
+describe('// layering', () => {
+  it('keeps the newest value and the size through many small updates of a big set', () => {
+    const src = `
+      let
+        big = builtins.listToAttrs (builtins.genList (i: { name = "a\${toString i}"; value = i; }) 5000);
+        upd = builtins.foldl' (acc: i: acc // { "a\${toString i}" = -i; "n\${toString i}" = i; }) big (builtins.genList (i: i) 100);
+      in [ (builtins.length (builtins.attrNames upd)) upd.a0 upd.a5 upd.a99 upd.a100 upd.a4999 upd.n0 upd.n99 (upd ? n100) ]`;
+    expect(evalNix(src)).toBe("[ 5100 0 -5 -99 100 4999 0 99 false ]");
+  });
+
+  it('agrees with a plain copy after each of many updates', () => {
+    const src = `
+      let
+        big = builtins.listToAttrs (builtins.genList (i: { name = "k\${toString i}"; value = i; }) 4000);
+        step = acc: i: acc // (if builtins.isAttrs acc then { "k\${toString (i * 7)}" = i; "x\${toString (i / 3)}" = i; } else { });
+        sets = builtins.genList (n: builtins.foldl' step big (builtins.genList (i: i) n)) 40;
+        copy = s: builtins.listToAttrs (map (name: { inherit name; value = s.\${name}; }) (builtins.attrNames s));
+      in builtins.all (s: s == copy s && builtins.length (builtins.attrNames s) == builtins.length (builtins.attrValues s)) sets`;
+    expect(evalNix(src)).toBe('true');
+  });
+
+  it('removeAttrs and mapAttrs see every layer', () => {
+    const src = `
+      let
+        big = builtins.listToAttrs (builtins.genList (i: { name = "a\${toString i}"; value = i; }) 5000);
+        upd = builtins.foldl' (acc: i: acc // { "a\${toString i}" = -i; }) big (builtins.genList (i: i) 50);
+        r = builtins.removeAttrs upd [ "a1" "a150" "nope" ];
+        m = builtins.mapAttrs (k: v: v * 2) upd;
+      in [ (builtins.length (builtins.attrNames r)) (r ? a1) r.a2 r.a151 m.a3 m.a4999 ]`;
+    expect(evalNix(src)).toBe('[ 4998 false -2 151 -6 9998 ]');
+  });
+});

@@ -93,13 +93,16 @@ registerBuiltins([
       let any = false;
       for (const r of remove) if (a.has(r)) any = true;
       if (!any) return a;
+      // Sets keep no order of their own (keys() sorts), so copy the flat
+      // entries and positions as they are.
       const m = new Map<string, Lazy>();
       const p = new Map<string, Pos>();
-      for (const k of a.keys()) {
+      const ps = a.flatPositions();
+      for (const [k, v] of a.flat()) {
         if (remove.has(k)) continue;
-        m.set(k, a.get(k)!);
-        const ps = a.posOf(k);
-        if (ps) p.set(k, ps);
+        m.set(k, v);
+        const kp = ps === null ? undefined : ps.get(k);
+        if (kp) p.set(k, kp);
       }
       return withPositions(m, p);
     },
@@ -206,10 +209,7 @@ registerBuiltins([
       const a = forceAttrs(args[1]!, undefined, arg2('mapAttrs'));
       const f = args[0]!;
       const m = new Map<string, Lazy>();
-      for (const k of a.keys()) {
-        const v = a.get(k)!;
-        m.set(k, new AppThunk(new AppThunk(f, k), v));
-      }
+      for (const [k, v] of a.flat()) m.set(k, new AppThunk(new AppThunk(f, k), v));
       return new NixAttrs(m);
     },
   },
