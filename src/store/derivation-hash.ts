@@ -31,6 +31,17 @@ export interface DrvHashContext {
   cache?: Map<string, DrvHash>;
 }
 
+/**
+ * Base-16 forms of modulo hashes: each is printed once per dependent
+ * derivation (twice: masked and plain), so remember it.
+ */
+const hexCache = new WeakMap<Hash, string>();
+function hexOf(h: Hash): string {
+  let s = hexCache.get(h);
+  if (s === undefined) hexCache.set(h, (s = printHash(h, 'base16')));
+  return s;
+}
+
 /** The placeholder hash impure outputs get (sha256 of "impure"). */
 const IMPURE_OUTPUT_HASH = hashString('sha256', 'impure');
 
@@ -69,7 +80,7 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
     for (const out of outputNames) {
       const h = res.hashes.get(out);
       if (!h) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
-      const key = printHash(h, 'base16');
+      const key = hexOf(h);
       let set = inputs.get(key);
       if (!set) inputs.set(key, (set = new Set()));
       set.add(out);

@@ -121,6 +121,16 @@ function trace<T>(pos: Pos | undefined, hint: string, f: () => T, always = false
 
 const VALID_NAME = /^[0-9a-zA-Z+\-._?=]*$/;
 
+/** Runs `f` for one attribute of a derivation; its trace frame is only built when `f` fails. */
+function tracedAttr(attrs: NixAttrs, key: string, drvName: string, f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof NixError) e.addTrace(attrs.posOf(key), `while evaluating attribute '${key}' of derivation '${drvName}'`);
+    throw e;
+  }
+}
+
 /** Nix's checkName (current rules and wording), or undefined when the name is fine. */
 function storeNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'name must not be empty';
@@ -249,13 +259,16 @@ function derivationStrict(state: EvalState, args: Lazy[], pos: Pos | undefined):
   const drvName = trace(namePos, "while evaluating the derivation attribute 'name'", () =>
     forceStringNoCtx(nameValue, undefined, 'while evaluating the `name` attribute passed to builtins.derivationStrict'),
   );
-  const where = namePos ? showPos(namePos) : '«unknown»';
-  return trace(
-    undefined,
-    `while evaluating derivation '${drvName}'\n  whose name attribute is located at ${where}`,
-    () => instantiate(state, drvName, attrs),
-    true,
-  );
+  try {
+    return instantiate(state, drvName, attrs);
+  } catch (e) {
+    // Built only on failure: showPos per derivation is measurable.
+    if (e instanceof NixError) {
+      const where = namePos ? showPos(namePos) : '«unknown»';
+      e.addTrace(undefined, `while evaluating derivation '${drvName}'\n  whose name attribute is located at ${where}`, true);
+    }
+    throw e;
+  }
 }
 
 /** Attributes that only work without structured attrs (there they move to `outputChecks`). */
@@ -324,7 +337,7 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   for (const key of byteOrder(attrs.keys())) {
     if (key === '__ignoreNulls') continue;
     const value = attrs.get(key)!;
-    trace(attrs.posOf(key), `while evaluating attribute '${key}' of derivation '${drvName}'`, () => {
+    tracedAttr(attrs, key, drvName, () => {
       if (ignoreNulls && force(value) === null) return;
       if (key === '__contentAddressed') {
         if (forceBool(value, undefined, '')) {
