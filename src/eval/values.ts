@@ -327,7 +327,7 @@ export class NixAttrs {
   }
 
   /** The layers from the bottom (a plain set) up to this one. */
-  private chain(): NixAttrs[] {
+  chain(): NixAttrs[] {
     const c: NixAttrs[] = [];
     for (let a: NixAttrs | null = this; a !== null; a = a.base) c.push(a);
     return c.reverse();
@@ -439,8 +439,23 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   if (a.size === 0) return b;
   if (b.size === 0) return a;
   if (b.size <= LAYER_RHS_THRESHOLD && a.layers < MAX_LAYERS - 1) {
-    let added = 0;
     const plain = b.base === null && !b.mergedPositions;
+    if (!plain && b.base !== null && a.layers + b.layers < MAX_LAYERS - 1) {
+      // A layered right side (`x // (y // z)`): put its layers, which share
+      // their storage, on top of `a` one by one instead of flattening it.
+      const c = b.chain();
+      if (!c[0]!.mergedPositions) {
+        let acc = a;
+        for (const l of c) {
+          let n = 0;
+          for (const k of l.ownNames()) if (!acc.has(k)) n++;
+          acc = NixAttrs.layerOver(l, acc, acc.size + n);
+        }
+        acc.pos = b.pos;
+        return acc;
+      }
+    }
+    let added = 0;
     for (const k of plain ? b.ownNames() : b.flat().keys()) if (!a.has(k)) added++;
     const r = plain ? NixAttrs.layerOver(b, a, a.size + added) : NixAttrs.layer(b.flat(), b.flatPositions(), a, a.size + added);
     r.pos = b.pos;

@@ -139,3 +139,34 @@ describe('// layering', () => {
     expect(evalNix(src)).toBe('[ 4998 false -2 151 -6 9998 ]');
   });
 });
+
+describe('// with a layered right side', () => {
+  it('stacks the layers of the right side over the left one', () => {
+    const src = `
+      let
+        a = { x = 1; y = 2; } // { z = 3; };
+        b = { y = 20; w = 40; } // { w = 41; v = 50; } // builtins.removeAttrs { u = 60; x = 10; } [ ];
+        r = a // b;
+      in [ r (builtins.attrNames r) (builtins.length (builtins.attrValues r)) (r == { u = 60; v = 50; w = 41; x = 10; y = 20; z = 3; }) ]`;
+    expect(evalNix(src)).toBe('[ { u = 60; v = 50; w = 41; x = 10; y = 20; z = 3; } [ "u" "v" "w" "x" "y" "z" ] 6 true ]');
+  });
+
+  it('leaves both operands unchanged', () => {
+    const src = `
+      let
+        a = { x = 1; } // { y = 2; };
+        b = { x = 3; } // { z = 4; };
+        r = a // b;
+      in [ a b r (builtins.attrNames a) (builtins.attrNames b) ]`;
+    expect(evalNix(src)).toBe('[ { x = 1; y = 2; } { x = 3; z = 4; } { x = 3; y = 2; z = 4; } [ "x" "y" ] [ "x" "z" ] ]');
+  });
+
+  it('stays correct when the layers run out', () => {
+    const src = `
+      let
+        l = builtins.foldl' (acc: i: acc // { "k\${toString i}" = i; }) { } (builtins.genList (i: i) 12);
+        r = builtins.foldl' (acc: i: acc // ({ "k\${toString i}" = -i; } // { "m\${toString i}" = i; })) l (builtins.genList (i: i) 12);
+      in [ (builtins.length (builtins.attrNames r)) r.k0 r.k11 r.m11 ]`;
+    expect(evalNix(src)).toBe('[ 24 0 -11 11 ]');
+  });
+});
