@@ -170,3 +170,13 @@ describe('// with a layered right side', () => {
     expect(evalNix(src)).toBe('[ 24 0 -11 11 ]');
   });
 });
+
+describe('toString', () => {
+  it('of integers, strings, forced thunks and values with context', () => {
+    expect(evalNix('[ (toString 42) (toString (-7)) (toString "s") (let x = 1 + 2; in builtins.seq x (toString x)) (toString 1.5) (toString [ 1 "a" null true ]) ]')).toBe(
+      '[ "42" "-7" "s" "3" "1.500000" "1 a  1" ]',
+    );
+    expect(evalNix('builtins.hasContext (toString (builtins.toFile "x" "y"))')).toBe('true');
+    expect(evalNix('builtins.hasContext (toString "plain")')).toBe('false');
+  });
+});
