@@ -1,26 +1,11 @@
-// Small file-tree operations the builder needs: deleting trees that
-// canonicalisation made read-only, handing trees to another owner, and
-// checking whether other users can reach a directory.
+// Small file-tree operations the builder needs: handing trees to another
+// owner and checking whether other users can reach a directory (deleting
+// read-only trees is the store's deleteTree, re-exported here).
 
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Deletes a tree, making read-only directories writable first. */
-export function removeTree(p: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) {
-    if ((st.mode & 0o700) !== 0o700) fs.chmodSync(p, st.mode | 0o700);
-    for (const name of fs.readdirSync(p)) removeTree(path.join(p, name));
-    fs.rmdirSync(p);
-  } else {
-    fs.unlinkSync(p);
-  }
-}
+export { deleteTree } from '../store/fs-tree.js';
 
 /** lchown of a whole tree. */
 export function chownTree(p: string, uid: number, gid: number): void {

@@ -37,12 +37,11 @@ import { runBuiltinBuilder } from './builtins/index.js';
 import { referencesGraphFiles, referencesGraphJson } from './references-graph.js';
 import { runProcess, type ProcessStatus } from './builder-process.js';
 import { registerOutputs } from './register-outputs.js';
-import { chownTree, othersCanReach, removeTree } from './fs-tree.js';
+import { chownTree, othersCanReach, deleteTree } from './fs-tree.js';
 import { DirectSpawner, type Spawner } from './spawn-helper.js';
 import type { BuildStore } from './build-store.js';
 
 export { BuildFailure, type FailureKind } from './build-failure.js';
-export { removeTree } from './fs-tree.js';
 
 let fallbackSpawner: Spawner | undefined;
 function defaultSpawner(): Spawner {
@@ -196,11 +195,11 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   let succeeded = false;
   try {
     if (useScratch) {
-      removeTree(chrootDir);
+      deleteTree(chrootDir);
       fs.mkdirSync(chrootStoreDir, { recursive: true, mode: 0o755 });
     } else {
       // Leftovers of an interrupted build at the final names are not valid: replace them.
-      for (const [name, real] of scratch) if (!alreadyValid.has(name)) removeTree(real);
+      for (const [name, real] of scratch) if (!alreadyValid.has(name)) deleteTree(real);
     }
 
     const { env, args, files } = buildEnvironment({
@@ -333,13 +332,13 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   } finally {
     if (!succeeded) {
       // Nothing of a failed build may look like a store path; the build directory stays with -K.
-      for (const [name, p] of scratch) if (!alreadyValid.has(name) || useScratch) removeTree(p);
+      for (const [name, p] of scratch) if (!alreadyValid.has(name) || useScratch) deleteTree(p);
     }
-    removeTree(chrootDir);
+    deleteTree(chrootDir);
     if (!succeeded && settings.keepFailed) {
       req.onMessage?.(`note: keeping build directory '${buildDir}'`);
     } else {
-      removeTree(buildDir);
+      deleteTree(buildDir);
     }
     if (!settings.keepBuildLog) fs.rmSync(logFile, { force: true });
   }

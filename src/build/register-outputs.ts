@@ -16,7 +16,7 @@ import { isStorePath } from '../store/store-path.js';
 import type { ValidPathInfo } from '../store/store-api.js';
 import type { BuildStore } from './build-store.js';
 import type { BuildRequest } from './local-builder.js';
-import { removeTree } from './fs-tree.js';
+import { deleteTree } from './fs-tree.js';
 
 function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo']): Hash {
   if (method === 'recursive') return hashPath(algo, realPath).hash;
@@ -79,7 +79,7 @@ export function registerOutputs(
       if (old && old.narHash !== info.narHash)
         throw new BuildFailure(`derivation '${drvPath}' may not be deterministic: output '${store.toRealPath(info.path)}' differs`, 'checkMismatch');
     }
-    for (const p of scratch.values()) removeTree(p);
+    for (const p of scratch.values()) deleteTree(p);
     return outputs;
   }
 
@@ -91,7 +91,7 @@ export function registerOutputs(
     for (const [name, storePath] of outputs) {
       if (alreadyValid.has(name) || store.isValidPath(storePath)) continue;
       const real = store.toRealPath(storePath);
-      removeTree(real);
+      deleteTree(real);
       moveIntoStore(scratch.get(name)!, real);
     }
   }

@@ -13,6 +13,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { lexists } from '../fs-tree.js';
 import { isInStore, parseStorePath, toStorePath } from '../store-path.js';
 import { lockFd } from '../local/path-locks.js';
 
@@ -46,14 +47,6 @@ function isPermanentFailure(e: unknown): boolean {
   return code === 'EACCES' || code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-function lexists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Lexical absolute path (Nix's absPath + canonPath), without resolving symlinks. */
 function absolute(target: string, dir: string): string {

@@ -42,6 +42,7 @@ import type { AddPathOptions, Store, ValidPathInfo } from '../store-api.js';
 import { StoreDatabase, type PathRegistration } from './database.js';
 import { readExport } from '../export-format.js';
 import { PathLocks } from './path-locks.js';
+import { deleteTree, lexists } from '../fs-tree.js';
 import { optimiseNewPath } from '../optimise.js';
 import { TempRoots } from './temp-roots.js';
 import { nixSysError } from './sys-error.js';
@@ -595,37 +596,11 @@ function copyFileHashing(src: string, dst: string, sink: HashSink): void {
   }
 }
 
-function lexists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function safeReaddir(dir: string): string[] {
   try {
     return fs.readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-/** Deletes a tree even when canonicalisation made its directories read-only. */
-export function deleteTree(p: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) {
-    if ((st.mode & 0o700) !== 0o700) fs.chmodSync(p, st.mode | 0o700);
-    for (const name of fs.readdirSync(p)) deleteTree(path.join(p, name));
-    fs.rmdirSync(p);
-  } else {
-    fs.unlinkSync(p);
   }
 }
 

@@ -9,7 +9,8 @@ import { Writable } from 'node:stream';
 import { main } from '../../../src/commands/store.js';
 import { Settings } from '../../../src/cli/settings.js';
 import { afterAll } from 'vitest';
-import { LocalStore, deleteTree } from '../../../src/store/local/local-store.js';
+import { LocalStore } from '../../../src/store/local/local-store.js';
+import { deleteTree } from '../../../src/store/fs-tree.js';
 import { resolveStoreConfig, type LocalStoreConfig } from '../../../src/store/local/store-config.js';
 
 const created: string[] = [];
