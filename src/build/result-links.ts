@@ -4,9 +4,11 @@
 //
 // Chroot stores: Nix points the link at the logical path, which does not
 // exist on the host, so `./result/bin/hello` cannot run. tsnix points it at
-// the physical path instead whenever the logical one is missing on the
-// host, so the result is usable; the printed paths stay logical. (A GC
-// must then recognise links into the real store directory as roots.)
+// the physical path instead, so the result is usable; the printed paths stay
+// logical. Always, not only when the logical path is missing: a path of that
+// name on the host belongs to another store, whose collector knows nothing
+// of this link. (The GC maps links into the real store directory back to
+// logical paths, src/store/gc/roots.ts.)
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,8 +26,7 @@ function atomicSymlink(link: string, target: string): void {
 
 /** Where a result link should point: the logical path, or the physical one in a chroot store. */
 export function resultLinkTarget(store: LocalStore, storePath: string): string {
-  if (store.storeDir === store.realStoreDir || fs.existsSync(storePath)) return storePath;
-  return store.toRealPath(storePath);
+  return store.storeDir === store.realStoreDir ? storePath : store.toRealPath(storePath);
 }
 
 /** Creates (or replaces) the result link and registers it as an indirect GC root. Returns its absolute path. */
