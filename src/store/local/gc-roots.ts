@@ -19,10 +19,13 @@ function makeSymlinkAtomically(link: string, target: string): void {
 /**
  * Nix's addPermRoot: `gcRoot` becomes a symlink to storePath, registered
  * as an indirect root in <state>/gcroots/auto/<sha1 of the link path>.
+ * `linkTarget` lets a chroot store's result link point at the physical
+ * path (src/build/result-links.ts); the root is the store path either way.
  */
-export function addPermRoot(store: LocalStore, storePath: string, gcRoot: string): string {
+export function addPermRoot(store: LocalStore, storePath: string, gcRoot: string, linkTarget = storePath): string {
   const root = path.resolve(gcRoot);
-  if (root.startsWith(store.storeDir + '/'))
+  const inStore = (p: string) => p.startsWith(store.storeDir + '/') || p.startsWith(store.realStoreDir + '/');
+  if (inStore(root))
     throw new NixError(`creating a garbage collector root (${root}) in the Nix store is forbidden (are you running nix-build inside the store?)`);
   store.addTempRoot(storePath);
   let st: fs.Stats | undefined;
@@ -31,9 +34,9 @@ export function addPermRoot(store: LocalStore, storePath: string, gcRoot: string
   } catch {
     st = undefined;
   }
-  if (st && (!st.isSymbolicLink() || !fs.readlinkSync(root).startsWith(store.storeDir + '/')))
+  if (st && (!st.isSymbolicLink() || !inStore(fs.readlinkSync(root))))
     throw new NixError(`cannot create symlink '${root}'; already exists`);
-  makeSymlinkAtomically(root, storePath);
+  makeSymlinkAtomically(root, linkTarget);
   const hash = printHash(hashString('sha1', root), 'base32');
   makeSymlinkAtomically(path.join(store.stateDir, 'gcroots', 'auto', hash), root);
   return root;
