@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
+import { localStoreOptions } from '../cli/store-options.js';
 import type { CommandContext } from '../cli/run-command.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import type { LocalStore } from '../store/local/local-store.js';
@@ -131,6 +132,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   const store = openLocalStore({
     uri: settings.isSet('store') ? settings.getString('store') : undefined,
     warn: (m) => ctx.stderr.write(`warning: ${m}\n`),
+    localStore: localStoreOptions(settings),
   });
   try {
     const drvCache = new Map<string, Derivation>();
