@@ -180,3 +180,18 @@ describe('toString', () => {
     expect(evalNix('builtins.hasContext (toString "plain")')).toBe('false');
   });
 });
+
+describe('functionArgs and intersectAttrs', () => {
+  // functionArgs must build a new set per call: the printer shows a set met
+  // twice as «repeated», so sharing one would be visible.
+  it('give equal, distinct sets for every call of the same lambda', () => {
+    const src = `
+      let
+        mk = i: { a, b ? i, ... }: a + b;
+        fa = builtins.functionArgs (mk 1);
+        fb = builtins.functionArgs (mk 2);
+        auto = { a = 1; b = 2; c = 3; };
+      in [ fa fb (fa == fb) (builtins.intersectAttrs fa auto) (builtins.intersectAttrs auto fa) (mk 5 (builtins.intersectAttrs fa { a = 10; })) ]`;
+    expect(evalNix(src)).toBe('[ { a = false; b = true; } { a = false; b = true; } true { a = 1; b = 2; } { a = false; b = true; } 15 ]');
+  });
+});

@@ -159,8 +159,9 @@ registerBuiltins([
       const r = forceAttrs(args[1]!, undefined, arg2('intersectAttrs'));
       const m = new Map<string, Lazy>();
       const p = new Map<string, Pos>();
-      const [small, other] = l.size < r.size ? [l, r] : [r, l];
-      for (const k of small.keys()) {
+      const small = l.size < r.size ? l : r;
+      const other = small === l ? r : l;
+      for (const k of small.flat().keys()) {
         if (!other.has(k)) continue;
         m.set(k, r.get(k)!);
         const ps = r.posOf(k);
