@@ -129,6 +129,9 @@ class PathGoal extends Goal {
 
   async run(): Promise<void> {
     const { store } = this.worker;
+    // Rooted before the validity check, so a concurrent collection cannot
+    // delete it between that check and its use as an input (as Nix does).
+    store.addTempRoot(this.storePath);
     if (store.isValidPath(this.storePath)) return this.done('success');
     const sub = this.worker.options.substituter;
     if (sub && (await sub.substitute(this.storePath)) && store.isValidPath(this.storePath)) return this.done('success');
@@ -184,6 +187,11 @@ class DerivationGoal extends Goal {
       return this.fail((e as Error).message, 'misc');
     }
     this.drv = drv;
+    // The derivation and its outputs are temporary roots from here on: an
+    // output found valid below must survive a concurrent collection until
+    // the builds that use it are done (Nix's haveDerivation does the same).
+    store.addTempRoot(this.drvPath);
+    for (const p of this.outputPaths(drv).values()) store.addTempRoot(p);
     for (const o of this.wantedOutputs) {
       if (!drv.outputs.has(o)) return this.fail(`derivation '${this.drvPath}' does not have wanted outputs '${o}'`, 'misc');
     }
