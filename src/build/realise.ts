@@ -9,6 +9,7 @@ import { canonicalSettingName, maxJobs } from '../cli/settings.js';
 import { derivationOutputPath } from '../store/derivation.js';
 import { compareBytewise } from '../store/derivation.js';
 import type { BuilderSettings } from './local-builder.js';
+import { LocalStore } from '../store/local/local-store.js';
 import { parseSandboxPaths } from './sandbox.js';
 import { Worker, type BuildEvents, type BuildTarget, type RealiseResult, type Substituter } from './worker.js';
 import type { BuildStore } from './build-store.js';
@@ -74,8 +75,22 @@ export async function realisePaths(store: BuildStore, targets: BuildTarget[], op
     check: options.check ?? false,
     events: options.events,
     substituter: options.substituter,
+    beforeBuild: autoGcHook(store, options),
   });
   return worker.run(targets);
+}
+
+/**
+ * min-free / max-free: before each build, collect garbage if the store's
+ * file system is short of space (as Nix's worker does). Loaded only when set.
+ */
+function autoGcHook(store: BuildStore, options: RealiseOptions): (() => Promise<void>) | undefined {
+  const settings = options.settings;
+  if (settings.getInt('min-free') <= 0 || !(store instanceof LocalStore)) return undefined;
+  return async () => {
+    const { autoCollectIfNeeded } = await import('../store/gc/auto-gc.js');
+    await autoCollectIfNeeded(store, settings, (line) => options.events.message(line));
+  };
 }
 
 export interface MissingPaths {

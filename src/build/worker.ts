@@ -48,6 +48,8 @@ export interface WorkerOptions {
   check: boolean;
   events: BuildEvents;
   substituter?: Substituter;
+  /** Runs before each build starts (auto-GC for min-free). */
+  beforeBuild?: () => Promise<void>;
 }
 
 /** One thing to realise: outputs of a derivation (empty set = all), or an opaque store path. */
@@ -259,6 +261,7 @@ class DerivationGoal extends Goal {
         deleteLocks = true;
         return this.done('success');
       }
+      await worker.options.beforeBuild?.();
       worker.options.events.message(check ? `checking outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
       worker.options.events.buildStarted?.(this.drvPath, drv);
       try {
