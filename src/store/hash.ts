@@ -218,7 +218,11 @@ type Bytes = string | Uint8Array;
 const oneShot = (nodeCrypto as { hash?: (algo: string, data: Bytes, enc: 'buffer') => Buffer }).hash;
 
 export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
-  if (oneShot !== undefined) return { algo, bytes: new Uint8Array(oneShot(algo, data, 'buffer')) };
+  if (oneShot !== undefined) {
+    // A plain Uint8Array view of the result's own (unpooled) memory: no copy.
+    const b = oneShot(algo, data, 'buffer');
+    return { algo, bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) };
+  }
   const h = createHash(algo);
   h.update(data);
   return { algo, bytes: new Uint8Array(h.digest()) };
