@@ -1,5 +1,5 @@
-// Tests that run the real binaries (bin/nix-instantiate, …) need dist/ to
-// match the sources under test, so compile once before the run.
+// Tests that run the real binaries (bin/nix-instantiate, …) need dist/ and
+// its bundle to match the sources under test, so build once before the run.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,4 +9,6 @@ export default function setup(): void {
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], {
     stdio: 'inherit',
   });
+  // bin/tsnix runs the single-file bundle when it is newer than dist/: test what users run.
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-bundle.mjs')], { stdio: 'inherit' });
 }

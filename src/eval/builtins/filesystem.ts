@@ -9,9 +9,8 @@ import { EvalError, RestrictedPathError } from '../errors.js';
 import { force, forceStringNoCtx, mkString, NixAttrs, NixPath, NixString, type Lazy } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { canonPath } from '../compile.js';
+import { NIX_VERSION } from '../../version.js';
 
-/** The Nix version this evaluator presents itself as (builtins.nixVersion). */
-export const NIX_VERSION = '2.24.0';
 
 function fileType(path: string): string {
   const st = lstatSync(path);
