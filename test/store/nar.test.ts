@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { printHash } from '../../src/store/hash.js';
 import {
+  dumpPath,
   hashPath,
   narOfString,
   narToBuffer,
@@ -63,6 +64,29 @@ describe('NAR serialisation', () => {
     const ours = narToBuffer(p);
     expect(ours.length).toBe(big.length + 3 + 112);
     if (haveNix) expect(ours.equals(execFileSync('nix-store', ['--dump', p], { maxBuffer: 1 << 26 }))).toBe(true);
+  });
+
+  it('dumpPath (reused buffers) writes the bytes nix-store --dump writes, across buffer boundaries', () => {
+    const p = fresh();
+    mkdirSync(join(p, 'd'), { recursive: true });
+    // Files that end exactly at, just past and well past the 1 MiB framing buffer, many small ones, odd sizes.
+    for (const [name, size] of [['a', 1024 * 1024 - 200], ['b', 1024 * 1024 + 5], ['c', 2 * 1024 * 1024 + 3], ['e', 0], ['f', 7]] as const) {
+      const b = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 997) b[i] = (i / 997) & 0xff;
+      writeFileSync(join(p, name), b);
+    }
+    for (let i = 0; i < 300; i++) writeFileSync(join(p, 'd', `f${i}`), 'x'.repeat((i * 37) % 5000));
+    chmodSync(join(p, 'b'), 0o755);
+    const copies: Buffer[] = [];
+    dumpPath(p, (chunk) => copies.push(Buffer.from(chunk)));
+    const ours = Buffer.concat(copies);
+    expect(ours.equals(narToBuffer(p))).toBe(true);
+    validateNar(ours);
+    if (haveNix) {
+      expect(ours.equals(execFileSync('nix-store', ['--dump', p], { maxBuffer: 1 << 26 }))).toBe(true);
+      const nixHash = execFileSync('nix-hash', ['--type', 'sha256', '--base32', p]).toString().trim();
+      expect(printHash(hashPath('sha256', p).hash, 'base32')).toBe(nixHash);
+    }
   });
 
   it('keeps names that are not UTF-8 byte for byte', () => {
