@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NixError } from '../../eval/errors.js';
 import { HashSink, hashFile, hashString, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals, type Hash } from '../hash.js';
-import { narChunks, narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type SyncSource } from '../nar.js';
+import { narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type NarEntryType, type PathFilter, type SyncSource } from '../nar.js';
 import {
   makeFixedOutputPath,
   makeTextPath,
@@ -230,31 +230,30 @@ export class LocalStore implements Store {
 
   private copyPathIn(name: string, srcPath: string, options: AddPathOptions): string {
     const references = [...new Set(options.references ?? [])].sort();
-    // Sources are usually in the store already (every evaluation re-adds
-    // its path literals): hash first and copy only if the path is missing.
-    const known = makeFixedOutputPath(options.method, this.checkedHash(srcPath, hashSource(srcPath, options), options), name, this.storeDir, references);
-    this.addTempRoot(known);
-    if (this.isValidPath(known)) return known;
+    // Small sources are usually in the store already (every evaluation
+    // re-adds its path literals): hash first and copy only if the path is
+    // missing. Large ones are copied first and hashed once, as a copy.
+    if (sourceSize(srcPath, options, PREHASH_LIMIT) <= PREHASH_LIMIT) {
+      const known = makeFixedOutputPath(options.method, this.checkedHash(srcPath, hashSource(srcPath, options), options), name, this.storeDir, references);
+      this.addTempRoot(known);
+      if (this.isValidPath(known)) return known;
+    }
     const tmp = this.makeTempName();
     try {
-      // One pass over the source: the bytes that are hashed are the bytes
-      // that are stored, even if the source changes meanwhile.
-      const caSink = new HashSink(options.hashAlgo);
+      // The copy is what is hashed, so the bytes that are hashed are the
+      // bytes that are stored, even if the source changes meanwhile.
+      let caHash: Hash;
       let narHash: { hash: Hash; size: number };
       if (options.method === 'recursive') {
-        const narSink = new HashSink('sha256');
-        const source = new ChunkSource(narChunks(srcPath, options.filter));
-        restoreInto(tmp, source, (chunk) => {
-          caSink.update(chunk);
-          narSink.update(chunk);
-        });
-        narHash = narSink.finish();
+        copyTree(srcPath, tmp, options.filter);
+        narHash = hashPath('sha256', tmp);
+        caHash = options.hashAlgo === 'sha256' ? narHash.hash : hashPath(options.hashAlgo, tmp).hash;
       } else {
-        copyFileHashing(srcPath, tmp, caSink);
+        copyRegularFile(srcPath, tmp);
+        caHash = hashFile(options.hashAlgo, tmp);
         narHash = hashPath('sha256', tmp);
       }
-      // The path comes from what was copied, in case the source changed since it was hashed.
-      const hash = this.checkedHash(srcPath, caSink.finish().hash, options);
+      const hash = this.checkedHash(srcPath, caHash, options);
       const dstPath = makeFixedOutputPath(options.method, hash, name, this.storeDir, references);
       this.addTempRoot(dstPath);
       if (this.isValidPath(dstPath)) return dstPath;
@@ -531,22 +530,6 @@ export class LocalStore implements Store {
   }
 }
 
-/** A SyncSource over a generator of chunks (the NAR dumper), so a dump can be restored in one pass. */
-class ChunkSource implements SyncSource {
-  private buffered: Buffer = Buffer.alloc(0);
-  constructor(private readonly chunks: Iterator<Buffer>) {}
-  read(n: number): Buffer {
-    while (this.buffered.length < n) {
-      const next = this.chunks.next();
-      if (next.done) throw new LocalStoreError('unexpected end of archive');
-      this.buffered = this.buffered.length === 0 ? next.value : Buffer.concat([this.buffered, next.value]);
-    }
-    const out = this.buffered.subarray(0, n);
-    this.buffered = this.buffered.subarray(n);
-    return out;
-  }
-}
-
 /** Reads an archive without writing anything (to skip it in a stream). */
 const DISCARDING_VISITOR = {
   createDirectory() {},
@@ -574,26 +557,90 @@ function hashSource(srcPath: string, options: AddPathOptions): Hash {
   return hashFile(options.hashAlgo, srcPath);
 }
 
-function copyFileHashing(src: string, dst: string, sink: HashSink): void {
+/**
+ * Sources up to this size are hashed before anything is copied, so that
+ * re-adding one that is already valid costs no copy; larger ones are copied
+ * first and only the copy is hashed (one hashing pass instead of two).
+ */
+const PREHASH_LIMIT = 8 * 1024 * 1024;
+
+/** Bytes in the source's regular files as it would be added, counting stops once past `limit`. */
+function sourceSize(srcPath: string, options: AddPathOptions, limit: number): number {
+  const st = fs.lstatSync(srcPath);
+  if (options.method !== 'recursive' || !st.isDirectory()) return st.isFile() ? st.size : 0;
+  let total = 0;
+  const slash = Buffer.from('/');
+  const walk = (dir: Buffer): void => {
+    for (const name of fs.readdirSync(dir, { encoding: 'buffer' })) {
+      if (total > limit) return;
+      const child = Buffer.concat([dir, slash, name]);
+      const cst = fs.lstatSync(child);
+      if (options.filter && !options.filter(child.toString('utf8'), narEntryType(cst))) continue;
+      if (cst.isFile()) total += cst.size;
+      else if (cst.isDirectory()) walk(child);
+    }
+  };
+  walk(Buffer.from(srcPath, 'utf8'));
+  return total;
+}
+
+function narEntryType(st: fs.Stats): NarEntryType {
+  if (st.isFile()) return 'regular';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  return 'unknown';
+}
+
+const COPY_FLAGS = fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE;
+
+/** Copies a file's bytes with the kernel (copy_file_range / reflink); dst gets src's mode. */
+function kernelCopy(src: Buffer | string, dst: Buffer | string): void {
+  try {
+    fs.copyFileSync(src, dst, COPY_FLAGS);
+  } catch (e) {
+    // Report a source that cannot be read as opening it would (Nix's wording).
+    fs.closeSync(fs.openSync(src, 'r'));
+    throw e;
+  }
+}
+
+/**
+ * Copies the tree the NAR of `src` describes to `dst` (which must not
+ * exist): directories, regular files with their executable bit, symlinks;
+ * the same filter calls and the same refusal of other file types as
+ * dumping it. Metadata is canonicalised later.
+ */
+function copyTree(src: string, dst: string, filter: PathFilter | undefined): void {
+  const slash = Buffer.from('/');
+  const copyEntry = (from: Buffer, to: Buffer, st: fs.Stats): void => {
+    if (st.isFile()) {
+      kernelCopy(from, to);
+    } else if (st.isDirectory()) {
+      fs.mkdirSync(to, { mode: 0o777 });
+      for (const name of fs.readdirSync(from, { encoding: 'buffer' })) {
+        const child = Buffer.concat([from, slash, name]);
+        const cst = fs.lstatSync(child);
+        if (filter && !filter(child.toString('utf8'), narEntryType(cst))) continue;
+        copyEntry(child, Buffer.concat([to, slash, name]), cst);
+      }
+    } else if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(from, { encoding: 'buffer' }), to);
+    } else {
+      throw new NixError(`file '${from.toString('utf8')}' has an unsupported type`);
+    }
+  };
+  const from = Buffer.from(src, 'utf8');
+  copyEntry(from, Buffer.from(dst, 'utf8'), fs.lstatSync(from));
+}
+
+/** The flat method's copy: the file's bytes only (no executable bit), with Nix's errors for other types. */
+function copyRegularFile(src: string, dst: string): void {
   const st = fs.statSync(src);
   // Nix reads the file and fails on whatever is not one with read(2)'s words.
   if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
   if (!st.isFile()) throw new LocalStoreError(`'${src}' is not a regular file`);
-  const inFd = fs.openSync(src, 'r');
-  const outFd = fs.openSync(dst, 'wx', 0o644);
-  try {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      const n = fs.readSync(inFd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      sink.update(buf.subarray(0, n));
-      let off = 0;
-      while (off < n) off += fs.writeSync(outFd, buf, off, n - off);
-    }
-  } finally {
-    fs.closeSync(inFd);
-    fs.closeSync(outFd);
-  }
+  kernelCopy(src, dst);
+  fs.chmodSync(dst, 0o644);
 }
 
 function safeReaddir(dir: string): string[] {
