@@ -14,6 +14,14 @@
 // helper sees the channel close, kills the builders' process groups and
 // exits, releasing the locks.
 //
+// Even from the small helper, one `flock` process per output lock cost a few
+// milliseconds on the critical path of every build in a chain. So the helper
+// keeps one long-lived Perl process (Perl has flock(2) built in, and is on
+// practically every Unix) that opens, locks and closes lock files on request
+// over a pipe and holds them as its own open files; when it is gone (it dies
+// with the helper, and its locks with it) or cannot be started, the helper
+// falls back to running `flock` per lock.
+//
 // Where no helper can be started (inside the single executable, which cannot
 // run `node -e`), DirectSpawner does the same work in-process.
 
@@ -144,6 +152,52 @@ function killGroup(pid: number | undefined): void {
 // ---------------------------------------------------------------------------
 // The helper process
 
+/**
+ * The lock holder run by the helper with `perl -e`. Requests are lines on
+ * stdin, fields separated by tabs (store paths contain neither):
+ *   L <id> <file>...   lock all files (write, non-blocking) or none; answers
+ *                      "<id>\tok", "<id>\tbusy" or "<id>\t<error message>"
+ *   U <id> <0|1>       release the set <id>; with 1, first delete the files and
+ *                      mark them stale with a byte (no answer)
+ * A lock file that a previous holder deleted (or wrote into) after we opened
+ * it is opened again, Nix's convention.
+ */
+const PERL_LOCKER = String.raw`
+use strict; use warnings; use Fcntl qw(:flock O_RDWR O_CREAT); use Errno;
+$| = 1;
+my %held;
+while (my $line = <STDIN>) {
+  chomp $line;
+  my ($op, $id, @rest) = split /\t/, $line;
+  if ($op eq 'L') {
+    my @fhs; my $res = 'ok';
+    FILE: for my $file (@rest) {
+      for (;;) {
+        my $fh;
+        if (!sysopen($fh, $file, O_RDWR | O_CREAT, 0600)) { $res = "opening lock file '$file': $!"; last FILE; }
+        if (!flock($fh, LOCK_EX | LOCK_NB)) {
+          my $err = $!; my $busy = $!{EWOULDBLOCK} || $!{EAGAIN};
+          close $fh;
+          $res = $busy ? 'busy' : "locking '$file': $err";
+          last FILE;
+        }
+        my @st = stat($fh);
+        if ($st[7] != 0 || $st[3] == 0) { close $fh; next; }
+        push @fhs, [$file, $fh];
+        last;
+      }
+    }
+    if ($res eq 'ok') { $held{$id} = \@fhs; } else { close $_->[1] for @fhs; }
+    print "$id\t$res\n";
+  } elsif ($op eq 'U') {
+    for my $h (@{ delete $held{$id} || [] }) {
+      if ($rest[0] && unlink($h->[0])) { syswrite($h->[1], 'd'); }
+      close $h->[1];
+    }
+  }
+}
+`;
+
 /** The helper's program, run with `node -e` (CommonJS; no dependencies). */
 const HELPER_SOURCE = String.raw`
 const fs = require('fs');
@@ -152,6 +206,38 @@ const children = new Set();
 const locks = new Map();
 const send = (m) => { try { process.send(m); } catch {} };
 const killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch {} };
+// The Perl lock holder: started with the helper; undefined once it is gone.
+let locker;
+let lockerOut = '';
+const lockerWaiting = new Map();
+const lockerHeld = new Set();
+function lockerGone() {
+  if (!locker) return;
+  locker = undefined;
+  // Requests it never answered are served the slow way.
+  const waiting = [...lockerWaiting.values()];
+  lockerWaiting.clear();
+  for (const m of waiting) lockWithFlock(m);
+}
+try {
+  locker = spawn('perl', ['-e', process.env.TSNIX_PERL_LOCKER || ''], { stdio: ['pipe', 'pipe', 'inherit'] });
+  locker.on('error', lockerGone);
+  locker.on('exit', lockerGone);
+  locker.stdin.on('error', () => {});
+  locker.stdout.setEncoding('utf8');
+  locker.stdout.on('data', (d) => {
+    lockerOut += d;
+    for (let i; (i = lockerOut.indexOf('\n')) >= 0; ) {
+      const [idText, res] = lockerOut.slice(0, i).split('\t');
+      lockerOut = lockerOut.slice(i + 1);
+      const id = Number(idText);
+      if (!lockerWaiting.delete(id)) continue;
+      if (res === 'ok') { lockerHeld.add(id); send({ t: 'locked', id, ok: true }); }
+      else if (res === 'busy') send({ t: 'locked', id, ok: false });
+      else send({ t: 'locked', id, ok: false, error: res });
+    }
+  });
+} catch { locker = undefined; }
 function lockOne(file) {
   for (;;) {
     const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
@@ -187,6 +273,25 @@ process.on('message', (m) => {
   } else if (m.t === 'kill') {
     killGroup(m.pid);
   } else if (m.t === 'lock') {
+    if (locker) {
+      lockerWaiting.set(m.id, m);
+      locker.stdin.write('L\t' + m.id + '\t' + m.files.join('\t') + '\n');
+    } else {
+      lockWithFlock(m);
+    }
+  } else if (m.t === 'unlock') {
+    if (lockerHeld.delete(m.id)) {
+      if (locker) locker.stdin.write('U\t' + m.id + '\t' + (m.delete ? 1 : 0) + '\n');
+      return;
+    }
+    for (const h of locks.get(m.id) || []) {
+      if (m.delete) { try { fs.unlinkSync(h.file); fs.writeSync(h.fd, 'd'); } catch {} }
+      fs.closeSync(h.fd);
+    }
+    locks.delete(m.id);
+  }
+});
+function lockWithFlock(m) {
     const held = [];
     try {
       for (const file of m.files) {
@@ -200,14 +305,7 @@ process.on('message', (m) => {
       for (const h of held) fs.closeSync(h.fd);
       send({ t: 'locked', id: m.id, ok: false, error: String(e && e.message || e) });
     }
-  } else if (m.t === 'unlock') {
-    for (const h of locks.get(m.id) || []) {
-      if (m.delete) { try { fs.unlinkSync(h.file); fs.writeSync(h.fd, 'd'); } catch {} }
-      fs.closeSync(h.fd);
-    }
-    locks.delete(m.id);
-  }
-});
+}
 process.on('disconnect', () => { for (const pid of children) killGroup(pid); process.exit(0); });
 `;
 
@@ -236,7 +334,10 @@ export class HelperSpawner implements Spawner {
   static start(): HelperSpawner | undefined {
     if (isSingleExecutable()) return undefined;
     try {
-      const child = spawn(process.execPath, ['-e', HELPER_SOURCE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      const child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TSNIX_PERL_LOCKER: PERL_LOCKER },
+      });
       return new HelperSpawner(child);
     } catch {
       return undefined;

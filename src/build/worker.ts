@@ -439,6 +439,14 @@ export class Worker {
     return (this.spawnerInstance ??= createSpawner());
   }
 
+  /**
+   * References of valid paths seen so far. A valid path's references never
+   * change, and the paths used here are temporary roots, so they stay valid
+   * for the run: in a chain of builds each closure would otherwise query the
+   * database again for every path of the previous one (quadratic).
+   */
+  private readonly referencesCache = new Map<string, readonly string[]>();
+
   /** The closure of store paths under the references relation. */
   closure(paths: Iterable<string>): Set<string> {
     const seen = new Set<string>();
@@ -447,8 +455,14 @@ export class Worker {
       const p = todo.pop()!;
       if (seen.has(p)) continue;
       seen.add(p);
-      const info = this.store.queryPathInfo(p);
-      if (info) for (const r of info.references) if (!seen.has(r)) todo.push(r);
+      let refs = this.referencesCache.get(p);
+      if (refs === undefined) {
+        const info = this.store.queryPathInfo(p);
+        if (!info) continue;
+        refs = info.references;
+        this.referencesCache.set(p, refs);
+      }
+      for (const r of refs) if (!seen.has(r)) todo.push(r);
     }
     return seen;
   }
