@@ -30,6 +30,7 @@ import {
   materialiseInputs,
   missingBwrapError,
   writeSandboxEtc,
+  type SandboxEtcDirs,
   type SandboxPath,
 } from './sandbox.js';
 import { buildLogPath, lastLogLines } from './build-log.js';
@@ -86,6 +87,8 @@ export interface BuildRequest {
   signal?: AbortSignal;
   /** Who starts the builder process (the worker's spawn helper). */
   spawner?: Spawner;
+  /** The run's shared sandbox /etc directories; without it each build writes its own. */
+  sandboxEtc?: SandboxEtcDirs;
 }
 
 export interface BuildOutcome {
@@ -270,8 +273,13 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             chownTree(buildDir, builderUser.uid, builderUser.gid);
           }
           const extraPaths = [...sandboxPaths, ...impureHostDeps(drv, drvPath, settings)];
-          const etcDir = path.join(chrootDir, 'etc');
-          writeSandboxEtc(etcDir, settings.sandboxBuildDir, isFixed);
+          let etcDir: string;
+          if (req.sandboxEtc) {
+            etcDir = req.sandboxEtc.get(settings.sandboxBuildDir, isFixed);
+          } else {
+            etcDir = path.join(chrootDir, 'etc');
+            writeSandboxEtc(etcDir, settings.sandboxBuildDir, isFixed);
+          }
           command = bwrap!;
           argv = bwrapArgs({
             bwrap: bwrap!,

@@ -115,6 +115,43 @@ export function writeSandboxEtc(etcDir: string, sandboxBuildDir: string, network
   else fs.writeFileSync(path.join(etcDir, 'nsswitch.conf'), 'hosts: files dns\nservices: files\n');
 }
 
+/**
+ * The /etc directories of one run's sandboxes, written on first use and
+ * shared read-only by all its builds: they only depend on the build
+ * directory setting and on whether the build keeps the network, and creating
+ * four files per build cost more than the rest of preparing the sandbox.
+ * Kept under the temporary directory root (like build directories, so
+ * readable by the unprivileged sandbox user when that root is), removed when
+ * the run ends.
+ */
+export class SandboxEtcDirs {
+  private root?: string;
+  private readonly dirs = new Map<boolean, string>();
+
+  constructor(private readonly tmpDirRoot: string) {}
+
+  /** The directory for builds with (true) or without the network. */
+  get(sandboxBuildDir: string, network: boolean): string {
+    let dir = this.dirs.get(network);
+    if (dir === undefined) {
+      if (this.root === undefined) {
+        this.root = fs.mkdtempSync(path.join(this.tmpDirRoot, 'nix-sandbox-etc-'));
+        fs.chmodSync(this.root, 0o755);
+      }
+      dir = path.join(this.root, network ? 'network' : 'local');
+      writeSandboxEtc(dir, sandboxBuildDir, network);
+      this.dirs.set(network, dir);
+    }
+    return dir;
+  }
+
+  remove(): void {
+    if (this.root !== undefined) fs.rmSync(this.root, { recursive: true, force: true });
+    this.root = undefined;
+    this.dirs.clear();
+  }
+}
+
 /** The bwrap command line (without the bwrap executable itself). */
 export function bwrapArgs(spec: SandboxSpec): string[] {
   const a: string[] = [

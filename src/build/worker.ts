@@ -22,6 +22,7 @@ import { compareBytewise, parseDerivationFile, derivationOutputPath, type Deriva
 import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
 import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';
+import { SandboxEtcDirs } from './sandbox.js';
 
 /** The binary-cache layer's hook; absent until that layer exists. */
 export interface Substituter {
@@ -276,6 +277,7 @@ class DerivationGoal extends Goal {
             onMessage: (line) => worker.options.events.message(line),
             signal: worker.abortSignal,
             spawner: worker.spawner,
+            sandboxEtc: worker.sandboxEtc,
           },
           worker.options.builder,
         );
@@ -317,7 +319,9 @@ export class Worker {
   private fatal?: NixError;
   private allDone?: () => void;
 
-  constructor(readonly store: BuildStore, readonly options: WorkerOptions) {}
+  constructor(readonly store: BuildStore, readonly options: WorkerOptions) {
+    this.sandboxEtc = new SandboxEtcDirs(options.builder.tmpDirRoot);
+  }
 
   get abortSignal(): AbortSignal {
     return this.abortController.signal;
@@ -433,6 +437,8 @@ export class Worker {
   }
 
   private spawnerInstance?: Spawner;
+  /** The sandboxes' /etc files, written once for the run (removed when it ends). */
+  readonly sandboxEtc: SandboxEtcDirs;
 
   /** Starts builders and holds output locks; created on first use, closed when the run ends. */
   get spawner(): Spawner {
@@ -494,6 +500,7 @@ export class Worker {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       this.spawnerInstance?.close();
+      this.sandboxEtc.remove();
     }
     if (interrupted) throw new NixError('interrupted by the user');
     if (this.fatal) throw this.fatal;
