@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NixError } from '../../eval/errors.js';
 import { HashSink, hashFile, hashString, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals, type Hash } from '../hash.js';
-import { narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type NarEntryType, type PathFilter, type SyncSource } from '../nar.js';
+import { dumpPath, narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type NarEntryType, type PathFilter, type SyncSource } from '../nar.js';
 import {
   makeFixedOutputPath,
   makeTextPath,
@@ -233,8 +233,9 @@ export class LocalStore implements Store {
     // Small sources are usually in the store already (every evaluation
     // re-adds its path literals): hash first and copy only if the path is
     // missing. Large ones are copied first and hashed once, as a copy.
-    if (sourceSize(srcPath, options, PREHASH_LIMIT) <= PREHASH_LIMIT) {
-      const known = makeFixedOutputPath(options.method, this.checkedHash(srcPath, hashSource(srcPath, options), options), name, this.storeDir, references);
+    const preHash = hashSourceWithin(srcPath, options, PREHASH_LIMIT);
+    if (preHash !== undefined) {
+      const known = makeFixedOutputPath(options.method, this.checkedHash(srcPath, preHash, options), name, this.storeDir, references);
       this.addTempRoot(known);
       if (this.isValidPath(known)) return known;
     }
@@ -549,14 +550,6 @@ function restoreInto(target: string, source: SyncSource, onBytes: (chunk: Buffer
   }
 }
 
-/** The content hash of a source as addPathToStore ingests it (NAR or flat file contents). */
-function hashSource(srcPath: string, options: AddPathOptions): Hash {
-  if (options.method === 'recursive') return hashPath(options.hashAlgo, srcPath, options.filter).hash;
-  const st = fs.statSync(srcPath);
-  if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
-  return hashFile(options.hashAlgo, srcPath);
-}
-
 /**
  * Sources up to this size are hashed before anything is copied, so that
  * re-adding one that is already valid costs no copy; larger ones are copied
@@ -564,24 +557,33 @@ function hashSource(srcPath: string, options: AddPathOptions): Hash {
  */
 const PREHASH_LIMIT = 8 * 1024 * 1024;
 
-/** Bytes in the source's regular files as it would be added, counting stops once past `limit`. */
-function sourceSize(srcPath: string, options: AddPathOptions, limit: number): number {
-  const st = fs.lstatSync(srcPath);
-  if (options.method !== 'recursive' || !st.isDirectory()) return st.isFile() ? st.size : 0;
-  let total = 0;
-  const slash = Buffer.from('/');
-  const walk = (dir: Buffer): void => {
-    for (const name of fs.readdirSync(dir, { encoding: 'buffer' })) {
-      if (total > limit) return;
-      const child = Buffer.concat([dir, slash, name]);
-      const cst = fs.lstatSync(child);
-      if (options.filter && !options.filter(child.toString('utf8'), narEntryType(cst))) continue;
-      if (cst.isFile()) total += cst.size;
-      else if (cst.isDirectory()) walk(child);
+/** Thrown by the pre-hash sink to stop once the source is known to be large. */
+const TOO_LARGE = Symbol('too large to pre-hash');
+
+/**
+ * The content hash of a source as addPathToStore ingests it (NAR or flat
+ * file contents), or undefined as soon as more than `limit` bytes have been
+ * hashed (so a large source is only partly read here, and a small one is
+ * walked once, with one filter call per entry).
+ */
+function hashSourceWithin(srcPath: string, options: AddPathOptions, limit: number): Hash | undefined {
+  if (options.method === 'recursive') {
+    const sink = new HashSink(options.hashAlgo);
+    try {
+      dumpPath(srcPath, (chunk) => {
+        sink.update(chunk);
+        if (sink.size > limit) throw TOO_LARGE;
+      }, options.filter);
+    } catch (e) {
+      if (e === TOO_LARGE) return undefined;
+      throw e;
     }
-  };
-  walk(Buffer.from(srcPath, 'utf8'));
-  return total;
+    return sink.finish().hash;
+  }
+  const st = fs.statSync(srcPath);
+  if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
+  if (st.size > limit) return undefined;
+  return hashFile(options.hashAlgo, srcPath);
 }
 
 function narEntryType(st: fs.Stats): NarEntryType {

@@ -236,6 +236,21 @@ describe('large sources (copied first, then hashed as copied)', () => {
     expect(fs.lstatSync(flatReal).mode & 0o7777).toBe(0o444);
   });
 
+  it('re-adding a small valid source reads it once: one filter call per entry', () => {
+    const src = makeSourceTree(path.join(tempDir(), 'src'));
+    const store = openChrootStore(tempDir());
+    const seen: string[] = [];
+    const filter = (p: string): boolean => {
+      seen.push(path.relative(src, p));
+      return true;
+    };
+    const first = store.addPathToStore('src', src, { method: 'recursive', hashAlgo: 'sha256', filter });
+    seen.length = 0;
+    expect(store.addPathToStore('src', src, { method: 'recursive', hashAlgo: 'sha256', filter })).toBe(first);
+    expect(seen.sort()).toEqual(['a.txt', 'link', 'sub', 'sub/run.sh']);
+    store.close();
+  });
+
   it('honours the filter and refuses special files, leaving nothing behind', () => {
     const src = makeLargeTree(path.join(tempDir(), 'src'));
     const root = tempDir();
