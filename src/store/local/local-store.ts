@@ -247,8 +247,15 @@ export class LocalStore implements Store {
       let narHash: { hash: Hash; size: number };
       if (options.method === 'recursive') {
         copyTree(srcPath, tmp, options.filter);
-        narHash = hashPath('sha256', tmp);
-        caHash = options.hashAlgo === 'sha256' ? narHash.hash : hashPath(options.hashAlgo, tmp).hash;
+        // For sha256 the content hash is the NAR hash; otherwise both come from one pass.
+        const narSink = new HashSink('sha256');
+        const caSink = options.hashAlgo === 'sha256' ? undefined : new HashSink(options.hashAlgo);
+        dumpPath(tmp, (chunk) => {
+          narSink.update(chunk);
+          caSink?.update(chunk);
+        });
+        narHash = narSink.finish();
+        caHash = caSink ? caSink.finish().hash : narHash.hash;
       } else {
         copyRegularFile(srcPath, tmp);
         caHash = hashFile(options.hashAlgo, tmp);
