@@ -51,6 +51,7 @@ describe('.links names', () => {
     const files: [string, string | Buffer, number][] = [
       ['empty', '', 0o444], ['seven', '1234567', 0o444], ['eight', '12345678', 0o555],
       ['big', Buffer.alloc(300_001, 7), 0o444], ['exe', '#!/bin/sh\n', 0o555],
+      ['at-limit', Buffer.alloc(65536, 3), 0o555], ['over-limit', Buffer.alloc(65537, 4), 0o444],
     ];
     for (const [name, contents, mode] of files) {
       const p = path.join(work, name);
@@ -60,6 +61,18 @@ describe('.links names', () => {
     const l = path.join(work, 'link');
     fs.symlinkSync('some/target/of-odd-length', l);
     expect(narHashOfFile(l, fs.lstatSync(l))).toBe(printHash(hashPath('sha256', l).hash, 'base32'));
+  });
+
+  it('refuse a file whose size is not the one stat saw (it changed while hashed)', () => {
+    for (const size of [100, 200_000]) {
+      const p = path.join(work, `changing-${size}`);
+      fs.writeFileSync(p, Buffer.alloc(size, 1));
+      const st = fs.lstatSync(p);
+      fs.appendFileSync(p, 'more');
+      expect(() => narHashOfFile(p, st)).toThrow(expect.objectContaining({ code: 'ECHANGED' }));
+      fs.truncateSync(p, size - 10);
+      expect(() => narHashOfFile(p, st)).toThrow(expect.objectContaining({ code: 'ECHANGED' }));
+    }
   });
 });
 
