@@ -174,6 +174,9 @@ export type BorrowedSink = (chunk: Buffer) => void;
 /** Size of the framing buffer and of reads of large files (few syscalls and sink calls). */
 const DUMP_BUFFER_SIZE = 1024 * 1024;
 
+/** The buffer of the last finished dump, free for the next one. */
+let spareBuffer: Buffer | undefined;
+
 /** Framed NAR strings of the fixed tokens, encoded once. */
 const TOKEN = {
   open: narString('('),
@@ -194,10 +197,20 @@ const TOKEN = {
  * allocations and no generator frames per chunk.
  */
 class NarDumper {
-  private readonly buf = Buffer.allocUnsafe(DUMP_BUFFER_SIZE);
+  private readonly buf: Buffer;
   private len = 0;
 
-  constructor(private readonly sink: BorrowedSink, private readonly filter: PathFilter | undefined) {}
+  constructor(private readonly sink: BorrowedSink, private readonly filter: PathFilter | undefined) {
+    // Evaluations hash many small sources: reuse one buffer rather than
+    // allocating 1 MiB per dump (a nested dump, from a filter, gets its own).
+    this.buf = spareBuffer ?? Buffer.allocUnsafe(DUMP_BUFFER_SIZE);
+    spareBuffer = undefined;
+  }
+
+  /** Hands the buffer back for the next dump; the dumper must not be used afterwards. */
+  release(): void {
+    spareBuffer = this.buf;
+  }
 
   flush(): void {
     if (this.len > 0) {
@@ -302,7 +315,12 @@ class NarDumper {
  * BorrowedSink): hash them or write them out, but copy them to keep them.
  */
 export function dumpPath(path: string | Buffer, sink: BorrowedSink, filter?: PathFilter): void {
-  new NarDumper(sink, filter).dump(toBufferPath(path));
+  const dumper = new NarDumper(sink, filter);
+  try {
+    dumper.dump(toBufferPath(path));
+  } finally {
+    dumper.release();
+  }
 }
 
 /** Writes the NAR of `path` to a file descriptor (e.g. 1 for stdout). */
