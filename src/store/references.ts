@@ -5,7 +5,7 @@
 
 import { NIX_BASE32_ALPHABET } from './base32.js';
 import { HashSink, type Hash, type HashAlgo } from './hash.js';
-import { narChunks, type PathFilter } from './nar.js';
+import { dumpPath, type PathFilter } from './nar.js';
 import { HASH_PART_LEN, storePathHashPart } from './store-path.js';
 
 const isBase32 = new Uint8Array(256);
@@ -71,10 +71,11 @@ export function scanForReferences(path: string, candidates: Iterable<string>, al
   for (const c of candidates) byHashPart.set(storePathHashPart(c), c);
   const scanner = new RefScanSink(byHashPart.keys());
   const hasher = new HashSink(algo);
-  for (const chunk of narChunks(path, filter)) {
+  // The scanner copies what it keeps (its tail), so borrowed chunks do.
+  dumpPath(path, (chunk) => {
     scanner.update(chunk);
     hasher.update(chunk);
-  }
+  }, filter);
   const { hash, size } = hasher.finish();
   const references = [...scanner.found].map((h) => byHashPart.get(h)!).sort();
   return { references, narHash: hash, narSize: size };

@@ -38,6 +38,20 @@ describe('reference scanning', () => {
     }
   });
 
+  it('finds a hash that straddles the 1 MiB buffers of the dumper, and hashes the NAR as hashPath does', () => {
+    const file = join(work, 'straddle');
+    const contents = Buffer.alloc(3 * 1024 * 1024, 0x2e);
+    // The NAR of a lone regular file has 96 bytes before the contents.
+    const hashPart = a.slice('/nix/store/'.length, '/nix/store/'.length + 32);
+    contents.write(hashPart, 1024 * 1024 - 96 - 16, 'latin1');
+    writeFileSync(file, contents);
+    const r = scanForReferences(file, [a, b]);
+    expect(r.references).toEqual([a]);
+    const h = hashPath('sha256', file);
+    expect(Buffer.from(r.narHash.bytes).equals(Buffer.from(h.hash.bytes))).toBe(true);
+    expect(r.narSize).toBe(h.size);
+  });
+
   it('handles one-byte chunks', () => {
     const hashPart = b.slice(11, 43);
     const sink = new RefScanSink([hashPart]);
