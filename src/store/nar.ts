@@ -371,11 +371,17 @@ export interface NarVisitor {
   createSymlink(path: Buffer, target: Buffer): void;
 }
 
+/** File contents are handed to the visitor in pieces of at most this size (few allocations and writes). */
+const CONTENTS_CHUNK_SIZE = 1024 * 1024;
+
 /** Tokens and symlink targets are small; refuse absurd lengths instead of allocating them. */
 const MAX_TOKEN_LEN = 1 << 20;
 
 type Need = number;
-/** The parser: yields how many bytes it needs, receives exactly that many. */
+/**
+ * The parser: yields how many bytes it needs, receives exactly that many
+ * (a negative count for file contents, which may be lent; see readBorrowed).
+ */
 type NarParser = Generator<Need, void, Buffer>;
 
 function badArchive(msg: string): NarError {
@@ -439,8 +445,9 @@ function* parseNode(v: NarVisitor, path: Buffer): NarParser {
       v.preallocateContents?.(size);
       let left = size;
       while (left > 0) {
-        const n = Math.min(left, READ_CHUNK_SIZE);
-        v.receiveContents(yield n);
+        const n = Math.min(left, CONTENTS_CHUNK_SIZE);
+        // Negative: the visitor consumes contents at once, so the bytes may be borrowed.
+        v.receiveContents(yield -n);
         left -= n;
       }
       yield* readPadding(size);
@@ -486,6 +493,8 @@ function* parseArchive(v: NarVisitor): NarParser {
 /** A synchronous byte source: returns exactly `n` bytes or throws at end of input. */
 export interface SyncSource {
   read(n: number): Buffer;
+  /** Like read, but the bytes may be a view that is only valid until the next read (file contents). */
+  readBorrowed?(n: number): Buffer;
 }
 
 export class BufferSource implements SyncSource {
@@ -504,16 +513,65 @@ export class BufferSource implements SyncSource {
 
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
-/** Reads from a file descriptor (a file or a pipe) with readSync. */
+/** How much FdSource reads ahead: one read(2) serves the many small tokens of an archive. */
+const FD_BUFFER_SIZE = 1024 * 1024;
+/** Requests at least this large skip the read-ahead buffer (no copy). */
+const DIRECT_READ_SIZE = 64 * 1024;
+
+/**
+ * Reads from a file descriptor (a file or a pipe) with readSync, buffered
+ * like Nix's FdSource: it may read past what was asked for (never blocking
+ * for more than it needs), so one FdSource must serve all reads of a stream.
+ * Every returned buffer is the caller's own.
+ */
 export class FdSource implements SyncSource {
+  private readonly buf = Buffer.allocUnsafe(FD_BUFFER_SIZE);
+  private start = 0;
+  private end = 0;
+
   constructor(private readonly fd: number) {}
+
   read(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
+    const out = Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n) {
+      if (this.start === this.end) {
+        // A large request (file contents) reads straight into its own buffer.
+        if (n - got >= DIRECT_READ_SIZE) {
+          got += this.readSome(out, got, n - got);
+          continue;
+        }
+        this.start = 0;
+        this.end = this.readSome(this.buf, 0, this.buf.length);
+      }
+      const take = Math.min(n - got, this.end - this.start);
+      this.buf.copy(out, got, this.start, this.start + take);
+      this.start += take;
+      got += take;
+    }
+    return out;
+  }
+
+  readBorrowed(n: number): Buffer {
+    if (this.end - this.start < n) {
+      // Refill only when the buffered rest is too short; contents larger than the buffer are read on their own.
+      if (n > this.buf.length || n >= DIRECT_READ_SIZE) return this.read(n);
+      this.buf.copy(this.buf, 0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+      while (this.end < n) this.end += this.readSome(this.buf, this.end, this.buf.length - this.end);
+    }
+    const view = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    return view;
+  }
+
+  /** At least one byte, or NarError at end of input. */
+  private readSome(b: Buffer, offset: number, length: number): number {
+    for (;;) {
       let r: number;
       try {
-        r = readSync(this.fd, b, got, n - got, null);
+        r = readSync(this.fd, b, offset, length, null);
       } catch (e) {
         // A non-blocking pipe with nothing in it yet: wait a moment instead of spinning.
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
@@ -523,9 +581,8 @@ export class FdSource implements SyncSource {
         throw e;
       }
       if (r === 0) throw new NarError('unexpected end-of-file');
-      got += r;
+      return r;
     }
-    return b;
   }
 }
 
@@ -539,7 +596,8 @@ export function parseNar(source: SyncSource, visitor: NarVisitor, options: Parse
   const gen = parseArchive(visitor);
   let step = gen.next(undefined as unknown as Buffer);
   while (!step.done) {
-    const chunk = source.read(step.value);
+    const want = step.value;
+    const chunk = want < 0 ? (source.readBorrowed ? source.readBorrowed(-want) : source.read(-want)) : source.read(want);
     options.onBytes?.(chunk);
     step = gen.next(chunk);
   }
@@ -567,7 +625,7 @@ export async function parseNarAsync(stream: AsyncIterable<Uint8Array>, visitor: 
   const gen = parseArchive(visitor);
   let step = gen.next(undefined as unknown as Buffer);
   while (!step.done) {
-    const chunk = await take(step.value);
+    const chunk = await take(Math.abs(step.value));
     options.onBytes?.(chunk);
     step = gen.next(chunk);
   }

@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { printHash } from '../../src/store/hash.js';
 import {
   dumpPath,
+  FdSource,
   hashPath,
+  restorePath,
   narOfString,
   narToBuffer,
   parseNarAsync,
@@ -86,6 +88,34 @@ describe('NAR serialisation', () => {
       expect(ours.equals(execFileSync('nix-store', ['--dump', p], { maxBuffer: 1 << 26 }))).toBe(true);
       const nixHash = execFileSync('nix-hash', ['--type', 'sha256', '--base32', p]).toString().trim();
       expect(printHash(hashPath('sha256', p).hash, 'base32')).toBe(nixHash);
+    }
+  });
+
+  it('FdSource reads ahead but serves consecutive archives on one descriptor intact', () => {
+    const a = fresh();
+    mkdirSync(join(a, 'many'), { recursive: true });
+    for (let i = 0; i < 400; i++) writeFileSync(join(a, 'many', `f${i}`), Buffer.alloc((i * 613) % 9000, i & 0xff));
+    const big = Buffer.alloc(1024 * 1024 + 77);
+    for (let i = 0; i < big.length; i += 101) big[i] = i & 0xff;
+    writeFileSync(join(a, 'big'), big);
+    chmodSync(join(a, 'big'), 0o755);
+    const b = fresh();
+    writeFileSync(b, 'second archive\n');
+    const stream = fresh();
+    writeFileSync(stream, Buffer.concat([narToBuffer(a), narToBuffer(b), Buffer.from('trailer')]));
+    const fd = openSync(stream, 'r');
+    try {
+      const src = new FdSource(fd);
+      const ra = fresh();
+      const rb = fresh();
+      restorePath(ra, src);
+      restorePath(rb, src);
+      expect(narToBuffer(ra).equals(narToBuffer(a))).toBe(true);
+      expect(narToBuffer(rb).equals(narToBuffer(b))).toBe(true);
+      expect(src.read(7).toString()).toBe('trailer');
+      expect(() => src.read(1)).toThrow('unexpected end-of-file');
+    } finally {
+      closeSync(fd);
     }
   });
 
