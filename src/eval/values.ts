@@ -843,6 +843,20 @@ export function forceAttrs(x: Lazy, pos?: Pos, ctx?: string): NixAttrs {
   throw withCtx(typeError('a set', v, undefined), pos, ctx ?? '');
 }
 
+/**
+ * Nix's EvalState::getAttr for builtins: a missing attribute is a TypeError
+ * whose context is a position-less frame.
+ */
+export function requireAttr(attrs: NixAttrs, name: string, ctx: string): Lazy {
+  const v = attrs.get(name);
+  if (v === undefined) {
+    const e = new TypeError(`attribute '${name}' missing`);
+    e.addTrace(undefined, ctx);
+    throw e;
+  }
+  return v;
+}
+
 export function forceList(x: Lazy, pos?: Pos, ctx?: string): Lazy[] {
   const v = force(x, pos);
   if (Array.isArray(v)) return v;

@@ -17,6 +17,7 @@ import {
   PrimOpApp,
   type Lazy,
   type Value,
+  requireAttr,
 } from '../values.js';
 import { printValue, errorPrintOptions } from '../print-value.js';
 import type { EvalState } from '../eval-state.js';
@@ -26,16 +27,6 @@ import { lessThan } from './arithmetic.js';
 const arg1 = (fn: string) => `while evaluating the first argument passed to builtins.${fn}`;
 const arg2 = (fn: string) => `while evaluating the second argument passed to builtins.${fn}`;
 
-/** Nix's EvalState::getAttr: a missing attribute is a TypeError with the context as a position-less frame. */
-function getAttr(attrs: NixAttrs, name: string, ctx: string): Lazy {
-  const v = attrs.get(name);
-  if (v === undefined) {
-    const e = new TypeError(`attribute '${name}' missing`);
-    e.addTrace(undefined, ctx);
-    throw e;
-  }
-  return v;
-}
 
 function withPositions(m: Map<string, Lazy>, p: Map<string, Pos> | null): NixAttrs {
   return new NixAttrs(m, p && p.size > 0 ? p : null);
@@ -61,7 +52,7 @@ registerBuiltins([
     fn: (args) => {
       const name = forceStringNoCtx(args[0]!, undefined, arg1('getAttr'));
       const a = forceAttrs(args[1]!, undefined, arg2('getAttr'));
-      return force(getAttr(a, name, 'in the attribute set under consideration'));
+      return force(requireAttr(a, name, 'in the attribute set under consideration'));
     },
   },
   {
@@ -115,7 +106,7 @@ registerBuiltins([
       const names: { name: string; elem: NixAttrs }[] = [];
       for (const x of xs) {
         const e = forceAttrs(x, undefined, 'while evaluating an element of the list passed to builtins.listToAttrs');
-        const n = getAttr(e, 'name', 'in a {name=...; value=...;} pair');
+        const n = requireAttr(e, 'name', 'in a {name=...; value=...;} pair');
         const name = forceStringNoCtx(n, e.posOf('name'), 'while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs');
         names.push({ name, elem: e });
       }
@@ -144,7 +135,7 @@ registerBuiltins([
       const p = new Map<string, Pos>();
       for (const { name, elem } of order) {
         if (m.has(name)) continue;
-        m.set(name, getAttr(elem, 'value', 'in a {name=...; value=...;} pair'));
+        m.set(name, requireAttr(elem, 'value', 'in a {name=...; value=...;} pair'));
         const ps = elem.posOf('value');
         if (ps) p.set(name, ps);
       }
@@ -243,10 +234,10 @@ registerBuiltins([
 
 function genericClosure(state: EvalState, arg: Lazy): Value {
   const a = forceAttrs(arg, undefined, arg1('genericClosure'));
-  const startSet = getAttr(a, 'startSet', 'in the attrset passed as argument to builtins.genericClosure');
+  const startSet = requireAttr(a, 'startSet', 'in the attrset passed as argument to builtins.genericClosure');
   const start = forceList(startSet, undefined, "while evaluating the 'startSet' attribute passed as argument to builtins.genericClosure");
   if (start.length === 0) return start;
-  const op = getAttr(a, 'operator', 'in the attrset passed as argument to builtins.genericClosure');
+  const op = requireAttr(a, 'operator', 'in the attrset passed as argument to builtins.genericClosure');
   const opf = forceFunction(op, undefined, "while evaluating the 'operator' attribute passed as argument to builtins.genericClosure");
   const show = (v: Lazy) => printValue(v, errorPrintOptions);
   const work: Lazy[] = start.slice();
@@ -266,7 +257,7 @@ function genericClosure(state: EvalState, arg: Lazy): Value {
     }
     let key: Lazy;
     try {
-      key = getAttr(ea, 'key', '');
+      key = requireAttr(ea, 'key', '');
     } catch (err) {
       (err as any).addTrace?.(undefined, `in genericClosure element ${show(e)}`);
       throw err;

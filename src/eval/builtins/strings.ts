@@ -21,6 +21,7 @@ import {
   NixAttrs,
   NixString,
   type Lazy,
+  requireAttr,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../regex/index.js';
@@ -86,15 +87,6 @@ function parseHashFormat(state: EvalState, name: string): HashEncoding {
   }
 }
 
-function getAttrOrThrow(attrs: NixAttrs, name: string, ctx: string): Lazy {
-  const v = attrs.get(name);
-  if (v === undefined) {
-    const e = new TypeError(`attribute '${name}' missing`);
-    e.addTrace(undefined, ctx);
-    throw e;
-  }
-  return v;
-}
 
 registerBuiltins([
   {
@@ -309,7 +301,7 @@ registerBuiltins([
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
       const attrs = forceAttrs(args[0]!, undefined, 'while evaluating the first argument passed to builtins.convertHash');
-      const hash = forceStringNoCtx(getAttrOrThrow(attrs, 'hash', "while locating the attribute 'hash'"), undefined, "while evaluating the attribute 'hash'");
+      const hash = forceStringNoCtx(requireAttr(attrs, 'hash', "while locating the attribute 'hash'"), undefined, "while evaluating the attribute 'hash'");
       const algoV = attrs.get('hashAlgo');
       let algo;
       if (algoV !== undefined) {
@@ -318,7 +310,7 @@ registerBuiltins([
         if (!algo) throw new UsageError(UNKNOWN_ALGO(name));
       }
       const fmtName = forceStringNoCtx(
-        getAttrOrThrow(attrs, 'toHashFormat', "while locating the attribute 'toHashFormat'"),
+        requireAttr(attrs, 'toHashFormat', "while locating the attribute 'toHashFormat'"),
         undefined,
         "while evaluating the attribute 'toHashFormat'",
       );
