@@ -39,6 +39,7 @@ import { referencesGraphFiles, referencesGraphJson } from './references-graph.js
 import { runProcess, type ProcessStatus } from './builder-process.js';
 import { registerOutputs } from './register-outputs.js';
 import { chownTree, othersCanReach, deleteTree } from './fs-tree.js';
+import { reachable } from '../store/query/closure.js';
 import { DirectSpawner, type Spawner } from './spawn-helper.js';
 import type { BuildStore } from './build-store.js';
 
@@ -364,15 +365,7 @@ function checkPlatform(drv: Derivation, drvPath: string, settings: BuilderSettin
 }
 
 function storeClosure(store: BuildStore, start: string): Set<string> {
-  const seen = new Set<string>();
-  const todo = [start];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    if (seen.has(p)) continue;
-    seen.add(p);
-    todo.push(...(store.queryPathInfo(p)?.references ?? []));
-  }
-  return seen;
+  return reachable([start], (p) => store.queryPathInfo(p)?.references ?? []);
 }
 
 function readTail(file: string): Buffer {

@@ -17,6 +17,7 @@ import type { ValidPathInfo } from '../store/store-api.js';
 import type { BuildStore } from './build-store.js';
 import type { BuildRequest } from './local-builder.js';
 import { deleteTree } from './fs-tree.js';
+import { reachable } from '../store/query/closure.js';
 
 function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo']): Hash {
   if (method === 'recursive') return hashPath(algo, realPath).hash;
@@ -176,17 +177,7 @@ function checksFor(drv: Derivation, drvPath: string, outputName: string): Output
 function checkOutputReferences(drv: Derivation, drvPath: string, infos: ValidPathInfo[], outputs: Map<string, string>, store: BuildStore): void {
   const byPath = new Map(infos.map((i) => [i.path, i]));
   const infoOf = (p: string) => byPath.get(p) ?? store.queryPathInfo(p);
-  const closureOf = (start: string): Set<string> => {
-    const seen = new Set<string>();
-    const todo = [start];
-    while (todo.length > 0) {
-      const p = todo.pop()!;
-      if (seen.has(p)) continue;
-      seen.add(p);
-      todo.push(...(infoOf(p)?.references ?? []));
-    }
-    return seen;
-  };
+  const closureOf = (start: string): Set<string> => reachable([start], (p) => infoOf(p)?.references ?? []);
   const resolve = (specifiers: string[]): Set<string> => {
     const out = new Set<string>();
     for (const w of specifiers) {

@@ -36,17 +36,22 @@ export interface ClosureOptions {
   includeDerivers?: boolean;
 }
 
-/** Nix's computeFSClosure: every path reachable from startPaths, the start paths included. */
-export function computeFSClosure(store: StoreGraph, startPaths: Iterable<string>, options: ClosureOptions = {}): Set<string> {
+/** Everything reachable from `starts` through `next` (starts included), without recursion. */
+export function reachable(starts: Iterable<string>, next: (path: string) => Iterable<string>): Set<string> {
   const result = new Set<string>();
-  const work = [...startPaths];
+  const work = [...starts];
   while (work.length > 0) {
     const path = work.pop()!;
     if (result.has(path)) continue;
     result.add(path);
-    for (const next of edges(store, path, options)) if (!result.has(next)) work.push(next);
+    for (const n of next(path)) if (!result.has(n)) work.push(n);
   }
   return result;
+}
+
+/** Nix's computeFSClosure: every path reachable from startPaths, the start paths included. */
+export function computeFSClosure(store: StoreGraph, startPaths: Iterable<string>, options: ClosureOptions = {}): Set<string> {
+  return reachable(startPaths, (path) => edges(store, path, options));
 }
 
 function edges(store: StoreGraph, path: string, options: ClosureOptions): string[] {
