@@ -37,12 +37,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     status = await runClassic(invokedAs, CLASSIC_COMMANDS[invokedAs]!, args);
   } else if (args[0] && commandToProgram[args[0]] && !args.includes('--help') && !args.includes('-h')) {
     status = await runClassic(commandToProgram[args[0]]!, args[0], args.slice(1));
+  } else if (args[0] === 'help' && args[1] && commandToProgram[args[1]]) {
+    const { showHelp } = await import('./help.js');
+    status = await showHelp(args[1]);
+  } else if (args[0] && !args[0].startsWith('-') && args[0] !== 'help' && !commandToProgram[args[0]]) {
+    process.stderr.write(`error: '${args[0]}' is not a tsnix command; see 'tsnix --help'\n`);
+    status = 1;
   } else {
     const { run, flush, handle } = await import('@oclif/core');
     try {
       await run(args, import.meta.url);
       await flush();
-      status = 0;
+      // A command class run by oclif sets its own exit code.
+      status = typeof process.exitCode === 'number' ? process.exitCode : 0;
     } catch (e) {
       await handle(e as Error);
       status = typeof process.exitCode === 'number' ? process.exitCode : 1;

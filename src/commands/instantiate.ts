@@ -17,7 +17,7 @@ import { printAmbiguous } from '../eval/print-value.js';
 import { showExpr } from '../eval/show-expr.js';
 import { printValueAsJson } from '../eval/builtins/json.js';
 import { printValueAsXml } from '../eval/builtins/xml.js';
-import { force, type NixAttrs } from '../eval/values.js';
+import type { NixAttrs } from '../eval/values.js';
 import { addPermRoot } from '../store/local/gc-roots.js';
 import { LocalStore } from '../store/local/local-store.js';
 import { openStoreForEval } from '../store/local/open-store.js';
@@ -198,7 +198,6 @@ function processExpr(
       }
     }
   }
-  force(vRoot);
   return rootNr;
 }
 

@@ -134,3 +134,25 @@ describe('nix-instantiate without --eval', () => {
     expect(r.stderr).toContain('expression does not evaluate to a derivation');
   });
 });
+
+describe('tsnix', () => {
+  it('runs the classic commands as subcommands', () => {
+    expect(runCli('tsnix', ['instantiate', '--eval', '-E', '6 * 7'])).toMatchObject({ status: 0, stdout: '42\n' });
+  });
+
+  it('lists its commands with --help', () => {
+    const r = runCli('tsnix', ['--help']);
+    expect(r.status).toBe(0);
+    for (const c of ['instantiate', 'build', 'store', 'hash', 'collect-garbage']) expect(r.stdout).toContain(c);
+  });
+
+  it('shows one command\'s help with help COMMAND', () => {
+    const r = runCli('tsnix', ['help', 'instantiate']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Evaluate Nix expressions');
+  });
+
+  it('rejects an unknown command in Nix style', () => {
+    expect(runCli('tsnix', ['frobnicate'])).toMatchObject({ status: 1, stderr: "error: 'frobnicate' is not a tsnix command; see 'tsnix --help'\n" });
+  });
+});
