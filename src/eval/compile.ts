@@ -527,19 +527,7 @@ export class Compiler {
       // A `rec` set's environment holds exactly its values (after the parent link).
       const shape = new Shape(names, shapePos, 1);
       return (env) => {
-        stats.nrEnvs++;
-        const env2: Env = new Array(nStatic + 1);
-        env2[0] = env;
-        let ienv: Env | null = null;
-        if (inheritFrom) {
-          ienv = new Array(inheritFrom.length + 1);
-          ienv[0] = env2;
-          for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env2);
-        }
-        for (let i = 0; i < nStatic; i++) {
-          const d = defs[i]!;
-          env2[i + 1] = d.lazy(d.kind === 'inherited' ? env : d.kind === 'inheritedFrom' ? ienv! : env2);
-        }
+        const env2 = recursiveEnv(env, defs, inheritFrom);
         stats.nrAttrsets++;
         stats.nrAttrsInAttrsets += nStatic;
         const r = NixAttrs.fromShape(shape, env2 as Lazy[]);
@@ -623,23 +611,7 @@ export class Compiler {
       return { kind: d.kind, lazy: this.compile(d.e, s).lazy };
     });
     const body = this.compile(e.body, inner).code;
-    const n = names.length;
-    return (env) => {
-      stats.nrEnvs++;
-      const env2: Env = new Array(n + 1);
-      env2[0] = env;
-      let ienv: Env | null = null;
-      if (inheritFrom) {
-        ienv = new Array(inheritFrom.length + 1);
-        ienv[0] = env2;
-        for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env2);
-      }
-      for (let i = 0; i < n; i++) {
-        const d = defs[i]!;
-        env2[i + 1] = d.lazy(d.kind === 'inherited' ? env : d.kind === 'inheritedFrom' ? ienv! : env2);
-      }
-      return body(env2);
-    };
+    return (env) => body(recursiveEnv(env, defs, inheritFrom));
   }
 
   private compileWith(e: A.ExprWith, scope: Scope): Code {
@@ -978,3 +950,32 @@ export function isFunctionValue(v: Value): boolean {
 }
 
 export { forceList };
+
+/** A compiled binding of a `rec` set or a `let`. */
+interface BindingCode {
+  kind: A.AttrDefKind;
+  lazy: (env: Env) => Lazy;
+}
+
+/**
+ * The environment of a `rec` set or a `let`: its bindings after the parent
+ * link. `inherit x` reads the enclosing scope, `inherit (e) x` a hidden
+ * environment holding each `e` once, every other binding the new one.
+ */
+function recursiveEnv(env: Env, defs: BindingCode[], inheritFrom: ((env: Env) => Lazy)[] | null): Env {
+  stats.nrEnvs++;
+  const n = defs.length;
+  const env2: Env = new Array(n + 1);
+  env2[0] = env;
+  let ienv: Env | null = null;
+  if (inheritFrom) {
+    ienv = new Array(inheritFrom.length + 1);
+    ienv[0] = env2;
+    for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env2);
+  }
+  for (let i = 0; i < n; i++) {
+    const d = defs[i]!;
+    env2[i + 1] = d.lazy(d.kind === 'inherited' ? env : d.kind === 'inheritedFrom' ? ienv! : env2);
+  }
+  return env2;
+}
