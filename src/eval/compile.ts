@@ -505,12 +505,7 @@ export class Compiler {
     if (dynamic.length === 0 && nStatic > 0 && !e.recursive) {
       const shape = new Shape(names, shapePos);
       return (env) => {
-        let ienv: Env | null = null;
-        if (inheritFrom) {
-          ienv = new Array(inheritFrom.length + 1);
-          ienv[0] = env;
-          for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env);
-        }
+        const ienv = inheritFromEnv(env, inheritFrom);
         const vals: Lazy[] = new Array(nStatic);
         for (let i = 0; i < nStatic; i++) {
           const d = defs[i]!;
@@ -538,12 +533,7 @@ export class Compiler {
 
     if (!e.recursive) {
       return (env) => {
-        let ienv: Env | null = null;
-        if (inheritFrom) {
-          ienv = new Array(inheritFrom.length + 1);
-          ienv[0] = env;
-          for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env);
-        }
+        const ienv = inheritFromEnv(env, inheritFrom);
         const m = new Map<string, Lazy>();
         for (let i = 0; i < nStatic; i++) {
           const d = defs[i]!;
@@ -557,12 +547,7 @@ export class Compiler {
       stats.nrEnvs++;
       const env2: Env = new Array(nStatic + 1);
       env2[0] = env;
-      let ienv: Env | null = null;
-      if (inheritFrom) {
-        ienv = new Array(inheritFrom.length + 1);
-        ienv[0] = env2;
-        for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env2);
-      }
+      const ienv = inheritFromEnv(env2, inheritFrom);
       const m = new Map<string, Lazy>();
       for (let i = 0; i < nStatic; i++) {
         const d = defs[i]!;
@@ -967,15 +952,19 @@ function recursiveEnv(env: Env, defs: BindingCode[], inheritFrom: ((env: Env) =>
   const n = defs.length;
   const env2: Env = new Array(n + 1);
   env2[0] = env;
-  let ienv: Env | null = null;
-  if (inheritFrom) {
-    ienv = new Array(inheritFrom.length + 1);
-    ienv[0] = env2;
-    for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(env2);
-  }
+  const ienv = inheritFromEnv(env2, inheritFrom);
   for (let i = 0; i < n; i++) {
     const d = defs[i]!;
     env2[i + 1] = d.lazy(d.kind === 'inherited' ? env : d.kind === 'inheritedFrom' ? ienv! : env2);
   }
   return env2;
+}
+
+/** The hidden environment of `inherit (e) …;`: each `e` evaluated once, lazily, in `parent`. */
+function inheritFromEnv(parent: Env, inheritFrom: ((env: Env) => Lazy)[] | null): Env | null {
+  if (!inheritFrom) return null;
+  const ienv: Env = new Array(inheritFrom.length + 1);
+  ienv[0] = parent;
+  for (let i = 0; i < inheritFrom.length; i++) ienv[i + 1] = inheritFrom[i]!(parent);
+  return ienv;
 }
