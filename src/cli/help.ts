@@ -3,9 +3,10 @@
 
 import { NIX_VERSION, TSNIX_VERSION } from '../version.js';
 import type { CommandContext } from './run-command.js';
+import { loadPackage } from '../load-package.js';
 
 export async function showHelp(commandId: string): Promise<number> {
-  const { Config, Help } = await import('@oclif/core');
+  const { Config, Help } = loadPackage<typeof import('@oclif/core')>('@oclif/core');
   const config = await Config.load(import.meta.url);
   const command = config.findCommand(commandId);
   if (!command) return 1;

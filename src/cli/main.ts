@@ -6,6 +6,7 @@
 // through oclif.
 
 import { basename } from 'node:path';
+import { loadPackage } from '../load-package.js';
 
 /** Classic program name → command module (src/commands/<module>.ts). */
 export const CLASSIC_COMMANDS: Record<string, string> = {
@@ -44,7 +45,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.stderr.write(`error: '${args[0]}' is not a tsnix command; see 'tsnix --help'\n`);
     status = 1;
   } else {
-    const { run, flush, handle } = await import('@oclif/core');
+    const { run, flush, handle } = loadPackage<typeof import('@oclif/core')>('@oclif/core');
     try {
       await run(args, import.meta.url);
       await flush();

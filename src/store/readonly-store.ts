@@ -13,8 +13,24 @@ export class ReadOnlyStore implements Store {
   readonly readOnly = true;
   readonly storeDir: string;
 
-  constructor(storeDir: string = DEFAULT_STORE_DIR, private readonly backing?: Store) {
+  private opened = false;
+  private backingStore: Store | undefined;
+
+  /**
+   * `openBacking` is a store or a function opening one on first query: most
+   * evaluations never ask about validity, and opening the database costs
+   * start-up time.
+   */
+  constructor(storeDir: string = DEFAULT_STORE_DIR, private readonly openBacking?: Store | (() => Store | undefined)) {
     this.storeDir = storeDir;
+  }
+
+  private get backing(): Store | undefined {
+    if (!this.opened) {
+      this.opened = true;
+      this.backingStore = typeof this.openBacking === 'function' ? this.openBacking() : this.openBacking;
+    }
+    return this.backingStore;
   }
 
   toRealPath(storePath: string): string {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { restoreFromBuffer } from '../../store/nar.js';
 import type { BuiltinContext } from './index.js';
+import { loadPackage } from '../../load-package.js';
 
 function attr(ctx: BuiltinContext, name: string): string {
   const v = ctx.drv.env.get(name);
@@ -19,7 +20,7 @@ function attr(ctx: BuiltinContext, name: string): string {
 
 async function download(url: string, signal?: AbortSignal): Promise<Buffer> {
   if (url.startsWith('file://')) return fs.readFileSync(fileURLToPath(url));
-  const { Agent, request } = await import('undici');
+  const { Agent, request } = loadPackage<typeof import('undici')>('undici');
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   try {
     let current = url;

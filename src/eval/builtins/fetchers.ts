@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tar from 'tar';
+import { loadPackage } from '../../load-package.js';
 import { registerBuiltins } from './registry.js';
 import { EvalError } from '../errors.js';
 import {
@@ -132,6 +132,8 @@ function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaul
   const dir = mkdtempSync(nodePath.join(tmpdir(), 'tsnix-unpack-'));
   try {
     if (statSync(file).isDirectory()) throw new EvalError(`'${url}' is a directory, not a tarball`);
+    // Loaded here, not at start-up: only fetchTarball of a local file needs it.
+    const tar = loadPackage<typeof import('tar')>('tar');
     tar.x({ sync: true, file, cwd: dir });
     const entries = readdirSync(dir);
     const root = entries.length === 1 && statSync(nodePath.join(dir, entries[0]!)).isDirectory() ? nodePath.join(dir, entries[0]!) : dir;

@@ -6,7 +6,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { loadPackage } from '../../load-package.js';
 import { sqliteNativeBinding } from '../../cli/sea-assets.js';
 import { NixError } from '../../eval/errors.js';
 import { parseHashAnyPrefixed, printHash } from '../hash.js';
@@ -14,6 +15,7 @@ import type { ValidPathInfo } from '../store-api.js';
 import { lockFd, openLockFile } from './path-locks.js';
 
 export const NIX_SCHEMA_VERSION = 10;
+
 
 /** The tables, exactly as Nix creates them (the column types and constraints matter for Nix). */
 const SCHEMA_SQL = `
@@ -167,7 +169,9 @@ export class StoreDatabase {
 
     let db: Database.Database;
     try {
-      db = new Database(dbPath, {
+      // Loaded here: most evaluations never open the database.
+      const Sqlite = loadPackage<typeof Database>('better-sqlite3');
+      db = new Sqlite(dbPath, {
         fileMustExist: schema !== 0,
         readonly: !!options.readOnly,
         timeout: 60 * 60 * 1000,

@@ -48,14 +48,12 @@ export function openStoreForEval(options: OpenStoreOptions = {}): Store {
   const cfg = resolveLocal(options);
   if (cfg.kind === 'dummy') return new ReadOnlyStore(cfg.storeDir);
   if (!options.readOnly) return LocalStore.open(cfg, options.localStore);
-  const hasDb = fs.existsSync(path.join(cfg.stateDir, 'db', 'db.sqlite'));
-  let backing: Store | undefined;
-  if (hasDb) {
+  return new ReadOnlyStore(cfg.storeDir, () => {
+    if (!fs.existsSync(path.join(cfg.stateDir, 'db', 'db.sqlite'))) return undefined;
     try {
-      backing = LocalStore.open(cfg, options.localStore);
+      return LocalStore.open(cfg, options.localStore);
     } catch {
-      backing = undefined;
+      return undefined;
     }
-  }
-  return new ReadOnlyStore(cfg.storeDir, backing);
+  });
 }

@@ -1,0 +1,62 @@
+// bin/tsnix runs the start-up bundle through bin/load-bundle.cjs with V8's
+// code cache. The cache is an optimisation only: a damaged or stale one must
+// never change what tsnix does.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runCli } from './run-cli.js';
+
+/** A copy of bin/ and the bundle, with node_modules linked, to damage freely. */
+function copyOfLauncher(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-'));
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'dist'));
+  copyFileSync(join(repoRoot, 'bin', 'load-bundle.cjs'), join(dir, 'bin', 'load-bundle.cjs'));
+  copyFileSync(join(repoRoot, 'dist', 'tsnix.cjs'), join(dir, 'dist', 'tsnix.cjs'));
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+function runLoader(dir: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(dir, 'bin', 'load-bundle.cjs'), ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, NIX_REMOTE: 'dummy://', TSNIX_ARGV0: 'nix-instantiate' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('start-up bundle', () => {
+  it('the build leaves a bundle and its code cache, and the launchers run it', () => {
+    expect(existsSync(join(repoRoot, 'dist', 'tsnix.cjs'))).toBe(true);
+    expect(existsSync(join(repoRoot, 'dist', 'tsnix.cjs.cache'))).toBe(true);
+    const r = runCli('nix-instantiate', ['--eval', '--strict', '-E', 'builtins.map (x: x * 2) [ 1 2 3 ]']);
+    expect(r).toMatchObject({ status: 0, stdout: '[ 2 4 6 ]\n' });
+  });
+
+  it('works without a cache, with a damaged one and with one older than the bundle', () => {
+    const dir = copyOfLauncher();
+    const expr = ['--eval', '-E', 'let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 100'];
+    expect(runLoader(dir, expr)).toMatchObject({ status: 0, stdout: '100\n' });
+
+    const cache = join(dir, 'dist', 'tsnix.cjs.cache');
+    writeFileSync(cache, Buffer.alloc(4096, 0x5a));
+    expect(runLoader(dir, expr)).toMatchObject({ status: 0, stdout: '100\n' });
+
+    copyFileSync(join(repoRoot, 'dist', 'tsnix.cjs.cache'), cache);
+    utimesSync(cache, new Date(1000), new Date(1000));
+    expect(runLoader(dir, expr)).toMatchObject({ status: 0, stdout: '100\n' });
+  });
+
+  it('loads npm packages on demand inside the bundle (oclif help, the SQLite store)', () => {
+    const help = runCli('tsnix', ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('USAGE');
+    const store = mkdtempSync(join(tmpdir(), 'tsnix-launcher-store-'));
+    const file = join(store, 'hello.txt');
+    writeFileSync(file, 'hello\n');
+    const add = runCli('nix-store', ['--store', join(store, 'root'), '--add', file], { env: { NIX_REMOTE: '' } });
+    expect(add).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-hello\.txt\n$/) });
+  });
+});
