@@ -15,38 +15,40 @@ import { AssertionError, EvalError, NixError, StackOverflowError, TypeError, Und
 
 const inlinePrimops = new Set(['__sub', '__mul', '__div', '__lessThan']);
 
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
-
-/** The common cases of the inlined primops; undefined means "let the primop decide" (errors included). */
+/**
+ * The common cases of the inlined primops: two safe integers (exact unless
+ * the result leaves the safe range) or two floats; undefined means "let the
+ * primop decide" (big integers, mixed operands and errors included).
+ */
 const directArith: Record<string, (a: Value, b: Value) => Value | undefined> = {
   __sub: (a, b) => {
-    if (typeof a === 'bigint' && typeof b === 'bigint') {
+    if (typeof a === 'number' && typeof b === 'number') {
       const r = a - b;
-      return r >= I64_MIN && r <= I64_MAX ? r : undefined;
+      return Number.isSafeInteger(r) ? r : undefined;
     }
-    if (typeof a === 'number' && typeof b === 'number') return a - b;
+    if (a instanceof NixFloat && b instanceof NixFloat) return new NixFloat(a.v - b.v);
     return undefined;
   },
   __mul: (a, b) => {
-    if (typeof a === 'bigint' && typeof b === 'bigint') {
+    if (typeof a === 'number' && typeof b === 'number') {
       const r = a * b;
-      return r >= I64_MIN && r <= I64_MAX ? r : undefined;
+      return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : undefined;
     }
-    if (typeof a === 'number' && typeof b === 'number') return a * b;
+    if (a instanceof NixFloat && b instanceof NixFloat) return new NixFloat(a.v * b.v);
     return undefined;
   },
   __div: (a, b) => {
-    if (typeof a === 'bigint' && typeof b === 'bigint' && b !== 0n) {
-      const r = a / b;
-      return r >= I64_MIN && r <= I64_MAX ? r : undefined;
+    if (typeof a === 'number' && typeof b === 'number' && b !== 0) {
+      // a % b is exact, so a - a % b is an exact multiple of b: truncation towards zero.
+      const r = (a - (a % b)) / b;
+      return r === 0 ? 0 : r;
     }
-    if (typeof a === 'number' && typeof b === 'number' && b !== 0) return a / b;
+    if (a instanceof NixFloat && b instanceof NixFloat && b.v !== 0) return new NixFloat(a.v / b.v);
     return undefined;
   },
   __lessThan: (a, b) => {
-    if (typeof a === 'bigint' && typeof b === 'bigint') return a < b;
     if (typeof a === 'number' && typeof b === 'number') return a < b;
+    if (a instanceof NixFloat && b instanceof NixFloat) return a.v < b.v;
     return undefined;
   },
 };
@@ -59,9 +61,12 @@ import {
   forceAttrs,
   forceList,
   forceStringNoCtx,
+  isInt,
   Lambda,
+  mkInt,
   mkString,
   NixAttrs,
+  NixFloat,
   NixPath,
   PrimOp,
   Shape,
@@ -75,6 +80,7 @@ import {
   type FormalInfo,
   type Lazy,
   type LambdaInfo,
+  type NixInt,
   type Value,
 } from './values.js';
 import type { EvalState } from './eval-state.js';
@@ -152,8 +158,14 @@ export class Compiler {
   compile(e: A.Expr, scope: Scope): Compiled {
     this.nrExprs++;
     switch (e.kind) {
-      case 'Int':
-      case 'Float':
+      case 'Int': {
+        const v = mkInt(e.value);
+        return { code: () => v, lazy: () => v };
+      }
+      case 'Float': {
+        const v = new NixFloat(e.value);
+        return { code: () => v, lazy: () => v };
+      }
       case 'String': {
         const v: Value = e.value;
         return { code: () => v, lazy: () => v };
@@ -835,7 +847,7 @@ export class Compiler {
     const general = (env: Env, pre: Value[] | null): Value => {
       let first = !forceString;
       let firstType = 'string';
-      let nInt = 0n;
+      let nInt: NixInt = 0;
       let nFloat = 0;
       let str = '';
       let context: Set<string> | null = null;
@@ -843,17 +855,17 @@ export class Compiler {
         const part = parts[i]!;
         const v = pre !== null && i < pre.length ? pre[i]! : evalCtx(part.code, env, part.pos, "in an operand of '+'");
         if (first) {
-          firstType = typeof v === 'bigint' ? 'int' : typeof v === 'number' ? 'float' : v instanceof NixPath ? 'path' : 'string';
+          firstType = isInt(v) ? 'int' : v instanceof NixFloat ? 'float' : v instanceof NixPath ? 'path' : 'string';
         }
         if (firstType === 'int') {
-          if (typeof v === 'bigint') nInt = checkedAdd(nInt, v, part.pos);
-          else if (typeof v === 'number') {
+          if (isInt(v)) nInt = checkedAdd(nInt, v, part.pos);
+          else if (v instanceof NixFloat) {
             firstType = 'float';
-            nFloat = Number(nInt) + v;
+            nFloat = Number(nInt) + v.v;
           } else throw new EvalError(`cannot add ${showType(v)} to an integer`, part.pos);
         } else if (firstType === 'float') {
-          if (typeof v === 'bigint') nFloat += Number(v);
-          else if (typeof v === 'number') nFloat += v;
+          if (isInt(v)) nFloat += Number(v);
+          else if (v instanceof NixFloat) nFloat += v.v;
           else throw new EvalError(`cannot add ${showType(v)} to a float`, part.pos);
         } else if (typeof v === 'string') {
           str += v;
@@ -871,7 +883,7 @@ export class Compiler {
         first = false;
       }
       if (firstType === 'int') return nInt;
-      if (firstType === 'float') return nFloat;
+      if (firstType === 'float') return new NixFloat(nFloat);
       if (firstType === 'path') {
         if (context !== null && context.size > 0) throw new EvalError('a string that refers to a store path cannot be appended to a path', pos);
         return new NixPath(canonPath(str));
@@ -889,11 +901,11 @@ export class Compiler {
     // processing cannot fail, so errors come in the same order.
     return (env) => {
       const v1 = evalCtx(c0, env, p0, "in an operand of '+'");
-      if (typeof v1 === 'bigint') {
+      if (typeof v1 === 'number') {
         const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
-        if (typeof v2 === 'bigint') {
+        if (typeof v2 === 'number') {
           const r = v1 + v2;
-          if (r >= I64_MIN && r <= I64_MAX) return r;
+          if (Number.isSafeInteger(r)) return r;
         }
         return general(env, [v1, v2]);
       }
@@ -912,10 +924,11 @@ function primitiveEq(a: Value, b: Value): boolean | undefined {
   if (a === null) return b === null;
   if (b === null) return false;
   const ta = typeof a;
+  if (ta === 'number' && typeof b === 'number') return a === b;
   if (ta === 'object' || typeof b === 'object') return undefined;
   if (ta === typeof b) return a === b;
-  if (ta === 'bigint' && typeof b === 'number') return Number(a) === b;
-  if (ta === 'number' && typeof b === 'bigint') return a === Number(b);
+  // Integers in both forms (a non-canonical bigint is still the same integer).
+  if (isInt(a) && isInt(b)) return a == b; // eslint-disable-line eqeqeq
   return false;
 }
 

@@ -29,9 +29,11 @@ import {
   forceAttrs,
   forceList,
   isDerivation,
+  isInt,
   Lambda,
   mkString,
   NixAttrs,
+  NixFloat,
   NixPath,
   NixString,
   PrimOp,
@@ -496,9 +498,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     if (!pos || pos.origin.kind !== 'file') return null;
     return new NixAttrs(
       new Map<string, Lazy>([
-        ['column', BigInt(pos.column)],
+        ['column', pos.column],
         ['file', pos.origin.path],
-        ['line', BigInt(pos.line)],
+        ['line', pos.line],
       ]),
     );
   }
@@ -549,15 +551,16 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       const v2 = force(b, pos);
       // The operands of `==` itself are never the same stored value in Nix.
       if (identity && a === b && typeof a === 'object' && a !== null) return true;
-      if (v1 === v2 && typeof v1 === 'object' && v1 !== null && !(v1 instanceof Lambda) && !(v1 instanceof PrimOp) && !(v1 instanceof PrimOpApp)) return true;
-      if (typeof v1 === 'bigint') {
-        if (typeof v2 === 'bigint') return v1 === v2;
-        if (typeof v2 === 'number') return Number(v1) === v2;
+      if (v1 === v2 && typeof v1 === 'object' && v1 !== null && !(v1 instanceof NixFloat) && !(v1 instanceof Lambda) && !(v1 instanceof PrimOp) && !(v1 instanceof PrimOpApp)) return true;
+      // Numbers first: a float compares by value even with itself (NaN).
+      if (isInt(v1)) {
+        if (isInt(v2)) return v1 == v2; // eslint-disable-line eqeqeq -- either int form
+        if (v2 instanceof NixFloat) return Number(v1) === v2.v;
         return false;
       }
-      if (typeof v1 === 'number') {
-        if (typeof v2 === 'number') return v1 === v2;
-        if (typeof v2 === 'bigint') return v1 === Number(v2);
+      if (v1 instanceof NixFloat) {
+        if (v2 instanceof NixFloat) return v1.v === v2.v;
+        if (isInt(v2)) return v1.v === Number(v2);
         return false;
       }
       if (v1 === null) return v2 === null;
@@ -603,7 +606,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       const v2 = force(b, pos);
       if (identity && a === b && typeof a === 'object' && a !== null) return;
       const show = (v: Value) => printValue(v, errorPrintOptions);
-      const isNum = (v: Value) => typeof v === 'bigint' || typeof v === 'number';
+      const isNum = (v: Value) => isInt(v) || v instanceof NixFloat;
       if (isNum(v1) && isNum(v2)) {
         if (this.eqValues(v1, v2, pos, ctx)) return;
         throw new AssertionError(`${showType(v1)} with value '${show(v1)}' is not equal to ${showType(v2)} with value '${show(v2)}'`);
@@ -612,8 +615,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       if (kind(v1) !== kind(v2) || (v1 === null) !== (v2 === null)) {
         throw new AssertionError(`${showType(v1)} of value '${show(v1)}' is not equal to ${showType(v2)} of value '${show(v2)}'`);
       }
-      if (typeof v1 === 'bigint') {
-        if (v1 !== v2) throw new AssertionError(`integer '${v1}' is not equal to integer '${v2}'`);
+      if (isInt(v1)) {
+        if (v1 != v2) throw new AssertionError(`integer '${v1}' is not equal to integer '${v2}'`); // eslint-disable-line eqeqeq
         return;
       }
       if (typeof v1 === 'boolean') {
@@ -741,8 +744,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       if (coerceMore) {
         if (v === true) return '1';
         if (v === false || v === null) return '';
-        if (typeof v === 'bigint') return v.toString();
-        if (typeof v === 'number') return formatFixed6(v);
+        if (isInt(v)) return v.toString();
+        if (v instanceof NixFloat) return formatFixed6(v.v);
         if (Array.isArray(v)) {
           let result = '';
           for (let i = 0; i < v.length; i++) {

@@ -366,13 +366,16 @@ class Lexer {
 export interface JsonBuilders<T> {
   array(items: T[]): T;
   object(entries: Map<string, T>): T;
+  /** How numbers are represented; by default integers are bigints and floats numbers. */
+  int?(n: bigint): T;
+  float?(x: number): T;
 }
 
 const plainBuilders: JsonBuilders<JsonValue> = { array: (xs) => xs, object: (m) => m };
 
 /** Parses JSON text; throws JSONParseError (syntax) or EvalError (values Nix cannot hold). */
 export function parseJson(text: string): JsonValue;
-export function parseJson<T>(text: string, build: JsonBuilders<T | null | boolean | bigint | number | string>): T | null | boolean | bigint | number | string;
+export function parseJson<T>(text: string, build: JsonBuilders<T | null | boolean | string>): T | null | boolean | string;
 export function parseJson(text: string, build: JsonBuilders<unknown> = plainBuilders as JsonBuilders<unknown>): unknown {
   const lexer = new Lexer(Buffer.from(text, 'utf8'));
   let token = Tok.Uninitialized;
@@ -402,13 +405,14 @@ export function parseJson(text: string, build: JsonBuilders<unknown> = plainBuil
   const stack: Frame[] = [];
 
   // Integers too large for 64 bits are read as floats, like any float token.
-  const overflowingFloat = (): number => {
+  const overflowingFloat = (): unknown => {
     const f = Number(lexer.numberText);
     if (!Number.isFinite(f)) {
       throw new JSONParseError(`[json.exception.out_of_range.406] number overflow parsing '${lexer.tokenString()}'`);
     }
-    return f;
+    return build.float ? build.float(f) : f;
   };
+  const int = (n: bigint): unknown => (build.int ? build.int(n) : n);
 
   const scalar = (): unknown => {
     switch (token) {
@@ -424,12 +428,12 @@ export function parseJson(text: string, build: JsonBuilders<unknown> = plainBuil
         const n = BigInt(lexer.numberText);
         if (n > UINT64_MAX) return overflowingFloat();
         if (n > INT64_MAX) throw new EvalError(`unsigned json number ${n} outside of Nix integer range`);
-        return n;
+        return int(n);
       }
       case Tok.Integer: {
         const n = BigInt(lexer.numberText);
         if (n < INT64_MIN) return overflowingFloat();
-        return n;
+        return int(n);
       }
       case Tok.Float:
         return overflowingFloat();

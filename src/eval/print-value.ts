@@ -21,6 +21,8 @@ import {
   Thunk,
   type Lazy,
   type Value,
+  isInt,
+  NixFloat,
 } from './values.js';
 
 /** C++ iostream's default formatting of a double (`%g` with 6 significant digits). */
@@ -106,8 +108,8 @@ export function printAmbiguous(x: Lazy, maxDepth = 10000): string {
     const v = x as Value;
     if (v === null) out.push('null');
     else if (typeof v === 'boolean') out.push(v ? 'true' : 'false');
-    else if (typeof v === 'bigint') out.push(v.toString());
-    else if (typeof v === 'number') out.push(formatFloat(v));
+    else if (isInt(v)) out.push(v.toString());
+    else if (v instanceof NixFloat) out.push(formatFloat(v.v));
     else if (typeof v === 'string' || v instanceof NixString) out.push(printLiteralString(stringChars(v)));
     else if (v instanceof NixPath) out.push(v.path);
     else if (v instanceof NixAttrs) {
@@ -185,8 +187,8 @@ export function printValue(x: Lazy, opts: PrintOptions = {}): string {
       const v = x as Value;
       if (v === null) out.push('null');
       else if (typeof v === 'boolean') out.push(v ? 'true' : 'false');
-      else if (typeof v === 'bigint') out.push(v.toString());
-      else if (typeof v === 'number') out.push(formatFloat(v));
+      else if (isInt(v)) out.push(v.toString());
+      else if (v instanceof NixFloat) out.push(formatFloat(v.v));
       else if (typeof v === 'string' || v instanceof NixString) out.push(printLiteralString(stringChars(v), maxStr));
       else if (v instanceof NixPath) out.push(v.path);
       else if (v instanceof NixAttrs) printAttrs(v, depth);

@@ -1,7 +1,9 @@
 // Runtime values of the Nix language, chosen so the common cases cost nothing:
 //
-//   null → null, Boolean → boolean, integer → bigint (signed 64-bit, checked),
-//   float → number, string without context → string, string with context →
+//   null → null, Boolean → boolean, integer → NixInt (a JS number when it is
+//   a safe integer, as almost all are, else a bigint; signed 64-bit, checked),
+//   float → NixFloat (boxed: floats are rare, and a bare JS number means an
+//   integer), string without context → string, string with context →
 //   NixString, path → NixPath, list → Lazy[] (never mutated once built),
 //   attribute set → NixAttrs, functions → Lambda | PrimOp | PrimOpApp.
 //
@@ -541,8 +543,8 @@ export function attrsFromObject(o: Record<string, Lazy>): NixAttrs {
 export type Value =
   | null
   | boolean
-  | bigint
-  | number
+  | NixInt
+  | NixFloat
   | string
   | NixString
   | NixPath
@@ -782,12 +784,12 @@ export function typeName(v: Value): string {
     case 'boolean':
       return 'a Boolean';
     case 'bigint':
-      return 'an integer';
     case 'number':
-      return 'a float';
+      return 'an integer';
     case 'string':
       return 'a string';
   }
+  if (v instanceof NixFloat) return 'a float';
   if (v instanceof NixString) return 'a string';
   if (v instanceof NixPath) return 'a path';
   if (Array.isArray(v)) return 'a list';
@@ -810,12 +812,12 @@ export function typeOf(v: Value): string {
     case 'boolean':
       return 'bool';
     case 'bigint':
-      return 'int';
     case 'number':
-      return 'float';
+      return 'int';
     case 'string':
       return 'string';
   }
+  if (v instanceof NixFloat) return 'float';
   if (v instanceof NixString) return 'string';
   if (v instanceof NixPath) return 'path';
   if (Array.isArray(v)) return 'list';
@@ -874,14 +876,14 @@ function forceChecked<T>(x: Lazy, pos: Pos | undefined, ctx: string | undefined,
   }
 }
 
-export function forceInt(x: Lazy, pos?: Pos, ctx?: string): bigint {
-  if (typeof x === 'bigint') return x;
-  return forceChecked(x, pos, ctx, (v) => (typeof v === 'bigint' ? v : undefined), 'an integer');
+export function forceInt(x: Lazy, pos?: Pos, ctx?: string): NixInt {
+  if (typeof x === 'number') return x;
+  return forceChecked(x, pos, ctx, (v) => (isInt(v) ? v : undefined), 'an integer');
 }
 
 /** A float, accepting integers as Nix's forceFloat does. */
 export function forceFloat(x: Lazy, pos?: Pos, ctx?: string): number {
-  return forceChecked(x, pos, ctx, (v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined), 'a float');
+  return forceChecked(x, pos, ctx, (v) => (v instanceof NixFloat ? v.v : isInt(v) ? Number(v) : undefined), 'a float');
 }
 
 export function forceBool(x: Lazy, pos?: Pos, ctx?: string): boolean {
@@ -945,28 +947,87 @@ export function isDerivation(v: Value): boolean {
 // ---------------------------------------------------------------------------
 // Integers
 
+/**
+ * A Nix integer (signed 64 bits). Safe integers (|n| < 2^53, nearly all of
+ * them) are JS numbers, which V8 keeps unboxed and computes on natively; the
+ * rest are bigints. Every producer normalises with mkInt, but consumers
+ * accept either form for any value.
+ */
+export type NixInt = number | bigint;
+
+/** A Nix float; boxed so that a bare JS number always means an integer. */
+export class NixFloat {
+  constructor(readonly v: number) {}
+}
+
+export function isInt(v: unknown): v is NixInt {
+  return typeof v === 'number' || typeof v === 'bigint';
+}
+
 export const INT_MIN = -(1n << 63n);
 export const INT_MAX = (1n << 63n) - 1n;
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
-export function checkedAdd(a: bigint, b: bigint, pos?: Pos): bigint {
-  const r = a + b;
-  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in adding ${a} + ${b}`, pos);
-  return r;
+/** The canonical form of an integer: a number when safe (never -0), else a bigint. */
+export function mkInt(x: number | bigint): NixInt {
+  if (typeof x === 'number') return x === 0 ? 0 : x;
+  return x >= SAFE_MIN && x <= SAFE_MAX ? Number(x) : x;
 }
-export function checkedSub(a: bigint, b: bigint, pos?: Pos): bigint {
-  const r = a - b;
-  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in subtracting ${a} - ${b}`, pos);
-  return r;
+
+export function intToBigInt(x: NixInt): bigint {
+  return typeof x === 'bigint' ? x : BigInt(x);
 }
-export function checkedMul(a: bigint, b: bigint, pos?: Pos): bigint {
-  const r = a * b;
-  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in multiplying ${a} * ${b}`, pos);
-  return r;
+
+/** A JS number for an integer used as a count or index (saturating beyond 2^53). */
+export function intToNumber(x: NixInt): number {
+  if (typeof x === 'number') return x;
+  return x > SAFE_MAX ? Number.MAX_SAFE_INTEGER : x < SAFE_MIN ? Number.MIN_SAFE_INTEGER : Number(x);
+}
+
+/** A bigint result checked against 64 bits, normalised. */
+function checked64(r: bigint, op: string, a: NixInt, b: NixInt, pos: Pos | undefined): NixInt {
+  if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in ${op} ${a} ${OP_SIGN[op]} ${b}`, pos);
+  return mkInt(r);
+}
+const OP_SIGN: Record<string, string> = { adding: '+', subtracting: '-', multiplying: '*', dividing: '/' };
+
+// On two numbers a result that is a safe integer is exact: a rounded
+// result would be at least 2^53 away from zero. Otherwise BigInt decides.
+export function checkedAdd(a: NixInt, b: NixInt, pos?: Pos): NixInt {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a + b;
+    if (Number.isSafeInteger(r)) return r;
+  }
+  return checked64(intToBigInt(a) + intToBigInt(b), 'adding', a, b, pos);
+}
+export function checkedSub(a: NixInt, b: NixInt, pos?: Pos): NixInt {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a - b;
+    if (Number.isSafeInteger(r)) return r;
+  }
+  return checked64(intToBigInt(a) - intToBigInt(b), 'subtracting', a, b, pos);
+}
+export function checkedMul(a: NixInt, b: NixInt, pos?: Pos): NixInt {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a * b;
+    if (Number.isSafeInteger(r)) return r === 0 ? 0 : r;
+  }
+  return checked64(intToBigInt(a) * intToBigInt(b), 'multiplying', a, b, pos);
+}
+/** Division truncating towards zero; the caller has excluded b = 0. */
+export function checkedDiv(a: NixInt, b: NixInt, pos?: Pos): NixInt {
+  if (typeof a === 'number' && typeof b === 'number') {
+    // a % b is exact, so a - a % b is an exact multiple of b.
+    const r = (a - (a % b)) / b;
+    return r === 0 ? 0 : r;
+  }
+  return checked64(intToBigInt(a) / intToBigInt(b), 'dividing', a, b, pos);
 }
 
 /** Wraps an unbounded result to signed 64 bits (bit operations). */
-export function toInt64(x: bigint): bigint {
-  return BigInt.asIntN(64, x);
+export function toInt64(x: bigint): NixInt {
+  return mkInt(BigInt.asIntN(64, x));
 }
 
 // ---------------------------------------------------------------------------

@@ -6,17 +6,22 @@ import { registerBuiltins } from './registry.js';
 import { EvalError } from '../errors.js';
 import {
   checkedAdd,
+  checkedDiv,
   checkedMul,
   checkedSub,
+  toInt64,
   force,
   forceFloat,
   forceInt,
-  INT_MAX,
-  INT_MIN,
+  intToBigInt,
+  isInt,
+  mkInt,
+  NixFloat,
   NixPath,
   NixString,
   showType,
   type Lazy,
+  type NixInt,
   type Value,
 } from '../values.js';
 import { printValue, errorPrintOptions, formatFloat } from '../print-value.js';
@@ -24,14 +29,14 @@ import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
 
 function isFloatOp(a: Lazy, b: Lazy): boolean {
-  return typeof force(a) === 'number' || typeof force(b) === 'number';
+  return force(a) instanceof NixFloat || force(b) instanceof NixFloat;
 }
 
 function arith(
   name: string,
   what: string,
   firstCtx: string,
-  intOp: (a: bigint, b: bigint) => bigint,
+  intOp: (a: NixInt, b: NixInt) => NixInt,
   floatOp: (a: number, b: number) => number,
 ) {
   return {
@@ -41,9 +46,11 @@ function arith(
       force(args[0]!);
       force(args[1]!);
       if (isFloatOp(args[0]!, args[1]!)) {
-        return floatOp(
-          forceFloat(args[0]!, undefined, firstCtx),
-          forceFloat(args[1]!, undefined, `while evaluating the second argument of the ${what}`),
+        return new NixFloat(
+          floatOp(
+            forceFloat(args[0]!, undefined, firstCtx),
+            forceFloat(args[1]!, undefined, `while evaluating the second argument of the ${what}`),
+          ),
         );
       }
       return intOp(
@@ -59,8 +66,8 @@ export function lessThan(state: EvalState, a: Lazy, b: Lazy, pos: Pos | undefine
   try {
     const v1 = force(a);
     const v2 = force(b);
-    if (typeof v1 === 'number' && typeof v2 === 'bigint') return v1 < Number(v2);
-    if (typeof v1 === 'bigint' && typeof v2 === 'number') return Number(v1) < v2;
+    if (v1 instanceof NixFloat && isInt(v2)) return v1.v < Number(v2);
+    if (isInt(v1) && v2 instanceof NixFloat) return Number(v1) < v2.v;
     const t1 = kindOf(v1);
     const t2 = kindOf(v2);
     if (t1 !== t2) {
@@ -70,9 +77,10 @@ export function lessThan(state: EvalState, a: Lazy, b: Lazy, pos: Pos | undefine
     }
     switch (t1) {
       case 'int':
-        return (v1 as bigint) < (v2 as bigint);
+        // JS compares numbers and bigints exactly, in any mix.
+        return (v1 as NixInt) < (v2 as NixInt);
       case 'float':
-        return (v1 as number) < (v2 as number);
+        return (v1 as NixFloat).v < (v2 as NixFloat).v;
       case 'string':
         return compareBytes(str(v1), str(v2)) < 0;
       case 'path':
@@ -116,8 +124,8 @@ export function compareBytes(a: string, b: string): number {
 }
 
 function kindOf(v: Value): string {
-  if (typeof v === 'bigint') return 'int';
-  if (typeof v === 'number') return 'float';
+  if (isInt(v)) return 'int';
+  if (v instanceof NixFloat) return 'float';
   if (typeof v === 'string' || v instanceof NixString) return 'string';
   if (v instanceof NixPath) return 'path';
   if (Array.isArray(v)) return 'list';
@@ -132,9 +140,9 @@ function rounding(name: 'ceil' | 'floor', f: (x: number) => number) {
       const v = force(args[0]!);
       const x = forceFloat(v, undefined, `while evaluating the first argument passed to builtins.${name}`);
       const r = f(x);
-      const isInt = typeof v === 'bigint';
+      const wasInt = isInt(v);
       if (!(r >= -9223372036854775808 && r < 9223372036854775808)) {
-        if (isInt) {
+        if (wasInt) {
           throw new EvalError(
             `Due to a bug (see https://github.com/NixOS/nix/issues/12899) the NixInt argument ${v} caused undefined behavior in previous Nix versions.\n\tFuture Nix versions might implement the correct behavior.`,
           );
@@ -142,12 +150,12 @@ function rounding(name: 'ceil' | 'floor', f: (x: number) => number) {
         throw new EvalError(`NixFloat argument ${formatFloat(x)} is not in the range of NixInt`);
       }
       const res = BigInt(r);
-      if (isInt && res !== v) {
+      if (wasInt && res !== intToBigInt(v)) {
         throw new EvalError(
           `Due to a bug (see https://github.com/NixOS/nix/issues/12899) a loss of precision occurred in previous Nix versions because the NixInt argument ${v} was rounded to ${res}.\n\tFuture Nix versions might implement the correct behavior.`,
         );
       }
-      return res;
+      return mkInt(res);
     },
   };
 }
@@ -156,12 +164,12 @@ function bitOp(name: string, op: (a: bigint, b: bigint) => bigint) {
   return {
     name: `__${name}`,
     arity: 2,
+    // On all 64 bits: JS's own bit operators on numbers use only 32.
     fn: (args: Lazy[]) =>
-      BigInt.asIntN(
-        64,
+      toInt64(
         op(
-          forceInt(args[0]!, undefined, `while evaluating the first argument passed to builtins.${name}`),
-          forceInt(args[1]!, undefined, `while evaluating the second argument passed to builtins.${name}`),
+          intToBigInt(forceInt(args[0]!, undefined, `while evaluating the first argument passed to builtins.${name}`)),
+          intToBigInt(forceInt(args[1]!, undefined, `while evaluating the second argument passed to builtins.${name}`)),
         ),
       ),
   };
@@ -181,13 +189,11 @@ registerBuiltins([
       const f2 = forceFloat(args[1]!, undefined, 'while evaluating the second operand of the division');
       if (f2 === 0) throw new EvalError('division by zero');
       if (isFloatOp(args[0]!, args[1]!)) {
-        return forceFloat(args[0]!, undefined, 'while evaluating the first operand of the division') / f2;
+        return new NixFloat(forceFloat(args[0]!, undefined, 'while evaluating the first operand of the division') / f2);
       }
       const i1 = forceInt(args[0]!, undefined, 'while evaluating the first operand of the division');
       const i2 = forceInt(args[1]!, undefined, 'while evaluating the second operand of the division');
-      const r = i1 / i2;
-      if (r > INT_MAX || r < INT_MIN) throw new EvalError(`integer overflow in dividing ${i1} / ${i2}`);
-      return r;
+      return checkedDiv(i1, i2);
     },
   },
   bitOp('bitAnd', (a, b) => a & b),

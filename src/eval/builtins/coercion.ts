@@ -1,7 +1,12 @@
 // toString: Nix's most permissive string coercion (paths are not copied).
 
 import { registerBuiltins } from './registry.js';
-import { mkString, Thunk, type Lazy } from '../values.js';
+import {
+  mkString,
+  Thunk,
+  type Lazy,
+  isInt,
+} from '../values.js';
 import type { EvalState } from '../eval-state.js';
 
 registerBuiltins([
@@ -14,7 +19,7 @@ registerBuiltins([
       // coerceToString would raise them.
       let x: Lazy = args[0]!;
       if (x instanceof Thunk && x.forced) x = x.force();
-      if ((typeof x === 'bigint' || typeof x === 'string') && state.callDepth <= state.settings.maxCallDepth) {
+      if ((isInt(x) || typeof x === 'string') && state.callDepth <= state.settings.maxCallDepth) {
         return typeof x === 'string' ? x : x.toString();
       }
       const context = new Set<string>();

@@ -23,6 +23,8 @@ import {
   showType,
   type Lazy,
   type Value,
+  isInt,
+  NixFloat,
 } from '../values.js';
 import { showPos, type Pos } from '../position.js';
 import { renderError } from '../error-format.js';
@@ -186,8 +188,8 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
     }
     if (v === null) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
-    if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'number') return jsonFloat(v);
+    if (isInt(v)) return v.toString();
+    if (v instanceof NixFloat) return jsonFloat(v.v);
     if (typeof v === 'string') return jsonString(v);
     if (v instanceof NixString) {
       for (const c of v.ctx) context.add(c);

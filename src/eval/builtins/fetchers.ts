@@ -22,6 +22,8 @@ import {
   type Lazy,
   type PrimOpDef,
   type Value,
+  isInt,
+  type NixInt,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { symbolOrder } from '../symbols.js';
@@ -151,7 +153,7 @@ function unsupported(what: string, url: string): never {
 // ---------------------------------------------------------------------------
 // Flake references (only the forms that need no registry or network).
 
-type FlakeAttr = string | bigint | boolean;
+type FlakeAttr = string | NixInt | boolean;
 
 const gitForges = new Set(['github', 'gitlab', 'sourcehut']);
 
@@ -250,7 +252,7 @@ registerBuiltins([
       if (v instanceof NixAttrs) {
         for (const n of symbolOrder(v)) {
           const a = force(v.get(n)!, v.posOf(n));
-          if (typeof a === 'bigint' && a < 0n) throw new EvalError(`negative value given for 'fetchTree' argument '${n}': ${a}`);
+          if (isInt(a) && a < 0) throw new EvalError(`negative value given for 'fetchTree' argument '${n}': ${a}`);
         }
         const url = v.get('url');
         unsupported('input', url !== undefined ? forceStringNoCtx(url) : String(force(v.get('type') ?? '')));
@@ -283,8 +285,8 @@ registerBuiltins([
       const attrs = new Map<string, FlakeAttr>();
       for (const n of symbolOrder(a)) {
         const v = force(a.get(n)!, a.posOf(n));
-        if (typeof v === 'bigint') {
-          if (v < 0n) throw new EvalError(`negative value given for flake ref attr ${n}: ${v}`);
+        if (isInt(v)) {
+          if (v < 0) throw new EvalError(`negative value given for flake ref attr ${n}: ${v}`);
           attrs.set(n, v);
         } else if (typeof v === 'boolean') attrs.set(n, v);
         else if (typeof v === 'string' || v instanceof NixString) attrs.set(n, typeof v === 'string' ? v : v.s);

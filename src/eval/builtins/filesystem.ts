@@ -138,8 +138,8 @@ registerBuiltins([
     },
   },
   { name: '__currentSystem', value: (state: EvalState) => state.settings.currentSystem, impureOnly: true },
-  { name: '__currentTime', value: () => BigInt(Math.floor(Date.now() / 1000)), impureOnly: true },
+  { name: '__currentTime', value: () => Math.floor(Date.now() / 1000), impureOnly: true },
   { name: '__nixVersion', value: () => NIX_VERSION },
-  { name: '__langVersion', value: () => 6n },
+  { name: '__langVersion', value: () => 6 },
   { name: '__storeDir', value: (state: EvalState) => state.store.storeDir },
 ]);

@@ -19,6 +19,9 @@ import {
   Thunk,
   type Lazy,
   type Value,
+  isInt,
+  NixFloat,
+  mkInt,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
@@ -144,10 +147,10 @@ export function printValueAsJson(
       if (strict) v = force(x, pos);
       else if (x instanceof Thunk && !x.forced) throw new TypeError('cannot convert a thunk to JSON', pos);
       else v = force(x);
-      if (typeof v === 'bigint') parts.push(v.toString());
+      if (isInt(v)) parts.push(v.toString());
       else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
       else if (v === null) parts.push('null');
-      else if (typeof v === 'number') parts.push(jsonFloat(v));
+      else if (v instanceof NixFloat) parts.push(jsonFloat(v.v));
       else if (typeof v === 'string') parts.push(jsonString(v));
       else if (v instanceof NixString) {
         for (const c of v.ctx) context.add(c);
@@ -203,7 +206,12 @@ export function printValueAsJson(
 
 /** Parses JSON straight into Nix values (the parser is iterative, so depth is no problem). */
 export function jsonToValue(text: string): Value {
-  return parseJson<Value>(text, { array: (xs) => xs as Lazy[], object: (m) => new NixAttrs(m as Map<string, Lazy>) });
+  return parseJson<Value>(text, {
+    array: (xs) => xs as Lazy[],
+    object: (m) => new NixAttrs(m as Map<string, Lazy>),
+    int: (n) => mkInt(n),
+    float: (x) => new NixFloat(x),
+  });
 }
 
 registerBuiltins([

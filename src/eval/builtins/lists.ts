@@ -120,7 +120,7 @@ registerBuiltins([
     fn: (args) => {
       const n = forceInt(args[1]!, undefined, "while evaluating the second argument passed to 'builtins.elemAt'");
       const xs = forceList(args[0]!, undefined, "while evaluating the first argument passed to 'builtins.elemAt'");
-      if (n < 0n || n >= BigInt(xs.length)) throw new EvalError(`'builtins.elemAt' called with index ${n} on a list of size ${xs.length}`);
+      if (n < 0 || n >= xs.length) throw new EvalError(`'builtins.elemAt' called with index ${n} on a list of size ${xs.length}`);
       return force(xs[Number(n)]!);
     },
   },
@@ -145,7 +145,7 @@ registerBuiltins([
   {
     name: '__length',
     arity: 1,
-    fn: (args) => BigInt(forceList(args[0]!, undefined, arg1('length')).length),
+    fn: (args) => forceList(args[0]!, undefined, arg1('length')).length,
   },
   {
     name: '__concatLists',
@@ -188,11 +188,11 @@ registerBuiltins([
     arity: 2,
     fn: (args) => {
       const n = forceInt(args[1]!, undefined, arg2('genList'));
-      if (n < 0n) throw new EvalError(`cannot create list of size ${n}`);
+      if (n < 0) throw new EvalError(`cannot create list of size ${n}`);
       const f = forceFunction(args[0]!, undefined, arg1('genList'));
       const len = Number(n);
       const out: Lazy[] = new Array(len);
-      for (let i = 0; i < len; i++) out[i] = new AppThunk(f, BigInt(i));
+      for (let i = 0; i < len; i++) out[i] = new AppThunk(f, i);
       return out;
     },
   },

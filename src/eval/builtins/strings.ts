@@ -22,6 +22,7 @@ import {
   NixString,
   type Lazy,
   requireAttr,
+  intToNumber,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../regex/index.js';
@@ -94,18 +95,18 @@ registerBuiltins([
     arity: 3,
     fn: (args, _pos, state: EvalState) => {
       const start = forceInt(args[0]!, undefined, 'while evaluating the first argument (the start offset) passed to builtins.substring');
-      if (start < 0n) throw new EvalError("negative start position in 'substring'");
+      if (start < 0) throw new EvalError("negative start position in 'substring'");
       const len = forceInt(args[1]!, undefined, 'while evaluating the second argument (the substring length) passed to builtins.substring');
       // An empty substring is the idiomatic way to take just a string's context.
-      if (len === 0n) {
+      if (len == 0) { // eslint-disable-line eqeqeq -- either int form
         const v = force(args[2]!);
         if (typeof v === 'string') return '';
         if (v instanceof NixString) return new NixString('', v.ctx);
       }
       const context = new Set<string>();
       const s = state.coerceToString(args[2]!, undefined, 'while evaluating the third argument (the string) passed to builtins.substring', context);
-      const startN = start > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(start);
-      const lenN = len < 0n ? -1 : len > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(len);
+      const startN = intToNumber(start);
+      const lenN = len < 0 ? -1 : intToNumber(len);
       return mkString(byteSubstring(s, startN, lenN), context);
     },
   },
@@ -114,7 +115,7 @@ registerBuiltins([
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
       const s = state.coerceToString(args[0]!, undefined, 'while evaluating the argument passed to builtins.stringLength', new Set());
-      return BigInt(byteLength(s));
+      return byteLength(s);
     },
   },
   {
@@ -250,7 +251,7 @@ registerBuiltins([
     fn: (args) => {
       const a = forceStringNoCtx(args[0]!, undefined, arg1('compareVersions'));
       const b = forceStringNoCtx(args[1]!, undefined, arg2('compareVersions'));
-      return BigInt(compareVersions(a, b));
+      return compareVersions(a, b);
     },
   },
   {

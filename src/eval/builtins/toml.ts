@@ -4,7 +4,7 @@
 
 import { registerBuiltins } from './registry.js';
 import { EvalError } from '../errors.js';
-import { forceStringNoCtx, NixAttrs, type Lazy, type Value } from '../values.js';
+import { forceStringNoCtx, mkInt, NixAttrs, NixFloat, type Lazy, type Value } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { parseToml, TomlDateTime, TomlError, TomlTable, type TomlValue } from '../toml.js';
 
@@ -35,6 +35,8 @@ function toValue(t: TomlValue, timestamps: boolean): Value {
     );
   }
   if (typeof t === 'string') return noNul(t);
+  if (typeof t === 'bigint') return mkInt(t);
+  if (typeof t === 'number') return new NixFloat(t);
   return t;
 }
 

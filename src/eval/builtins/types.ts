@@ -1,7 +1,18 @@
 // Type predicates: isNull, isInt, …, typeOf.
 
 import { registerBuiltins } from './registry.js';
-import { force, isFunction, NixAttrs, NixPath, NixString, typeOf, type Lazy, type Value } from '../values.js';
+import {
+  force,
+  isFunction,
+  NixAttrs,
+  NixPath,
+  NixString,
+  typeOf,
+  type Lazy,
+  type Value,
+  isInt,
+  NixFloat,
+} from '../values.js';
 
 function predicate(name: string, test: (v: Value) => boolean) {
   return {
@@ -13,8 +24,8 @@ function predicate(name: string, test: (v: Value) => boolean) {
 
 registerBuiltins([
   predicate('isNull', (v) => v === null),
-  predicate('__isInt', (v) => typeof v === 'bigint'),
-  predicate('__isFloat', (v) => typeof v === 'number'),
+  predicate('__isInt', (v) => isInt(v)),
+  predicate('__isFloat', (v) => v instanceof NixFloat),
   predicate('__isBool', (v) => typeof v === 'boolean'),
   predicate('__isString', (v) => typeof v === 'string' || v instanceof NixString),
   predicate('__isPath', (v) => v instanceof NixPath),

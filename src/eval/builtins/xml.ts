@@ -15,6 +15,8 @@ import {
   Thunk,
   type Lazy,
   type Value,
+  isInt,
+  NixFloat,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
@@ -111,7 +113,7 @@ export function printValueAsXml(state: EvalState, value: Lazy, opts: XmlOptions,
         return;
       }
       const v: Value = force(x);
-      if (typeof v === 'bigint') doc.emptyElement('int', { value: v.toString() });
+      if (isInt(v)) doc.emptyElement('int', { value: v.toString() });
       else if (typeof v === 'boolean') doc.emptyElement('bool', { value: v ? 'true' : 'false' });
       else if (typeof v === 'string') doc.emptyElement('string', { value: v });
       else if (v instanceof NixString) {
@@ -119,7 +121,7 @@ export function printValueAsXml(state: EvalState, value: Lazy, opts: XmlOptions,
         doc.emptyElement('string', { value: v.s });
       } else if (v instanceof NixPath) doc.emptyElement('path', { value: v.path });
       else if (v === null) doc.emptyElement('null');
-      else if (typeof v === 'number') doc.emptyElement('float', { value: formatFloat(v) });
+      else if (v instanceof NixFloat) doc.emptyElement('float', { value: formatFloat(v.v) });
       else if (Array.isArray(v)) {
         doc.openElement('list');
         for (const e of v) go(e, pos);
