@@ -92,6 +92,19 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
 }
 
 /**
+ * The (unmasked) modulo hash of a derivation just written, given the sha256
+ * of its ATerm: an input-addressed derivation without input derivations
+ * hashes to exactly that (there are no inputs to replace), which saves
+ * printing and hashing it once more; anything else is computed.
+ */
+export function moduloHashAfterWrite(drv: Derivation, atermHash: Hash, ctx: DrvHashContext): DrvHash {
+  if (drv.inputDrvs.size === 0 && [...drv.outputs.values()].every((o) => o.kind === 'inputAddressed')) {
+    return { hashes: new Map([...drv.outputs.keys()].map((n) => [n, atermHash])), kind: 'regular' };
+  }
+  return hashDerivationModulo(drv, ctx, false);
+}
+
+/**
  * Fills in the output paths of an input-addressed derivation whose outputs
  * are given by name only (as derivationStrict builds it): hash the masked
  * derivation, then set each output's path and env variable. If an input is

@@ -170,13 +170,49 @@ export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): s
   const args = drv.args;
   for (let i = 0; i < args.length; i++) out += (i === 0 ? '' : ',') + quote(args[i]!);
   out += '],[';
-  first = true;
-  for (const k of sortedBytewise(drv.env.keys())) {
-    const value = mask && drv.outputs.has(k) ? '' : drv.env.get(k)!;
-    out += (first ? '(' : ',(') + quote(k) + ',' + quote(value) + ')';
-    first = false;
+  const entries = envEntries(drv.env);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const value = drv.env.get(e.key)!;
+    let quoted: string;
+    if (mask && drv.outputs.has(e.key)) quoted = '""';
+    else {
+      if (value !== e.value) {
+        e.value = value;
+        e.quoted = quote(value);
+      }
+      quoted = e.quoted;
+    }
+    out += (i === 0 ? '(' : ',(') + e.quotedKey + ',' + quoted + ')';
   }
   return out + '])';
+}
+
+interface EnvEntry {
+  key: string;
+  quotedKey: string;
+  value: string;
+  quoted: string;
+}
+
+/**
+ * The environment in byte order with its entries quoted, remembered per env
+ * map: a derivation is unparsed three times while it is instantiated
+ * (masked for its output paths, plainly for its .drv, with its inputs'
+ * hashes for its own modulo hash), and quoting long values dominated.
+ * Reused while the map holds the same keys; a changed value is re-quoted.
+ */
+const envCache = new WeakMap<Map<string, string>, EnvEntry[]>();
+
+function envEntries(env: Map<string, string>): EnvEntry[] {
+  const cached = envCache.get(env);
+  if (cached !== undefined && cached.length === env.size && cached.every((e) => env.has(e.key))) return cached;
+  const entries = sortedBytewise(env.keys()).map((key) => {
+    const value = env.get(key)!;
+    return { key, quotedKey: quote(key), value, quoted: quote(value) };
+  });
+  envCache.set(env, entries);
+  return entries;
 }
 
 /** `["a","b"]` for strings Nix writes unescaped. */

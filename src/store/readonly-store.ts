@@ -7,6 +7,7 @@ import { NixError } from '../eval/errors.js';
 import { hashFile, hashString, hashEquals, parseHashAny, printHash } from './hash.js';
 import { hashPath } from './nar.js';
 import { makeFixedOutputPath, makeTextPath, DEFAULT_STORE_DIR } from './store-path.js';
+import type { Hash } from './hash.js';
 import type { AddPathOptions, Store, ValidPathInfo } from './store-api.js';
 
 export class ReadOnlyStore implements Store {
@@ -45,8 +46,8 @@ export class ReadOnlyStore implements Store {
     return this.backing?.queryPathInfo(path);
   }
 
-  addTextToStore(name: string, text: string, references: string[]): string {
-    return makeTextPath(name, hashString('sha256', text), references, this.storeDir);
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash): string {
+    return makeTextPath(name, textHash ?? hashString('sha256', text), references, this.storeDir);
   }
 
   addPathToStore(name: string, srcPath: string, options: AddPathOptions): string {

@@ -5,6 +5,8 @@
 // where the physical directory differs from the logical storeDir) and a
 // path-computing store for --eval / --readonly-mode that writes nothing.
 
+import type { Hash } from './hash.js';
+
 /** How the contents of a path are hashed when it is added. */
 export type FileIngestionMethod = 'flat' | 'recursive';
 
@@ -46,8 +48,12 @@ export interface Store {
   isValidPath(path: string): boolean;
   queryPathInfo(path: string): ValidPathInfo | undefined;
 
-  /** builtins.toFile and .drv files: a text path with references. Returns the store path. */
-  addTextToStore(name: string, text: string, references: string[]): string;
+  /**
+   * builtins.toFile and .drv files: a text path with references. Returns the
+   * store path. `textHash`, when given, is the sha256 of `text` (callers
+   * that needed it anyway save hashing it twice).
+   */
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash): string;
 
   /** Path literals, builtins.path, filterSource: copies srcPath in. Returns the store path. */
   addPathToStore(name: string, srcPath: string, options: AddPathOptions): string;

@@ -32,7 +32,7 @@ import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
-import { parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
+import { hashString, parseHashAlgoOpt, parseHashAllowEmpty, type Hash, type HashAlgo } from '../../store/hash.js';
 import {
   DRV_EXTENSION,
   isInStore,
@@ -51,7 +51,7 @@ import {
   unparseDerivation,
   type Derivation,
 } from '../../store/derivation.js';
-import { downstreamPlaceholder, fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
+import { downstreamPlaceholder, fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
 import { parseNixContextElem } from './derivation-context.js';
 
 // ---------------------------------------------------------------------------
@@ -103,8 +103,8 @@ function closureOf(store: Store, start: string): Set<string> {
 }
 
 /** Writes (or, read-only, just names) a text file in the store and remembers its references. */
-function addText(store: Store, name: string, text: string, references: string[]): string {
-  const path = store.addTextToStore(name, text, references);
+function addText(store: Store, name: string, text: string, references: string[], textHash?: Hash): string {
+  const path = store.addTextToStore(name, text, references, textHash);
   memoryOf(store).references.set(path, references);
   return path;
 }
@@ -440,10 +440,12 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   // Write the .drv (a read-only store only computes its path) and remember
   // what later derivations need to know about it.
   const references = derivationReferences(drv);
-  const drvPath = addText(store, drvName + DRV_EXTENSION, unparseDerivation(drv, { storeDir: store.storeDir }), references);
+  const aterm = unparseDerivation(drv, { storeDir: store.storeDir });
+  const atermHash = hashString('sha256', aterm);
+  const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash);
   const mem = memoryOf(store);
   mem.outputNames.set(drvPath, [...drv.outputs.keys()]);
-  mem.drvHashes.set(drvPath, hashDerivationModulo(drv, hashContext(store), false));
+  mem.drvHashes.set(drvPath, moduloHashAfterWrite(drv, atermHash, hashContext(store)));
 
   const result = new Map<string, Lazy>();
   result.set('drvPath', mkString(drvPath, new Set([`=${drvPath}`])));

@@ -195,8 +195,8 @@ export class LocalStore implements Store {
   // -------------------------------------------------------------------------
   // Adding paths
 
-  addTextToStore(name: string, text: string, references: string[]): string {
-    const hash = hashString('sha256', text);
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash): string {
+    const hash = textHash ?? hashString('sha256', text);
     const dstPath = makeTextPath(name, hash, references, this.storeDir);
     this.addTempRoot(dstPath);
     if (this.isValidPath(dstPath)) return dstPath;
