@@ -53,7 +53,8 @@ function encodingOf(s: string): { ascii: boolean; bytes: () => Buffer } {
 
 /** Length in bytes of the UTF-8 encoding, as Nix measures strings. */
 export function byteLength(s: string): number {
-  return encodingOf(s).ascii ? s.length : encodingOf(s).bytes().length;
+  // Counted natively, without encoding (same count as Buffer.from(s)).
+  return Buffer.byteLength(s, 'utf8');
 }
 
 /** Bytes [start, start+len) of the UTF-8 encoding; len < 0 means to the end. */
