@@ -8,7 +8,7 @@ import { NixError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
 import type { CommandContext } from '../cli/run-command.js';
 import { compressHash, hashFile, parseHashAlgo, parseHashAny, printHash, type Hash, type HashAlgo, type HashEncoding } from '../store/hash.js';
-import { hashPath } from '../store/nar.js';
+import { hashPathParallel } from '../store/nar-parallel.js';
 import { nixSysError } from '../store/local/sys-error.js';
 
 const USAGE = `Usage: nix-hash [--flat] [--base32] [--truncate] [--type hashAlgo] path...
@@ -117,7 +117,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   for (const path of items) {
     let h: Hash;
     try {
-      h = flat ? hashFile(algo, path) : hashPath(algo, path).hash;
+      h = flat ? hashFile(algo, path) : hashPathParallel(algo, path).hash;
     } catch (e) {
       throw asNixError(e);
     }

@@ -10,7 +10,8 @@ import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
 import { ExitError, type CommandContext } from '../cli/run-command.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
-import { dumpPath, FdSource, hashPath, restorePath } from '../store/nar.js';
+import { FdSource, hashPath, restorePath } from '../store/nar.js';
+import { dumpPathParallel } from '../store/nar-parallel.js';
 import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
 import type { FileIngestionMethod } from '../store/store-api.js';
 import { writeExport } from '../store/export-format.js';
@@ -166,7 +167,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
     if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
     // Nothing was printed before, and not touching process.stdout keeps a pipe
     // on fd 1 blocking, so these synchronous writes never meet EAGAIN.
-    dumpPath(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk));
+    dumpPathParallel(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk), { mainReads: true });
     return 0;
   }
   if (inv.op === 'restore') {

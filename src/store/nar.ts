@@ -25,7 +25,9 @@ import {
   chmodSync,
   type Stats,
 } from 'node:fs';
+import * as fs from 'node:fs';
 import { NixError } from '../eval/errors.js';
+import { defineNarWriter, EntryKind, type NarOutput } from './nar-writer.js';
 import { HashSink, READ_CHUNK_SIZE, type Hash, type HashAlgo } from './hash.js';
 
 export const NAR_VERSION_MAGIC = 'nix-archive-1';
@@ -177,149 +179,37 @@ const DUMP_BUFFER_SIZE = 1024 * 1024;
 /** The buffer of the last finished dump, free for the next one. */
 let spareBuffer: Buffer | undefined;
 
-/** Framed NAR strings of the fixed tokens, encoded once. */
-const TOKEN = {
-  open: narString('('),
-  close: narString(')'),
-  typeRegular: tokens('type', 'regular'),
-  typeDirectory: tokens('type', 'directory'),
-  typeSymlink: tokens('type', 'symlink'),
-  executable: tokens('executable', ''),
-  contents: narString('contents'),
-  entryName: tokens('entry', '(', 'name'),
-  node: narString('node'),
-  target: narString('target'),
+const ENTRY_TYPES: Record<EntryKind, NarEntryType> = {
+  [EntryKind.Other]: 'unknown',
+  [EntryKind.Regular]: 'regular',
+  [EntryKind.Directory]: 'directory',
+  [EntryKind.Symlink]: 'symlink',
 };
 
-/**
- * Writes NAR framing straight into one reused buffer and file contents
- * straight from read(2) into it, handing the sink full buffers: no per-token
- * allocations and no generator frames per chunk.
- */
-class NarDumper {
-  private readonly buf: Buffer;
-  private len = 0;
-
-  constructor(private readonly sink: BorrowedSink, private readonly filter: PathFilter | undefined) {
-    // Evaluations hash many small sources: reuse one buffer rather than
-    // allocating 1 MiB per dump (a nested dump, from a filter, gets its own).
-    this.buf = spareBuffer ?? Buffer.allocUnsafe(DUMP_BUFFER_SIZE);
-    spareBuffer = undefined;
-  }
-
-  /** Hands the buffer back for the next dump; the dumper must not be used afterwards. */
-  release(): void {
-    spareBuffer = this.buf;
-  }
-
-  flush(): void {
-    if (this.len > 0) {
-      this.sink(this.buf.subarray(0, this.len));
-      this.len = 0;
-    }
-  }
-
-  private raw(data: Uint8Array): void {
-    if (this.len + data.length > this.buf.length) {
-      this.flush();
-      if (data.length > this.buf.length) {
-        this.sink(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-        return;
-      }
-    }
-    this.buf.set(data, this.len);
-    this.len += data.length;
-  }
-
-  private u64(n: number): void {
-    if (this.len + 8 > this.buf.length) this.flush();
-    this.buf.writeUInt32LE(n % 0x100000000, this.len);
-    this.buf.writeUInt32LE(Math.floor(n / 0x100000000), this.len + 4);
-    this.len += 8;
-  }
-
-  private pad(n: number): void {
-    const pad = (8 - (n % 8)) % 8;
-    if (pad === 0) return;
-    if (this.len + pad > this.buf.length) this.flush();
-    this.buf.fill(0, this.len, this.len + pad);
-    this.len += pad;
-  }
-
-  private bytes(b: Uint8Array): void {
-    this.u64(b.length);
-    this.raw(b);
-    this.pad(b.length);
-  }
-
-  entry(path: Buffer, st: Stats): void {
-    this.raw(TOKEN.open);
-    if (st.isFile()) {
-      this.raw(TOKEN.typeRegular);
-      if (st.mode & 0o100) this.raw(TOKEN.executable);
-      this.contents(path, st.size);
-    } else if (st.isDirectory()) {
-      this.raw(TOKEN.typeDirectory);
-      // Buffer names keep non-UTF-8 names intact and sort bytewise, as Nix does.
-      const names = readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare);
-      for (const name of names) {
-        const child = Buffer.concat([path, SLASH, name]);
-        const childSt = lstatSync(child);
-        if (this.filter && !this.filter(child.toString('utf8'), entryType(childSt))) continue;
-        this.raw(TOKEN.entryName);
-        this.bytes(name);
-        this.raw(TOKEN.node);
-        this.entry(child, childSt);
-        this.raw(TOKEN.close);
-      }
-    } else if (st.isSymbolicLink()) {
-      this.raw(TOKEN.typeSymlink);
-      this.raw(TOKEN.target);
-      this.bytes(readlinkSync(path, { encoding: 'buffer' }));
-    } else {
-      throw new NixError(`file '${path.toString('utf8')}' has an unsupported type`);
-    }
-    this.raw(TOKEN.close);
-  }
-
-  private contents(path: Buffer, size: number): void {
-    this.raw(TOKEN.contents);
-    this.u64(size);
-    const fd = openSync(path, 'r');
-    try {
-      let left = size;
-      while (left > 0) {
-        // Read into the free tail of the buffer; when it is full, hand it on.
-        if (this.len === this.buf.length) this.flush();
-        const want = Math.min(left, this.buf.length - this.len);
-        const n = readSync(fd, this.buf, this.len, want, null);
-        if (n === 0) throw new NixError(`file '${path.toString('utf8')}' changed size while it was being archived`);
-        this.len += n;
-        left -= n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    this.pad(size);
-  }
-
-  dump(path: Buffer): void {
-    this.raw(narString(NAR_VERSION_MAGIC));
-    this.entry(path, lstatSync(path));
-    this.flush();
-  }
-}
+const NarWriter = defineNarWriter(fs, (message) => new NixError(message));
 
 /**
  * Writes the NAR of `path` to a callback. The chunks are borrowed (see
  * BorrowedSink): hash them or write them out, but copy them to keep them.
  */
 export function dumpPath(path: string | Buffer, sink: BorrowedSink, filter?: PathFilter): void {
-  const dumper = new NarDumper(sink, filter);
+  // Evaluations hash many small sources: reuse one buffer rather than
+  // allocating 1 MiB per dump (a nested dump, from a filter, gets its own).
+  const buf = spareBuffer ?? Buffer.allocUnsafe(DUMP_BUFFER_SIZE);
+  spareBuffer = undefined;
+  const out: NarOutput = {
+    emit(b, len) {
+      sink(b.subarray(0, len));
+      return b;
+    },
+  };
+  const entryFilter = filter && ((p: Buffer, kind: EntryKind) => filter(p.toString('utf8'), ENTRY_TYPES[kind]));
   try {
-    dumper.dump(toBufferPath(path));
+    const writer = new NarWriter(buf, out, entryFilter);
+    writer.begin(toBufferPath(path));
+    writer.flush();
   } finally {
-    dumper.release();
+    spareBuffer = buf;
   }
 }
 

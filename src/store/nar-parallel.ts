@@ -1,0 +1,456 @@
+// Dumping a large tree on two threads (nix-hash, nix-store --dump). A
+// worker walks the tree and fills a ring of buffers shared with the main
+// thread (SharedArrayBuffer, Atomics), which hands them to the sink. What the
+// worker does depends on what keeps the main thread busy:
+//  - hashing: the worker also reads the files, the main thread only hashes;
+//  - writing out (cheap): the worker writes the NAR framing and opens the
+//    files, the main thread reads them (mainReads), so both threads share
+//    the per-file system calls. The worker lists each file's descriptor,
+//    size and path with the slot its contents belong in.
+//
+// Every dump starts synchronously on the main thread, as dumpPath does. Only
+// once it has written SPAWN_AFTER_BYTES or SPAWN_AFTER_ENTRIES is a worker
+// started (~25 ms, on the other core); the main thread carries on until the
+// worker is up and then hands it the rest of the walk (the open directories
+// with their remaining entries, and a file it is in the middle of; see
+// NarWriterState). Small trees so never pay for a worker; the evaluator
+// does not use this at all.
+//
+// The worker runs the source text of defineNarWriter, ringViews and
+// workerMain (eval: true), so this works the same from dist/, the bundle and
+// the single executable. Its errors come back through the ring and are
+// thrown on the main thread as the synchronous dump would throw them.
+
+import * as fs from 'node:fs';
+import { receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { NixError } from '../eval/errors.js';
+import { HashSink, type Hash, type HashAlgo } from './hash.js';
+import type { BorrowedSink } from './nar.js';
+import { defineNarWriter, type NarOutput, type NarWriterClass, type NarWriterState } from './nar-writer.js';
+
+/** A dump that has written this much before the worker is up is handed over to it. */
+const SPAWN_AFTER_BYTES = 16 * 1024 * 1024;
+const SPAWN_AFTER_ENTRIES = 2000;
+
+/**
+ * The ring: SLOTS (a power of two) buffers of SLOT_SIZE bytes; small enough
+ * to stay in the caches between the two threads.
+ */
+const SLOTS = 32;
+const SLOT_SIZE = 256 * 1024;
+/**
+ * Files the worker may open for the main thread per slot, so at most
+ * SLOTS * FILES_PER_SLOT = 512 descriptors are open at once (half the usual
+ * soft limit), and room for their paths.
+ */
+const FILES_PER_SLOT = 16;
+const PATHS_PER_SLOT = 16 * 1024;
+/** A slot with less room than this left is passed on rather than continued after a file. */
+const MIN_SLOT_ROOM = 4096;
+
+/**
+ * The protocol's constants, passed to the worker with its data (its source
+ * cannot see this module). The control words (Int32Array indices) at the
+ * start of the shared buffer, and the kinds of slots.
+ */
+const K = {
+  PRODUCED: 0, // slots published by the worker (wraps at 2^31; only differences matter)
+  CONSUMED: 1, // slots the main thread is done with
+  READY: 2, // 1 once the worker waits for the hand-over
+  GO: 3, // 1 once the hand-over state was posted
+  ABORT: 4, // 1 when the main thread gives up (the worker stops)
+  DATA: 1, // NAR bytes, with the contents of the slot's files (if any) to be read in between
+  END: 2, // the archive is complete
+  ERROR: 3, // the worker failed: JSON of the error in the slot
+};
+const { PRODUCED, CONSUMED, READY, GO, ABORT, DATA, END } = K;
+
+
+/**
+ * Where everything is in the shared buffer; computed on the main thread and
+ * passed to the worker. Per slot: its kind, length, number of files and
+ * bytes of paths (meta); per file: where in the slot's bytes its contents
+ * go, its descriptor and its path's length (files), its size (sizes), its
+ * path (paths). Files are in the order of their contents.
+ */
+function ringLayout() {
+  const align = (n: number): number => Math.ceil(n / 8) * 8;
+  const meta = 64;
+  const files = align(meta + SLOTS * 4 * 4);
+  const sizes = align(files + SLOTS * FILES_PER_SLOT * 3 * 4);
+  const paths = align(sizes + SLOTS * FILES_PER_SLOT * 8);
+  const data = align(paths + SLOTS * PATHS_PER_SLOT);
+  return {
+    slots: SLOTS,
+    slotSize: SLOT_SIZE,
+    filesPerSlot: FILES_PER_SLOT,
+    pathsPerSlot: PATHS_PER_SLOT,
+    meta,
+    files,
+    sizes,
+    paths,
+    data,
+    total: data + SLOTS * SLOT_SIZE,
+  };
+}
+type RingLayout = ReturnType<typeof ringLayout>;
+
+/** Typed views of the shared buffer. Self-contained: the worker runs its source too. */
+function ringViews(sab: SharedArrayBuffer, l: RingLayout) {
+  const slotBuffers: Buffer[] = [];
+  for (let i = 0; i < l.slots; i++) slotBuffers.push(Buffer.from(sab, l.data + i * l.slotSize, l.slotSize));
+  return {
+    ctl: new Int32Array(sab, 0, 16),
+    meta: new Int32Array(sab, l.meta, l.slots * 4),
+    files: new Int32Array(sab, l.files, l.slots * l.filesPerSlot * 3),
+    sizes: new Float64Array(sab, l.sizes, l.slots * l.filesPerSlot),
+    paths: Buffer.from(sab, l.paths, l.slots * l.pathsPerSlot),
+    slotBuffers,
+  };
+}
+
+interface WorkerData {
+  sab: SharedArrayBuffer;
+  layout: RingLayout;
+  k: typeof K;
+  /**
+   * Whether the main thread reads the files' contents (the worker opens
+   * them): for a dump, whose writes leave the main thread idle; not for
+   * hashing, which keeps it busy.
+   */
+  mainReads: boolean;
+  minSlotRoom: number;
+}
+
+/**
+ * A NarWriterState as posted to the worker: each directory's remaining names
+ * in one buffer (cloning Buffers one by one would copy the pool each sits in).
+ */
+interface PackedState {
+  stack: { path: Uint8Array; names: Uint8Array; lengths: number[]; kinds: number[] }[];
+  file?: { path: Uint8Array; size: number; offset: number };
+}
+
+function packState(state: NarWriterState): PackedState {
+  const copy = (b: Buffer): Uint8Array => Uint8Array.prototype.slice.call(b);
+  const packed: PackedState = {
+    stack: state.stack.map((f) => {
+      const rest = f.names.slice(f.next);
+      return { path: copy(f.path), names: Buffer.concat(rest), lengths: rest.map((n) => n.length), kinds: f.kinds.slice(f.next) };
+    }),
+  };
+  if (state.file) packed.file = { ...state.file, path: copy(state.file.path) };
+  return packed;
+}
+
+/** The worker's side; self-contained like defineNarWriter (its source text is run in the worker). */
+function workerMain(
+  Writer: NarWriterClass,
+  views: typeof ringViews,
+  data: WorkerData,
+  close: (fd: number) => void,
+  port: MessagePort,
+  receive: (port: MessagePort) => { message: unknown } | undefined,
+): void {
+  const { sab, layout, k, mainReads, minSlotRoom } = data;
+  const { PRODUCED, CONSUMED, READY, GO, ABORT, DATA, END, ERROR } = k;
+  const { slots, filesPerSlot, pathsPerSlot } = layout;
+  const { ctl, meta, files, sizes, paths, slotBuffers } = views(sab, layout);
+  const aborted = new Error('aborted');
+  let produced = 0;
+  // The slot being filled: its index, files and bytes of paths so far.
+  let cur = 0;
+  let nfiles = 0;
+  let pathBytes = 0;
+
+  /** Waits until the slot `produced` is free; it becomes the current one. */
+  const acquire = (): Buffer => {
+    for (;;) {
+      if (Atomics.load(ctl, ABORT) !== 0) throw aborted;
+      const consumed = Atomics.load(ctl, CONSUMED);
+      if (((produced - consumed) | 0) < slots) break;
+      Atomics.wait(ctl, CONSUMED, consumed, 100);
+    }
+    cur = produced & (slots - 1);
+    nfiles = 0;
+    pathBytes = 0;
+    return slotBuffers[cur]!;
+  };
+  const publish = (kind: number, len: number): void => {
+    meta[cur * 4] = kind;
+    meta[cur * 4 + 1] = len;
+    meta[cur * 4 + 2] = nfiles;
+    meta[cur * 4 + 3] = pathBytes;
+    produced = (produced + 1) | 0;
+    Atomics.store(ctl, PRODUCED, produced);
+    Atomics.notify(ctl, PRODUCED);
+  };
+  /** Bytes of the current slot up to `len` in `buf` (the writer may be filling a tail view of it). */
+  const filled = (buf: Buffer, len: number): number => buf.byteOffset - slotBuffers[cur]!.byteOffset + len;
+
+  Atomics.store(ctl, READY, 1);
+  Atomics.notify(ctl, READY);
+  try {
+    while (Atomics.load(ctl, GO) === 0) {
+      if (Atomics.load(ctl, ABORT) !== 0) return;
+      Atomics.wait(ctl, GO, 0, 100);
+    }
+    const packed = receive(port)!.message as PackedState;
+    const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const state: NarWriterState = { stack: [] };
+    for (const f of packed.stack) {
+      const all = asBuffer(f.names);
+      const names: Buffer[] = [];
+      let off = 0;
+      for (const n of f.lengths) {
+        names.push(all.subarray(off, off + n));
+        off += n;
+      }
+      state.stack.push({ path: asBuffer(f.path), names, kinds: f.kinds, next: 0 });
+    }
+    if (packed.file) state.file = { ...packed.file, path: asBuffer(packed.file.path) };
+
+    const out: NarOutput = {
+      emit(buf, len) {
+        publish(DATA, filled(buf, len));
+        return acquire();
+      },
+    };
+    if (mainReads) {
+      out.takeFile = (buf, len, path, fd, size) => {
+        if (path.length > pathsPerSlot) return undefined;
+        let at = filled(buf, len);
+        let slot = slotBuffers[cur]!;
+        if (nfiles === filesPerSlot || pathBytes + path.length > pathsPerSlot || slot.length - at < minSlotRoom) {
+          publish(DATA, at);
+          slot = acquire();
+          at = 0;
+        }
+        const f = cur * filesPerSlot + nfiles;
+        files[f * 3] = at;
+        files[f * 3 + 1] = fd;
+        files[f * 3 + 2] = path.length;
+        sizes[f] = size;
+        path.copy(paths, cur * pathsPerSlot + pathBytes);
+        pathBytes += path.length;
+        nfiles++;
+        return slot.subarray(at);
+      };
+    }
+    const writer = new Writer(acquire(), out);
+    writer.resume(state);
+    writer.flush();
+    acquire();
+    publish(END, 0);
+  } catch (e) {
+    if (e === aborted) return;
+    const err = e as NodeJS.ErrnoException & { nixError?: boolean; dest?: unknown };
+    const text = Buffer.from(
+      JSON.stringify({
+        message: String(err?.message ?? e),
+        nixError: err?.nixError === true,
+        code: err?.code,
+        errno: err?.errno,
+        syscall: err?.syscall,
+        path: err?.path === undefined ? undefined : String(err.path),
+        dest: err?.dest === undefined ? undefined : String(err.dest),
+      }),
+    );
+    // The files of the slot being filled are nobody's now.
+    for (let f = 0; f < nfiles; f++) close(files[(cur * filesPerSlot + f) * 3 + 1]!);
+    try {
+      const slot = acquire();
+      const n = Math.min(text.length, slot.length);
+      text.copy(slot, 0, 0, n);
+      publish(ERROR, n);
+    } catch {
+      // Aborted: nobody is waiting for the error.
+    }
+  }
+}
+
+let workerSource: string | undefined;
+
+function getWorkerSource(): string {
+  workerSource ??= [
+    '"use strict";',
+    "const fs = require('node:fs');",
+    "const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');",
+    `const Writer = (${defineNarWriter.toString()})(fs, (m) => Object.assign(new Error(m), { nixError: true }));`,
+    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, fs.closeSync, parentPort, receiveMessageOnPort);`,
+  ].join('\n');
+  return workerSource;
+}
+
+const MainWriter = defineNarWriter(fs, (message) => new NixError(message));
+
+/** The error a worker reported, as the synchronous dump would have thrown it. */
+function workerError(json: string): Error {
+  const e = JSON.parse(json) as { message: string; nixError: boolean; code?: string; errno?: number; syscall?: string; path?: string; dest?: string };
+  if (e.nixError) return new NixError(e.message);
+  const err = new Error(e.message) as NodeJS.ErrnoException & { dest?: string };
+  if (e.code !== undefined) err.code = e.code;
+  if (e.errno !== undefined) err.errno = e.errno;
+  if (e.syscall !== undefined) err.syscall = e.syscall;
+  if (e.path !== undefined) err.path = e.path;
+  if (e.dest !== undefined) err.dest = e.dest;
+  return err;
+}
+
+/** Reads exactly `size` bytes of an open file into the sink, through `buf`. */
+function readFileInto(fd: number, path: Buffer, size: number, buf: Buffer, sink: BorrowedSink): void {
+  let pos = 0;
+  while (pos < size) {
+    const n = fs.readSync(fd, buf, 0, Math.min(size - pos, buf.length), pos);
+    if (n === 0) throw new NixError(`file '${path.toString('utf8')}' changed size while it was being archived`);
+    sink(buf.subarray(0, n));
+    pos += n;
+  }
+}
+
+export interface ParallelDumpOptions {
+  /**
+   * Whether the main thread reads the files' contents while the worker walks
+   * the tree and opens them: right when the sink is cheap (writing out), not
+   * when it keeps the main thread busy (hashing).
+   */
+  mainReads?: boolean;
+  /** Tests: start a worker after this many bytes / entries instead of the defaults ... */
+  spawnAfterBytes?: number;
+  spawnAfterEntries?: number;
+  /** ... and wait for it, so that the hand-over happens right there. */
+  waitForWorker?: boolean;
+}
+
+/**
+ * Like dumpPath without a filter, but a large tree is serialised by a worker
+ * thread while the sink runs on the main thread. Same bytes, same errors.
+ */
+export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, options: ParallelDumpOptions = {}): void {
+  const spawnAfterBytes = options.spawnAfterBytes ?? SPAWN_AFTER_BYTES;
+  const spawnAfterEntries = options.spawnAfterEntries ?? SPAWN_AFTER_ENTRIES;
+  let ring: { worker: Worker; sab: SharedArrayBuffer; layout: RingLayout; ctl: Int32Array } | undefined;
+  let emitted = 0;
+  let steps = 0;
+
+  const buf = Buffer.allocUnsafe(SLOT_SIZE);
+  const out: NarOutput = {
+    emit(b, len) {
+      emitted += len;
+      sink(b.subarray(0, len));
+      return b;
+    },
+    shouldPause() {
+      if (ring) {
+        if (options.waitForWorker) Atomics.wait(ring.ctl, READY, 0, 10_000);
+        return Atomics.load(ring.ctl, READY) !== 0;
+      }
+      if (++steps < spawnAfterEntries && emitted < spawnAfterBytes) return false;
+      const layout = ringLayout();
+      const sab = new SharedArrayBuffer(layout.total);
+      const data: WorkerData = { sab, layout, k: K, mainReads: options.mainReads === true, minSlotRoom: MIN_SLOT_ROOM };
+      // trackUnmanagedFds: off, since descriptors the worker opens are closed
+      // by the main thread; the worker must not close them again when it ends.
+      const worker = new Worker(getWorkerSource(), { eval: true, workerData: data, trackUnmanagedFds: false });
+      // Its failures come through the ring; a worker that fails to start is never handed anything.
+      worker.on('error', () => {});
+      // Never keep the process alive for it; it ends by itself once the dump is done or aborted.
+      worker.unref();
+      ring = { worker, sab, layout, ctl: new Int32Array(sab, 0, 16) };
+      return options.waitForWorker ? this.shouldPause!() : false;
+    },
+  };
+
+  const writer = new MainWriter(buf, out);
+  try {
+    const done = writer.begin(typeof path === 'string' ? Buffer.from(path, 'utf8') : path);
+    writer.flush();
+    if (done) return;
+    // Hand over: the worker carries on where the main thread stopped.
+    ring!.worker.postMessage(packState(writer.state()));
+    Atomics.store(ring!.ctl, GO, 1);
+    Atomics.notify(ring!.ctl, GO);
+    consume(ring!.sab, ring!.layout, buf, sink);
+  } finally {
+    // Done, failed, or never needed: tell the worker to stop (it ends at once when done).
+    if (ring) {
+      Atomics.store(ring.ctl, ABORT, 1);
+      Atomics.notify(ring.ctl, GO);
+      Atomics.notify(ring.ctl, CONSUMED);
+    }
+  }
+}
+
+/**
+ * The main thread's side of the ring: hands the slots' bytes, and the
+ * contents of the files listed with them, to the sink in order until END.
+ * The descriptors are closed here, on failure too (those of slots not reached).
+ */
+function consume(sab: SharedArrayBuffer, layout: RingLayout, buf: Buffer, sink: BorrowedSink): void {
+  const { ctl, meta, files, sizes, paths, slotBuffers } = ringViews(sab, layout);
+  const { filesPerSlot, pathsPerSlot } = layout;
+  let consumed = 0;
+  // Files of the current slot not read yet, to close on failure.
+  let slotFiles = 0;
+  let nextFile = 0;
+  try {
+    for (;;) {
+      while (Atomics.load(ctl, PRODUCED) === consumed) Atomics.wait(ctl, PRODUCED, consumed, 1000);
+      const i = consumed & (SLOTS - 1);
+      const kind = meta[i * 4]!;
+      const slot = slotBuffers[i]!.subarray(0, meta[i * 4 + 1]!);
+      if (kind === END) return;
+      if (kind !== DATA) throw workerError(slot.toString('utf8'));
+      slotFiles = meta[i * 4 + 2]!;
+      let pos = 0;
+      let pathPos = i * pathsPerSlot;
+      for (nextFile = 0; nextFile < slotFiles; ) {
+        const f = i * filesPerSlot + nextFile;
+        const at = files[f * 3]!;
+        const fd = files[f * 3 + 1]!;
+        const pathLen = files[f * 3 + 2]!;
+        if (at > pos) sink(slot.subarray(pos, at));
+        pos = at;
+        nextFile++;
+        try {
+          readFileInto(fd, paths.subarray(pathPos, pathPos + pathLen), sizes[f]!, buf, sink);
+        } finally {
+          fs.closeSync(fd);
+        }
+        pathPos += pathLen;
+      }
+      if (slot.length > pos) sink(slot.subarray(pos));
+      slotFiles = 0;
+      consumed = (consumed + 1) | 0;
+      Atomics.store(ctl, CONSUMED, consumed);
+      Atomics.notify(ctl, CONSUMED);
+    }
+  } catch (e) {
+    // Stop the worker first, so that no slot is published while we close.
+    Atomics.store(ctl, ABORT, 1);
+    Atomics.notify(ctl, CONSUMED);
+    const close = (fd: number): void => {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Already gone.
+      }
+    };
+    const i0 = consumed & (SLOTS - 1);
+    for (let f = nextFile; f < slotFiles; f++) close(files[(i0 * filesPerSlot + f) * 3 + 1]!);
+    const produced = Atomics.load(ctl, PRODUCED);
+    for (let c = (consumed + 1) | 0; c !== produced; c = (c + 1) | 0) {
+      const i = c & (SLOTS - 1);
+      if (meta[i * 4] !== DATA) continue;
+      for (let f = 0; f < meta[i * 4 + 2]!; f++) close(files[(i * filesPerSlot + f) * 3 + 1]!);
+    }
+    throw e;
+  }
+}
+
+/** hashPath without a filter, on two threads for a large tree. */
+export function hashPathParallel(algo: HashAlgo, path: string | Buffer): { hash: Hash; size: number } {
+  const h = new HashSink(algo);
+  dumpPathParallel(path, (chunk) => h.update(chunk));
+  return h.finish();
+}

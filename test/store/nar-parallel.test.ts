@@ -1,0 +1,182 @@
+// The two-thread dump (nar-parallel.ts) must give exactly the bytes and the
+// errors of the synchronous one, wherever the hand-over to the worker
+// happens: at the first entry, deep in the tree, in the middle of a file.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NixError } from '../../src/eval/errors.js';
+import { printHash } from '../../src/store/hash.js';
+import { dumpPath, hashPath, narToBuffer } from '../../src/store/nar.js';
+import { dumpPathParallel, hashPathParallel, type ParallelDumpOptions } from '../../src/store/nar-parallel.js';
+import { haveNix } from './golden.js';
+
+const work = mkdtempSync(join(tmpdir(), 'tsnix-nar-parallel-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Pseudo-random bytes (no two blocks alike, so misplaced pieces change the hash). */
+function noise(size: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b.writeUInt32LE(x >>> 0, i - (i + 4 > size ? i + 4 - size : 0));
+  }
+  return b;
+}
+
+/** Executables, symlinks (one dangling), empty directories and files, non-ASCII and non-UTF-8 names, large files first and last. */
+function buildTree(tree: string): void {
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'A-large.bin'), noise(3 * 1024 * 1024 + 5, 1));
+  for (let d = 0; d < 6; d++) {
+    const dir = join(tree, `dir${d}`, 'sub');
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(join(tree, `dir${d}`, 'empty'));
+    for (let f = 0; f < 40; f++) {
+      const p = join(dir, `f${f}`);
+      writeFileSync(p, noise((f * 977) % 9000, d * 100 + f));
+      if (f % 7 === 0) chmodSync(p, 0o755);
+      if (f % 9 === 0) symlinkSync(`f${f}`, join(dir, `l${f}`));
+    }
+  }
+  writeFileSync(join(tree, 'dir2', 'ünïcödé-名前'), 'non-ASCII\n');
+  writeFileSync(Buffer.concat([Buffer.from(join(tree, 'dir3', 'latin1-')), Buffer.from([0xe9])]), 'not UTF-8\n');
+  writeFileSync(join(tree, 'empty-file'), '');
+  symlinkSync('/nonexistent/target', join(tree, 'dangling'));
+  writeFileSync(join(tree, 'z-large.bin'), noise(2 * 1024 * 1024 + 3, 2));
+  chmodSync(join(tree, 'z-large.bin'), 0o755);
+}
+
+const tree = join(work, 'tree');
+buildTree(tree);
+const bigFile = join(tree, 'A-large.bin');
+
+function parallelBytes(path: string, options: ParallelDumpOptions): Buffer {
+  const chunks: Buffer[] = [];
+  // Chunks are borrowed: copy them.
+  dumpPathParallel(path, (c) => chunks.push(Buffer.from(c)), options);
+  return Buffer.concat(chunks);
+}
+
+// Where the hand-over happens: at once, after some entries (deep in a
+// directory), after some bytes (inside the first large file); the main
+// thread reading the files or not.
+const HAND_OVERS: [string, ParallelDumpOptions][] = [
+  ['at the first entry', { spawnAfterEntries: 0, waitForWorker: true }],
+  ['deep in the tree', { spawnAfterEntries: 57, waitForWorker: true }],
+  ['inside a large file', { spawnAfterBytes: 1, spawnAfterEntries: 1e9, waitForWorker: true }],
+];
+
+describe('dumpPathParallel', () => {
+  const expected = narToBuffer(tree);
+
+  for (const [where, options] of HAND_OVERS) {
+    for (const mainReads of [false, true]) {
+      it(`gives the synchronous NAR, hand-over ${where}${mainReads ? ', main thread reading' : ''}`, () => {
+        const got = parallelBytes(tree, { ...options, mainReads });
+        expect(got.length).toBe(expected.length);
+        expect(got.equals(expected)).toBe(true);
+      });
+    }
+  }
+
+  it('hands a single large file over in the middle', () => {
+    const got = parallelBytes(bigFile, { spawnAfterBytes: 1, waitForWorker: true, mainReads: true });
+    expect(got.equals(narToBuffer(bigFile))).toBe(true);
+  });
+
+  it('stays on the main thread for a small tree', () => {
+    const got = parallelBytes(join(tree, 'dir1'), {});
+    expect(got.equals(narToBuffer(join(tree, 'dir1')))).toBe(true);
+  });
+
+  it('hashes like hashPath', () => {
+    const sync = hashPath('sha256', tree);
+    const par = hashPathParallel('sha256', tree);
+    expect(par.size).toBe(sync.size);
+    expect(printHash(par.hash, 'base32')).toBe(printHash(sync.hash, 'base32'));
+  });
+
+  it.runIf(haveNix)('matches nix-hash on the tree', () => {
+    const theirs = execFileSync('nix-hash', ['--type', 'sha256', '--base32', tree], { encoding: 'utf8' }).trim();
+    expect(printHash(hashPathParallel('sha256', tree).hash, 'base32')).toBe(theirs);
+  });
+});
+
+describe('dumpPathParallel errors', () => {
+  const bad = join(work, 'bad');
+  mkdirSync(join(bad, 'a'), { recursive: true });
+  for (let f = 0; f < 30; f++) writeFileSync(join(bad, 'a', `f${f}`), noise(1000 + f, f));
+  // A FIFO after the hand-over: the worker meets it.
+  mkdirSync(join(bad, 'b'));
+  execFileSync('mkfifo', [join(bad, 'b', 'fifo')]);
+
+  const message = `file '${join(bad, 'b', 'fifo')}' has an unsupported type`;
+
+  it('reports what the synchronous dump reports', () => {
+    expect(() => dumpPath(bad, () => {})).toThrow(message);
+  });
+
+  for (const mainReads of [false, true]) {
+    it(`reports an error met by the worker as a NixError${mainReads ? ' (main thread reading)' : ''}`, () => {
+      let err: unknown;
+      try {
+        dumpPathParallel(bad, () => {}, { spawnAfterEntries: 2, waitForWorker: true, mainReads });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(NixError);
+      expect((err as Error).message).toBe(message);
+    });
+  }
+
+  it('reports a missing path as a system error', () => {
+    expect(() => dumpPathParallel(join(work, 'missing'), () => {})).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'lstat' }));
+  });
+
+  it('stops the worker when the sink fails', () => {
+    let calls = 0;
+    const fail = (): void => {
+      if (++calls === 3) throw new Error('sink failed');
+    };
+    expect(() => dumpPathParallel(tree, fail, { spawnAfterEntries: 0, waitForWorker: true, mainReads: true })).toThrow('sink failed');
+    // The next dump works (nothing left over from the failed one).
+    expect(parallelBytes(tree, { spawnAfterEntries: 0, waitForWorker: true }).equals(narToBuffer(tree))).toBe(true);
+  });
+});
+
+describe('the commands on a tree large enough for the worker', () => {
+  const bin = join(__dirname, '..', '..', 'bin');
+  // Past SPAWN_AFTER_BYTES, so that the commands hand over to a worker.
+  const bigTree = join(work, 'big-tree');
+  buildTree(bigTree);
+  writeFileSync(join(bigTree, 'dir5', 'big.bin'), noise(20 * 1024 * 1024, 3));
+
+  it('nix-store --dump writes the NAR', () => {
+    const r = spawnSync(join(bin, 'nix-store'), ['--dump', bigTree], { maxBuffer: 64 * 1024 * 1024 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.equals(narToBuffer(bigTree))).toBe(true);
+  });
+
+  it('nix-hash prints the hash', () => {
+    const r = spawnSync(join(bin, 'nix-hash'), ['--type', 'sha256', '--base32', bigTree], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(printHash(hashPath('sha256', bigTree).hash, 'base32'));
+  });
+
+  it('nix-store --dump reports a FIFO met by the worker and exits 1', () => {
+    const dir = join(work, 'big-bad');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a-big'), noise(20 * 1024 * 1024, 7));
+    mkdirSync(join(dir, 'b'));
+    for (let f = 0; f < 100; f++) writeFileSync(join(dir, 'b', `f${f}`), noise(5000, f));
+    execFileSync('mkfifo', [join(dir, 'b', 'z-fifo')]);
+    const r = spawnSync(join(bin, 'nix-store'), ['--dump', dir], { maxBuffer: 64 * 1024 * 1024, timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toBe(`error: file '${join(dir, 'b', 'z-fifo')}' has an unsupported type\n`);
+  });
+});
