@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { encodeBase32 } from './base32.js';
+import { hashBytes } from './hash.js';
 
 export interface OptimiseStats {
   filesLinked: number;
@@ -68,47 +69,86 @@ const NAR_EXECUTABLE = Buffer.concat(['nix-archive-1', '(', 'type', 'regular', '
 const NAR_SYMLINK = Buffer.concat(['nix-archive-1', '(', 'type', 'symlink', 'target'].map(narToken));
 const NAR_CLOSE = narToken(')');
 const ZEROS = Buffer.alloc(8);
+/** Holds a small file's whole NAR (header, contents, padding, close), hashed in one call. */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
+/** Room in readBuffer for a file's contents after the longest header, plus padding and close. */
+const ONE_SHOT_MAX = readBuffer.length - NAR_EXECUTABLE.length - 8 - 8 - NAR_CLOSE.length;
+
+function changed(p: string): Error {
+  return Object.assign(new Error(`file '${p}' changed while it was hashed`), { code: 'ECHANGED' });
+}
 
 /**
  * Base-32 SHA-256 of the NAR of one regular file or symlink — the name of
  * its .links entry — computed without building the archive (a store holds
  * many small files, and this runs once per file). Must equal
  * printHash(hashPath('sha256', p).hash, 'base32'); the tests check it.
+ * Throws an error with code ECHANGED if the file is not the one `st`
+ * describes by the time it has been read (for a symlink, the caller checks).
  */
 export function narHashOfFile(p: string, st: fs.Stats): string {
-  const h = createHash('sha256');
   if (st.isSymbolicLink()) {
-    h.update(NAR_SYMLINK);
     const target = fs.readlinkSync(p, { encoding: 'buffer' });
+    const pad = (8 - (target.length % 8)) % 8;
     const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(target.length));
-    h.update(len);
-    h.update(target);
-    h.update(ZEROS.subarray(0, (8 - (target.length % 8)) % 8));
-  } else {
-    h.update(st.mode & 0o100 ? NAR_EXECUTABLE : NAR_REGULAR);
-    const fd = fs.openSync(p, 'r');
-    let size = 0;
-    try {
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(st.size));
-      h.update(len);
-      // Asking for one byte more than the stat size tells in one read that a small file is complete.
-      for (;;) {
-        const n = fs.readSync(fd, readBuffer, 0, readBuffer.length, null);
-        if (n <= 0) break;
-        h.update(readBuffer.subarray(0, n));
-        size += n;
-        if (n < readBuffer.length && size === st.size) break;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    // A size different from the stat means the file changed: the caller's re-check skips it.
-    if (size !== st.size) throw Object.assign(new Error(`file '${p}' changed while it was hashed`), { code: 'ECHANGED' });
-    h.update(ZEROS.subarray(0, (8 - (size % 8)) % 8));
+    len.writeUInt32LE(target.length);
+    return encodeBase32(hashBytes('sha256', Buffer.concat([NAR_SYMLINK, len, target, ZEROS.subarray(0, pad), NAR_CLOSE])).bytes);
   }
+  const header = st.mode & 0o100 ? NAR_EXECUTABLE : NAR_REGULAR;
+  const fd = fs.openSync(p, 'r');
+  try {
+    const hash = st.size <= ONE_SHOT_MAX ? hashSmallFile(fd, p, st, header) : hashLargeFile(fd, p, st, header);
+    // Still the file that was stat'ed (same inode, size, times) after reading
+    // it: fstat of the open file is as good as an lstat and cheaper.
+    if (!sameFile(st, fs.fstatSync(fd))) throw changed(p);
+    return hash;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The NAR is assembled in readBuffer and hashed in one call. */
+function hashSmallFile(fd: number, p: string, st: fs.Stats, header: Buffer): string {
+  let off = header.copy(readBuffer, 0);
+  readBuffer.writeUInt32LE(st.size, off);
+  readBuffer.writeUInt32LE(0, off + 4);
+  off += 8;
+  // Asking for one byte more than the stat size tells in one read that the file is complete.
+  const start = off;
+  let got = 0;
+  for (;;) {
+    const want = st.size + 1 - got;
+    const n = fs.readSync(fd, readBuffer, start + got, want, null);
+    if (n <= 0) break;
+    got += n;
+    if (got > st.size) throw changed(p);
+    if (n < want && got === st.size) break;
+  }
+  if (got !== st.size) throw changed(p);
+  off += got;
+  const pad = (8 - (st.size % 8)) % 8;
+  readBuffer.fill(0, off, off + pad);
+  off += pad;
+  off += NAR_CLOSE.copy(readBuffer, off);
+  return encodeBase32(hashBytes('sha256', readBuffer.subarray(0, off)).bytes);
+}
+
+function hashLargeFile(fd: number, p: string, st: fs.Stats, header: Buffer): string {
+  const h = createHash('sha256');
+  h.update(header);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(st.size));
+  h.update(len);
+  let size = 0;
+  for (;;) {
+    const n = fs.readSync(fd, readBuffer, 0, readBuffer.length, null);
+    if (n <= 0) break;
+    h.update(readBuffer.subarray(0, n));
+    size += n;
+  }
+  // A size different from the stat means the file changed: skip it.
+  if (size !== st.size) throw changed(p);
+  h.update(ZEROS.subarray(0, (8 - (size % 8)) % 8));
   h.update(NAR_CLOSE);
   return encodeBase32(new Uint8Array(h.digest()));
 }
@@ -144,14 +184,15 @@ export class StoreOptimiser {
       if (topSt.isFile() || topSt.isSymbolicLink()) this.optimiseFile(top, topSt, stats, inodes, new DirectoryToggle(path.dirname(top), false));
       return;
     }
-    const dirs = [top];
+    const dirs = [path.resolve(top)];
     while (dirs.length > 0) {
       const dir = dirs.pop()!;
       // Made writable once for all replacements in it, and restored afterwards.
       const toggle = new DirectoryToggle(dir, true);
       try {
         for (const name of fs.readdirSync(dir)) {
-          const p = path.join(dir, name);
+          // (dir is normalised and names have no slashes: no path.join needed.)
+          const p = `${dir}/${name}`;
           const st = lstatOrUndefined(p);
           if (!st) continue;
           if (st.isDirectory()) dirs.push(p);
@@ -180,10 +221,13 @@ export class StoreOptimiser {
       if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ECHANGED') return;
       throw e;
     }
-    const after = lstatOrUndefined(p);
-    if (!after || !sameFile(st, after)) return;
+    // (A regular file was checked against st by narHashOfFile.)
+    if (st.isSymbolicLink()) {
+      const after = lstatOrUndefined(p);
+      if (!after || !sameFile(st, after)) return;
+    }
 
-    const linkPath = path.join(this.linksDir, hash);
+    const linkPath = `${this.linksDir}/${hash}`;
     for (let attempt = 0; attempt < 2; attempt++) {
       let stLink = lstatOrUndefined(linkPath);
       if (stLink && stLink.size !== st.size) {

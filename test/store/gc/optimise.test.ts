@@ -52,6 +52,11 @@ describe('.links names', () => {
       ['empty', '', 0o444], ['seven', '1234567', 0o444], ['eight', '12345678', 0o555],
       ['big', Buffer.alloc(300_001, 7), 0o444], ['exe', '#!/bin/sh\n', 0o555],
       ['at-limit', Buffer.alloc(65536, 3), 0o555], ['over-limit', Buffer.alloc(65537, 4), 0o444],
+      // Around the largest file hashed in one piece (256 KiB less the framing).
+      ...[261_991, 261_992, 261_993, 262_144].flatMap((n): [string, Buffer, number][] => [
+        [`one-shot-${n}`, Buffer.alloc(n, n % 251), 0o444],
+        [`one-shot-exe-${n}`, Buffer.alloc(n, n % 241), 0o555],
+      ]),
     ];
     for (const [name, contents, mode] of files) {
       const p = path.join(work, name);
@@ -73,6 +78,15 @@ describe('.links names', () => {
       fs.truncateSync(p, size - 10);
       expect(() => narHashOfFile(p, st)).toThrow(expect.objectContaining({ code: 'ECHANGED' }));
     }
+  });
+
+  it('refuse a file rewritten in place with the same size (its times changed)', () => {
+    const p = path.join(work, 'rewritten');
+    fs.writeFileSync(p, 'old contents');
+    const st = fs.lstatSync(p);
+    fs.utimesSync(p, st.atime, new Date(st.mtimeMs + 5000));
+    fs.writeFileSync(p, 'new contents');
+    expect(() => narHashOfFile(p, st)).toThrow(expect.objectContaining({ code: 'ECHANGED' }));
   });
 });
 
