@@ -167,7 +167,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
     if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
     // Nothing was printed before, and not touching process.stdout keeps a pipe
     // on fd 1 blocking, so these synchronous writes never meet EAGAIN.
-    dumpPathParallel(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk), { mainReads: true });
+    dumpPathParallel(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk));
     return 0;
   }
   if (inv.op === 'restore') {

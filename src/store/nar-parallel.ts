@@ -1,12 +1,13 @@
 // Dumping a large tree on two threads (nix-hash, nix-store --dump). A
-// worker walks the tree and fills a ring of buffers shared with the main
-// thread (SharedArrayBuffer, Atomics), which hands them to the sink. What the
-// worker does depends on what keeps the main thread busy:
-//  - hashing: the worker also reads the files, the main thread only hashes;
-//  - writing out (cheap): the worker writes the NAR framing and opens the
-//    files, the main thread reads them (mainReads), so both threads share
-//    the per-file system calls. The worker lists each file's descriptor,
-//    size and path with the slot its contents belong in.
+// worker walks the tree and writes the NAR into a ring of buffers shared
+// with the main thread (SharedArrayBuffer, Atomics), which hands them to the
+// sink (hashing, or writing out). The two share the work by need: while the
+// main thread has little queued, the worker leaves regular files to it (it
+// lists their paths with the slot their nodes belong in, and the main thread
+// writes those nodes itself); while the main thread is busy, the worker
+// writes them. So hashing, which keeps the main thread busy, is overlapped
+// with the walk, and --dump, whose writes cost little, splits the file
+// system calls between the two threads.
 //
 // Every dump starts synchronously on the main thread, as dumpPath does. Only
 // once it has written SPAWN_AFTER_BYTES or SPAWN_AFTER_ENTRIES is a worker
@@ -26,25 +27,23 @@ import { receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_thre
 import { NixError } from '../eval/errors.js';
 import { HashSink, type Hash, type HashAlgo } from './hash.js';
 import type { BorrowedSink } from './nar.js';
-import { defineNarWriter, type NarOutput, type NarWriterClass, type NarWriterState } from './nar-writer.js';
+import { defineNarWriter, type NarOutput, type NarWriter, type NarWriterClass, type NarWriterState } from './nar-writer.js';
 
 /** A dump that has written this much before the worker is up is handed over to it. */
 const SPAWN_AFTER_BYTES = 16 * 1024 * 1024;
 const SPAWN_AFTER_ENTRIES = 2000;
 
 /**
- * The ring: SLOTS (a power of two) buffers of SLOT_SIZE bytes; small enough
- * to stay in the caches between the two threads.
+ * The ring: SLOTS (a power of two) buffers of SLOT_SIZE bytes. 8 MiB rides
+ * out a thread's short stalls; measured faster than 1-4 MiB and than 1 MiB slots.
  */
 const SLOTS = 32;
 const SLOT_SIZE = 256 * 1024;
-/**
- * Files the worker may open for the main thread per slot, so at most
- * SLOTS * FILES_PER_SLOT = 512 descriptors are open at once (half the usual
- * soft limit), and room for their paths.
- */
+/** Files the worker may leave to the main thread per slot, and room for their paths. */
 const FILES_PER_SLOT = 16;
 const PATHS_PER_SLOT = 16 * 1024;
+/** The worker leaves files to the main thread while it has at most this many slots queued. */
+const LEAVE_FILES_BELOW = 2;
 /** A slot with less room than this left is passed on rather than continued after a file. */
 const MIN_SLOT_ROOM = 4096;
 
@@ -59,7 +58,7 @@ const K = {
   READY: 2, // 1 once the worker waits for the hand-over
   GO: 3, // 1 once the hand-over state was posted
   ABORT: 4, // 1 when the main thread gives up (the worker stops)
-  DATA: 1, // NAR bytes, with the contents of the slot's files (if any) to be read in between
+  DATA: 1, // NAR bytes, with the nodes of the slot's files (if any) to be written in between
   END: 2, // the archive is complete
   ERROR: 3, // the worker failed: JSON of the error in the slot
 };
@@ -69,16 +68,15 @@ const { PRODUCED, CONSUMED, READY, GO, ABORT, DATA, END } = K;
 /**
  * Where everything is in the shared buffer; computed on the main thread and
  * passed to the worker. Per slot: its kind, length, number of files and
- * bytes of paths (meta); per file: where in the slot's bytes its contents
- * go, its descriptor and its path's length (files), its size (sizes), its
- * path (paths). Files are in the order of their contents.
+ * bytes of paths (meta); per file: where in the slot's bytes its node goes
+ * and its path's length (files), its path (paths). Files are in the order
+ * of their nodes.
  */
 function ringLayout() {
   const align = (n: number): number => Math.ceil(n / 8) * 8;
   const meta = 64;
   const files = align(meta + SLOTS * 4 * 4);
-  const sizes = align(files + SLOTS * FILES_PER_SLOT * 3 * 4);
-  const paths = align(sizes + SLOTS * FILES_PER_SLOT * 8);
+  const paths = align(files + SLOTS * FILES_PER_SLOT * 2 * 4);
   const data = align(paths + SLOTS * PATHS_PER_SLOT);
   return {
     slots: SLOTS,
@@ -87,7 +85,6 @@ function ringLayout() {
     pathsPerSlot: PATHS_PER_SLOT,
     meta,
     files,
-    sizes,
     paths,
     data,
     total: data + SLOTS * SLOT_SIZE,
@@ -102,8 +99,7 @@ function ringViews(sab: SharedArrayBuffer, l: RingLayout) {
   return {
     ctl: new Int32Array(sab, 0, 16),
     meta: new Int32Array(sab, l.meta, l.slots * 4),
-    files: new Int32Array(sab, l.files, l.slots * l.filesPerSlot * 3),
-    sizes: new Float64Array(sab, l.sizes, l.slots * l.filesPerSlot),
+    files: new Int32Array(sab, l.files, l.slots * l.filesPerSlot * 2),
     paths: Buffer.from(sab, l.paths, l.slots * l.pathsPerSlot),
     slotBuffers,
   };
@@ -113,13 +109,8 @@ interface WorkerData {
   sab: SharedArrayBuffer;
   layout: RingLayout;
   k: typeof K;
-  /**
-   * Whether the main thread reads the files' contents (the worker opens
-   * them): for a dump, whose writes leave the main thread idle; not for
-   * hashing, which keeps it busy.
-   */
-  mainReads: boolean;
   minSlotRoom: number;
+  leaveFilesBelow: number;
 }
 
 /**
@@ -148,14 +139,13 @@ function workerMain(
   Writer: NarWriterClass,
   views: typeof ringViews,
   data: WorkerData,
-  close: (fd: number) => void,
   port: MessagePort,
   receive: (port: MessagePort) => { message: unknown } | undefined,
 ): void {
-  const { sab, layout, k, mainReads, minSlotRoom } = data;
+  const { sab, layout, k, minSlotRoom, leaveFilesBelow } = data;
   const { PRODUCED, CONSUMED, READY, GO, ABORT, DATA, END, ERROR } = k;
   const { slots, filesPerSlot, pathsPerSlot } = layout;
-  const { ctl, meta, files, sizes, paths, slotBuffers } = views(sab, layout);
+  const { ctl, meta, files, paths, slotBuffers } = views(sab, layout);
   const aborted = new Error('aborted');
   let produced = 0;
   // The slot being filled: its index, files and bytes of paths so far.
@@ -216,27 +206,24 @@ function workerMain(
         return acquire();
       },
     };
-    if (mainReads) {
-      out.takeFile = (buf, len, path, fd, size) => {
-        if (path.length > pathsPerSlot) return undefined;
-        let at = filled(buf, len);
-        let slot = slotBuffers[cur]!;
-        if (nfiles === filesPerSlot || pathBytes + path.length > pathsPerSlot || slot.length - at < minSlotRoom) {
-          publish(DATA, at);
-          slot = acquire();
-          at = 0;
-        }
-        const f = cur * filesPerSlot + nfiles;
-        files[f * 3] = at;
-        files[f * 3 + 1] = fd;
-        files[f * 3 + 2] = path.length;
-        sizes[f] = size;
-        path.copy(paths, cur * pathsPerSlot + pathBytes);
-        pathBytes += path.length;
-        nfiles++;
-        return slot.subarray(at);
-      };
-    }
+    // Regular files go to the main thread while it has little else queued.
+    out.takeRegular = (buf, len, path) => {
+      if (((produced - Atomics.load(ctl, CONSUMED)) | 0) >= leaveFilesBelow || path.length > pathsPerSlot) return undefined;
+      let at = filled(buf, len);
+      let slot = slotBuffers[cur]!;
+      if (nfiles === filesPerSlot || pathBytes + path.length > pathsPerSlot || slot.length - at < minSlotRoom) {
+        publish(DATA, at);
+        slot = acquire();
+        at = 0;
+      }
+      const f = cur * filesPerSlot + nfiles;
+      files[f * 2] = at;
+      files[f * 2 + 1] = path.length;
+      path.copy(paths, cur * pathsPerSlot + pathBytes);
+      pathBytes += path.length;
+      nfiles++;
+      return slot.subarray(at);
+    };
     const writer = new Writer(acquire(), out);
     writer.resume(state);
     writer.flush();
@@ -256,8 +243,6 @@ function workerMain(
         dest: err?.dest === undefined ? undefined : String(err.dest),
       }),
     );
-    // The files of the slot being filled are nobody's now.
-    for (let f = 0; f < nfiles; f++) close(files[(cur * filesPerSlot + f) * 3 + 1]!);
     try {
       const slot = acquire();
       const n = Math.min(text.length, slot.length);
@@ -277,7 +262,7 @@ function getWorkerSource(): string {
     "const fs = require('node:fs');",
     "const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');",
     `const Writer = (${defineNarWriter.toString()})(fs, (m) => Object.assign(new Error(m), { nixError: true }));`,
-    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, fs.closeSync, parentPort, receiveMessageOnPort);`,
+    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, parentPort, receiveMessageOnPort);`,
   ].join('\n');
   return workerSource;
 }
@@ -297,36 +282,24 @@ function workerError(json: string): Error {
   return err;
 }
 
-/** Reads exactly `size` bytes of an open file into the sink, through `buf`. */
-function readFileInto(fd: number, path: Buffer, size: number, buf: Buffer, sink: BorrowedSink): void {
-  let pos = 0;
-  while (pos < size) {
-    const n = fs.readSync(fd, buf, 0, Math.min(size - pos, buf.length), pos);
-    if (n === 0) throw new NixError(`file '${path.toString('utf8')}' changed size while it was being archived`);
-    sink(buf.subarray(0, n));
-    pos += n;
-  }
-}
-
 export interface ParallelDumpOptions {
-  /**
-   * Whether the main thread reads the files' contents while the worker walks
-   * the tree and opens them: right when the sink is cheap (writing out), not
-   * when it keeps the main thread busy (hashing).
-   */
-  mainReads?: boolean;
   /** Tests: start a worker after this many bytes / entries instead of the defaults ... */
   spawnAfterBytes?: number;
   spawnAfterEntries?: number;
   /** ... and wait for it, so that the hand-over happens right there. */
   waitForWorker?: boolean;
+  /** Tests: how many queued slots stop the worker leaving files to the main thread (0: never, Infinity: always). */
+  leaveFilesBelow?: number;
 }
 
 /**
  * Like dumpPath without a filter, but a large tree is serialised by a worker
- * thread while the sink runs on the main thread. Same bytes, same errors.
+ * thread and the main thread together, while the sink runs on the main
+ * thread. Same bytes, same errors.
  */
 export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, options: ParallelDumpOptions = {}): void {
+  // Tests of the commands: hand over at the first entry, whatever the size.
+  if (process.env.TSNIX_TEST_NAR_HAND_OVER === '1') options = { spawnAfterEntries: 0, waitForWorker: true, ...options };
   const spawnAfterBytes = options.spawnAfterBytes ?? SPAWN_AFTER_BYTES;
   const spawnAfterEntries = options.spawnAfterEntries ?? SPAWN_AFTER_ENTRIES;
   let ring: { worker: Worker; sab: SharedArrayBuffer; layout: RingLayout; ctl: Int32Array } | undefined;
@@ -348,10 +321,14 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
       if (++steps < spawnAfterEntries && emitted < spawnAfterBytes) return false;
       const layout = ringLayout();
       const sab = new SharedArrayBuffer(layout.total);
-      const data: WorkerData = { sab, layout, k: K, mainReads: options.mainReads === true, minSlotRoom: MIN_SLOT_ROOM };
-      // trackUnmanagedFds: off, since descriptors the worker opens are closed
-      // by the main thread; the worker must not close them again when it ends.
-      const worker = new Worker(getWorkerSource(), { eval: true, workerData: data, trackUnmanagedFds: false });
+      const data: WorkerData = {
+        sab,
+        layout,
+        k: K,
+        minSlotRoom: MIN_SLOT_ROOM,
+        leaveFilesBelow: options.leaveFilesBelow ?? LEAVE_FILES_BELOW,
+      };
+      const worker = new Worker(getWorkerSource(), { eval: true, workerData: data });
       // Its failures come through the ring; a worker that fails to start is never handed anything.
       worker.on('error', () => {});
       // Never keep the process alive for it; it ends by itself once the dump is done or aborted.
@@ -370,7 +347,7 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
     ring!.worker.postMessage(packState(writer.state()));
     Atomics.store(ring!.ctl, GO, 1);
     Atomics.notify(ring!.ctl, GO);
-    consume(ring!.sab, ring!.layout, buf, sink);
+    consume(ring!.sab, ring!.layout, new MainWriter(buf, { emit: out.emit }), sink);
   } finally {
     // Done, failed, or never needed: tell the worker to stop (it ends at once when done).
     if (ring) {
@@ -382,69 +359,37 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
 }
 
 /**
- * The main thread's side of the ring: hands the slots' bytes, and the
- * contents of the files listed with them, to the sink in order until END.
- * The descriptors are closed here, on failure too (those of slots not reached).
+ * The main thread's side of the ring: hands the slots' bytes to the sink in
+ * order until END, writing the nodes of the files the worker left to it
+ * (with `writer`, whose output is the sink) where they belong.
  */
-function consume(sab: SharedArrayBuffer, layout: RingLayout, buf: Buffer, sink: BorrowedSink): void {
-  const { ctl, meta, files, sizes, paths, slotBuffers } = ringViews(sab, layout);
+function consume(sab: SharedArrayBuffer, layout: RingLayout, writer: NarWriter, sink: BorrowedSink): void {
+  const { ctl, meta, files, paths, slotBuffers } = ringViews(sab, layout);
   const { filesPerSlot, pathsPerSlot } = layout;
   let consumed = 0;
-  // Files of the current slot not read yet, to close on failure.
-  let slotFiles = 0;
-  let nextFile = 0;
-  try {
-    for (;;) {
-      while (Atomics.load(ctl, PRODUCED) === consumed) Atomics.wait(ctl, PRODUCED, consumed, 1000);
-      const i = consumed & (SLOTS - 1);
-      const kind = meta[i * 4]!;
-      const slot = slotBuffers[i]!.subarray(0, meta[i * 4 + 1]!);
-      if (kind === END) return;
-      if (kind !== DATA) throw workerError(slot.toString('utf8'));
-      slotFiles = meta[i * 4 + 2]!;
-      let pos = 0;
-      let pathPos = i * pathsPerSlot;
-      for (nextFile = 0; nextFile < slotFiles; ) {
-        const f = i * filesPerSlot + nextFile;
-        const at = files[f * 3]!;
-        const fd = files[f * 3 + 1]!;
-        const pathLen = files[f * 3 + 2]!;
-        if (at > pos) sink(slot.subarray(pos, at));
-        pos = at;
-        nextFile++;
-        try {
-          readFileInto(fd, paths.subarray(pathPos, pathPos + pathLen), sizes[f]!, buf, sink);
-        } finally {
-          fs.closeSync(fd);
-        }
-        pathPos += pathLen;
-      }
-      if (slot.length > pos) sink(slot.subarray(pos));
-      slotFiles = 0;
-      consumed = (consumed + 1) | 0;
-      Atomics.store(ctl, CONSUMED, consumed);
-      Atomics.notify(ctl, CONSUMED);
+  for (;;) {
+    while (Atomics.load(ctl, PRODUCED) === consumed) Atomics.wait(ctl, PRODUCED, consumed, 1000);
+    const i = consumed & (SLOTS - 1);
+    const kind = meta[i * 4]!;
+    const slot = slotBuffers[i]!.subarray(0, meta[i * 4 + 1]!);
+    if (kind === END) return;
+    if (kind !== DATA) throw workerError(slot.toString('utf8'));
+    let pos = 0;
+    let pathPos = i * pathsPerSlot;
+    for (let f = i * filesPerSlot, end = f + meta[i * 4 + 2]!; f < end; f++) {
+      const at = files[f * 2]!;
+      const pathLen = files[f * 2 + 1]!;
+      if (at > pos) sink(slot.subarray(pos, at));
+      pos = at;
+      // A copy: error messages may keep the path.
+      writer.regularNode(Buffer.from(paths.subarray(pathPos, pathPos + pathLen)));
+      writer.flush();
+      pathPos += pathLen;
     }
-  } catch (e) {
-    // Stop the worker first, so that no slot is published while we close.
-    Atomics.store(ctl, ABORT, 1);
+    if (slot.length > pos) sink(slot.subarray(pos));
+    consumed = (consumed + 1) | 0;
+    Atomics.store(ctl, CONSUMED, consumed);
     Atomics.notify(ctl, CONSUMED);
-    const close = (fd: number): void => {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // Already gone.
-      }
-    };
-    const i0 = consumed & (SLOTS - 1);
-    for (let f = nextFile; f < slotFiles; f++) close(files[(i0 * filesPerSlot + f) * 3 + 1]!);
-    const produced = Atomics.load(ctl, PRODUCED);
-    for (let c = (consumed + 1) | 0; c !== produced; c = (c + 1) | 0) {
-      const i = c & (SLOTS - 1);
-      if (meta[i * 4] !== DATA) continue;
-      for (let f = 0; f < meta[i * 4 + 2]!; f++) close(files[(i * filesPerSlot + f) * 3 + 1]!);
-    }
-    throw e;
   }
 }
 

@@ -15,12 +15,12 @@ export interface NarOutput {
   /** Takes the filled part buf[0, len); returns the buffer to carry on in (may be the same one). */
   emit(buf: Buffer, len: number): Buffer;
   /**
-   * Offered every non-empty regular file once its header is in buf[0, len).
-   * If it takes the file (emits the header, then the contents itself, and
-   * closes `fd`), it returns the buffer to carry on in; otherwise undefined
-   * and the writer reads the file.
+   * Offered every regular file, whose node would start at
+   * buf[len]. If it takes the file (its node is then written elsewhere, by
+   * regularNode, after buf[0, len)), it returns the buffer to carry on in;
+   * otherwise undefined and the writer writes the node.
    */
-  takeFile?(buf: Buffer, len: number, path: Buffer, fd: number, size: number): Buffer | undefined;
+  takeRegular?(buf: Buffer, len: number, path: Buffer): Buffer | undefined;
   /** Asked between entries and between reads of a file: true stops the writer (see NarWriter.state). */
   shouldPause?(): boolean;
 }
@@ -59,6 +59,8 @@ export interface NarWriter {
   /** Carries on from a state taken from a paused writer; false if it paused again. */
   resume(state: NarWriterState): boolean;
   state(): NarWriterState;
+  /** Writes the node of one regular file, parentheses included (one that takeRegular took). */
+  regularNode(path: Buffer): void;
   /** Emits what is still in the buffer. */
   flush(): void;
 }
@@ -193,8 +195,17 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
 
     /** A regular file or symlink, parentheses included; false if it paused inside a file. */
     private leaf(path: Buffer, kind: EntryKind): boolean {
+      if (kind === 1) {
+        const taken = this.out.takeRegular ? this.out.takeRegular(this.buf, this.len, path) : undefined;
+        if (taken) {
+          this.buf = taken;
+          this.len = 0;
+          return true;
+        }
+        this.raw(OPEN);
+        return this.regular(path);
+      }
       this.raw(OPEN);
-      if (kind === 1) return this.regular(path);
       if (kind === 3) {
         this.raw(TYPE_SYMLINK);
         this.bytes(fs.readlinkSync(path, { encoding: 'buffer' }));
@@ -204,9 +215,14 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       throw unsupported(path);
     }
 
+    regularNode(path: Buffer): void {
+      this.raw(OPEN);
+      this.regular(path);
+    }
+
     private regular(path: Buffer): boolean {
       // Size and mode from the open file: fstat needs no second path lookup.
-      let fd: number | undefined = fs.openSync(path, OPEN_FLAGS);
+      const fd = fs.openSync(path, OPEN_FLAGS);
       try {
         const st = fs.fstatSync(fd);
         if (!st.isFile()) throw unsupported(path);
@@ -215,21 +231,11 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
         if (st.mode & 0o100) this.raw(EXECUTABLE);
         this.raw(CONTENTS);
         this.u64(size);
-        if (size > 0) {
-          const taken = this.out.takeFile ? this.out.takeFile(this.buf, this.len, path, fd, size) : undefined;
-          if (taken) {
-            // The descriptor is the taker's now.
-            fd = undefined;
-            this.buf = taken;
-            this.len = 0;
-          } else if (!this.contents(fd, path, size, 0)) {
-            return false;
-          }
-        }
+        if (!this.contents(fd, path, size, 0)) return false;
         this.endFile(size);
         return true;
       } finally {
-        if (fd !== undefined) fs.closeSync(fd);
+        fs.closeSync(fd);
       }
     }
 

@@ -63,8 +63,9 @@ function parallelBytes(path: string, options: ParallelDumpOptions): Buffer {
 }
 
 // Where the hand-over happens: at once, after some entries (deep in a
-// directory), after some bytes (inside the first large file); the main
-// thread reading the files or not.
+// directory), after some bytes (inside the first large file); the worker
+// leaving no files, or all of them, to the main thread (they share them by
+// need otherwise).
 const HAND_OVERS: [string, ParallelDumpOptions][] = [
   ['at the first entry', { spawnAfterEntries: 0, waitForWorker: true }],
   ['deep in the tree', { spawnAfterEntries: 57, waitForWorker: true }],
@@ -75,9 +76,9 @@ describe('dumpPathParallel', () => {
   const expected = narToBuffer(tree);
 
   for (const [where, options] of HAND_OVERS) {
-    for (const mainReads of [false, true]) {
-      it(`gives the synchronous NAR, hand-over ${where}${mainReads ? ', main thread reading' : ''}`, () => {
-        const got = parallelBytes(tree, { ...options, mainReads });
+    for (const leaveFilesBelow of [0, Infinity]) {
+      it(`gives the synchronous NAR, hand-over ${where}${leaveFilesBelow ? ', main thread writing the files' : ''}`, () => {
+        const got = parallelBytes(tree, { ...options, leaveFilesBelow });
         expect(got.length).toBe(expected.length);
         expect(got.equals(expected)).toBe(true);
       });
@@ -85,7 +86,7 @@ describe('dumpPathParallel', () => {
   }
 
   it('hands a single large file over in the middle', () => {
-    const got = parallelBytes(bigFile, { spawnAfterBytes: 1, waitForWorker: true, mainReads: true });
+    const got = parallelBytes(bigFile, { spawnAfterBytes: 1, waitForWorker: true });
     expect(got.equals(narToBuffer(bigFile))).toBe(true);
   });
 
@@ -121,11 +122,11 @@ describe('dumpPathParallel errors', () => {
     expect(() => dumpPath(bad, () => {})).toThrow(message);
   });
 
-  for (const mainReads of [false, true]) {
-    it(`reports an error met by the worker as a NixError${mainReads ? ' (main thread reading)' : ''}`, () => {
+  for (const leaveFilesBelow of [0, Infinity]) {
+    it(`reports an error met by the worker as a NixError${leaveFilesBelow ? ' (main thread writing the files)' : ''}`, () => {
       let err: unknown;
       try {
-        dumpPathParallel(bad, () => {}, { spawnAfterEntries: 2, waitForWorker: true, mainReads });
+        dumpPathParallel(bad, () => {}, { spawnAfterEntries: 2, waitForWorker: true, leaveFilesBelow });
       } catch (e) {
         err = e;
       }
@@ -143,7 +144,7 @@ describe('dumpPathParallel errors', () => {
     const fail = (): void => {
       if (++calls === 3) throw new Error('sink failed');
     };
-    expect(() => dumpPathParallel(tree, fail, { spawnAfterEntries: 0, waitForWorker: true, mainReads: true })).toThrow('sink failed');
+    expect(() => dumpPathParallel(tree, fail, { spawnAfterEntries: 0, waitForWorker: true, leaveFilesBelow: Infinity })).toThrow('sink failed');
     // The next dump works (nothing left over from the failed one).
     expect(parallelBytes(tree, { spawnAfterEntries: 0, waitForWorker: true }).equals(narToBuffer(tree))).toBe(true);
   });
@@ -162,7 +163,16 @@ describe('the commands on a tree large enough for the worker', () => {
     expect(r.stdout.equals(narToBuffer(bigTree))).toBe(true);
   });
 
-  it('nix-hash prints the hash', () => {
+  it('nix-hash prints the hash, also when handing over at once', () => {
+    for (const handOver of ['0', '1']) {
+      const env = { ...process.env, TSNIX_TEST_NAR_HAND_OVER: handOver };
+      const r = spawnSync(join(bin, 'nix-hash'), ['--type', 'sha256', '--base32', tree], { env, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(printHash(hashPath('sha256', tree).hash, 'base32'));
+    }
+  });
+
+  it('nix-hash prints the hash of a large tree', () => {
     const r = spawnSync(join(bin, 'nix-hash'), ['--type', 'sha256', '--base32', bigTree], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(printHash(hashPath('sha256', bigTree).hash, 'base32'));
@@ -171,11 +181,12 @@ describe('the commands on a tree large enough for the worker', () => {
   it('nix-store --dump reports a FIFO met by the worker and exits 1', () => {
     const dir = join(work, 'big-bad');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'a-big'), noise(20 * 1024 * 1024, 7));
+    writeFileSync(join(dir, 'a-big'), noise(1024 * 1024, 7));
     mkdirSync(join(dir, 'b'));
     for (let f = 0; f < 100; f++) writeFileSync(join(dir, 'b', `f${f}`), noise(5000, f));
     execFileSync('mkfifo', [join(dir, 'b', 'z-fifo')]);
-    const r = spawnSync(join(bin, 'nix-store'), ['--dump', dir], { maxBuffer: 64 * 1024 * 1024, timeout: 20_000 });
+    const env = { ...process.env, TSNIX_TEST_NAR_HAND_OVER: '1' };
+    const r = spawnSync(join(bin, 'nix-store'), ['--dump', dir], { env, maxBuffer: 64 * 1024 * 1024, timeout: 20_000 });
     expect(r.status).toBe(1);
     expect(r.stderr.toString()).toBe(`error: file '${join(dir, 'b', 'z-fifo')}' has an unsupported type\n`);
   });
