@@ -172,6 +172,20 @@ describe('the commands on a tree large enough for the worker', () => {
     }
   });
 
+  it('leaves a pipe on stdout blocking, so a slow reader is not polled', () => {
+    // Node pipes a worker's output to process.stdout unless told not to,
+    // which makes fd 1 non-blocking; dumps write it synchronously.
+    const script = `
+      const { dumpPathParallel } = await import(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'store', 'nar-parallel.js'))});
+      const fs = await import('node:fs');
+      dumpPathParallel(${JSON.stringify(tree)}, () => {}, { spawnAfterEntries: 0, waitForWorker: true });
+      const flags = /flags:\\s+([0-7]+)/.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'))[1];
+      fs.writeSync(2, flags);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(Number.parseInt(r.stderr, 8) & 0o4000).toBe(0);
+  });
+
   it('nix-hash prints the hash of a large tree', () => {
     const r = spawnSync(join(bin, 'nix-hash'), ['--type', 'sha256', '--base32', bigTree], { encoding: 'utf8' });
     expect(r.status).toBe(0);
