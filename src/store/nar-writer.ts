@@ -15,10 +15,10 @@ export interface NarOutput {
   /** Takes the filled part buf[0, len); returns the buffer to carry on in (may be the same one). */
   emit(buf: Buffer, len: number): Buffer;
   /**
-   * Offered every regular file, whose node would start at
-   * buf[len]. If it takes the file (its node is then written elsewhere, by
-   * regularNode, after buf[0, len)), it returns the buffer to carry on in;
-   * otherwise undefined and the writer writes the node.
+   * Offered every regular file, whose node would start at buf[len]. If it
+   * takes the file (the node is then written elsewhere, by regularNode,
+   * right after buf[0, len)), it returns the buffer to carry on in;
+   * otherwise undefined, and the writer writes the node.
    */
   takeRegular?(buf: Buffer, len: number, path: Buffer): Buffer | undefined;
   /** Asked between entries and between reads of a file: true stops the writer (see NarWriter.state). */
