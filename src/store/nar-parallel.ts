@@ -305,6 +305,7 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
   let ring: { worker: Worker; sab: SharedArrayBuffer; layout: RingLayout; ctl: Int32Array } | undefined;
   let emitted = 0;
   let steps = 0;
+  let noWorker = false;
 
   const buf = Buffer.allocUnsafe(SLOT_SIZE);
   const out: NarOutput = {
@@ -318,7 +319,7 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
         if (options.waitForWorker) Atomics.wait(ring.ctl, READY, 0, 10_000);
         return Atomics.load(ring.ctl, READY) !== 0;
       }
-      if (++steps < spawnAfterEntries && emitted < spawnAfterBytes) return false;
+      if (noWorker || (++steps < spawnAfterEntries && emitted < spawnAfterBytes)) return false;
       const layout = ringLayout();
       const sab = new SharedArrayBuffer(layout.total);
       const data: WorkerData = {
@@ -334,7 +335,14 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
       // The worker never prints; everything comes back through the ring.
       // execArgv: [] because the parent's flags are not for it (--stack-size
       // sized for the main thread's raised limit, --input-type=module).
-      const worker = new Worker(getWorkerSource(), { eval: true, workerData: data, stdout: true, stderr: true, execArgv: [] });
+      let worker: Worker;
+      try {
+        worker = new Worker(getWorkerSource(), { eval: true, workerData: data, stdout: true, stderr: true, execArgv: [] });
+      } catch {
+        // No worker (resource limits, ...): the main thread does it all.
+        noWorker = true;
+        return false;
+      }
       // Its failures come through the ring; a worker that fails to start is never handed anything.
       worker.on('error', () => {});
       // Never keep the process alive for it; it ends by itself once the dump is done or aborted.
