@@ -21,8 +21,11 @@ export interface NarOutput {
    * otherwise undefined, and the writer writes the node.
    */
   takeRegular?(buf: Buffer, len: number, path: Buffer): Buffer | undefined;
-  /** Asked between entries and between reads of a file: true stops the writer (see NarWriter.state). */
-  shouldPause?(): boolean;
+  /**
+   * Asked between entries (fileLeft 0) and between reads of a file (fileLeft:
+   * its bytes still to write): true stops the writer (see NarWriter.state).
+   */
+  shouldPause?(fileLeft: number): boolean;
 }
 
 /** Entry types as the writer records them (from readdir's d_type). */
@@ -150,7 +153,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       const stack = this.stack;
       const out = this.out;
       while (stack.length > 0) {
-        if (out.shouldPause && out.shouldPause()) return false;
+        if (out.shouldPause && out.shouldPause(0)) return false;
         const top = stack[stack.length - 1]!;
         if (top.next === top.names.length) {
           stack.pop();
@@ -251,7 +254,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       while (pos < size) {
         if (this.len === this.buf.length) {
           this.flush();
-          if (this.out.shouldPause && this.out.shouldPause()) {
+          if (this.out.shouldPause && this.out.shouldPause(size - pos)) {
             this.file = { path, size, offset: pos };
             return false;
           }
