@@ -49,7 +49,7 @@ const SLOT_SIZE = 256 * 1024;
 const FILES_PER_SLOT = 16;
 const PATHS_PER_SLOT = 16 * 1024;
 /** The worker leaves files to the main thread while it has at most this many slots queued. */
-const LEAVE_FILES_BELOW = 2;
+const LEAVE_FILES_BELOW = 4;
 /** A slot with less room than this left is passed on rather than continued after a file. */
 const MIN_SLOT_ROOM = 4096;
 
