@@ -135,6 +135,24 @@ describe('dumpPathParallel errors', () => {
     });
   }
 
+  for (const leaveFilesBelow of [0, Infinity]) {
+    it(`reports a file that vanished as the system error of opening it${leaveFilesBelow ? ' (main thread writing the files)' : ''}`, () => {
+      const dir = join(work, `vanishing-${leaveFilesBelow}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'a'), 'first');
+      writeFileSync(join(dir, 'z'), 'last');
+      let deleted = false;
+      const sink = (): void => {
+        // The root was listed before the hand-over; its last file goes now.
+        if (!deleted) rmSync(join(dir, 'z'));
+        deleted = true;
+      };
+      expect(() => dumpPathParallel(dir, sink, { spawnAfterEntries: 0, waitForWorker: true, leaveFilesBelow })).toThrow(
+        expect.objectContaining({ code: 'ENOENT', syscall: 'open', path: join(dir, 'z') }),
+      );
+    });
+  }
+
   it('reports a missing path as a system error', () => {
     expect(() => dumpPathParallel(join(work, 'missing'), () => {})).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'lstat' }));
   });
