@@ -55,7 +55,13 @@ const warmUp = `
     drv.drvPath
     (builtins.mapAttrs (n: v: n) { a = 1; b = 2; })
   ]`;
-execFileSync(join(root, 'bin', 'nix-instantiate'), ['--eval', '--strict', '--store', 'dummy://', '-E', warmUp], {
-  env: { ...process.env, TSNIX_WRITE_CODE_CACHE: `${bundle}.cache`, NIX_CONF_DIR: join(root, 'dist'), NIX_PATH: '' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+try {
+  execFileSync(join(root, 'bin', 'nix-instantiate'), ['--eval', '--strict', '--store', 'dummy://', '-E', warmUp], {
+    env: { ...process.env, TSNIX_WRITE_CODE_CACHE: `${bundle}.cache`, NIX_CONF_DIR: join(root, 'dist'), NIX_PATH: '' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+} catch (e) {
+  // The cache only saves start-up time: build without it rather than fail.
+  rmSync(`${bundle}.cache`, { force: true });
+  console.warn(`warning: no code cache for the start-up bundle (${e.message.split('\n')[0]})`);
+}
