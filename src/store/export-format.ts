@@ -6,7 +6,7 @@
 
 import { NixError } from '../eval/errors.js';
 import { HashSink, parseHashAnyPrefixed, printHash, hashEquals } from './hash.js';
-import { narChunks, type SyncSource } from './nar.js';
+import { dumpPath, type SyncSource } from './nar.js';
 import type { ValidPathInfo } from './store-api.js';
 
 export const EXPORT_MAGIC = 0x4558494e;
@@ -34,6 +34,7 @@ export interface ExportSource {
 /**
  * Writes the export of `sortedPaths` (already in dependency-first order).
  * Refuses, like Nix, a path whose contents no longer match its hash.
+ * `write` gets borrowed chunks (see BorrowedSink): copy what you keep.
  */
 export function writeExport(store: ExportSource, sortedPaths: string[], write: (chunk: Buffer) => void): void {
   for (const path of sortedPaths) {
@@ -41,10 +42,10 @@ export function writeExport(store: ExportSource, sortedPaths: string[], write: (
     if (!info) throw new ExportFormatError(`path '${path}' is not valid`);
     write(u64(1));
     const sink = new HashSink('sha256');
-    for (const chunk of narChunks(store.toRealPath(path))) {
+    dumpPath(store.toRealPath(path), (chunk) => {
       sink.update(chunk);
       write(chunk);
-    }
+    });
     const expected = parseHashAnyPrefixed(info.narHash);
     const got = sink.finish().hash;
     if (!hashEquals(expected, got) && !expected.bytes.every((b) => b === 0))

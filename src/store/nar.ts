@@ -3,10 +3,10 @@
 // entries sorted bytewise). Every string is a little-endian u64 length, the
 // bytes, and zero padding to a multiple of 8.
 //
-// Both directions are written once as generators so that the same code
-// serves synchronous callers (the evaluator, the local store) and streams
-// (nix-store --dump / --restore on stdout/stdin): the dumper yields chunks,
-// the parser yields how many bytes it needs next.
+// Dumping is one writer (nar-writer.ts) feeding a callback; large dumps of
+// nix-hash and nix-store --dump run it on two threads (nar-parallel.ts).
+// Parsing is a generator that yields how many bytes it needs next, so the
+// same code serves synchronous sources and streams.
 
 import {
   closeSync,
@@ -18,17 +18,15 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readlinkSync,
   readSync,
   symlinkSync,
   writeSync,
   chmodSync,
-  type Stats,
 } from 'node:fs';
 import * as fs from 'node:fs';
 import { NixError } from '../eval/errors.js';
 import { defineNarWriter, EntryKind, type NarOutput } from './nar-writer.js';
-import { HashSink, READ_CHUNK_SIZE, type Hash, type HashAlgo } from './hash.js';
+import { HashSink, type Hash, type HashAlgo } from './hash.js';
 
 export const NAR_VERSION_MAGIC = 'nix-archive-1';
 
@@ -42,32 +40,6 @@ export type PathFilter = (path: string, type: NarEntryType) => boolean;
 
 // ---------------------------------------------------------------------------
 // Serialisation
-
-/** Coalesces the many small writes of NAR framing into chunks of ~64 KiB. */
-class ChunkBuffer {
-  private buf = Buffer.allocUnsafe(READ_CHUNK_SIZE);
-  private len = 0;
-
-  /** Appends; returns full chunks that should be emitted now. */
-  *push(data: Uint8Array): Generator<Buffer> {
-    if (this.len + data.length > this.buf.length) {
-      yield* this.flush();
-      if (data.length >= this.buf.length) {
-        yield Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        return;
-      }
-    }
-    this.buf.set(data, this.len);
-    this.len += data.length;
-  }
-
-  *flush(): Generator<Buffer> {
-    if (this.len > 0) {
-      yield Buffer.from(this.buf.subarray(0, this.len));
-      this.len = 0;
-    }
-  }
-}
 
 const ZEROS = Buffer.alloc(8);
 
@@ -88,75 +60,10 @@ function tokens(...items: (string | Uint8Array)[]): Buffer {
   return Buffer.concat(items.map(narString));
 }
 
-function entryType(st: Stats): NarEntryType {
-  if (st.isFile()) return 'regular';
-  if (st.isDirectory()) return 'directory';
-  if (st.isSymbolicLink()) return 'symlink';
-  return 'unknown';
-}
-
 const SLASH = Buffer.from('/');
-
-function* dumpEntry(path: Buffer, st: Stats, out: ChunkBuffer, filter: PathFilter | undefined): Generator<Buffer> {
-  yield* out.push(narString('('));
-  if (st.isFile()) {
-    yield* out.push(tokens('type', 'regular'));
-    if (st.mode & 0o100) yield* out.push(tokens('executable', ''));
-    yield* dumpContents(path, st.size, out);
-  } else if (st.isDirectory()) {
-    yield* out.push(tokens('type', 'directory'));
-    // Buffer names keep non-UTF-8 names intact and sort bytewise, as Nix does.
-    const names = readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare);
-    for (const name of names) {
-      const child = Buffer.concat([path, SLASH, name]);
-      const childSt = lstatSync(child);
-      if (filter && !filter(child.toString('utf8'), entryType(childSt))) continue;
-      yield* out.push(tokens('entry', '(', 'name', name, 'node'));
-      yield* dumpEntry(child, childSt, out, filter);
-      yield* out.push(narString(')'));
-    }
-  } else if (st.isSymbolicLink()) {
-    yield* out.push(tokens('type', 'symlink', 'target', readlinkSync(path, { encoding: 'buffer' })));
-  } else {
-    throw new NixError(`file '${path.toString('utf8')}' has an unsupported type`);
-  }
-  yield* out.push(narString(')'));
-}
-
-function* dumpContents(path: Buffer, size: number, out: ChunkBuffer): Generator<Buffer> {
-  yield* out.push(Buffer.concat([narString('contents').subarray(), u64(size)]));
-  const fd = openSync(path, 'r');
-  try {
-    let left = size;
-    while (left > 0) {
-      const chunk = Buffer.allocUnsafe(Math.min(left, READ_CHUNK_SIZE));
-      let got = 0;
-      while (got < chunk.length) {
-        const n = readSync(fd, chunk, got, chunk.length - got, null);
-        if (n === 0) throw new NixError(`file '${path.toString('utf8')}' changed size while it was being archived`);
-        got += n;
-      }
-      left -= chunk.length;
-      yield* out.push(chunk);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const pad = (8 - (size % 8)) % 8;
-  if (pad) yield* out.push(ZEROS.subarray(0, pad));
-}
 
 function toBufferPath(path: string | Buffer): Buffer {
   return typeof path === 'string' ? Buffer.from(path, 'utf8') : path;
-}
-
-/** The NAR of a path as a sequence of chunks; files are read 64 KiB at a time. */
-export function* narChunks(path: string | Buffer, filter?: PathFilter): Generator<Buffer> {
-  const p = toBufferPath(path);
-  const out = new ChunkBuffer();
-  yield* out.push(narString(NAR_VERSION_MAGIC));
-  yield* dumpEntry(p, lstatSync(p), out, filter);
-  yield* out.flush();
 }
 
 /** The NAR of a regular file with the given contents (Nix's dumpString). */
@@ -213,14 +120,16 @@ export function dumpPath(path: string | Buffer, sink: BorrowedSink, filter?: Pat
   }
 }
 
-/** Writes the NAR of `path` to a file descriptor (e.g. 1 for stdout). */
-export function dumpPathToFd(path: string | Buffer, fd: number, filter?: PathFilter): void {
-  dumpPath(path, (chunk) => writeAllSync(fd, chunk), filter);
+function writeAllSync(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
 /** The whole NAR in memory; for small trees and tests. */
 export function narToBuffer(path: string | Buffer, filter?: PathFilter): Buffer {
-  return Buffer.concat([...narChunks(path, filter)]);
+  const chunks: Buffer[] = [];
+  dumpPath(path, (chunk) => chunks.push(Buffer.from(chunk)), filter);
+  return Buffer.concat(chunks);
 }
 
 /** Hash and size of the NAR of `path`, without holding the archive. */
@@ -228,18 +137,6 @@ export function hashPath(algo: HashAlgo, path: string | Buffer, filter?: PathFil
   const sink = new HashSink(algo);
   dumpPath(path, (chunk) => sink.update(chunk), filter);
   return sink.finish();
-}
-
-/** Writes the NAR to an async writable (stdout), honouring backpressure. */
-export async function dumpPathToStream(path: string | Buffer, stream: NodeJS.WritableStream, filter?: PathFilter): Promise<void> {
-  for (const chunk of narChunks(path, filter)) {
-    if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
-  }
-}
-
-function writeAllSync(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
 // ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 
 import { NixError } from '../../eval/errors.js';
 import { parseHashAny, printHash } from '../hash.js';
-import { narChunks, type SyncSource } from '../nar.js';
+import { dumpPath, type SyncSource } from '../nar.js';
 import { parseStorePath } from '../store-path.js';
 import { writeExport } from '../export-format.js';
 import { computeFSClosure, topoSortPaths } from '../query/closure.js';
@@ -170,7 +170,7 @@ export async function serve(store: LocalStore, io: ServeIO, options: ServeOption
       case Command.DumpStorePath: {
         const p = parseStorePath(input.str(), store.storeDir).path;
         if (!store.isValidPath(p)) throw new NixError(`path '${p}' is not valid`);
-        for (const chunk of narChunks(store.toRealPath(p))) out.raw(chunk);
+        dumpPath(store.toRealPath(p), (chunk) => out.raw(Buffer.from(chunk)));
         break;
       }
       case Command.ImportPaths: {
