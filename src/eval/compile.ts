@@ -16,38 +16,28 @@ import { AssertionError, EvalError, NixError, StackOverflowError, TypeError, Und
 const inlinePrimops = new Set(['__sub', '__mul', '__div', '__lessThan']);
 
 /**
- * The common cases of the inlined primops: two safe integers (exact unless
- * the result leaves the safe range) or two floats; undefined means "let the
- * primop decide" (big integers, mixed operands and errors included).
+ * The common cases of the inlined primops: two integers (the checked
+ * operations the primops use, fast for safe integers) or two floats;
+ * undefined means "let the primop decide" (mixed operands, division by zero).
  */
 const directArith: Record<string, (a: Value, b: Value) => Value | undefined> = {
   __sub: (a, b) => {
-    if (typeof a === 'number' && typeof b === 'number') {
-      const r = a - b;
-      return Number.isSafeInteger(r) ? r : undefined;
-    }
+    if (isInt(a) && isInt(b)) return checkedSub(a, b);
     if (a instanceof NixFloat && b instanceof NixFloat) return new NixFloat(a.v - b.v);
     return undefined;
   },
   __mul: (a, b) => {
-    if (typeof a === 'number' && typeof b === 'number') {
-      const r = a * b;
-      return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : undefined;
-    }
+    if (isInt(a) && isInt(b)) return checkedMul(a, b);
     if (a instanceof NixFloat && b instanceof NixFloat) return new NixFloat(a.v * b.v);
     return undefined;
   },
   __div: (a, b) => {
-    if (typeof a === 'number' && typeof b === 'number' && b !== 0) {
-      // a % b is exact, so a - a % b is an exact multiple of b: truncation towards zero.
-      const r = (a - (a % b)) / b;
-      return r === 0 ? 0 : r;
-    }
+    if (isInt(a) && isInt(b) && b != 0) return checkedDiv(a, b); // eslint-disable-line eqeqeq -- either int form
     if (a instanceof NixFloat && b instanceof NixFloat && b.v !== 0) return new NixFloat(a.v / b.v);
     return undefined;
   },
   __lessThan: (a, b) => {
-    if (typeof a === 'number' && typeof b === 'number') return a < b;
+    if (isInt(a) && isInt(b)) return a < b;
     if (a instanceof NixFloat && b instanceof NixFloat) return a.v < b.v;
     return undefined;
   },
@@ -56,6 +46,9 @@ const directArith: Record<string, (a: Value, b: Value) => Value | undefined> = {
 import type { Pos } from './position.js';
 import {
   checkedAdd,
+  checkedDiv,
+  checkedMul,
+  checkedSub,
   emptyContext,
   force,
   forceAttrs,
