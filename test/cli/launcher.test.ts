@@ -59,4 +59,11 @@ describe('start-up bundle', () => {
     const add = runCli('nix-store', ['--store', join(store, 'root'), '--add', file], { env: { NIX_REMOTE: '' } });
     expect(add).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-hello\.txt\n$/) });
   });
+
+  it('does not make node load NODE_EXTRA_CA_CERTS at start-up', () => {
+    // Node parses that file before any of our code runs; a missing one shows
+    // that it tried (a warning on stderr).
+    const r = runCli('nix-instantiate', ['--eval', '-E', '1'], { env: { NODE_EXTRA_CA_CERTS: '/nonexistent/ca.crt' } });
+    expect(r).toMatchObject({ status: 0, stdout: '1\n', stderr: '' });
+  });
 });
