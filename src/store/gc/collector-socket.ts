@@ -13,14 +13,19 @@
 // happens while a collection is running.
 
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { NixError } from '../../eval/errors.js';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { parseStorePath } from '../store-path.js';
 import { isCollectorRunning } from './gc-lock.js';
+
+/** node:net, loaded on first use: it costs start-up time, and only a collection or a temporary root announced to one needs it. */
+function lazyNet(): typeof net {
+  return process.getBuiltinModule('node:net');
+}
 
 export function rootsSocketPath(stateDir: string): string {
   return path.join(stateDir, 'gc-socket', 'socket');
@@ -71,7 +76,7 @@ export class RootsServer {
       // Usually absent.
     }
     let self: RootsServer | undefined;
-    const server = net.createServer((conn) => {
+    const server = lazyNet().createServer((conn) => {
       self?.connections.add(conn);
       let buffered = '';
       conn.on('data', (data) => {
@@ -158,6 +163,7 @@ let client: { worker: Worker; flag: Int32Array } | undefined;
 function sendOnce(socketPath: string, storePath: string): number {
   if (!client) {
     const shared = new SharedArrayBuffer(4);
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     const worker = new Worker(CLIENT_SOURCE, { eval: true, workerData: { shared } });
     worker.unref();
     client = { worker, flag: new Int32Array(shared) };

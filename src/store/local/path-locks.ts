@@ -16,7 +16,6 @@
 // deleted file sees a non-empty file and starts again (Nix's convention).
 
 import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { NixError } from '../../eval/errors.js';
 
 export type LockType = 'read' | 'write' | 'unlock';
@@ -31,6 +30,8 @@ export function lockFd(fd: number, type: LockType, wait: boolean): boolean {
   const args = [type === 'read' ? '-s' : type === 'write' ? '-x' : '-u'];
   if (!wait) args.push('-n');
   args.push('3');
+  // node:child_process is loaded here, not at start-up: most runs never need it.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const result = spawnSync('flock', args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
   if (result.error) {
     throw new LockError(`acquiring/releasing lock: cannot run 'flock' (util-linux): ${result.error.message}`);
