@@ -35,6 +35,38 @@ function isBareKeyChar(c: string | undefined): boolean {
   return c !== undefined && /[A-Za-z0-9_-]/.test(c);
 }
 
+/** Basic and literal strings differ only in their quote and whether a backslash escapes. */
+interface StringKind {
+  readonly quote: string;
+  readonly escapes: boolean;
+  /** As in toml11's parser names (parse_basic_string, parse_ml_literal_string, ...). */
+  readonly name: string;
+}
+const BASIC: StringKind = { quote: '"', escapes: true, name: 'basic' };
+const LITERAL: StringKind = { quote: "'", escapes: false, name: 'literal' };
+
+function stringKind(c: string | undefined): StringKind | undefined {
+  return c === '"' ? BASIC : c === "'" ? LITERAL : undefined;
+}
+
+/** The escapes that stand for one fixed character; \u and \U are decoded apart. */
+const SIMPLE_ESCAPES = new Map([
+  ['b', '\b'],
+  ['t', '\t'],
+  ['n', '\n'],
+  ['f', '\f'],
+  ['r', '\r'],
+  ['"', '"'],
+  ['\\', '\\'],
+]);
+
+/** Prefixed integers: the digits each prefix allows (underscores only between digits). */
+const RADIX_DIGITS = new Map([
+  ['x', /^[0-9A-Fa-f]+(_[0-9A-Fa-f]+)*$/],
+  ['o', /^[0-7]+(_[0-7]+)*$/],
+  ['b', /^[01]+(_[01]+)*$/],
+]);
+
 class Parser {
   private i = 0;
   private readonly root = new TomlTable('root');
@@ -73,6 +105,14 @@ class Parser {
     while (this.peek() === ' ' || this.peek() === '\t') this.i++;
   }
 
+  /** Consumes one newline (LF or CRLF), if one is next. */
+  private skipNewline(): boolean {
+    if (this.peek() === '\n') this.i++;
+    else if (this.startsWith('\r\n')) this.i += 2;
+    else return false;
+    return true;
+  }
+
   private skipComment(): void {
     if (this.peek() !== '#') return;
     while (this.i < this.src.length && this.peek() !== '\n' && !this.startsWith('\r\n')) {
@@ -87,24 +127,14 @@ class Parser {
     for (;;) {
       this.skipWs();
       this.skipComment();
-      if (this.peek() === '\n') this.i++;
-      else if (this.startsWith('\r\n')) this.i += 2;
-      else return;
+      if (!this.skipNewline()) return;
     }
   }
 
   private expectLineEnd(): void {
     this.skipWs();
     this.skipComment();
-    if (this.i >= this.src.length) return;
-    if (this.peek() === '\n') {
-      this.i++;
-      return;
-    }
-    if (this.startsWith('\r\n')) {
-      this.i += 2;
-      return;
-    }
+    if (this.i >= this.src.length || this.skipNewline()) return;
     this.error('toml::parse: expected newline', 'expected newline, but got this');
   }
 
@@ -228,14 +258,10 @@ class Parser {
   }
 
   private simpleKey(): string {
-    const c = this.peek();
-    if (c === '"') {
-      if (this.startsWith('"""')) this.error('toml::parse_key: multi-line strings are not allowed as keys', 'here');
-      return this.basicString();
-    }
-    if (c === "'") {
-      if (this.startsWith("'''")) this.error('toml::parse_key: multi-line strings are not allowed as keys', 'here');
-      return this.literalString();
+    const kind = stringKind(this.peek());
+    if (kind) {
+      if (this.startsWith(kind.quote.repeat(3))) this.error('toml::parse_key: multi-line strings are not allowed as keys', 'here');
+      return this.string(kind);
     }
     const start = this.i;
     while (isBareKeyChar(this.peek())) this.i++;
@@ -247,8 +273,8 @@ class Parser {
 
   private value(): TomlValue {
     const c = this.peek();
-    if (c === '"') return this.startsWith('"""') ? this.multilineBasicString() : this.basicString();
-    if (c === "'") return this.startsWith("'''") ? this.multilineLiteralString() : this.literalString();
+    const kind = stringKind(c);
+    if (kind) return this.startsWith(kind.quote.repeat(3)) ? this.multilineString(kind) : this.string(kind);
     if (c === '[') return this.array();
     if (c === '{') return this.inlineTable();
     if (this.startsWith('true') && !isBareKeyChar(this.peek(4))) {
@@ -270,38 +296,22 @@ class Parser {
     this.i++;
     const c = this.peek();
     this.i++;
-    switch (c) {
-      case 'b':
-        return '\b';
-      case 't':
-        return '\t';
-      case 'n':
-        return '\n';
-      case 'f':
-        return '\f';
-      case 'r':
-        return '\r';
-      case '"':
-        return '"';
-      case '\\':
-        return '\\';
-      case 'u':
-      case 'U': {
-        const n = c === 'u' ? 4 : 8;
-        const hex = this.src.slice(this.i, this.i + n);
-        if (!new RegExp(`^[0-9A-Fa-f]{${n}}$`).test(hex)) {
-          this.error('toml::parse_escape_sequence: invalid unicode escape', `expected ${n} hex digits`, at);
-        }
-        this.i += n;
-        const cp = parseInt(hex, 16);
-        if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-          this.error('toml::parse_escape_sequence: invalid unicode codepoint', 'not a Unicode scalar value', at);
-        }
-        return String.fromCodePoint(cp);
-      }
-      default:
-        this.error('toml::parse_escape_sequence: unknown escape sequence', 'escape sequence is one of \\, ", b, t, n, f, r, uxxxx, Uxxxxxxxx', at);
+    const simple = c === undefined ? undefined : SIMPLE_ESCAPES.get(c);
+    if (simple !== undefined) return simple;
+    if (c !== 'u' && c !== 'U') {
+      this.error('toml::parse_escape_sequence: unknown escape sequence', 'escape sequence is one of \\, ", b, t, n, f, r, uxxxx, Uxxxxxxxx', at);
     }
+    const n = c === 'u' ? 4 : 8;
+    const hex = this.src.slice(this.i, this.i + n);
+    if (!new RegExp(`^[0-9A-Fa-f]{${n}}$`).test(hex)) {
+      this.error('toml::parse_escape_sequence: invalid unicode escape', `expected ${n} hex digits`, at);
+    }
+    this.i += n;
+    const cp = parseInt(hex, 16);
+    if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      this.error('toml::parse_escape_sequence: invalid unicode codepoint', 'not a Unicode scalar value', at);
+    }
+    return String.fromCodePoint(cp);
   }
 
   private checkStringChar(c: string, multiline: boolean): void {
@@ -312,17 +322,18 @@ class Parser {
     }
   }
 
-  private basicString(): string {
+  /** A one-line string, at its opening quote. */
+  private string(kind: StringKind): string {
     this.i++;
     let out = '';
     for (;;) {
       const c = this.peek();
-      if (c === undefined || c === '\n') this.error('toml::parse_basic_string: missing closing quote', 'expected "');
-      if (c === '"') {
+      if (c === undefined || c === '\n') this.error(`toml::parse_${kind.name}_string: missing closing quote`, `expected ${kind.quote}`);
+      if (c === kind.quote) {
         this.i++;
         return out;
       }
-      if (c === '\\') {
+      if (kind.escapes && c === '\\') {
         out += this.escape();
         continue;
       }
@@ -332,34 +343,26 @@ class Parser {
     }
   }
 
-  private multilineBasicString(): string {
+  /** A multi-line string, at its opening triple quote. */
+  private multilineString(kind: StringKind): string {
+    const delimiter = kind.quote.repeat(3);
     this.i += 3;
-    if (this.peek() === '\n') this.i++;
-    else if (this.startsWith('\r\n')) this.i += 2;
+    // A newline right after the opening delimiter is not part of the string.
+    this.skipNewline();
     let out = '';
     for (;;) {
       const c = this.peek();
-      if (c === undefined) this.error('toml::parse_ml_basic_string: missing closing quotes', 'expected """');
-      if (this.startsWith('"""')) {
+      if (c === undefined) this.error(`toml::parse_ml_${kind.name}_string: missing closing quotes`, `expected ${delimiter}`);
+      if (this.startsWith(delimiter)) {
         // Up to two quotes may directly precede the closing delimiter.
         let n = 3;
-        while (n < 5 && this.peek(n) === '"') n++;
-        out += '"'.repeat(n - 3);
+        while (n < 5 && this.peek(n) === kind.quote) n++;
+        out += kind.quote.repeat(n - 3);
         this.i += n;
         return out;
       }
-      if (c === '\\') {
-        // A line-ending backslash trims the newline and following whitespace.
-        let j = this.i + 1;
-        while (this.src[j] === ' ' || this.src[j] === '\t') j++;
-        if (this.src[j] === '\n' || (this.src[j] === '\r' && this.src[j + 1] === '\n')) {
-          this.i = j;
-          while (this.peek() === ' ' || this.peek() === '\t' || this.peek() === '\n' || this.startsWith('\r\n')) {
-            this.i += this.startsWith('\r\n') ? 2 : 1;
-          }
-          continue;
-        }
-        out += this.escape();
+      if (kind.escapes && c === '\\') {
+        if (!this.lineEndingBackslash()) out += this.escape();
         continue;
       }
       this.checkStringChar(c, true);
@@ -373,44 +376,15 @@ class Parser {
     }
   }
 
-  private literalString(): string {
-    this.i++;
-    const start = this.i;
+  /** At a backslash in a multi-line basic string: if it ends its line, skips it with the newline and the whitespace after. */
+  private lineEndingBackslash(): boolean {
+    let j = this.i + 1;
+    while (this.src[j] === ' ' || this.src[j] === '\t') j++;
+    if (this.src[j] !== '\n' && !(this.src[j] === '\r' && this.src[j + 1] === '\n')) return false;
+    this.i = j;
     for (;;) {
-      const c = this.peek();
-      if (c === undefined || c === '\n') this.error('toml::parse_literal_string: missing closing quote', "expected '");
-      if (c === "'") break;
-      this.checkStringChar(c, false);
-      this.i++;
-    }
-    const s = this.src.slice(start, this.i);
-    this.i++;
-    return s;
-  }
-
-  private multilineLiteralString(): string {
-    this.i += 3;
-    if (this.peek() === '\n') this.i++;
-    else if (this.startsWith('\r\n')) this.i += 2;
-    let out = '';
-    for (;;) {
-      const c = this.peek();
-      if (c === undefined) this.error('toml::parse_ml_literal_string: missing closing quotes', "expected '''");
-      if (this.startsWith("'''")) {
-        let n = 3;
-        while (n < 5 && this.peek(n) === "'") n++;
-        out += "'".repeat(n - 3);
-        this.i += n;
-        return out;
-      }
-      this.checkStringChar(c, true);
-      if (this.startsWith('\r\n')) {
-        out += '\n';
-        this.i += 2;
-        continue;
-      }
-      out += c;
-      this.i++;
+      if (this.peek() === ' ' || this.peek() === '\t') this.i++;
+      else if (!this.skipNewline()) return true;
     }
   }
 
@@ -474,12 +448,11 @@ class Parser {
     }
     const prefixed = /^0([xob])([0-9A-Za-z_]*)/.exec(rest);
     if (prefixed) {
-      const radix = prefixed[1] === 'x' ? 16 : prefixed[1] === 'o' ? 8 : 2;
       const digits = prefixed[2]!;
-      const valid = radix === 16 ? /^[0-9A-Fa-f]+(_[0-9A-Fa-f]+)*$/ : radix === 8 ? /^[0-7]+(_[0-7]+)*$/ : /^[01]+(_[01]+)*$/;
-      if (!valid.test(digits)) this.error('toml::parse_integer: invalid integer', 'invalid digits');
+      if (!RADIX_DIGITS.get(prefixed[1]!)!.test(digits)) this.error('toml::parse_integer: invalid integer', 'invalid digits');
       this.i += prefixed[0].length;
-      const n = BigInt((radix === 16 ? '0x' : radix === 8 ? '0o' : '0b') + digits.replaceAll('_', ''));
+      // BigInt reads the same 0x, 0o and 0b prefixes as TOML.
+      const n = BigInt(`0${prefixed[1]}${digits.replaceAll('_', '')}`);
       if (n > INT64_MAX) this.error('toml::parse_integer: too large integer: current max value = 2^63', 'must be < 2^63', this.i);
       return n;
     }
