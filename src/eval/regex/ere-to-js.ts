@@ -18,81 +18,49 @@
 
 import type { Node } from './ere-compile.js';
 
-function nullable(n: Node): boolean {
+/** The sub-patterns directly inside `n`, in order. */
+function children(n: Node): Node[] {
   switch (n.t) {
     case 'char':
-      return false;
     case 'bol':
     case 'eol':
-      return true;
-    case 'group':
-      return nullable(n.body);
+      return [];
     case 'seq':
-      return n.items.every(nullable);
+      return n.items;
     case 'alt':
-      return nullable(n.left) || nullable(n.right);
-    case 'star':
-    case 'opt':
-      return true;
-    case 'plus':
-      return nullable(n.body);
-    case 'interval':
-      return n.min === 0 || nullable(n.body);
+      return [n.left, n.right];
+    default:
+      return [n.body];
   }
 }
+
+/** `n` or some pattern anywhere inside it satisfies `test`. */
+function contains(n: Node, test: (n: Node) => boolean): boolean {
+  return test(n) || children(n).some((c) => contains(c, test));
+}
+
+/**
+ * Whenever `n` matches, every one of its children matched too. Not so for
+ * alternation (one side) and for parts that may be skipped (*, ?, {0,n}).
+ */
+function entersEveryChild(n: Node): boolean {
+  return n.t === 'group' || n.t === 'seq' || n.t === 'plus' || (n.t === 'interval' && n.min >= 1);
+}
+
+function nullable(n: Node): boolean {
+  if (n.t === 'char') return false;
+  if (n.t === 'alt') return children(n).some(nullable);
+  // Anchors match no text, and a part that may be skipped may match none;
+  // anything else is empty exactly when all it is made of is.
+  return !entersEveryChild(n) || children(n).every(nullable);
+}
+
+const hasGroup = (n: Node): boolean => contains(n, (m) => m.t === 'group');
+const hasAlt = (n: Node): boolean => contains(n, (m) => m.t === 'alt');
 
 /** Every capture group in `n` is entered whenever `n` matches. */
 function groupsMandatory(n: Node): boolean {
-  switch (n.t) {
-    case 'char':
-    case 'bol':
-    case 'eol':
-      return true;
-    case 'group':
-    case 'plus':
-      return groupsMandatory(n.body);
-    case 'seq':
-      return n.items.every(groupsMandatory);
-    case 'interval':
-      return n.min >= 1 ? groupsMandatory(n.body) : !hasGroup(n.body);
-    case 'alt':
-      return !hasGroup(n.left) && !hasGroup(n.right);
-    case 'star':
-    case 'opt':
-      return !hasGroup(n.body);
-  }
-}
-
-function hasGroup(n: Node): boolean {
-  switch (n.t) {
-    case 'char':
-    case 'bol':
-    case 'eol':
-      return false;
-    case 'group':
-      return true;
-    case 'seq':
-      return n.items.some(hasGroup);
-    case 'alt':
-      return hasGroup(n.left) || hasGroup(n.right);
-    default:
-      return hasGroup(n.body);
-  }
-}
-
-function hasAlt(n: Node): boolean {
-  switch (n.t) {
-    case 'char':
-    case 'bol':
-    case 'eol':
-      return false;
-    case 'alt':
-      return true;
-    case 'seq':
-      return n.items.some(hasAlt);
-    default:
-      return hasAlt(n.body);
-  }
+  return entersEveryChild(n) ? children(n).every(groupsMandatory) : !children(n).some(hasGroup);
 }
 
 function isLoop(n: Node): boolean {
@@ -101,25 +69,10 @@ function isLoop(n: Node): boolean {
 
 /** Checks conditions 1 and 2 everywhere in `n`. */
 function quantifiersSafe(n: Node): boolean {
-  switch (n.t) {
-    case 'char':
-    case 'bol':
-    case 'eol':
-      return true;
-    case 'group':
-      return quantifiersSafe(n.body);
-    case 'seq':
-      return n.items.every(quantifiersSafe);
-    case 'alt':
-      return quantifiersSafe(n.left) && quantifiersSafe(n.right);
-    case 'star':
-    case 'plus':
-    case 'opt':
-    case 'interval':
-      if (nullable(n.body)) return false;
-      if (isLoop(n) && !groupsMandatory(n.body)) return false;
-      return quantifiersSafe(n.body);
-  }
+  return !contains(n, (m) => {
+    if (m.t !== 'star' && m.t !== 'plus' && m.t !== 'opt' && m.t !== 'interval') return false;
+    return nullable(m.body) || (isLoop(m) && !groupsMandatory(m.body));
+  });
 }
 
 function source(n: Node): string {
