@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { main as nixBuildMain } from '../../src/commands/build.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { resolveStoreConfig } from '../../src/store/local/store-config.js';
 import { Settings } from '../../src/cli/settings.js';
 import { realisePaths, type BuildTarget } from '../../src/build/realise.js';
+import { Capture } from '../command-output.js';
 
 export function tempDir(prefix = 'tsnix-build-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -69,14 +69,6 @@ export function drvTarget(drvPath: string, outputs: string[] = []): BuildTarget 
 /** A Nix expression building derivations with /bin/sh from the host. */
 export function mkDrvExpr(body: string): string {
   return `let mk = name: script: extra: derivation ({ inherit name; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" script ]; __impureHostDeps = ${HOST_DEPS}; PATH = "/bin"; } // extra); in ${body}`;
-}
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString('utf8');
-    cb();
-  }
 }
 
 /** Runs tsnix's nix-build in-process; returns its exit status and output as the user would see it. */

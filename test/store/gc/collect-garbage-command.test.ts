@@ -3,28 +3,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/commands/collect-garbage.js';
-import { Settings } from '../../../src/cli/settings.js';
 import { runNixCommand } from '../../../src/cli/run-command.js';
-import { copyStore, haveNix, populateStandardStore, RefStore, removeTree, tempDir, validPaths, type StandardStore } from './fixtures.js';
+import { runCaptured } from '../../command-output.js';
+import { haveNix, populateStandardStore, RefStore, templateStore, validPaths, type StandardStore } from './fixtures.js';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function ours(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const status = await main(args, { programName: 'nix-collect-garbage', settings: new Settings(), stdout, stderr });
-  return { status, stdout: stdout.text, stderr: stderr.text };
-}
+const ours = (args: string[]) => runCaptured(main, 'nix-collect-garbage', args);
 
 function theirs(s: RefStore, args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync('nix-collect-garbage', ['--store', s.root, ...args], {
@@ -53,15 +39,8 @@ function profileLinks(s: RefStore): string[] {
 }
 
 describe.runIf(haveNix)('nix-collect-garbage', () => {
-  let work: string;
-  let template: RefStore;
   let st: StandardStore;
-  let n = 0;
-  const fresh = (): RefStore => copyStore(template, path.join(work, `copy${n++}`));
-
-  beforeAll(() => {
-    work = tempDir();
-    template = new RefStore(path.join(work, 'template'));
+  const fresh = templateStore((template) => {
     st = populateStandardStore(template);
     template.profile('prof', [st.loose[0]!, st.loose[1]!, st.loose[2]!, st.loose[3]!], 3);
     fs.mkdirSync(path.join(template.stateDir, 'profiles', 'per-user', 'u'), { recursive: true });
@@ -73,10 +52,6 @@ describe.runIf(haveNix)('nix-collect-garbage', () => {
     const old = new Date(Date.now() - 40 * 86400_000);
     for (const g of [1, 2]) fs.lutimesSync(path.join(template.stateDir, 'profiles', `prof-${g}-link`), old, old);
     fs.lutimesSync(path.join(inner, 'p-1-link'), old, old);
-  });
-
-  afterAll(() => {
-    if (work) removeTree(work);
   });
 
   it('-d removes all old generations and collects, like the reference', async () => {

@@ -4,20 +4,18 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../../../src/store/local/local-store.js';
 import { resolveStoreConfig } from '../../../src/store/local/store-config.js';
 import { collectGarbage, formatFreed, GcError, type GcOptions, type GcResults } from '../../../src/store/gc/collect.js';
 import type { KeepOptions } from '../../../src/store/gc/liveness.js';
 import {
-  copyStore,
   haveNix,
   populateStandardStore,
   RefStore,
-  removeTree,
   runStatus,
   storeEntries,
-  tempDir,
+  templateStore,
   validPaths,
   type StandardStore,
 } from './fixtures.js';
@@ -47,24 +45,13 @@ const keepFlags = (keep: KeepOptions): string[] => [
 ];
 
 describe.runIf(haveNix)('collecting garbage', () => {
-  let work: string;
-  let template: RefStore;
   let st: StandardStore;
-  let n = 0;
-  const fresh = (): RefStore => copyStore(template, path.join(work, `copy${n++}`));
-
-  beforeAll(() => {
-    work = tempDir();
-    template = new RefStore(path.join(work, 'template'));
+  const fresh = templateStore((template, work) => {
     st = populateStandardStore(template);
     fs.writeFileSync(path.join(template.realStoreDir, '00000000000000000000000000000000-leftover'), 'junk');
     fs.mkdirSync(path.join(template.realStoreDir, 'not-a-store-path'));
     template.gcroot('c', st.t.get('c')!);
     template.indirectRoot(path.join(work, 'result-lib'), st.fam.outputs.get('lib')!);
-  });
-
-  afterAll(() => {
-    if (work) removeTree(work);
   });
 
   const cases: [string, KeepOptions][] = [

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { afterAll, beforeAll } from 'vitest';
 
 export const haveNix = spawnSync('nix-store', ['--version']).status === 0;
 
@@ -210,6 +211,27 @@ export function copyStore(from: RefStore, to: string): RefStore {
   const r = spawnSync('cp', ['-a', from.root, to]);
   if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
   return new RefStore(to);
+}
+
+/**
+ * For a describe block: a template store, set up once by `setup` (given the
+ * block's work directory too) and removed with that directory afterwards.
+ * Returns a function making a fresh copy of it, so that each test starts
+ * from the same store.
+ */
+export function templateStore(setup: (template: RefStore, work: string) => void): () => RefStore {
+  let work = '';
+  let template: RefStore;
+  let copies = 0;
+  beforeAll(() => {
+    work = tempDir();
+    template = new RefStore(path.join(work, 'template'));
+    setup(template, work);
+  });
+  afterAll(() => {
+    if (work) removeTree(work);
+  });
+  return () => copyStore(template, path.join(work, `copy${copies++}`));
 }
 
 /** Sorted entries of the real store directory, without .links. */

@@ -3,45 +3,21 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/commands/store.js';
-import { Settings } from '../../../src/cli/settings.js';
 import { runNixCommand } from '../../../src/cli/run-command.js';
-import { copyStore, haveNix, populateStandardStore, RefStore, removeTree, runStatus, tempDir, type StandardStore } from './fixtures.js';
+import { Capture, runCaptured } from '../../command-output.js';
+import { haveNix, populateStandardStore, runStatus, templateStore, type StandardStore } from './fixtures.js';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function ours(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const status = await main(args, { programName: 'nix-store', settings: new Settings(), stdout, stderr });
-  return { status, stdout: stdout.text, stderr: stderr.text };
-}
+const ours = (args: string[]) => runCaptured(main, 'nix-store', args);
 
 const sortedLines = (text: string): string[] => text.split('\n').filter((l) => l !== '').sort();
 
 describe.runIf(haveNix)('nix-store --gc, --delete and --optimise commands', () => {
-  let work: string;
-  let template: RefStore;
   let st: StandardStore;
-  let n = 0;
-  const fresh = (): RefStore => copyStore(template, path.join(work, `copy${n++}`));
-
-  beforeAll(() => {
-    work = tempDir();
-    template = new RefStore(path.join(work, 'template'));
+  const fresh = templateStore((template) => {
     st = populateStandardStore(template);
     template.gcroot('c', st.t.get('c')!);
-  });
-  afterAll(() => {
-    if (work) removeTree(work);
   });
 
   it('--gc prints the summary on stdout and Nix\'s messages on stderr', async () => {

@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { main } from '../../../src/commands/store.js';
 import { Settings } from '../../../src/cli/settings.js';
 import { afterAll } from 'vitest';
 import { LocalStore } from '../../../src/store/local/local-store.js';
 import { deleteTree } from '../../../src/store/fs-tree.js';
 import { resolveStoreConfig, type LocalStoreConfig } from '../../../src/store/local/store-config.js';
+import { Capture } from '../../command-output.js';
 
 const created: string[] = [];
 
@@ -61,14 +61,6 @@ export function makeSourceTree(dir: string): string {
   fs.writeFileSync(path.join(dir, 'sub', 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   fs.symlinkSync('a.txt', path.join(dir, 'link'));
   return dir;
-}
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString('utf8');
-    cb();
-  }
 }
 
 /** Runs our nix-store; returns what Nix would show: stdout, and `error: ...` lines plus other stderr. */
