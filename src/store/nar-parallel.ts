@@ -20,7 +20,9 @@
 // The worker runs the source text of defineNarWriter, ringViews and
 // workerMain (eval: true), so this works the same from dist/, the bundle and
 // the single executable. Its errors come back through the ring and are
-// thrown on the main thread as the synchronous dump would throw them.
+// thrown on the main thread as the synchronous dump would throw them. A
+// worker that dies without reporting (killed for memory, ...) is noticed by
+// the main thread while it waits for it (see threadAlive).
 
 import * as fs from 'node:fs';
 import { receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -52,6 +54,8 @@ const PATHS_PER_SLOT = 16 * 1024;
 const LEAVE_FILES_BELOW = 4;
 /** A slot with less room than this left is passed on rather than continued after a file. */
 const MIN_SLOT_ROOM = 4096;
+/** How long the main thread waits for the worker's next slot before it checks that the worker still runs. */
+const LIVENESS_CHECK_MS = 250;
 
 /**
  * The protocol's constants, passed to the worker with its data (its source
@@ -64,12 +68,12 @@ const K = {
   READY: 2, // 1 once the worker waits for the hand-over
   GO: 3, // 1 once the hand-over state was posted
   ABORT: 4, // 1 when the main thread gives up (the worker stops)
+  TID: 5, // the worker's kernel thread id (0: unknown), set before READY
   DATA: 1, // NAR bytes, with the nodes of the slot's files (if any) to be written in between
   END: 2, // the archive is complete
   ERROR: 3, // the worker failed: JSON of the error in the slot
 };
-const { PRODUCED, CONSUMED, READY, GO, ABORT, DATA, END } = K;
-
+const { PRODUCED, CONSUMED, READY, GO, ABORT, TID, DATA, END } = K;
 
 /**
  * Where everything is in the shared buffer; computed on the main thread and
@@ -117,6 +121,30 @@ interface WorkerData {
   k: typeof K;
   minSlotRoom: number;
   leaveFilesBelow: number;
+  /** Tests only: the worker exits abruptly (process.exit) when about to publish this slot (0: the first). */
+  exitAtSlot?: number;
+}
+
+/**
+ * The kernel's id of the calling thread, from /proc (Linux); 0 where there
+ * is none. Self-contained: the worker runs its source too.
+ */
+function kernelThreadId(fsModule: typeof fs): number {
+  try {
+    return Number(fsModule.readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Whether a thread of this process is still running. The main thread blocks
+ * in Atomics.wait while the worker writes, so it never sees the Worker's
+ * 'exit' or 'error' events; the thread's entry under /proc/self/task is what
+ * tells it that the worker is gone. Where the id is unknown, it is assumed alive.
+ */
+function threadAlive(tid: number): boolean {
+  return tid === 0 || fs.existsSync(`/proc/self/task/${tid}`);
 }
 
 /**
@@ -147,9 +175,10 @@ function workerMain(
   data: WorkerData,
   port: MessagePort,
   receive: (port: MessagePort) => { message: unknown } | undefined,
+  tid: number,
 ): void {
-  const { sab, layout, k, minSlotRoom, leaveFilesBelow } = data;
-  const { PRODUCED, CONSUMED, READY, GO, ABORT, DATA, END, ERROR } = k;
+  const { sab, layout, k, minSlotRoom, leaveFilesBelow, exitAtSlot } = data;
+  const { PRODUCED, CONSUMED, READY, GO, ABORT, TID, DATA, END, ERROR } = k;
   const { slots, filesPerSlot, pathsPerSlot } = layout;
   const { ctl, meta, files, paths, slotBuffers } = views(sab, layout);
   const aborted = new Error('aborted');
@@ -173,6 +202,7 @@ function workerMain(
     return slotBuffers[cur]!;
   };
   const publish = (kind: number, len: number): void => {
+    if (produced === exitAtSlot) process.exit(1);
     meta[cur * 4] = kind;
     meta[cur * 4 + 1] = len;
     meta[cur * 4 + 2] = nfiles;
@@ -184,6 +214,7 @@ function workerMain(
   /** Bytes of the current slot up to `len` in `buf` (the writer may be filling a tail view of it). */
   const filled = (buf: Buffer, len: number): number => buf.byteOffset - slotBuffers[cur]!.byteOffset + len;
 
+  Atomics.store(ctl, TID, tid);
   Atomics.store(ctl, READY, 1);
   Atomics.notify(ctl, READY);
   try {
@@ -268,7 +299,8 @@ function getWorkerSource(): string {
     "const fs = require('node:fs');",
     "const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');",
     `const Writer = (${defineNarWriter.toString()})(fs, (m) => Object.assign(new Error(m), { nixError: true }));`,
-    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, parentPort, receiveMessageOnPort);`,
+    `const tid = (${kernelThreadId.toString()})(fs);`,
+    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, parentPort, receiveMessageOnPort, tid);`,
   ].join('\n');
   return workerSource;
 }
@@ -296,6 +328,8 @@ export interface ParallelDumpOptions {
   waitForWorker?: boolean;
   /** Tests: how many queued slots stop the worker leaving files to the main thread (0: never, Infinity: always). */
   leaveFilesBelow?: number;
+  /** Tests: the worker dies abruptly (process.exit) when about to publish this slot (0: the first). */
+  workerExitAtSlot?: number;
 }
 
 /**
@@ -306,6 +340,9 @@ export interface ParallelDumpOptions {
 export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, options: ParallelDumpOptions = {}): void {
   // Tests of the commands: hand over at the first entry, whatever the size.
   if (process.env.TSNIX_TEST_NAR_HAND_OVER === '1') options = { spawnAfterEntries: 0, waitForWorker: true, ...options };
+  // Tests of the commands: the worker dies without reporting, at this slot.
+  const exitAt = process.env.TSNIX_TEST_NAR_WORKER_EXIT;
+  if (exitAt !== undefined && exitAt !== '') options = { workerExitAtSlot: Number(exitAt), ...options };
   const spawnAfterBytes = options.spawnAfterBytes ?? SPAWN_AFTER_BYTES;
   const spawnAfterEntries = options.spawnAfterEntries ?? SPAWN_AFTER_ENTRIES;
   let ring: { worker: Worker; sab: SharedArrayBuffer; layout: RingLayout; ctl: Int32Array } | undefined;
@@ -336,6 +373,7 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
         k: K,
         minSlotRoom: MIN_SLOT_ROOM,
         leaveFilesBelow: options.leaveFilesBelow ?? LEAVE_FILES_BELOW,
+        exitAtSlot: options.workerExitAtSlot,
       };
       // stdout/stderr: true keeps Node from piping the worker's output to
       // process.stdout, which would make fd 1 non-blocking: a dump to a slow
@@ -369,7 +407,7 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
     ring!.worker.postMessage(packState(writer.state()));
     Atomics.store(ring!.ctl, GO, 1);
     Atomics.notify(ring!.ctl, GO);
-    consume(ring!.sab, ring!.layout, new MainWriter(buf, { emit: out.emit }), sink);
+    consume(ring!.sab, ring!.layout, new MainWriter(buf, { emit: out.emit }), sink, path);
   } finally {
     // Done, failed, or never needed: tell the worker to stop (it ends at once when done).
     if (ring) {
@@ -385,12 +423,19 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
  * order until END, writing the nodes of the files the worker left to it
  * (with `writer`, whose output is the sink) where they belong.
  */
-function consume(sab: SharedArrayBuffer, layout: RingLayout, writer: NarWriter, sink: BorrowedSink): void {
+function consume(sab: SharedArrayBuffer, layout: RingLayout, writer: NarWriter, sink: BorrowedSink, root: string | Buffer): void {
   const { ctl, meta, files, paths, slotBuffers } = ringViews(sab, layout);
   const { filesPerSlot, pathsPerSlot } = layout;
+  const tid = Atomics.load(ctl, TID);
   let consumed = 0;
   for (;;) {
-    while (Atomics.load(ctl, PRODUCED) === consumed) Atomics.wait(ctl, PRODUCED, consumed, 1000);
+    while (Atomics.load(ctl, PRODUCED) === consumed) {
+      if (Atomics.wait(ctl, PRODUCED, consumed, LIVENESS_CHECK_MS) !== 'timed-out') continue;
+      // Gone without a last slot (END or ERROR): nothing more will come.
+      if (!threadAlive(tid) && Atomics.load(ctl, PRODUCED) === consumed) {
+        throw new NixError(`the worker thread writing the NAR of '${String(root)}' ended unexpectedly`);
+      }
+    }
     const i = consumed & (SLOTS - 1);
     const kind = meta[i * 4]!;
     const slot = slotBuffers[i]!.subarray(0, meta[i * 4 + 1]!);

@@ -153,6 +153,23 @@ describe('dumpPathParallel errors', () => {
     });
   }
 
+  // The worker dies outside its own error handling (as when killed for
+  // memory): the main thread, waiting for its next slot, must not wait forever.
+  for (const exitAt of [0, 3]) {
+    it(`fails when the worker thread dies without reporting (before slot ${exitAt})`, () => {
+      let err: unknown;
+      try {
+        dumpPathParallel(tree, () => {}, { spawnAfterEntries: 0, waitForWorker: true, workerExitAtSlot: exitAt });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(NixError);
+      expect((err as Error).message).toBe(`the worker thread writing the NAR of '${tree}' ended unexpectedly`);
+      // The next dump works.
+      expect(parallelBytes(tree, { spawnAfterEntries: 0, waitForWorker: true }).equals(narToBuffer(tree))).toBe(true);
+    });
+  }
+
   it('reports a missing path as a system error', () => {
     expect(() => dumpPathParallel(join(work, 'missing'), () => {})).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'lstat' }));
   });
@@ -199,6 +216,15 @@ describe('the commands with a worker', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(Number.parseInt(r.stderr, 8) & 0o4000).toBe(0);
+  });
+
+  it('nix-store --dump and nix-hash fail with an error when the worker dies, and exit 1', () => {
+    const env = { ...handOver, TSNIX_TEST_NAR_WORKER_EXIT: '2' };
+    for (const args of [['nix-store', '--dump', tree], ['nix-hash', '--type', 'sha256', tree]]) {
+      const r = spawnSync(join(bin, args[0]!), args.slice(1), { env, maxBuffer: 64 * 1024 * 1024, timeout: 20_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr.toString()).toBe(`error: the worker thread writing the NAR of '${tree}' ended unexpectedly\n`);
+    }
   });
 
   it('nix-store --dump reports a FIFO met by the worker and exits 1', () => {
