@@ -99,6 +99,20 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
   const unsupported = (path: Buffer): Error => makeError(`file '${path.toString('utf8')}' has an unsupported type`);
   const kindOf = (d: NodeFs.Dirent<Buffer> | NodeFs.Stats): EntryKind =>
     d.isFile() ? 1 : d.isDirectory() ? 2 : d.isSymbolicLink() ? 3 : 0;
+  /**
+   * An entry's type is readdir's, from when its directory was listed, where
+   * Nix lstats each entry as it comes to it. So when the first call on an
+   * entry fails, the error to report is lstat's if lstat fails too (the entry
+   * is gone: Nix says "getting status of"), and the call's own otherwise.
+   */
+  const firstCall = <T>(path: Buffer, call: () => T): T => {
+    try {
+      return call();
+    } catch (e) {
+      fs.lstatSync(path);
+      throw e;
+    }
+  };
 
   class Writer implements NarWriter {
     private len = 0;
@@ -125,7 +139,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       this.stack = state.stack;
       const file = state.file;
       if (file) {
-        const fd = fs.openSync(file.path, OPEN_FLAGS);
+        const fd = firstCall(file.path, () => fs.openSync(file.path, OPEN_FLAGS));
         try {
           if (!this.contents(fd, file.path, file.size, file.offset)) return false;
         } finally {
@@ -185,7 +199,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       // Buffer names keep non-UTF-8 names intact and sort bytewise, as Nix
       // does. The entries' types come with them (d_type; Node lstats where the
       // file system gives none), which saves an lstat per entry.
-      const dirents = fs.readdirSync(path, { encoding: 'buffer', withFileTypes: true }).sort(byName);
+      const dirents = firstCall(path, () => fs.readdirSync(path, { encoding: 'buffer', withFileTypes: true })).sort(byName);
       const names: Buffer[] = new Array(dirents.length);
       const kinds: EntryKind[] = new Array(dirents.length);
       for (let i = 0; i < dirents.length; i++) {
@@ -211,7 +225,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       this.raw(OPEN);
       if (kind === 3) {
         this.raw(TYPE_SYMLINK);
-        this.bytes(fs.readlinkSync(path, { encoding: 'buffer' }));
+        this.bytes(firstCall(path, () => fs.readlinkSync(path, { encoding: 'buffer' })));
         this.raw(CLOSE);
         return true;
       }
@@ -225,7 +239,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
 
     private regular(path: Buffer): boolean {
       // Size and mode from the open file: fstat needs no second path lookup.
-      const fd = fs.openSync(path, OPEN_FLAGS);
+      const fd = firstCall(path, () => fs.openSync(path, OPEN_FLAGS));
       try {
         const st = fs.fstatSync(fd);
         if (!st.isFile()) throw unsupported(path);

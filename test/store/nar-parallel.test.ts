@@ -136,7 +136,7 @@ describe('dumpPathParallel errors', () => {
   }
 
   for (const leaveFilesBelow of [0, Infinity]) {
-    it(`reports a file that vanished as the system error of opening it${leaveFilesBelow ? ' (main thread writing the files)' : ''}`, () => {
+    it(`reports a file that vanished as Nix does, by the error of getting its status${leaveFilesBelow ? ' (main thread writing the files)' : ''}`, () => {
       const dir = join(work, `vanishing-${leaveFilesBelow}`);
       mkdirSync(dir);
       writeFileSync(join(dir, 'a'), 'first');
@@ -148,8 +148,40 @@ describe('dumpPathParallel errors', () => {
         deleted = true;
       };
       expect(() => dumpPathParallel(dir, sink, { spawnAfterEntries: 0, waitForWorker: true, leaveFilesBelow })).toThrow(
-        expect.objectContaining({ code: 'ENOENT', syscall: 'open', path: join(dir, 'z') }),
+        expect.objectContaining({ code: 'ENOENT', syscall: 'lstat', path: join(dir, 'z') }),
       );
+    });
+  }
+
+  // Entries' types come from the listing of their directory; Nix lstats each
+  // entry when it comes to it. An entry that is gone by then is reported as
+  // that lstat's error by the synchronous dump, the worker and the main thread alike.
+  for (const kind of ['file', 'directory', 'symlink']) {
+    it(`reports a ${kind} that vanished after its directory was listed the same way on every path`, () => {
+      const errors: unknown[] = [];
+      for (const mode of ['sync', 0, Infinity] as const) {
+        const dir = join(work, `gone-${kind}-${mode}`);
+        mkdirSync(dir);
+        writeFileSync(join(dir, 'a'), noise(3 * 1024 * 1024, 3));
+        const z = join(dir, 'z');
+        if (kind === 'file') writeFileSync(z, 'last');
+        if (kind === 'directory') mkdirSync(z);
+        if (kind === 'symlink') symlinkSync('a', z);
+        let deleted = false;
+        // The first bytes go out once the root is listed; z goes then.
+        const sink = (): void => {
+          if (!deleted) rmSync(z, { recursive: true });
+          deleted = true;
+        };
+        try {
+          if (mode === 'sync') dumpPath(dir, sink);
+          else dumpPathParallel(dir, sink, { spawnAfterEntries: 0, waitForWorker: true, leaveFilesBelow: mode });
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          errors.push({ code: err.code, syscall: err.syscall, path: err.path?.replace(dir, '<dir>') });
+        }
+      }
+      expect(errors).toEqual(Array(3).fill({ code: 'ENOENT', syscall: 'lstat', path: '<dir>/z' }));
     });
   }
 
