@@ -153,7 +153,7 @@ function threadAlive(tid: number): boolean {
  */
 interface PackedState {
   stack: { path: Uint8Array; names: Uint8Array; lengths: number[]; kinds: number[] }[];
-  file?: { path: Uint8Array; size: number; offset: number };
+  file?: { path: Uint8Array; size: number; offset: number; fd: number };
 }
 
 function packState(state: NarWriterState): PackedState {
@@ -176,6 +176,7 @@ function workerMain(
   port: MessagePort,
   receive: (port: MessagePort) => { message: unknown } | undefined,
   tid: number,
+  closeFd: (fd: number) => void,
 ): void {
   const { sab, layout, k, minSlotRoom, leaveFilesBelow, exitAtSlot } = data;
   const { PRODUCED, CONSUMED, READY, GO, ABORT, TID, DATA, END, ERROR } = k;
@@ -236,6 +237,14 @@ function workerMain(
       state.stack.push({ path: asBuffer(f.path), names, kinds: f.kinds, next: 0 });
     }
     if (packed.file) state.file = { ...packed.file, path: asBuffer(packed.file.path) };
+    // The file handed over open is this thread's to close: resume does, once it has it.
+    let first: Buffer;
+    try {
+      first = acquire();
+    } catch (e) {
+      if (state.file) closeFd(state.file.fd);
+      throw e;
+    }
 
     const out: NarOutput = {
       emit(buf, len) {
@@ -261,7 +270,7 @@ function workerMain(
       nfiles++;
       return slot.subarray(at);
     };
-    const writer = new Writer(acquire(), out);
+    const writer = new Writer(first, out);
     writer.resume(state);
     writer.flush();
     acquire();
@@ -300,7 +309,7 @@ function getWorkerSource(): string {
     "const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');",
     `const Writer = (${defineNarWriter.toString()})(fs, (m) => Object.assign(new Error(m), { nixError: true }));`,
     `const tid = (${kernelThreadId.toString()})(fs);`,
-    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, parentPort, receiveMessageOnPort, tid);`,
+    `(${workerMain.toString()})(Writer, ${ringViews.toString()}, workerData, parentPort, receiveMessageOnPort, tid, fs.closeSync);`,
   ].join('\n');
   return workerSource;
 }
@@ -404,7 +413,14 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
     writer.flush();
     if (done) return;
     // Hand over: the worker carries on where the main thread stopped.
-    ring!.worker.postMessage(packState(writer.state()));
+    const state = writer.state();
+    try {
+      ring!.worker.postMessage(packState(state));
+    } catch (e) {
+      // Not handed over: the paused file is still ours to close.
+      if (state.file) fs.closeSync(state.file.fd);
+      throw e;
+    }
     Atomics.store(ring!.ctl, GO, 1);
     Atomics.notify(ring!.ctl, GO);
     consume(ring!.sab, ring!.layout, new MainWriter(buf, { emit: out.emit }), sink, path);

@@ -50,10 +50,13 @@ export interface DirFrame {
 /**
  * Where a paused writer stopped: the open directories, innermost last, and a
  * regular file whose contents are written up to `offset` (its header is out).
+ * The file is still open (`fd`): the writer that resumes reads on from the
+ * file the header was written for, whatever happened to its path meanwhile
+ * (as an uninterrupted dump does), and closes it; threads share descriptors.
  */
 export interface NarWriterState {
   stack: DirFrame[];
-  file?: { path: Buffer; size: number; offset: number };
+  file?: { path: Buffer; size: number; offset: number; fd: number };
 }
 
 export interface NarWriter {
@@ -139,11 +142,13 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
       this.stack = state.stack;
       const file = state.file;
       if (file) {
-        const fd = firstCall(file.path, () => fs.openSync(file.path, OPEN_FLAGS));
+        let paused = false;
         try {
-          if (!this.contents(fd, file.path, file.size, file.offset)) return false;
+          paused = !this.contents(file.fd, file.path, file.size, file.offset);
+          if (paused) return false;
         } finally {
-          fs.closeSync(fd);
+          // Paused again: the file stays open for the next writer.
+          if (!paused) fs.closeSync(file.fd);
         }
         this.endFile(file.size);
         if (this.stack.length > 0) this.raw(CLOSE);
@@ -240,6 +245,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
     private regular(path: Buffer): boolean {
       // Size and mode from the open file: fstat needs no second path lookup.
       const fd = firstCall(path, () => fs.openSync(path, OPEN_FLAGS));
+      let paused = false;
       try {
         const st = fs.fstatSync(fd);
         if (!st.isFile()) throw unsupported(path);
@@ -248,11 +254,13 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
         if (st.mode & 0o100) this.raw(EXECUTABLE);
         this.raw(CONTENTS);
         this.u64(size);
-        if (!this.contents(fd, path, size, 0)) return false;
+        paused = !this.contents(fd, path, size, 0);
+        if (paused) return false;
         this.endFile(size);
         return true;
       } finally {
-        fs.closeSync(fd);
+        // Paused inside the file: it stays open for whoever resumes (see NarWriterState).
+        if (!paused) fs.closeSync(fd);
       }
     }
 
@@ -269,7 +277,7 @@ export function defineNarWriter(fs: typeof NodeFs, makeError: (message: string) 
         if (this.len === this.buf.length) {
           this.flush();
           if (this.out.shouldPause && this.out.shouldPause(size - pos)) {
-            this.file = { path, size, offset: pos };
+            this.file = { path, size, offset: pos, fd };
             return false;
           }
         }

@@ -2,7 +2,7 @@
 // errors of the synchronous one, wherever the hand-over to the worker
 // happens: at the first entry, deep in the tree, in the middle of a file.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,48 @@ describe('dumpPathParallel', () => {
   it('hands a single large file over in the middle', () => {
     const got = parallelBytes(bigFile, { spawnAfterBytes: 1, waitForWorker: true });
     expect(got.equals(narToBuffer(bigFile))).toBe(true);
+  });
+
+  it('reads on from the file it handed over inside, even if its path now names another file, as the synchronous dump does', () => {
+    for (const mode of ['sync', 'parallel']) {
+      const file = join(work, `replaced-${mode}`);
+      writeFileSync(file, noise(3 * 1024 * 1024, 11));
+      const expected = narToBuffer(file);
+      const chunks: Buffer[] = [];
+      const sink = (c: Buffer): void => {
+        // The first bytes go out from inside the file, just before the hand-over.
+        if (chunks.length === 0) {
+          rmSync(file);
+          writeFileSync(file, noise(3 * 1024 * 1024, 12));
+        }
+        chunks.push(Buffer.from(c));
+      };
+      if (mode === 'sync') dumpPath(file, sink);
+      else dumpPathParallel(file, sink, { spawnAfterBytes: 1, waitForWorker: true });
+      expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    }
+  });
+
+  it('closes the file it handed over inside, when done and when the sink fails', async () => {
+    const openOnFile = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === bigFile;
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let k = 0; k < 3; k++) {
+      parallelBytes(bigFile, { spawnAfterBytes: 1, waitForWorker: true });
+      let calls = 0;
+      const fail = (): void => {
+        if (++calls === 2) throw new Error('sink failed');
+      };
+      expect(() => dumpPathParallel(bigFile, fail, { spawnAfterBytes: 1, waitForWorker: true })).toThrow('sink failed');
+    }
+    // An aborted worker closes it after the main thread has returned: give it a moment.
+    for (let t = 0; t < 100 && openOnFile() > 0; t++) await new Promise((r) => setTimeout(r, 20));
+    expect(openOnFile()).toBe(0);
   });
 
   it('stays on the main thread for a small tree', () => {
