@@ -17,19 +17,29 @@ export function isBase32Char(ch: string): boolean {
   return c < 128 && digitValue[c] >= 0;
 }
 
-/** Encodes bytes: character k (from the end) holds bits 5k..5k+4 of the little-endian number. */
+const alphabetCodes = Uint8Array.from(NIX_BASE32_ALPHABET, (c) => c.charCodeAt(0));
+/** Scratch space for the characters of one encoding (a store path hash is 32 characters, sha512 103). */
+let scratch = Buffer.allocUnsafeSlow(128);
+
+/**
+ * Encodes bytes: character k (from the end) holds bits 5k..5k+4 of the
+ * little-endian number. Evaluation encodes a few hashes per derivation, so
+ * the characters go into a reused buffer and become one string at the end
+ * instead of a string per character.
+ */
 export function encodeBase32(bytes: Uint8Array): string {
   const len = base32Length(bytes.length);
-  let out = '';
-  for (let n = len - 1; n >= 0; n--) {
+  if (len > scratch.length) scratch = Buffer.allocUnsafeSlow(len);
+  const out = scratch;
+  for (let n = len - 1, k = 0; n >= 0; n--, k++) {
     const bit = n * 5;
     const i = bit >> 3;
     const j = bit & 7;
-    let c = bytes[i] >> j;
-    if (i + 1 < bytes.length) c |= bytes[i + 1] << (8 - j);
-    out += NIX_BASE32_ALPHABET[c & 0x1f];
+    let c = bytes[i]! >> j;
+    if (i + 1 < bytes.length) c |= bytes[i + 1]! << (8 - j);
+    out[k] = alphabetCodes[c & 0x1f]!;
   }
-  return out;
+  return out.toString('latin1', 0, len);
 }
 
 /**

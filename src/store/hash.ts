@@ -231,6 +231,18 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 /** Hash of a string's UTF-8 bytes (Nix strings are byte strings; ours are UTF-8). */
 export const hashString = hashBytes;
 
+const oneShotText = oneShot as ((algo: string, data: Bytes, enc: 'latin1') => string) | undefined;
+
+/**
+ * The sha256 of a string's UTF-8 bytes as a 32-character string holding one
+ * byte per character (latin1): store path computations hash several short
+ * texts per derivation, and a string is much cheaper than a Buffer for a
+ * result that is only folded and encoded.
+ */
+export function sha256Latin1(data: string): string {
+  return oneShotText !== undefined ? oneShotText('sha256', data, 'latin1') : createHash('sha256').update(data).digest('binary');
+}
+
 /** Incremental hashing that also counts bytes (Nix's HashSink). */
 export class HashSink {
   private readonly h: NodeHash;

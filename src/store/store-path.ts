@@ -4,8 +4,8 @@
 // helpers compute, validate and take them apart.
 
 import { NixError } from '../eval/errors.js';
-import { compressHash, hashString, printHash, type Hash } from './hash.js';
-import { isBase32Char } from './base32.js';
+import { hashString, printHash, sha256Latin1, type Hash } from './hash.js';
+import { encodeBase32, isBase32Char } from './base32.js';
 import type { FileIngestionMethod } from './store-api.js';
 
 export const DEFAULT_STORE_DIR = '/nix/store';
@@ -131,11 +131,15 @@ export function isDerivationPath(path: string): boolean {
  * to 20 bytes, print in base-32. `innerHash` is a Hash (printed `sha256:<hex>`)
  * or that string already.
  */
+const foldedDigest = new Uint8Array(20);
+
 export function makeStorePath(type: string, innerHash: Hash | string, name: string, storeDir: string = DEFAULT_STORE_DIR): string {
   const inner = typeof innerHash === 'string' ? innerHash : printHash(innerHash, 'base16', true);
-  const s = `${type}:${inner}:${storeDir}:${name}`;
-  const h = compressHash(hashString('sha256', s), 20);
-  const baseName = `${printHash(h, 'base32')}-${name}`;
+  const digest = sha256Latin1(`${type}:${inner}:${storeDir}:${name}`);
+  // compressHash(…, 20) on the digest's characters, into a reused array.
+  const folded = foldedDigest.fill(0);
+  for (let i = 0; i < digest.length; i++) folded[i % 20] ^= digest.charCodeAt(i);
+  const baseName = `${encodeBase32(folded)}-${name}`;
   checkStorePathName(name, baseName);
   return `${storeDir}/${baseName}`;
 }
