@@ -12,6 +12,7 @@
 
 import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors.js';
 import type { Pos } from './position.js';
+import { sortStringsInPlace } from '../sort-strings.js';
 
 // ---------------------------------------------------------------------------
 // Strings, paths
@@ -152,7 +153,7 @@ export class Shape {
     this.index = new Map(names.map((n, i) => [n, i + offset]));
   }
   sortedNames(): string[] {
-    if (this.sorted === null) this.sorted = this.names.slice().sort(compareNames);
+    if (this.sorted === null) this.sorted = sortStringsInPlace(this.names.slice());
     return this.sorted;
   }
 }
@@ -373,7 +374,7 @@ export class NixAttrs {
     const x = (this.x ??= newExtra());
     if (x.keys === null) {
       const ks = [...this.flat().keys()];
-      ks.sort(compareNames);
+      sortStringsInPlace(ks);
       x.keys = ks;
     }
     return x.keys;

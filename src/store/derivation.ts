@@ -7,6 +7,7 @@ import { NixError } from '../eval/errors.js';
 import { readFileSync } from 'node:fs';
 import type { FileIngestionMethod, Store } from './store-api.js';
 import { parseHashAlgo, parseHashNonSRIUnprefixed, printHash, type Hash, type HashAlgo } from './hash.js';
+import { sortStringsInPlace } from '../sort-strings.js';
 import {
   DEFAULT_STORE_DIR,
   DRV_EXTENSION,
@@ -68,12 +69,21 @@ export function compareBytewise(a: string, b: string): number {
 /** Surrogates: the only code units where UTF-16 order differs from byte order. */
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-export function sortedBytewise(items: Iterable<string>): string[] {
-  const xs = [...items];
-  // The default sort compares UTF-16 units, which agrees with byte order
-  // unless a surrogate is involved, and is much faster than a comparator.
-  for (let i = 0; i < xs.length; i++) if (SURROGATE.test(xs[i]!)) return xs.sort(compareBytewise);
-  return xs.sort();
+/** The strings of an array, the elements of a Set or the keys of a Map, in byte order. */
+export function sortedBytewise(items: readonly string[] | ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] {
+  // forEach, not an iterator: this runs several times per derivation, and
+  // iterator result objects were a noticeable share of evaluation garbage.
+  const xs: string[] = [];
+  let surrogate = false;
+  const add = (x: string): void => {
+    xs.push(x);
+    if (!surrogate && SURROGATE.test(x)) surrogate = true;
+  };
+  if (items instanceof Map) items.forEach((_v, k: string) => add(k));
+  else (items as readonly string[] | ReadonlySet<string>).forEach((x: string) => add(x));
+  // UTF-16 order agrees with byte order unless a surrogate is involved, and
+  // is much faster than a comparator.
+  return surrogate ? xs.sort(compareBytewise) : sortStringsInPlace(xs);
 }
 
 // ---------------------------------------------------------------------------
@@ -131,7 +141,7 @@ export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): s
   // (masked for the output paths, plain for the .drv, again for its modulo hash).
   let out = 'Derive([';
   let first = true;
-  for (const name of sortedBytewise(drv.outputs.keys())) {
+  for (const name of sortedBytewise(drv.outputs)) {
     const o = drv.outputs.get(name)!;
     let path = '';
     let algo = '';
@@ -162,7 +172,7 @@ export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): s
 
   const inputs = opts.actualInputs ?? drv.inputDrvs;
   first = true;
-  for (const p of sortedBytewise(inputs.keys())) {
+  for (const p of sortedBytewise(inputs)) {
     out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
     first = false;
   }
@@ -207,7 +217,7 @@ const envCache = new WeakMap<Map<string, string>, EnvEntry[]>();
 function envEntries(env: Map<string, string>): EnvEntry[] {
   const cached = envCache.get(env);
   if (cached !== undefined && cached.length === env.size && cached.every((e) => env.has(e.key))) return cached;
-  const entries = sortedBytewise(env.keys()).map((key) => {
+  const entries = sortedBytewise(env).map((key) => {
     const value = env.get(key)!;
     return { key, quotedKey: quote(key), value, quoted: quote(value) };
   });

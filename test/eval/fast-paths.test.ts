@@ -6,6 +6,7 @@ import { evalError, evalNix, newState } from './eval-helpers.js';
 import { NixError } from '../../src/eval/errors.js';
 import { renderError } from '../../src/eval/error-format.js';
 import { sortedBytewise, unparseDerivation, emptyDerivation, parseDerivation } from '../../src/store/derivation.js';
+import { sortStringsInPlace } from '../../src/sort-strings.js';
 
 function rendered(src: string): string {
   const st = newState();
@@ -88,6 +89,20 @@ describe('derivation writer shortcuts', () => {
     expect(sortedBytewise(['b', 'a', 'B', '_'])).toEqual(['B', '_', 'a', 'b']);
     // U+FFFD sorts before U+1F600 in bytes, after it in UTF-16 units.
     expect(sortedBytewise(['\u{1F600}', '\uFFFD', 'a'])).toEqual(['a', '\uFFFD', '\u{1F600}']);
+    // Sets and Map keys too, without changing them.
+    const m = new Map([['z', 1], ['a', 2]]);
+    expect(sortedBytewise(m)).toEqual(['a', 'z']);
+    expect(sortedBytewise(new Set(['y', 'x']))).toEqual(['x', 'y']);
+    expect([...m.keys()]).toEqual(['z', 'a']);
+  });
+
+  it('sorts short arrays without the built-in sort, with the same result', () => {
+    let seed = 7;
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    for (let trial = 0; trial < 500; trial++) {
+      const xs = Array.from({ length: rnd(40) }, () => 'abcAB_-'.slice(rnd(7), rnd(8) + 1) + String(rnd(3)));
+      expect(sortStringsInPlace(xs.slice())).toEqual(xs.slice().sort());
+    }
   });
 
   it('escapes only strings that need it and round-trips', () => {
