@@ -152,6 +152,13 @@ export class Shape {
   ) {
     this.index = new Map(names.map((n, i) => [n, i + offset]));
   }
+  /** The position of a name's definition, if the name is here and positions are known. */
+  posOf(name: string): Pos | undefined {
+    if (this.pos === null) return undefined;
+    const i = this.index.get(name);
+    return i === undefined ? undefined : this.pos[i - this.offset];
+  }
+
   sortedNames(): string[] {
     if (this.sorted === null) this.sorted = sortStringsInPlace(this.names.slice());
     return this.sorted;
@@ -186,8 +193,13 @@ function newExtra(): Extra {
 export class NixAttrs {
   /** The Shape of a literal's set, or the Map of values. */
   private k: Shape | Map<string, Lazy>;
-  /** The values (Shape sets) or the positions (Map sets, may be null). */
-  private d: Lazy[] | Map<string, Pos> | null;
+  /**
+   * The values (Shape sets) or the positions (Map sets): a Map (possibly
+   * shared with other sets and holding more names than this one), the Shape
+   * of a literal whose positions the entries keep (removeAttrs,
+   * intersectAttrs), or null when none are known.
+   */
+  private d: Lazy[] | Map<string, Pos> | Shape | null;
   /** Position of the `{ … }` that built this set. */
   pos: Pos | undefined;
   private x: Extra | null;
@@ -290,8 +302,8 @@ export class NixAttrs {
         if (k instanceof Shape) return k.pos === null ? undefined : k.pos[k.index.get(name)! - k.offset];
         const x = a.x;
         if (x !== null && x.posR !== null) return x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
-        const p = a.d as Map<string, Pos> | null;
-        return p === null ? undefined : p.get(name);
+        const p = a.d as Map<string, Pos> | Shape | null;
+        return p === null ? undefined : p instanceof Shape ? p.posOf(name) : p.get(name);
       }
       a = a.base;
     } while (a !== null);
@@ -326,7 +338,15 @@ export class NixAttrs {
     }
     const x = this.x;
     if (x !== null && x.posR !== null) return mergePositions(x.posL!, x.posR);
-    return this.d as Map<string, Pos> | null;
+    const d = this.d as Map<string, Pos> | Shape | null;
+    if (d === null) return null;
+    // Shared positions may hold other names: copy just this set's.
+    const p = new Map<string, Pos>();
+    for (const name of k.keys()) {
+      const ps = d instanceof Shape ? d.posOf(name) : d.get(name);
+      if (ps) p.set(name, ps);
+    }
+    return p.size > 0 ? p : null;
   }
 
   /** The layers from the bottom (a plain set) up to this one. */
@@ -383,6 +403,18 @@ export class NixAttrs {
   /** Entries in sorted order. */
   *entries(): IterableIterator<[string, Lazy]> {
     for (const k of this.keys()) yield [k, this.get(k)!];
+  }
+
+  /** See attrsWithPositionsOf. */
+  static withPositionSource(m: Map<string, Lazy>, source: NixAttrs): NixAttrs {
+    const r = new NixAttrs(m, null);
+    // Share where the source keeps its positions (a literal's Shape, or a
+    // Map no one changes) instead of copying them, and without keeping the
+    // source's values alive; a layered or merged source is flattened.
+    const k = source.k;
+    if (source.base === null && !source.mergedPositions) r.d = k instanceof Shape ? (k.pos === null ? null : k) : (source.d as Map<string, Pos> | Shape | null);
+    else r.d = source.flatPositions();
+    return r;
   }
 
   /** For `//`: `top` (a plain set) as a layer over `base`, sharing top's storage. */
@@ -532,6 +564,14 @@ function mergePositions(a: NixAttrs, b: NixAttrs): Map<string, Pos> | null {
 /** Builds a set from a Map (takes ownership). */
 export function mkAttrs(m: Map<string, Lazy>, p?: Map<string, Pos> | null): NixAttrs {
   return m.size === 0 && !p ? NixAttrs.empty : new NixAttrs(m, p ?? null);
+}
+
+/**
+ * A set of entries taken, with their names, from `source` (takes ownership
+ * of the Map): their positions are looked up there when asked for.
+ */
+export function attrsWithPositionsOf(m: Map<string, Lazy>, source: NixAttrs): NixAttrs {
+  return m.size === 0 ? NixAttrs.empty : NixAttrs.withPositionSource(m, source);
 }
 
 export function attrsFromObject(o: Record<string, Lazy>): NixAttrs {

@@ -16,13 +16,24 @@ import {
 import { fileIngestionPrefix } from './store-path.js';
 
 export interface DrvHash {
-  /** Per output name. */
-  hashes: Map<string, Hash>;
+  /** The output names. */
+  outputs: readonly string[];
+  /**
+   * The base-16 sha256 of each output: one for all of them (every kind but
+   * fixed-output), or per output name. Strings, not Hash objects: a package
+   * set keeps one of these per derivation, and they are only ever printed.
+   */
+  hash: string | Map<string, string>;
   /** Deferred when some input's output paths are not yet known (floating CA). */
   kind: 'regular' | 'deferred';
 }
 
-/** What hashDerivationModulo needs to see the input derivations. */
+/** The modulo hash of one output (base-16), undefined when there is no such output. */
+export function outputHash(h: DrvHash, output: string): string | undefined {
+  if (typeof h.hash !== 'string') return h.hash.get(output);
+  return h.outputs.includes(output) ? h.hash : undefined;
+}
+
 export interface DrvHashContext {
   storeDir?: string;
   /** Reads an input derivation (a .drv store path). */
@@ -31,19 +42,13 @@ export interface DrvHashContext {
   cache?: Map<string, DrvHash>;
 }
 
-/**
- * Base-16 forms of modulo hashes: each is printed once per dependent
- * derivation (twice: masked and plain), so remember it.
- */
-const hexCache = new WeakMap<Hash, string>();
-function hexOf(h: Hash): string {
-  let s = hexCache.get(h);
-  if (s === undefined) hexCache.set(h, (s = printHash(h, 'base16')));
-  return s;
+/** The base-16 sha256 of a string. */
+function sha256Hex(s: string): string {
+  return printHash(hashString('sha256', s), 'base16');
 }
 
-/** The placeholder hash impure outputs get (sha256 of "impure"). */
-const IMPURE_OUTPUT_HASH = hashString('sha256', 'impure');
+/** The placeholder hash impure outputs get (sha256 of "impure"), computed on first use. */
+let impureOutputHash: string | undefined;
 
 function pathDerivationModulo(drvPath: string, ctx: DrvHashContext): DrvHash {
   const cached = ctx.cache?.get(drvPath);
@@ -56,19 +61,20 @@ function pathDerivationModulo(drvPath: string, ctx: DrvHashContext): DrvHash {
 export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskOutputs: boolean): DrvHash {
   const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
   const type = derivationType(drv);
+  const outputs = [...drv.outputs.keys()];
 
   if (type.kind === 'contentAddressed' && type.fixed) {
-    const hashes = new Map<string, Hash>();
+    const hashes = new Map<string, string>();
     for (const [name, o] of drv.outputs) {
       if (o.kind !== 'fixed') continue;
       const path = fixedOutputPath(drv.name, name, o, storeDir);
-      hashes.set(name, hashString('sha256', `fixed:out:${fileIngestionPrefix(o.method)}${o.hash.algo}:${printHash(o.hash, 'base16')}:${path}`));
+      hashes.set(name, sha256Hex(`fixed:out:${fileIngestionPrefix(o.method)}${o.hash.algo}:${printHash(o.hash, 'base16')}:${path}`));
     }
-    return { hashes, kind: 'regular' };
+    return { outputs, hash: hashes, kind: 'regular' };
   }
 
   if (type.kind === 'impure') {
-    return { hashes: new Map([...drv.outputs.keys()].map((n) => [n, IMPURE_OUTPUT_HASH])), kind: 'deferred' };
+    return { outputs, hash: (impureOutputHash ??= sha256Hex('impure')), kind: 'deferred' };
   }
 
   let kind: DrvHash['kind'] = type.kind === 'contentAddressed' ? 'deferred' : 'regular';
@@ -78,17 +84,15 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
     const res = pathDerivationModulo(drvPath, ctx);
     if (res.kind === 'deferred') kind = 'deferred';
     for (const out of outputNames) {
-      const h = res.hashes.get(out);
-      if (!h) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
-      const key = hexOf(h);
+      const key = outputHash(res, out);
+      if (key === undefined) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
       let set = inputs.get(key);
       if (!set) inputs.set(key, (set = new Set()));
       set.add(out);
     }
   }
 
-  const hash = hashString('sha256', unparseDerivation(drv, { storeDir, maskOutputs, actualInputs: inputs }));
-  return { hashes: new Map([...drv.outputs.keys()].map((n) => [n, hash])), kind };
+  return { outputs, hash: sha256Hex(unparseDerivation(drv, { storeDir, maskOutputs, actualInputs: inputs })), kind };
 }
 
 /**
@@ -99,7 +103,7 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
  */
 export function moduloHashAfterWrite(drv: Derivation, atermHash: Hash, ctx: DrvHashContext): DrvHash {
   if (drv.inputDrvs.size === 0 && [...drv.outputs.values()].every((o) => o.kind === 'inputAddressed')) {
-    return { hashes: new Map([...drv.outputs.keys()].map((n) => [n, atermHash])), kind: 'regular' };
+    return { outputs: [...drv.outputs.keys()], hash: printHash(atermHash, 'base16'), kind: 'regular' };
   }
   return hashDerivationModulo(drv, ctx, false);
 }
@@ -120,7 +124,7 @@ export function fillInputAddressedOutputs(drv: Derivation, outputNames: Iterable
   const modulo = hashDerivationModulo(drv, ctx, true);
   if (modulo.kind === 'deferred') return;
   for (const o of names) {
-    const path = makeOutputPath(o, modulo.hashes.get(o)!, drv.name, storeDir);
+    const path = makeOutputPath(o, `sha256:${outputHash(modulo, o)!}`, drv.name, storeDir);
     drv.env.set(o, path);
     drv.outputs.set(o, { kind: 'inputAddressed', path });
   }

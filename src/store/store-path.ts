@@ -149,7 +149,8 @@ export function outputPathName(drvName: string, outputName: string): string {
   return outputName === 'out' ? drvName : `${drvName}-${outputName}`;
 }
 
-export function makeOutputPath(outputName: string, drvHash: Hash, drvName: string, storeDir: string = DEFAULT_STORE_DIR): string {
+/** `drvHash` as a Hash or already printed as `sha256:<base-16>`. */
+export function makeOutputPath(outputName: string, drvHash: Hash | string, drvName: string, storeDir: string = DEFAULT_STORE_DIR): string {
   return makeStorePath(`output:${outputName}`, drvHash, outputPathName(drvName, outputName), storeDir);
 }
 

@@ -1,6 +1,9 @@
 // The evaluator's fast paths must behave exactly like the general code they
 // short-cut: `a + b` on integers and strings, two-argument calls (foldl',
 // sort), listToAttrs without sorting, and the derivation writer's shortcuts.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evalError, evalNix, newState } from './eval-helpers.js';
 import { NixError } from '../../src/eval/errors.js';
@@ -81,6 +84,28 @@ describe('listToAttrs', () => {
   it('reports a missing value in name order, as before', () => {
     expect(evalError('builtins.listToAttrs [ { name = "b"; } { name = "a"; value = 1; } ]')).toBe("attribute 'value' missing");
     expect(rendered('builtins.listToAttrs [ { name = "b"; value = 1; } { name = "a"; } ]')).toContain("attribute 'value' missing");
+  });
+});
+
+describe('positions of entries taken from another set', () => {
+  it('removeAttrs and intersectAttrs keep the positions of the set the values come from', () => {
+    const src = [
+      'let',
+      '  s = {',
+      '    a = 1;',
+      '    b = 2;',
+      '    c = 3;',
+      '  } // { d = 4; };',
+      '  r = builtins.removeAttrs s [ "a" ];',
+      '  rr = builtins.removeAttrs (builtins.removeAttrs r [ "b" ]) [ "x" "d" ];',
+      '  i = builtins.intersectAttrs { c = 0; d = 0; } s;',
+      '  line = n: set: (builtins.unsafeGetAttrPos n set).line;',
+      'in [ (line "b" r) (line "d" r) (line "c" rr) (builtins.attrNames rr) (line "c" i) (line "d" i) ((r // { e = 5; }).c) (line "c" (r // { e = 5; })) (builtins.unsafeGetAttrPos "a" r) ]',
+    ].join('\n');
+    // Positions are known for files (a string gives none, as in Nix 2.8).
+    const file = join(mkdtempSync(join(tmpdir(), 'tsnix-pos-')), 'pos.nix');
+    writeFileSync(file, src);
+    expect(evalNix(`import ${file}`)).toBe('[ 4 6 5 [ "c" ] 5 6 3 5 null ]');
   });
 });
 

@@ -5,6 +5,7 @@
 import { registerBuiltins } from './registry.js';
 import { TypeError } from '../errors.js';
 import {
+  attrsWithPositionsOf,
   force,
   forceAttrs,
   forceFunction,
@@ -85,17 +86,10 @@ registerBuiltins([
       for (const r of remove) if (a.has(r)) any = true;
       if (!any) return a;
       // Sets keep no order of their own (keys() sorts), so copy the flat
-      // entries and positions as they are.
+      // entries as they are; their positions stay those of `a`.
       const m = new Map<string, Lazy>();
-      const p = new Map<string, Pos>();
-      const ps = a.flatPositions();
-      for (const [k, v] of a.flat()) {
-        if (remove.has(k)) continue;
-        m.set(k, v);
-        const kp = ps === null ? undefined : ps.get(k);
-        if (kp) p.set(k, kp);
-      }
-      return withPositions(m, p);
+      for (const [k, v] of a.flat()) if (!remove.has(k)) m.set(k, v);
+      return attrsWithPositionsOf(m, a);
     },
   },
   {
@@ -148,17 +142,15 @@ registerBuiltins([
     fn: (args) => {
       const l = forceAttrs(args[0]!, undefined, arg1('intersectAttrs'));
       const r = forceAttrs(args[1]!, undefined, arg2('intersectAttrs'));
+      // Values (and so positions) come from the right-hand set, as in Nix.
       const m = new Map<string, Lazy>();
-      const p = new Map<string, Pos>();
       const small = l.size < r.size ? l : r;
       const other = small === l ? r : l;
       for (const k of small.flat().keys()) {
         if (!other.has(k)) continue;
         m.set(k, r.get(k)!);
-        const ps = r.posOf(k);
-        if (ps) p.set(k, ps);
       }
-      return withPositions(m, p);
+      return attrsWithPositionsOf(m, r);
     },
   },
   {

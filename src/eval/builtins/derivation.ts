@@ -18,6 +18,7 @@ import {
   lazy,
   mkString,
   NixAttrs,
+  Shape,
   NixPath,
   NixString,
   showType,
@@ -64,7 +65,7 @@ interface StoreMemory {
   /** References of paths we created (text files, .drv files). */
   references: Map<string, string[]>;
   /** Output names of .drv files we created. */
-  outputNames: Map<string, string[]>;
+  outputNames: Map<string, readonly string[]>;
 }
 
 const memories = new WeakMap<Store, StoreMemory>();
@@ -83,7 +84,7 @@ function referencesOf(store: Store, path: string): string[] {
   return memoryOf(store).references.get(path) ?? store.queryPathInfo(path)?.references ?? [];
 }
 
-function outputNamesOf(store: Store, drvPath: string): string[] {
+function outputNamesOf(store: Store, drvPath: string): readonly string[] {
   return memoryOf(store).outputNames.get(drvPath) ?? [...readDerivation(store, drvPath).outputs.keys()];
 }
 
@@ -444,17 +445,27 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const atermHash = hashString('sha256', aterm);
   const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash);
   const mem = memoryOf(store);
-  mem.outputNames.set(drvPath, [...drv.outputs.keys()]);
-  mem.drvHashes.set(drvPath, moduloHashAfterWrite(drv, atermHash, hashContext(store)));
+  const drvHash = moduloHashAfterWrite(drv, atermHash, hashContext(store));
+  mem.outputNames.set(drvPath, drvHash.outputs);
+  mem.drvHashes.set(drvPath, drvHash);
 
-  const result = new Map<string, Lazy>();
-  result.set('drvPath', mkString(drvPath, new Set([`=${drvPath}`])));
-  for (const out of drv.outputs.keys()) {
+  const names = [...drv.outputs.keys()];
+  const vals: Lazy[] = [mkString(drvPath, new Set([`=${drvPath}`]))];
+  for (const out of names) {
     // Outputs known only after building (floating, impure, deferred) get a placeholder.
     const path = derivationOutputPath(drv, out, store.storeDir) ?? downstreamPlaceholder(drvPath, out);
-    result.set(out, mkString(path, new Set([`!${out}!${drvPath}`])));
+    vals.push(mkString(path, new Set([`!${out}!${drvPath}`])));
   }
-  return new NixAttrs(result);
+  return NixAttrs.fromShape(resultShape(names), vals);
+}
+
+/** The names of derivationStrict's result (`drvPath` and the outputs), shared by all results with the same outputs. */
+const resultShapes = new Map<string, Shape>();
+function resultShape(outputs: string[]): Shape {
+  const key = outputs.join('\0');
+  let shape = resultShapes.get(key);
+  if (shape === undefined) resultShapes.set(key, (shape = new Shape(['drvPath', ...outputs], null)));
+  return shape;
 }
 
 // ---------------------------------------------------------------------------
