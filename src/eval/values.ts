@@ -413,7 +413,16 @@ export class NixAttrs {
     // source's values alive; a layered or merged source is flattened.
     const k = source.k;
     if (source.base === null && !source.mergedPositions) r.d = k instanceof Shape ? (k.pos === null ? null : k) : (source.d as Map<string, Pos> | Shape | null);
-    else r.d = source.flatPositions();
+    else {
+      // Look up just these names: flattening a big layered set (the
+      // package set callPackage intersects with) would cost its size.
+      const p = new Map<string, Pos>();
+      for (const name of m.keys()) {
+        const ps = source.posOf(name);
+        if (ps) p.set(name, ps);
+      }
+      r.d = p.size > 0 ? p : null;
+    }
     return r;
   }
 
