@@ -672,7 +672,10 @@ export class Thunk {
     if (env === null) throw new InfiniteRecursion(this, pos);
     this.env = null;
     try {
-      const v = this.compute(code, env, pos);
+      // Compiled code is called directly (one JS frame less per forced
+      // thunk, which deep chains of thunks multiply); only the special
+      // thunks (AppThunk, FnThunk) compute by other means.
+      const v = code === SPECIAL ? this.compute(code, env, pos) : code(env);
       this.v = v;
       this.code = null;
       return v;
