@@ -892,8 +892,16 @@ export class Compiler {
     const p1 = parts[1]!.pos;
     // The second operand is evaluated early only after a first operand whose
     // processing cannot fail, so errors come in the same order.
+    // The first operand is evaluated in a try of this closure's own, not
+    // through evalCtx: a chain like `self.v99 + 1` nests one JS frame fewer
+    // per level.
     return (env) => {
-      const v1 = evalCtx(c0, env, p0, "in an operand of '+'");
+      let v1: Value;
+      try {
+        v1 = c0(env);
+      } catch (err) {
+        throw addTrace(err, p0, "in an operand of '+'");
+      }
       if (typeof v1 === 'number') {
         const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
         if (typeof v2 === 'number') {

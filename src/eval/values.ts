@@ -661,39 +661,41 @@ export class Thunk {
   }
 
   force(pos?: Pos): Value {
-    if (this.code === null) return this.v as Value;
-    return this.forceSlow(pos);
-  }
-
-  private forceSlow(pos: Pos | undefined): Value {
-    const code = this.code!;
+    const code = this.code;
+    if (code === null) return this.v as Value;
+    // The slow path is here rather than in a method of its own, and compiled
+    // code is called directly (only AppThunk and FnThunk compute by other
+    // means): each level of a chain of thunks then nests one JS frame, which
+    // deep chains (and the GC scanning their stack) multiply.
     if (code === FAILED) throw cloneError(this.v as NixError);
     const env = this.env;
     if (env === null) throw new InfiniteRecursion(this, pos);
     this.env = null;
     try {
-      // Compiled code is called directly (one JS frame less per forced
-      // thunk, which deep chains of thunks multiply); only the special
-      // thunks (AppThunk, FnThunk) compute by other means.
       const v = code === SPECIAL ? this.compute(code, env, pos) : code(env);
       this.v = v;
       this.code = null;
       return v;
     } catch (e) {
-      if (e instanceof InfiniteRecursion && e.thunk === this) {
-        e.addTrace(undefined, 'entering the infinite recursion', true);
-      }
-      if (e instanceof NixError && !isUncacheable(e)) {
-        // Nix remembers the failure: forcing again throws a copy of this
-        // error, with the frames it has collected by then (the original
-        // keeps collecting frames as it unwinds further).
-        this.code = FAILED;
-        this.v = e;
-      } else {
-        this.env = env;
-      }
-      throw e;
+      throw this.failed(e, env);
     }
+  }
+
+  /** Records a failed forcing; returns the error to rethrow. */
+  private failed(e: unknown, env: Env): unknown {
+    if (e instanceof InfiniteRecursion && e.thunk === this) {
+      e.addTrace(undefined, 'entering the infinite recursion', true);
+    }
+    if (e instanceof NixError && !isUncacheable(e)) {
+      // Nix remembers the failure: forcing again throws a copy of this
+      // error, with the frames it has collected by then (the original
+      // keeps collecting frames as it unwinds further).
+      this.code = FAILED;
+      this.v = e;
+    } else {
+      this.env = env;
+    }
+    return e;
   }
 
   protected compute(code: Code, env: Env, _pos: Pos | undefined): Value {
