@@ -410,7 +410,8 @@ export class NixAttrs {
     const r = new NixAttrs(m, null);
     // Share where the source keeps its positions (a literal's Shape, or a
     // Map no one changes) instead of copying them, and without keeping the
-    // source's values alive; a layered or merged source is flattened.
+    // source's values alive; from a layered or merged source, copy these
+    // names' positions.
     const k = source.k;
     if (source.base === null && !source.mergedPositions) r.d = k instanceof Shape ? (k.pos === null ? null : k) : (source.d as Map<string, Pos> | Shape | null);
     else {

@@ -34,6 +34,7 @@ export function outputHash(h: DrvHash, output: string): string | undefined {
   return h.outputs.includes(output) ? h.hash : undefined;
 }
 
+/** What hashDerivationModulo needs to see the input derivations. */
 export interface DrvHashContext {
   storeDir?: string;
   /** Reads an input derivation (a .drv store path). */
