@@ -91,12 +91,13 @@ if (cmd === 'populate-gc') {
   const r = await collectGarbage(store, { action: 'delete-dead', keep: { keepDerivations: true, keepOutputs: false } }, quiet);
   process.stdout.write(formatFreed(r));
 } else if (cmd === 'optimise') {
-  process.stdout.write(formatOptimiseSummary(optimiseStore(store, { info: quiet, warn: quiet })) + '\\n');
+  process.stdout.write(formatOptimiseSummary(await optimiseStore(store, { info: quiet, warn: quiet })) + '\\n');
 }
 store.close();
 `;
 
-const bundleDir = path.join(repo, 'node_modules', '.tsnix-bench');
+// Inside the worktree (git-ignored), not in node_modules, which worktrees may share.
+const bundleDir = path.join(repo, '.bench');
 fs.mkdirSync(bundleDir, { recursive: true });
 const bundle = path.join(bundleDir, 'bench-gc.mjs');
 buildSync({

@@ -261,7 +261,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
       case 'gc':
         return await (await import('../store/gc/operations.js')).opGC(store, inv.opFlags, inv.opArgs, gcIO);
       case 'optimise':
-        return (await import('../store/gc/operations.js')).opOptimise(store, inv.opFlags, inv.opArgs, gcIO);
+        return await (await import('../store/gc/operations.js')).opOptimise(store, inv.opFlags, inv.opArgs, gcIO);
       case 'export': {
         unknownFlags(inv, []);
         const paths = new Set(inv.opArgs.map((a) => followLinksToStorePath(store, a)));

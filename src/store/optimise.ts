@@ -16,6 +16,12 @@
 //    unused) is recreated on the next attempt.
 // Incremental: files whose inode already is a .links inode are skipped
 // without hashing.
+//
+// Speed: the pass is mostly system calls, and the one that can wait for the
+// disk is freeing a replaced file's blocks (on ext4 mounted with `discard`,
+// freeing waits for the device's discard). The replaced file is kept open
+// across the rename and closed by a thread of libuv's pool (BackgroundCloser),
+// so the last close, which frees it, waits there while the pass goes on.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -87,24 +93,39 @@ function changed(p: string): Error {
  * describes by the time it has been read (for a symlink, the caller checks).
  */
 export function narHashOfFile(p: string, st: fs.Stats): string {
-  if (st.isSymbolicLink()) {
-    const target = fs.readlinkSync(p, { encoding: 'buffer' });
-    const pad = (8 - (target.length % 8)) % 8;
-    const len = Buffer.alloc(8);
-    len.writeUInt32LE(target.length);
-    return encodeBase32(hashBytes('sha256', Buffer.concat([NAR_SYMLINK, len, target, ZEROS.subarray(0, pad), NAR_CLOSE])).bytes);
-  }
-  const header = st.mode & 0o100 ? NAR_EXECUTABLE : NAR_REGULAR;
+  if (st.isSymbolicLink()) return narHashOfSymlink(p);
   const fd = fs.openSync(p, 'r');
   try {
-    const hash = st.size <= ONE_SHOT_MAX ? hashSmallFile(fd, p, st, header) : hashLargeFile(fd, p, st, header);
-    // Still the file that was stat'ed (same inode, size, times) after reading
-    // it: fstat of the open file is as good as an lstat and cheaper.
-    if (!sameFile(st, fs.fstatSync(fd))) throw changed(p);
+    const hash = readAndHash(fd, p, st);
+    if (!unchangedSince(fd, st)) throw changed(p);
     return hash;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function narHashOfSymlink(p: string): string {
+  const target = fs.readlinkSync(p, { encoding: 'buffer' });
+  const pad = (8 - (target.length % 8)) % 8;
+  const len = Buffer.alloc(8);
+  len.writeUInt32LE(target.length);
+  return encodeBase32(hashBytes('sha256', Buffer.concat([NAR_SYMLINK, len, target, ZEROS.subarray(0, pad), NAR_CLOSE])).bytes);
+}
+
+/**
+ * The hash of narHashOfFile for the regular file `p`, open as `fd` (which
+ * stays open); throws ECHANGED if its size is not st.size. Whether it was
+ * otherwise modified meanwhile is for the caller to check (unchangedSince),
+ * as late as it can.
+ */
+function readAndHash(fd: number, p: string, st: fs.Stats): string {
+  const header = st.mode & 0o100 ? NAR_EXECUTABLE : NAR_REGULAR;
+  return st.size <= ONE_SHOT_MAX ? hashSmallFile(fd, p, st, header) : hashLargeFile(fd, p, st, header);
+}
+
+/** Still the file that was stat'ed (same inode, size, times): fstat of the open file is as good as an lstat and cheaper. */
+function unchangedSince(fd: number, st: fs.Stats): boolean {
+  return sameFile(st, fs.fstatSync(fd));
 }
 
 /** The NAR is assembled in readBuffer and hashed in one call. */
@@ -153,12 +174,85 @@ function hashLargeFile(fd: number, p: string, st: fs.Stats, header: Buffer): str
   return encodeBase32(new Uint8Array(h.digest()));
 }
 
+/** Closes the descriptor of a file that was just replaced by a link to its .links twin. */
+export interface ReplacedFileCloser {
+  close(fd: number): void;
+}
+
+/** Closes at once: the pass waits for the file to be freed (auto-optimise-store's one path). */
+const closeAtOnce: ReplacedFileCloser = { close: (fd) => fs.closeSync(fd) };
+
+/**
+ * Closes replaced files in libuv's thread pool, where the wait for freeing
+ * them (see the top of this file) does not hold up the pass. The event loop
+ * has to turn for the closes to be counted: `settle` is awaited between
+ * directories. At most MAX_PENDING descriptors are left open; past that a
+ * file is closed at once, as by closeAtOnce.
+ */
+export class BackgroundCloser implements ReplacedFileCloser {
+  static readonly MAX_PENDING = 256;
+  private pending = 0;
+  private waiting: { below: number; resolve: () => void } | undefined;
+
+  close(fd: number): void {
+    if (this.pending >= BackgroundCloser.MAX_PENDING) {
+      fs.closeSync(fd);
+      return;
+    }
+    this.pending++;
+    // (Closing a descriptor opened for reading cannot lose data: errors are ignored.)
+    fs.close(fd, () => {
+      this.pending--;
+      const w = this.waiting;
+      if (w && this.pending <= w.below) {
+        this.waiting = undefined;
+        w.resolve();
+      }
+    });
+  }
+
+  get outstanding(): number {
+    return this.pending;
+  }
+
+  /** Nothing to do while at most `high` closes are outstanding; otherwise waits until at most `low` are. */
+  async settle(high: number, low = high): Promise<void> {
+    if (this.pending <= high) return;
+    await new Promise<void>((resolve) => {
+      this.waiting = { below: low, resolve };
+    });
+  }
+}
+
+/** What the pass needs to know of a .links entry. */
+interface LinkEntry {
+  ino: number;
+  size: number;
+}
+const MAX_KNOWN_LINKS = 100_000;
+
 export class StoreOptimiser {
   /** Inodes of the .links entries: files sharing one are already optimised. */
   private inodes: Set<number> | undefined;
+  /**
+   * .links entries seen or made by this pass, by name: a store's duplicates
+   * are mostly many copies of a few files, and the entry need not be
+   * looked up again for each (if it went meanwhile, linking to it fails
+   * with ENOENT and the pass looks again). Bounded: forgotten when full.
+   */
+  private readonly knownLinks = new Map<string, LinkEntry>();
 
-  /** `inodes` preset (e.g. empty for one new path) skips loading the whole .links directory. */
-  constructor(readonly realStoreDir: string, readonly linksDir: string, private readonly log: OptimiseLog, inodes?: Set<number>) {
+  /**
+   * `inodes` preset (e.g. empty for one new path) skips loading the whole
+   * .links directory; `closer` takes the descriptors of replaced files.
+   */
+  constructor(
+    readonly realStoreDir: string,
+    readonly linksDir: string,
+    private readonly log: OptimiseLog,
+    inodes?: Set<number>,
+    private readonly closer: ReplacedFileCloser = closeAtOnce,
+  ) {
     this.inodes = inodes;
   }
 
@@ -174,62 +268,111 @@ export class StoreOptimiser {
     return inodes;
   }
 
+  private rememberLink(hash: string, st: LinkEntry): void {
+    if (this.knownLinks.size >= MAX_KNOWN_LINKS) this.knownLinks.clear();
+    this.knownLinks.set(hash, { ino: st.ino, size: st.size });
+  }
+
   /** Optimises every file below `top` (a real path in the store). */
   optimiseTree(top: string, stats: OptimiseStats): void {
+    const dirs = this.startTree(top, stats);
+    while (dirs.length > 0) this.optimiseDirectory(dirs, stats);
+  }
+
+  /**
+   * Optimises `top` if it is a file; for a directory, returns the stack of
+   * directories to optimise (with optimiseDirectory), so that a caller can
+   * pause between them.
+   */
+  startTree(top: string, stats: OptimiseStats): string[] {
     const inodes = this.loadInodes();
     const topSt = lstatOrUndefined(top);
-    if (!topSt) return;
-    if (!topSt.isDirectory()) {
-      // A top-level file: its directory is the store itself, never toggled.
-      if (topSt.isFile() || topSt.isSymbolicLink()) this.optimiseFile(top, topSt, stats, inodes, new DirectoryToggle(path.dirname(top), false));
-      return;
-    }
-    const dirs = [path.resolve(top)];
-    while (dirs.length > 0) {
-      const dir = dirs.pop()!;
-      // Made writable once for all replacements in it, and restored afterwards.
-      const toggle = new DirectoryToggle(dir, true);
-      try {
-        for (const name of fs.readdirSync(dir)) {
-          // (dir is normalised and names have no slashes: no path.join needed.)
-          const p = `${dir}/${name}`;
-          const st = lstatOrUndefined(p);
-          if (!st) continue;
-          if (st.isDirectory()) dirs.push(p);
-          else if (st.isFile() || st.isSymbolicLink()) {
-            if (st.nlink > 1 && inodes.has(st.ino)) continue;
-            this.optimiseFile(p, st, stats, inodes, toggle);
-          }
+    if (!topSt) return [];
+    if (topSt.isDirectory()) return [path.resolve(top)];
+    // A top-level file: its directory is the store itself, never toggled.
+    if (topSt.isFile() || topSt.isSymbolicLink()) this.optimiseFile(top, topSt, stats, inodes, new DirectoryToggle(path.dirname(top), false));
+    return [];
+  }
+
+  /** Optimises the files of the directory on top of `dirs`, pushing its subdirectories there. */
+  optimiseDirectory(dirs: string[], stats: OptimiseStats): void {
+    const inodes = this.loadInodes();
+    const dir = dirs.pop()!;
+    // Made writable once for all replacements in it, and restored afterwards.
+    const toggle = new DirectoryToggle(dir, true);
+    try {
+      for (const name of fs.readdirSync(dir)) {
+        // (dir is normalised and names have no slashes: no path.join needed.)
+        const p = `${dir}/${name}`;
+        const st = lstatOrUndefined(p);
+        if (!st) continue;
+        if (st.isDirectory()) dirs.push(p);
+        else if (st.isFile() || st.isSymbolicLink()) {
+          if (st.nlink > 1 && inodes.has(st.ino)) continue;
+          this.optimiseFile(p, st, stats, inodes, toggle);
         }
-      } finally {
-        toggle.restore();
       }
+    } finally {
+      toggle.restore();
     }
   }
 
   private optimiseFile(p: string, st: fs.Stats, stats: OptimiseStats, inodes: Set<number>, toggle: DirectoryToggle): void {
+    if (st.isSymbolicLink()) {
+      let hash: string;
+      try {
+        hash = narHashOfSymlink(p);
+      } catch (e) {
+        if (errnoOf(e) === 'ENOENT') return;
+        throw e;
+      }
+      const after = lstatOrUndefined(p);
+      if (!after || !sameFile(st, after)) return;
+      this.share(p, st, hash, stats, inodes, toggle);
+      return;
+    }
     // Files in the store are read-only; a writable one was modified behind
     // the store's back and must not become shared.
-    if (st.isFile() && (st.mode & S_IWUSR)) {
+    if (st.mode & S_IWUSR) {
       this.log.warn(`skipping suspicious writable file '${p}'`);
       return;
     }
-    let hash: string;
+    let fd: number;
     try {
-      hash = narHashOfFile(p, st);
+      fd = fs.openSync(p, 'r');
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ECHANGED') return;
+      if (errnoOf(e) === 'ENOENT') return;
       throw e;
     }
-    // (A regular file was checked against st by narHashOfFile.)
-    if (st.isSymbolicLink()) {
-      const after = lstatOrUndefined(p);
-      if (!after || !sameFile(st, after)) return;
+    // Open until the file is replaced, so that the rename does not free it.
+    let replaced = false;
+    try {
+      let hash: string;
+      try {
+        hash = readAndHash(fd, p, st);
+      } catch (e) {
+        if (errnoOf(e) === 'ECHANGED') return;
+        throw e;
+      }
+      replaced = this.share(p, st, hash, stats, inodes, toggle, fd);
+    } finally {
+      if (replaced) this.closer.close(fd);
+      else fs.closeSync(fd);
     }
+  }
 
+  /**
+   * Links p, whose contents hash to `hash`, with its .links entry; true if p
+   * was replaced by a link. `fd` is p open, for a regular file: whether it
+   * changed since `st` is checked before it becomes a .links entry (a file
+   * to be replaced is checked by replaceWithLink, just before the swap).
+   */
+  private share(p: string, st: fs.Stats, hash: string, stats: OptimiseStats, inodes: Set<number>, toggle: DirectoryToggle, fd = -1): boolean {
     const linkPath = `${this.linksDir}/${hash}`;
     for (let attempt = 0; attempt < 2; attempt++) {
-      let stLink = lstatOrUndefined(linkPath);
+      // (An entry remembered with another size is looked at again before it is called corrupted.)
+      const known = attempt === 0 ? this.knownLinks.get(hash) : undefined;
+      let stLink: LinkEntry | undefined = known && known.size === st.size ? known : lstatOrUndefined(linkPath);
       if (stLink && stLink.size !== st.size) {
         this.log.warn(`removing corrupted link '${linkPath}'`);
         this.log.warn('There may be more corrupted paths.\nYou should run `nix-store --verify --check-contents --repair` to fix them all');
@@ -237,37 +380,46 @@ export class StoreOptimiser {
         stLink = undefined;
       }
       if (!stLink) {
+        if (fd >= 0 && !unchangedSince(fd, st)) return false;
         try {
           fs.linkSync(p, linkPath);
           inodes.add(st.ino);
-          return;
+          this.rememberLink(hash, st);
+          return false;
         } catch (e) {
           const code = errnoOf(e);
           if (code === 'ENOSPC') {
             this.log.info(`cannot link '${linkPath}' to '${p}': ${(e as Error).message}`);
-            return;
+            return false;
           }
-          if (code === 'EPERM' || code === 'EMLINK') return;
+          if (code === 'EPERM' || code === 'EMLINK') return false;
           if (code !== 'EEXIST') throw e;
         }
         stLink = lstatOrUndefined(linkPath);
         if (!stLink) continue;
       }
-      if (stLink.ino === st.ino) return;
+      if (stLink !== known) this.rememberLink(hash, stLink);
+      if (stLink.ino === st.ino) return false;
       const result = this.replaceWithLink(p, st, linkPath, toggle);
-      if (result === 'retry') continue;
+      if (result === 'retry') {
+        // The entry went (a collection removed it): look again.
+        this.knownLinks.delete(hash);
+        continue;
+      }
       if (result === 'linked') {
         stats.filesLinked++;
         stats.bytesFreed += st.size;
         stats.blocksFreed += st.blocks;
+        return true;
       }
-      return;
+      return false;
     }
+    return false;
   }
 
   /** Atomically replaces p by a hard link to linkPath. */
   private replaceWithLink(p: string, st: fs.Stats, linkPath: string, toggle: DirectoryToggle): 'linked' | 'skipped' | 'retry' {
-    const tempLink = path.join(this.realStoreDir, `.tmp-link-${process.pid}-${tempCounter++}-${Math.floor(Math.random() * 1e9)}`);
+    const tempLink = `${this.realStoreDir}/.tmp-link-${process.pid}-${tempCounter++}-${Math.floor(Math.random() * 1e9)}`;
     try {
       fs.linkSync(linkPath, tempLink);
     } catch (e) {
@@ -349,15 +501,29 @@ export interface OptimisableStore {
   toRealPath(path: string): string;
 }
 
+/** Replaced files whose closes may be outstanding before the pass waits for some (see BackgroundCloser). */
+const CLOSES_HIGH = 64;
+const CLOSES_LOW = 16;
+
 /** `nix-store --optimise`: every valid path; returns the statistics for Nix's summary line. */
-export function optimiseStore(store: OptimisableStore, log: OptimiseLog): OptimiseStats {
+export async function optimiseStore(store: OptimisableStore, log: OptimiseLog): Promise<OptimiseStats> {
   const stats = emptyStats();
-  const optimiser = new StoreOptimiser(store.realStoreDir, store.linksDir, log);
-  for (const p of store.queryAllValidPaths()) {
-    // A temp root first, so a concurrent collection does not delete the path under us.
-    store.addTempRoot(p);
-    if (!store.isValidPath(p)) continue;
-    optimiser.optimiseTree(store.toRealPath(p), stats);
+  const closer = new BackgroundCloser();
+  const optimiser = new StoreOptimiser(store.realStoreDir, store.linksDir, log, undefined, closer);
+  try {
+    for (const p of store.queryAllValidPaths()) {
+      // A temp root first, so a concurrent collection does not delete the path under us.
+      store.addTempRoot(p);
+      if (!store.isValidPath(p)) continue;
+      const dirs = optimiser.startTree(store.toRealPath(p), stats);
+      while (dirs.length > 0) {
+        optimiser.optimiseDirectory(dirs, stats);
+        await closer.settle(CLOSES_HIGH, CLOSES_LOW);
+      }
+    }
+  } finally {
+    // Done when every replaced file is freed.
+    await closer.settle(0);
   }
   return stats;
 }

@@ -85,9 +85,9 @@ export async function opDelete(store: LocalStore, opFlags: string[], paths: stri
 }
 
 /** `nix-store --optimise`. */
-export function opOptimise(store: LocalStore, opFlags: string[], opArgs: string[], io: OperationIO): number {
+export async function opOptimise(store: LocalStore, opFlags: string[], opArgs: string[], io: OperationIO): Promise<number> {
   if (opFlags.length > 0 || opArgs.length > 0) throw new UsageError('no arguments expected');
-  const stats = optimiseStore(store, { info: io.info, warn: io.warn });
+  const stats = await optimiseStore(store, { info: io.info, warn: io.warn });
   io.info(formatOptimiseSummary(stats));
   return 0;
 }

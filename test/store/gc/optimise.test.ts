@@ -123,13 +123,13 @@ describe.runIf(haveNix)('optimising the store', () => {
     vi.restoreAllMocks();
   });
 
-  it('links the same files as nix-store --optimise and prints the same summary', () => {
+  it('links the same files as nix-store --optimise and prints the same summary', async () => {
     const a = fresh();
     const b = fresh();
     const store = openStore(a.root);
     let summary: string;
     try {
-      summary = formatOptimiseSummary(optimiseStore(store, quietLog()));
+      summary = formatOptimiseSummary(await optimiseStore(store, quietLog()));
     } finally {
       store.close();
     }
@@ -149,12 +149,12 @@ describe.runIf(haveNix)('optimising the store', () => {
     const a = fresh();
     const store = openStore(a.root);
     try {
-      const first = optimiseStore(store, quietLog());
+      const first = await optimiseStore(store, quietLog());
       const fileSize = 'identical contents\n'.length * 1000;
       // 9 non-executable and 4 executable copies of the contents (one of each kept), 3 extra symlinks to 'same.txt'.
       expect(first.bytesFreed).toBe(11 * fileSize + 3 * 'same.txt'.length);
       expect(first.filesLinked).toBe(17);
-      const second = optimiseStore(store, quietLog());
+      const second = await optimiseStore(store, quietLog());
       expect(second.filesLinked).toBe(0);
       expect(second.bytesFreed).toBe(0);
       expect(fs.readdirSync(path.join(a.realStoreDir, '.links')).length).toBe(8);
@@ -171,7 +171,7 @@ describe.runIf(haveNix)('optimising the store', () => {
     expect(fs.readdirSync(path.join(a.realStoreDir, '.links'))).toEqual([]);
   });
 
-  it('skips a file that changes while the pass runs, and one with too many links', () => {
+  it('skips a file that changes while the pass runs, and one with too many links', async () => {
     const a = fresh();
     const store = openStore(a.root);
     const realLink = fs.linkSync;
@@ -214,7 +214,7 @@ describe.runIf(haveNix)('optimising the store', () => {
     });
     try {
       const log = quietLog();
-      const stats = optimiseStore(store, log);
+      const stats = await optimiseStore(store, log);
       expect(swaps).toBe(2);
       expect(changed.length).toBeGreaterThan(0);
       expect(stats.filesLinked).toBeGreaterThan(0);
@@ -235,7 +235,7 @@ describe.runIf(haveNix)('optimising the store', () => {
     try {
       const store = openStore(a.root);
       try {
-        const stats = optimiseStore(store, quietLog());
+        const stats = await optimiseStore(store, quietLog());
         expect(stats.filesLinked).toBe(16);
         expect(fs.lstatSync(immutable).nlink).toBe(1);
       } finally {
