@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../../src/store/local/local-store.js';
 import { resolveStoreConfig } from '../../../src/store/local/store-config.js';
-import { formatOptimiseSummary, narHashOfFile, optimiseStore, optimiseNewPath, type OptimiseLog } from '../../../src/store/optimise.js';
+import { BackgroundCloser, formatOptimiseSummary, narHashOfFile, optimiseStore, optimiseNewPath, type OptimiseLog } from '../../../src/store/optimise.js';
 import { hashPath } from '../../../src/store/nar.js';
 import { printHash } from '../../../src/store/hash.js';
 import { collectGarbage } from '../../../src/store/gc/collect.js';
@@ -87,6 +87,49 @@ describe('.links names', () => {
     fs.utimesSync(p, st.atime, new Date(st.mtimeMs + 5000));
     fs.writeFileSync(p, 'new contents');
     expect(() => narHashOfFile(p, st)).toThrow(expect.objectContaining({ code: 'ECHANGED' }));
+  });
+});
+
+describe('closing replaced files in the background', () => {
+  const work = tempDir();
+  afterAll(() => removeTree(work));
+  const isOpen = (fd: number): boolean => {
+    try {
+      fs.fstatSync(fd);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('closes every descriptor, at most MAX_PENDING at a time, and settle(0) waits for all', async () => {
+    const p = path.join(work, 'file');
+    fs.writeFileSync(p, 'x');
+    const closer = new BackgroundCloser();
+    const fds: number[] = [];
+    for (let i = 0; i < BackgroundCloser.MAX_PENDING + 20; i++) {
+      const fd = fs.openSync(p, 'r');
+      fds.push(fd);
+      closer.close(fd);
+      expect(closer.outstanding).toBeLessThanOrEqual(BackgroundCloser.MAX_PENDING);
+    }
+    // Past the limit, descriptors were closed at once.
+    expect(fds.slice(BackgroundCloser.MAX_PENDING).some(isOpen)).toBe(false);
+    await closer.settle(0);
+    expect(closer.outstanding).toBe(0);
+    expect(fds.some(isOpen)).toBe(false);
+  });
+
+  it('settle(high, low) returns at once up to `high` and otherwise waits down to `low`', async () => {
+    const p = path.join(work, 'file2');
+    fs.writeFileSync(p, 'x');
+    const closer = new BackgroundCloser();
+    for (let i = 0; i < 10; i++) closer.close(fs.openSync(p, 'r'));
+    await closer.settle(10);
+    await closer.settle(5, 2);
+    expect(closer.outstanding).toBeLessThanOrEqual(2);
+    await closer.settle(0);
+    expect(closer.outstanding).toBe(0);
   });
 });
 
@@ -254,6 +297,65 @@ describe.runIf(haveNix)('optimising the store', () => {
     } finally {
       // Wherever the file ended up, let the clean-up remove it.
       spawnSync('sh', ['-c', `chattr -R -i '${a.realStoreDir}' 2>/dev/null`]);
+    }
+  });
+
+  it('leaves no replaced file open, and recreates a .links entry removed during the pass', async () => {
+    const a = fresh();
+    const store = openStore(a.root);
+    const realLink = fs.linkSync;
+    let removed = '';
+    vi.spyOn(fs, 'linkSync').mockImplementation((existing, newPath) => {
+      // A collection removes the entry just before the second copy of its contents is swapped.
+      if (!removed && String(newPath).includes('.tmp-link-') && fs.lstatSync(String(existing)).size > 0) {
+        removed = String(existing);
+        fs.unlinkSync(removed);
+      }
+      return realLink(existing, newPath);
+    });
+    const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+    // (The temproots file is opened with the first root.)
+    store.addTempRoot(store.queryAllValidPaths()[0]!);
+    const before = openFds();
+    try {
+      const stats = await optimiseStore(store, quietLog());
+      expect(openFds()).toBe(before);
+      expect(removed).not.toBe('');
+      // The copy whose swap failed became the new entry; the others share it.
+      expect(fs.existsSync(removed)).toBe(true);
+      expect(fs.lstatSync(removed).nlink).toBeGreaterThan(2);
+      expect(stats.filesLinked).toBe(16);
+    } finally {
+      store.close();
+    }
+    const verify = runStatus('nix-store', ['--store', a.root, '--verify', '--check-contents']);
+    expect(verify.status).toBe(0);
+    expect(verify.stderr).not.toMatch(/error/);
+  });
+
+  it('does not make a file that changed after it was hashed a .links entry', async () => {
+    const a = fresh();
+    const store = openStore(a.root);
+    const realFstat = fs.fstatSync;
+    const own = fs.readdirSync(store.realStoreDir).filter((x) => /-tree[0-3]$/.test(x)).map((t) => path.join(store.realStoreDir, t, 'own'));
+    const ownInodes = new Set(own.map((p) => fs.lstatSync(p).ino));
+    // The unique files report new times after being read, as if rewritten meanwhile.
+    vi.spyOn(fs, 'fstatSync').mockImplementation(((fd: number, options?: fs.StatOptions) => {
+      const st = realFstat(fd, options as fs.StatOptions & { bigint?: false }) as fs.Stats;
+      if (ownInodes.has(st.ino)) return Object.assign(Object.create(Object.getPrototypeOf(st)), st, { mtimeMs: st.mtimeMs + 1000 });
+      return st;
+    }) as typeof fs.fstatSync);
+    try {
+      await optimiseStore(store, quietLog());
+      const linked = new Set(fs.readdirSync(store.linksDir).map((n) => fs.lstatSync(path.join(store.linksDir, n)).ino));
+      for (const p of own) {
+        expect(linked.has(fs.lstatSync(p).ino)).toBe(false);
+        expect(fs.lstatSync(p).nlink).toBe(1);
+      }
+      // The other contents (text, executable, empty file, symlink) still were.
+      expect(linked.size).toBe(4);
+    } finally {
+      store.close();
     }
   });
 
