@@ -187,12 +187,26 @@ const closeAtOnce: ReplacedFileCloser = { close: (fd) => fs.closeSync(fd) };
  * them (see the top of this file) does not hold up the pass. The event loop
  * has to turn for the closes to be counted: `settle` is awaited between
  * directories. At most MAX_PENDING descriptors are left open; past that a
- * file is closed at once, as by closeAtOnce.
+ * file is closed at once, as by closeAtOnce. Closes are handed to the pool
+ * BURST at a time: its threads then wake less often (one wake-up per close
+ * costs more than a tenth of the pass's CPU time).
  */
 export class BackgroundCloser implements ReplacedFileCloser {
   static readonly MAX_PENDING = 256;
+  static readonly BURST = 16;
+  /** Closes handed over and not finished, queued ones included. */
   private pending = 0;
+  /** Not yet handed to the pool. */
+  private readonly queued: number[] = [];
   private waiting: { below: number; resolve: () => void } | undefined;
+  private readonly done = (): void => {
+    this.pending--;
+    const w = this.waiting;
+    if (w && this.pending <= w.below) {
+      this.waiting = undefined;
+      w.resolve();
+    }
+  };
 
   close(fd: number): void {
     if (this.pending >= BackgroundCloser.MAX_PENDING) {
@@ -200,15 +214,14 @@ export class BackgroundCloser implements ReplacedFileCloser {
       return;
     }
     this.pending++;
+    this.queued.push(fd);
+    if (this.queued.length >= BackgroundCloser.BURST) this.flush();
+  }
+
+  private flush(): void {
     // (Closing a descriptor opened for reading cannot lose data: errors are ignored.)
-    fs.close(fd, () => {
-      this.pending--;
-      const w = this.waiting;
-      if (w && this.pending <= w.below) {
-        this.waiting = undefined;
-        w.resolve();
-      }
-    });
+    for (const fd of this.queued) fs.close(fd, this.done);
+    this.queued.length = 0;
   }
 
   get outstanding(): number {
@@ -218,6 +231,7 @@ export class BackgroundCloser implements ReplacedFileCloser {
   /** Nothing to do while at most `high` closes are outstanding; otherwise waits until at most `low` are. */
   async settle(high: number, low = high): Promise<void> {
     if (this.pending <= high) return;
+    this.flush();
     await new Promise<void>((resolve) => {
       this.waiting = { below: low, resolve };
     });
