@@ -20,8 +20,9 @@
 // Speed: the pass is mostly system calls, and the one that can wait for the
 // disk is freeing a replaced file's blocks (on ext4 mounted with `discard`,
 // freeing waits for the device's discard). The replaced file is kept open
-// across the rename and closed by a thread of libuv's pool (BackgroundCloser),
-// so the last close, which frees it, waits there while the pass goes on.
+// across the rename and, when closing proves slow, closed by a thread of
+// libuv's pool (BackgroundCloser), so the last close, which frees it, waits
+// there while the pass goes on.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -183,17 +184,27 @@ export interface ReplacedFileCloser {
 const closeAtOnce: ReplacedFileCloser = { close: (fd) => fs.closeSync(fd) };
 
 /**
- * Closes replaced files in libuv's thread pool, where the wait for freeing
- * them (see the top of this file) does not hold up the pass. The event loop
- * has to turn for the closes to be counted: `settle` is awaited between
- * directories. At most MAX_PENDING descriptors are left open; past that a
- * file is closed at once, as by closeAtOnce. Closes are handed to the pool
- * BURST at a time: its threads then wake less often (one wake-up per close
- * costs more than a tenth of the pass's CPU time).
+ * Closes replaced files, in libuv's thread pool once closing proves slow,
+ * where the wait for freeing them (see the top of this file) does not hold
+ * up the pass. Where freeing is quick (no synchronous discard) the pool
+ * would only add work, so closes are first made at once and timed, SAMPLE
+ * at a time; when the median of a sample exceeds SLOW_CLOSE_NS, the rest
+ * go to the pool.
+ *
+ * In the pool, the event loop has to turn for the closes to be counted:
+ * `settle` is awaited between directories. At most MAX_PENDING descriptors
+ * are left open; past that a file is closed at once. Closes are handed to
+ * the pool BURST at a time: its threads then wake less often.
  */
 export class BackgroundCloser implements ReplacedFileCloser {
   static readonly MAX_PENDING = 256;
   static readonly BURST = 16;
+  static readonly SAMPLE = 31;
+  static readonly SLOW_CLOSE_NS = 40_000;
+  private inPool: boolean;
+  /** Durations of the closes of the current sample, in ns. */
+  private readonly sample = new Float64Array(BackgroundCloser.SAMPLE);
+  private sampled = 0;
   /** Closes handed over and not finished, queued ones included. */
   private pending = 0;
   /** Not yet handed to the pool. */
@@ -208,7 +219,28 @@ export class BackgroundCloser implements ReplacedFileCloser {
     }
   };
 
+  /** `inPool` starts in the pool without timing closes first. */
+  constructor(inPool = false) {
+    this.inPool = inPool;
+  }
+
+  /** Whether closes go to the pool. */
+  get background(): boolean {
+    return this.inPool;
+  }
+
   close(fd: number): void {
+    if (!this.inPool) {
+      const t0 = process.hrtime.bigint();
+      fs.closeSync(fd);
+      this.sample[this.sampled++] = Number(process.hrtime.bigint() - t0);
+      if (this.sampled === BackgroundCloser.SAMPLE) {
+        this.sampled = 0;
+        // The median: a close delayed by preemption does not decide.
+        if (this.sample.sort()[BackgroundCloser.SAMPLE >> 1] > BackgroundCloser.SLOW_CLOSE_NS) this.inPool = true;
+      }
+      return;
+    }
     if (this.pending >= BackgroundCloser.MAX_PENDING) {
       fs.closeSync(fd);
       return;

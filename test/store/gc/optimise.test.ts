@@ -105,7 +105,7 @@ describe('closing replaced files in the background', () => {
   it('closes every descriptor, at most MAX_PENDING at a time, and settle(0) waits for all', async () => {
     const p = path.join(work, 'file');
     fs.writeFileSync(p, 'x');
-    const closer = new BackgroundCloser();
+    const closer = new BackgroundCloser(true);
     const fds: number[] = [];
     for (let i = 0; i < BackgroundCloser.MAX_PENDING + 20; i++) {
       const fd = fs.openSync(p, 'r');
@@ -120,10 +120,41 @@ describe('closing replaced files in the background', () => {
     expect(fds.some(isOpen)).toBe(false);
   });
 
+  it('closes at once while closing is quick, and moves to the pool when it is slow', async () => {
+    const p = path.join(work, 'file3');
+    fs.writeFileSync(p, 'x');
+    const quick = new BackgroundCloser();
+    for (let i = 0; i < 3 * BackgroundCloser.SAMPLE; i++) {
+      const fd = fs.openSync(p, 'r');
+      quick.close(fd);
+      expect(isOpen(fd)).toBe(false);
+    }
+    expect(quick.background).toBe(false);
+    const realClose = fs.closeSync;
+    vi.spyOn(fs, 'closeSync').mockImplementation((fd) => {
+      // A close that waits for the device, as a synchronous discard does.
+      const until = process.hrtime.bigint() + BigInt(2 * BackgroundCloser.SLOW_CLOSE_NS);
+      while (process.hrtime.bigint() < until);
+      realClose(fd);
+    });
+    const slow = new BackgroundCloser();
+    try {
+      for (let i = 0; i < BackgroundCloser.SAMPLE; i++) slow.close(fs.openSync(p, 'r'));
+      expect(slow.background).toBe(true);
+      const fd = fs.openSync(p, 'r');
+      slow.close(fd);
+      expect(slow.outstanding).toBe(1);
+      await slow.settle(0);
+      expect(isOpen(fd)).toBe(false);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('settle(high, low) returns at once up to `high` and otherwise waits down to `low`', async () => {
     const p = path.join(work, 'file2');
     fs.writeFileSync(p, 'x');
-    const closer = new BackgroundCloser();
+    const closer = new BackgroundCloser(true);
     for (let i = 0; i < 10; i++) closer.close(fs.openSync(p, 'r'));
     await closer.settle(10);
     await closer.settle(5, 2);
