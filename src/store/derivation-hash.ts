@@ -4,7 +4,7 @@
 // only to "fixed:out:<method+algo>:<hex>:<path>", so changing how a fixed
 // output is fetched does not change anything downstream.
 
-import { hashString, printHash, type Hash } from './hash.js';
+import { hashString, printHash, sha256Hex, type Hash } from './hash.js';
 import { DEFAULT_STORE_DIR, DRV_EXTENSION, HASH_PART_LEN, makeOutputPath, outputPathName } from './store-path.js';
 import {
   derivationStorePath,
@@ -41,11 +41,6 @@ export interface DrvHashContext {
   readDerivation(drvPath: string): Derivation;
   /** Memo of modulo hashes by .drv path; share it for a whole evaluation. */
   cache?: Map<string, DrvHash>;
-}
-
-/** The base-16 sha256 of a string. */
-function sha256Hex(s: string): string {
-  return printHash(hashString('sha256', s), 'base16');
 }
 
 /** The placeholder hash impure outputs get (sha256 of "impure"), computed on first use. */

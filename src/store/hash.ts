@@ -231,7 +231,12 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 /** Hash of a string's UTF-8 bytes (Nix strings are byte strings; ours are UTF-8). */
 export const hashString = hashBytes;
 
-const oneShotText = oneShot as ((algo: string, data: Bytes, enc: 'latin1') => string) | undefined;
+const oneShotText = oneShot as ((algo: string, data: Bytes, enc: 'latin1' | 'hex') => string) | undefined;
+
+/** The base-16 sha256 of a string's UTF-8 bytes, without a Buffer (modulo hashes, one or two per derivation). */
+export function sha256Hex(data: string): string {
+  return oneShotText !== undefined ? oneShotText('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
+}
 
 /**
  * The sha256 of a string's UTF-8 bytes as a 32-character string holding one
