@@ -6,13 +6,7 @@
 
 import { hashString, printHash, sha256Hex, type Hash } from './hash.js';
 import { DEFAULT_STORE_DIR, DRV_EXTENSION, HASH_PART_LEN, makeOutputPath, outputPathName } from './store-path.js';
-import {
-  derivationStorePath,
-  derivationType,
-  fixedOutputPath,
-  unparseDerivation,
-  type Derivation,
-} from './derivation.js';
+import { AtermText, derivationStorePath, derivationType, fixedOutputPath, type Derivation } from './derivation.js';
 import { fileIngestionPrefix } from './store-path.js';
 
 export interface DrvHash {
@@ -54,7 +48,7 @@ function pathDerivationModulo(drvPath: string, ctx: DrvHashContext): DrvHash {
   return h;
 }
 
-export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskOutputs: boolean): DrvHash {
+export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskOutputs: boolean, text?: AtermText): DrvHash {
   const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
   const type = derivationType(drv);
   const outputs = [...drv.outputs.keys()];
@@ -73,12 +67,19 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
     return { outputs, hash: (impureOutputHash ??= sha256Hex('impure')), kind: 'deferred' };
   }
 
-  let kind: DrvHash['kind'] = type.kind === 'contentAddressed' ? 'deferred' : 'regular';
+  const t = text ?? new AtermText(drv, storeDir);
+  const mod = (t.moduloInputs ??= moduloInputs(drv, ctx));
+  const kind = type.kind === 'contentAddressed' || mod.deferred ? 'deferred' : 'regular';
+  return { outputs, hash: sha256Hex(t.text(maskOutputs, mod.inputs)), kind };
+}
 
+/** The input derivations keyed by their modulo hashes, and whether any of them is deferred. */
+function moduloInputs(drv: Derivation, ctx: DrvHashContext): { inputs: Map<string, Set<string>>; deferred: boolean } {
   const inputs = new Map<string, Set<string>>();
+  let deferred = false;
   for (const [drvPath, outputNames] of drv.inputDrvs) {
     const res = pathDerivationModulo(drvPath, ctx);
-    if (res.kind === 'deferred') kind = 'deferred';
+    if (res.kind === 'deferred') deferred = true;
     for (const out of outputNames) {
       const key = outputHash(res, out);
       if (key === undefined) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
@@ -87,37 +88,43 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
       set.add(out);
     }
   }
-
-  return { outputs, hash: sha256Hex(unparseDerivation(drv, { storeDir, maskOutputs, actualInputs: inputs })), kind };
+  return { inputs, deferred };
 }
 
 /**
  * The (unmasked) modulo hash of a derivation just written, given the sha256
- * of its ATerm: an input-addressed derivation without input derivations
- * hashes to exactly that (there are no inputs to replace), which saves
- * printing and hashing it once more; anything else is computed.
+ * of its ATerm (a Hash or base-16): an input-addressed derivation without
+ * input derivations hashes to exactly that (there are no inputs to
+ * replace), which saves printing and hashing it once more; anything else is
+ * computed, reusing `text` when given.
  */
-export function moduloHashAfterWrite(drv: Derivation, atermHash: Hash, ctx: DrvHashContext): DrvHash {
-  if (drv.inputDrvs.size === 0 && [...drv.outputs.values()].every((o) => o.kind === 'inputAddressed')) {
-    return { outputs: [...drv.outputs.keys()], hash: printHash(atermHash, 'base16'), kind: 'regular' };
+export function moduloHashAfterWrite(drv: Derivation, atermHash: Hash | string, ctx: DrvHashContext, text?: AtermText): DrvHash {
+  if (drv.inputDrvs.size === 0 && allInputAddressed(drv)) {
+    return { outputs: [...drv.outputs.keys()], hash: typeof atermHash === 'string' ? atermHash : printHash(atermHash, 'base16'), kind: 'regular' };
   }
-  return hashDerivationModulo(drv, ctx, false);
+  return hashDerivationModulo(drv, ctx, false, text);
+}
+
+function allInputAddressed(drv: Derivation): boolean {
+  for (const o of drv.outputs.values()) if (o.kind !== 'inputAddressed') return false;
+  return true;
 }
 
 /**
  * Fills in the output paths of an input-addressed derivation whose outputs
  * are given by name only (as derivationStrict builds it): hash the masked
  * derivation, then set each output's path and env variable. If an input is
- * deferred the outputs stay deferred.
+ * deferred the outputs stay deferred. `text`, when given, is the
+ * derivation's AtermText, kept for the texts that follow.
  */
-export function fillInputAddressedOutputs(drv: Derivation, outputNames: Iterable<string>, ctx: DrvHashContext): void {
+export function fillInputAddressedOutputs(drv: Derivation, outputNames: Iterable<string>, ctx: DrvHashContext, text?: AtermText): void {
   const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
   const names = [...outputNames];
   for (const o of names) {
     drv.env.set(o, '');
     drv.outputs.set(o, { kind: 'deferred' });
   }
-  const modulo = hashDerivationModulo(drv, ctx, true);
+  const modulo = hashDerivationModulo(drv, ctx, true, text);
   if (modulo.kind === 'deferred') return;
   for (const o of names) {
     const path = makeOutputPath(o, `sha256:${outputHash(modulo, o)!}`, drv.name, storeDir);

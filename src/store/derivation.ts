@@ -106,11 +106,6 @@ function quote(s: string): string {
   return out + '"';
 }
 
-/** Nix writes store paths, output names and hashes without escaping. */
-function quoteRaw(s: string): string {
-  return `"${s}"`;
-}
-
 /** The path of a fixed output (the output name is always `out`). */
 export function fixedOutputPath(drvName: string, outputName: string, out: { method: FileIngestionMethod; hash: Hash }, storeDir = DEFAULT_STORE_DIR): string {
   return makeFixedOutputPath(out.method, out.hash, outputPathName(drvName, outputName), storeDir);
@@ -135,103 +130,133 @@ export interface UnparseOptions {
 
 /** The ATerm text of a derivation, byte-identical to Nix's. */
 export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): string {
-  const storeDir = opts.storeDir ?? DEFAULT_STORE_DIR;
-  const mask = opts.maskOutputs ?? false;
-  // Built by concatenation: this runs several times per derivation
-  // (masked for the output paths, plain for the .drv, again for its modulo hash).
-  let out = 'Derive([';
-  let first = true;
-  for (const name of sortedBytewise(drv.outputs)) {
-    const o = drv.outputs.get(name)!;
-    let path = '';
-    let algo = '';
-    let hash = '';
-    switch (o.kind) {
-      case 'inputAddressed':
-        path = mask ? '' : o.path;
-        break;
-      case 'fixed':
-        path = mask ? '' : fixedOutputPath(drv.name, name, o, storeDir);
-        algo = fileIngestionPrefix(o.method) + o.hash.algo;
-        hash = printHash(o.hash, 'base16');
-        break;
-      case 'floating':
-        algo = fileIngestionPrefix(o.method) + o.algo;
-        break;
-      case 'deferred':
-        break;
-      case 'impure':
-        algo = fileIngestionPrefix(o.method) + o.algo;
-        hash = 'impure';
-        break;
-    }
-    out += (first ? '("' : ',("') + name + '","' + path + '","' + algo + '","' + hash + '")';
-    first = false;
-  }
-  out += '],[';
-
-  const inputs = opts.actualInputs ?? drv.inputDrvs;
-  first = true;
-  for (const p of sortedBytewise(inputs)) {
-    out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
-    first = false;
-  }
-  out += '],' + rawList(sortedBytewise(drv.inputSrcs)) + ',' + quoteRaw(drv.platform) + ',' + quote(drv.builder) + ',[';
-  const args = drv.args;
-  for (let i = 0; i < args.length; i++) out += (i === 0 ? '' : ',') + quote(args[i]!);
-  out += '],[';
-  const entries = envEntries(drv.env);
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    const value = drv.env.get(e.key)!;
-    let quoted: string;
-    if (mask && drv.outputs.has(e.key)) quoted = '""';
-    else {
-      if (value !== e.value) {
-        e.value = value;
-        e.quoted = quote(value);
-      }
-      quoted = e.quoted;
-    }
-    out += (i === 0 ? '(' : ',(') + e.quotedKey + ',' + quoted + ')';
-  }
-  return out + '])';
-}
-
-interface EnvEntry {
-  key: string;
-  quotedKey: string;
-  value: string;
-  quoted: string;
+  return new AtermText(drv, opts.storeDir).text(opts.maskOutputs ?? false, opts.actualInputs ?? drv.inputDrvs);
 }
 
 /**
- * The environment in byte order with its entries quoted, remembered per env
- * map: a derivation is unparsed three times while it is instantiated
- * (masked for its output paths, plainly for its .drv, with its inputs'
- * hashes for its own modulo hash), and quoting long values dominated.
- * Reused while the map holds the same keys; a changed value is re-quoted.
+ * A derivation's ATerm, kept in the parts that differ between the three
+ * texts instantiating it hashes: masked (output paths blank) with its
+ * inputs' modulo hashes for its output paths, plain for its .drv path, and
+ * unmasked with the modulo hashes for its own modulo hash. The sources,
+ * system, builder and arguments are printed once (they must not change
+ * after construction); the outputs and the environment are read from the
+ * derivation on every call, re-quoting only values that changed, so output
+ * paths filled in between calls show.
  */
-const envCache = new WeakMap<Map<string, string>, EnvEntry[]>();
+export class AtermText {
+  private readonly storeDir: string;
+  /** `,[sources],"system","builder",[args],` */
+  private readonly middle: string;
+  private envKeys: string[] = [];
+  private envValues: string[] = [];
+  /** `("key","value")` per sorted key, for envValues. */
+  private envPairs: string[] = [];
+  private inputsOf: Map<string, Set<string>> | null = null;
+  private inputsText = '';
+  /** For hashDerivationModulo: the input derivations keyed by their modulo hashes, once computed. */
+  moduloInputs: { inputs: Map<string, Set<string>>; deferred: boolean } | undefined = undefined;
 
-function envEntries(env: Map<string, string>): EnvEntry[] {
-  const cached = envCache.get(env);
-  if (cached !== undefined && cached.length === env.size && cached.every((e) => env.has(e.key))) return cached;
-  const entries = sortedBytewise(env).map((key) => {
-    const value = env.get(key)!;
-    return { key, quotedKey: quote(key), value, quoted: quote(value) };
-  });
-  envCache.set(env, entries);
-  return entries;
+  constructor(
+    private readonly drv: Derivation,
+    storeDir = DEFAULT_STORE_DIR,
+  ) {
+    this.storeDir = storeDir;
+    let args = '';
+    for (let i = 0; i < drv.args.length; i++) args += (i === 0 ? '' : ',') + quote(drv.args[i]!);
+    this.middle = ',' + rawList(sortedBytewise(drv.inputSrcs)) + ',"' + drv.platform + '",' + quote(drv.builder) + ',[' + args + '],';
+  }
+
+  /** The whole text; `inputs` stands for the input derivations (hashDerivationModulo passes hex hashes). */
+  text(mask: boolean, inputs: Map<string, Set<string>>): string {
+    return 'Derive(' + this.outputs(mask) + ',' + this.inputs(inputs) + this.middle + this.env(mask) + ')';
+  }
+
+  private outputs(mask: boolean): string {
+    const drv = this.drv;
+    let out = '[';
+    let first = true;
+    for (const name of sortedBytewise(drv.outputs)) {
+      const o = drv.outputs.get(name)!;
+      let path = '';
+      let algo = '';
+      let hash = '';
+      switch (o.kind) {
+        case 'inputAddressed':
+          path = mask ? '' : o.path;
+          break;
+        case 'fixed':
+          path = mask ? '' : fixedOutputPath(drv.name, name, o, this.storeDir);
+          algo = fileIngestionPrefix(o.method) + o.hash.algo;
+          hash = printHash(o.hash, 'base16');
+          break;
+        case 'floating':
+          algo = fileIngestionPrefix(o.method) + o.algo;
+          break;
+        case 'deferred':
+          break;
+        case 'impure':
+          algo = fileIngestionPrefix(o.method) + o.algo;
+          hash = 'impure';
+          break;
+      }
+      out += (first ? '("' : ',("') + name + '","' + path + '","' + algo + '","' + hash + '")';
+      first = false;
+    }
+    return out + ']';
+  }
+
+  private inputs(inputs: Map<string, Set<string>>): string {
+    // The same Map is printed twice (the modulo hashes, masked and not).
+    if (inputs !== this.inputsOf) {
+      let out = '[';
+      let first = true;
+      for (const p of sortedBytewise(inputs)) {
+        out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
+        first = false;
+      }
+      this.inputsOf = inputs;
+      this.inputsText = out + ']';
+    }
+    return this.inputsText;
+  }
+
+  private env(mask: boolean): string {
+    const env = this.drv.env;
+    const keys = this.envKeys;
+    if (keys.length !== env.size || !keys.every((k) => env.has(k))) {
+      this.envKeys = sortedBytewise(env);
+      this.envValues = this.envKeys.map(() => '');
+      this.envPairs = this.envKeys.map((k) => '(' + quote(k) + ',"")');
+    }
+    const outputs = this.drv.outputs;
+    let out = '[';
+    for (let i = 0; i < this.envKeys.length; i++) {
+      const key = this.envKeys[i]!;
+      let pair: string;
+      if (mask && outputs.has(key)) pair = '(' + quote(key) + ',"")';
+      else {
+        const value = env.get(key)!;
+        if (value !== this.envValues[i]) {
+          this.envValues[i] = value;
+          this.envPairs[i] = '(' + quote(key) + ',' + quote(value) + ')';
+        }
+        pair = this.envPairs[i]!;
+      }
+      out += i === 0 ? pair : ',' + pair;
+    }
+    return out + ']';
+  }
 }
 
-/** `["a","b"]` for strings Nix writes unescaped. */
+/** `["a","b"]` for strings Nix writes unescaped (store paths, output names). */
 function rawList(items: string[]): string {
   return items.length === 0 ? '[]' : '["' + items.join('","') + '"]';
 }
 
 /** What a .drv's store path refers to: its sources and input derivations (not its outputs). */
 export function derivationReferences(drv: Derivation): string[] {
+  if (drv.inputDrvs.size === 0) return sortedBytewise(drv.inputSrcs);
+  if (drv.inputSrcs.size === 0) return sortedBytewise(drv.inputDrvs);
   return sortedBytewise(new Set([...drv.inputSrcs, ...drv.inputDrvs.keys()]));
 }
 

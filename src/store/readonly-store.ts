@@ -46,7 +46,7 @@ export class ReadOnlyStore implements Store {
     return this.backing?.queryPathInfo(path);
   }
 
-  addTextToStore(name: string, text: string, references: string[], textHash?: Hash): string {
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string): string {
     return makeTextPath(name, textHash ?? hashString('sha256', text), references, this.storeDir);
   }
 

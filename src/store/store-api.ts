@@ -51,9 +51,9 @@ export interface Store {
   /**
    * builtins.toFile and .drv files: a text path with references. Returns the
    * store path. `textHash`, when given, is the sha256 of `text` (callers
-   * that needed it anyway save hashing it twice).
+   * that needed it anyway save hashing it twice), as a Hash or in base-16.
    */
-  addTextToStore(name: string, text: string, references: string[], textHash?: Hash): string;
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string): string;
 
   /** Path literals, builtins.path, filterSource: copies srcPath in. Returns the store path. */
   addPathToStore(name: string, srcPath: string, options: AddPathOptions): string;

@@ -157,9 +157,16 @@ export function makeOutputPath(outputName: string, drvHash: Hash | string, drvNa
 /** Appends references (sorted, as Nix keeps them in a set) and `:self` to a path type. */
 function typeWithReferences(type: string, references: Iterable<string>, hasSelfReference = false): string {
   let t = type;
-  for (const r of [...new Set(references)].sort()) t += `:${r}`;
+  const refs = Array.isArray(references) && isSortedSet(references) ? references : [...new Set(references)].sort();
+  for (let i = 0; i < refs.length; i++) t += ':' + refs[i];
   if (hasSelfReference) t += ':self';
   return t;
+}
+
+/** True when the strings are strictly ascending (sorted, no duplicates), as references usually come. */
+function isSortedSet(xs: readonly string[]): boolean {
+  for (let i = 1; i < xs.length; i++) if (!(xs[i - 1]! < xs[i]!)) return false;
+  return true;
 }
 
 export function fileIngestionPrefix(method: FileIngestionMethod): string {
@@ -188,10 +195,10 @@ export function makeFixedOutputPath(
   return makeStorePath('output:out', inner, name, storeDir);
 }
 
-/** Path of a text file (builtins.toFile, .drv files); the hash must be sha256 of the text. */
-export function makeTextPath(name: string, hash: Hash, references: Iterable<string> = [], storeDir: string = DEFAULT_STORE_DIR): string {
-  if (hash.algo !== 'sha256') throw new NixError('text paths must use sha256');
-  return makeStorePath(typeWithReferences('text', references), hash, name, storeDir);
+/** Path of a text file (builtins.toFile, .drv files); the hash must be sha256 of the text (a Hash, or base-16). */
+export function makeTextPath(name: string, hash: Hash | string, references: Iterable<string> = [], storeDir: string = DEFAULT_STORE_DIR): string {
+  if (typeof hash !== 'string' && hash.algo !== 'sha256') throw new NixError('text paths must use sha256');
+  return makeStorePath(typeWithReferences('text', references), typeof hash === 'string' ? 'sha256:' + hash : hash, name, storeDir);
 }
 
 export function computeStorePathForText(name: string, text: string | Uint8Array, references: Iterable<string> = [], storeDir: string = DEFAULT_STORE_DIR): string {

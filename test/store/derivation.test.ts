@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AtermText,
   derivationOutputPath,
   derivationStorePath,
   derivationType,
@@ -38,6 +39,13 @@ for (const [label, facts] of drvSources()) {
           const fresh: Derivation = { ...drv, outputs: new Map(), env: new Map(drv.env) };
           fillInputAddressedOutputs(fresh, drv.outputs.keys(), ctx);
           expect(unparseDerivation(fresh)).toBe(c.drvs[c.drvPath]);
+          // Again through one AtermText kept across the three texts, as
+          // derivationStrict does: the outputs filled in between must show.
+          const again: Derivation = { ...drv, outputs: new Map(), env: new Map(drv.env) };
+          const text = new AtermText(again);
+          fillInputAddressedOutputs(again, drv.outputs.keys(), ctx, text);
+          expect(text.text(false, again.inputDrvs)).toBe(c.drvs[c.drvPath]);
+          expect(hashDerivationModulo(again, ctx, false, text)).toEqual(hashDerivationModulo(drv, { readDerivation: read }, false));
         }
         for (const [out, path] of Object.entries(c.outputs)) expect(derivationOutputPath(drv, out)).toBe(path);
         expect(hashDerivationModulo(drv, ctx, false).kind).toBe('regular');

@@ -33,7 +33,7 @@ import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
-import { hashString, parseHashAlgoOpt, parseHashAllowEmpty, type Hash, type HashAlgo } from '../../store/hash.js';
+import { hashString, sha256Hex, parseHashAlgoOpt, parseHashAllowEmpty, type Hash, type HashAlgo } from '../../store/hash.js';
 import {
   DRV_EXTENSION,
   isInStore,
@@ -49,7 +49,7 @@ import {
   emptyDerivation,
   readDerivation,
   sortedBytewise,
-  unparseDerivation,
+  AtermText,
   type Derivation,
 } from '../../store/derivation.js';
 import { downstreamPlaceholder, fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
@@ -62,6 +62,8 @@ import { parseNixContextElem } from './derivation-context.js';
 
 interface StoreMemory {
   drvHashes: Map<string, DrvHash>;
+  /** How hashDerivationModulo reaches this store's derivations (with drvHashes as its cache). */
+  hashContext: DrvHashContext;
   /** References of paths we created (text files, .drv files). */
   references: Map<string, string[]>;
   /** Output names of .drv files we created. */
@@ -72,12 +74,12 @@ const memories = new WeakMap<Store, StoreMemory>();
 
 function memoryOf(store: Store): StoreMemory {
   let m = memories.get(store);
-  if (!m) memories.set(store, (m = { drvHashes: new Map(), references: new Map(), outputNames: new Map() }));
+  if (!m) {
+    const drvHashes = new Map<string, DrvHash>();
+    const hashContext = { storeDir: store.storeDir, cache: drvHashes, readDerivation: (p: string) => readDerivation(store, p) };
+    memories.set(store, (m = { drvHashes, hashContext, references: new Map(), outputNames: new Map() }));
+  }
   return m;
-}
-
-function hashContext(store: Store): DrvHashContext {
-  return { storeDir: store.storeDir, cache: memoryOf(store).drvHashes, readDerivation: (p) => readDerivation(store, p) };
 }
 
 function referencesOf(store: Store, path: string): string[] {
@@ -104,7 +106,7 @@ function closureOf(store: Store, start: string): Set<string> {
 }
 
 /** Writes (or, read-only, just names) a text file in the store and remembers its references. */
-function addText(store: Store, name: string, text: string, references: string[], textHash?: Hash): string {
+function addText(store: Store, name: string, text: string, references: string[], textHash?: string): string {
   const path = store.addTextToStore(name, text, references, textHash);
   memoryOf(store).references.set(path, references);
   return path;
@@ -123,16 +125,6 @@ function trace<T>(pos: Pos | undefined, hint: string, f: () => T, always = false
 }
 
 const VALID_NAME = /^[0-9a-zA-Z+\-._?=]*$/;
-
-/** Runs `f` for one attribute of a derivation; its trace frame is only built when `f` fails. */
-function tracedAttr(attrs: NixAttrs, key: string, drvName: string, f: () => void): void {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof NixError) e.addTrace(attrs.posOf(key), `while evaluating attribute '${key}' of derivation '${drvName}'`);
-    throw e;
-  }
-}
 
 /** Nix's checkName (current rules and wording), or undefined when the name is fine. */
 function storeNameProblem(name: string): string | undefined {
@@ -293,6 +285,21 @@ function warnAttr(state: EvalState, drvName: string, pos: Pos | undefined, messa
   else process.stderr.write(text + '\n');
 }
 
+/** What instantiate gathers from the attributes besides the derivation itself. */
+interface DrvAttrs {
+  drv: Derivation;
+  context: Set<string>;
+  structured: boolean;
+  /** `"name":value` per attribute (structured attrs only). */
+  json: string[];
+  contentAddressed: boolean;
+  isImpure: boolean;
+  outputHash: string | undefined;
+  outputHashAlgo: HashAlgo | undefined;
+  method: FileIngestionMethod | undefined;
+  outputs: readonly string[];
+}
+
 function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value {
   const store = state.store;
   const problem = storeNameProblem(drvName);
@@ -305,100 +312,40 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const ignoreNulls =
     inAttr !== undefined && forceBool(inAttr, undefined, 'while evaluating the `__ignoreNulls` attribute passed to builtins.derivationStrict');
 
-  const drv = emptyDerivation(drvName);
-  const context = new Set<string>();
-  const json: string[] = [];
-  let contentAddressed = false;
-  let isImpure = false;
-  let outputHash: string | undefined;
-  let outputHashAlgo: HashAlgo | undefined;
-  let method: FileIngestionMethod | undefined;
-  let outputs = ['out'];
-
-  const handleHashMode = (s: string): void => {
-    if (s === 'recursive' || s === 'nar') method = 'recursive';
-    else if (s === 'flat') method = 'flat';
-    else if (s === 'text') {
-      requireFeature(state, 'dynamic-derivations');
-      throw new EvalError("text-hashed derivations (outputHashMode = \"text\") are not supported by tsnix");
-    } else if (s === 'git') {
-      requireFeature(state, 'git-hashing');
-      throw new EvalError('git-hashed derivations (outputHashMode = "git") are not supported by tsnix');
-    } else throw new EvalError(`invalid value '${s}' for 'outputHashMode' attribute`);
+  const a: DrvAttrs = {
+    drv: emptyDerivation(drvName),
+    context: new Set<string>(),
+    structured,
+    json: [],
+    contentAddressed: false,
+    isImpure: false,
+    outputHash: undefined,
+    outputHashAlgo: undefined,
+    method: undefined,
+    outputs: DEFAULT_OUTPUTS,
   };
-  const handleOutputs = (names: string[]): void => {
-    const seen = new Set<string>();
-    for (const n of names) {
-      if (seen.has(n)) throw new EvalError(`duplicate derivation output '${n}'`);
-      if (n === 'drvPath') throw new EvalError("invalid derivation output name 'drvPath'");
-      seen.add(n);
-    }
-    if (seen.size === 0) throw new EvalError('derivation cannot have an empty set of outputs');
-    outputs = [...seen];
-  };
+  const drv = a.drv;
 
-  for (const key of byteOrder(attrs.keys())) {
+  // A loop with its own try, not a closure per attribute: this runs for
+  // every attribute of every derivation.
+  const keys = byteOrder(attrs.keys());
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     if (key === '__ignoreNulls') continue;
     const value = attrs.get(key)!;
-    tracedAttr(attrs, key, drvName, () => {
-      if (ignoreNulls && force(value) === null) return;
-      if (key === '__contentAddressed') {
-        if (forceBool(value, undefined, '')) {
-          contentAddressed = true;
-          requireFeature(state, 'ca-derivations');
-        }
-      } else if (key === '__impure') {
-        if (forceBool(value, undefined, '')) {
-          isImpure = true;
-          requireFeature(state, 'impure-derivations');
-        }
-      } else if (key === 'args') {
-        for (const elem of forceList(value, undefined, '')) {
-          drv.args.push(state.coerceToString(elem, undefined, 'while evaluating an element of the argument list', context, true, true));
-        }
-      } else if (structured) {
-        if (key === '__structuredAttrs') return;
-        json.push(`${jsonString(key)}:${valueToJSON(state, value, undefined, context)}`);
-        if (key === 'builder') {
-          const s = forceStringValue(value, undefined, '');
-          if (s instanceof NixString) for (const c of s.ctx) context.add(c);
-          drv.builder = typeof s === 'string' ? s : s.s;
-        } else if (key === 'system') drv.platform = forceStringNoCtx(value, undefined, '');
-        else if (key === 'outputHash') outputHash = forceStringNoCtx(value, undefined, '');
-        else if (key === 'outputHashAlgo') outputHashAlgo = parseHashAlgoOpt(forceStringNoCtx(value, undefined, ''));
-        else if (key === 'outputHashMode') handleHashMode(forceStringNoCtx(value, undefined, ''));
-        else if (key === 'outputs') handleOutputs(forceList(value, undefined, '').map((e) => forceStringNoCtx(e, undefined, '')));
-        if (OUTPUT_CHECK_ATTRS.has(key))
-          warnAttr(
-            state,
-            drvName,
-            attrs.posOf(key),
-            `'structuredAttrs' disables the effect of the derivation attribute '${key}'; use 'outputChecks.<output>.${key}' instead`,
-          );
-      } else {
-        if (key === '__json')
-          warnAttr(
-            state,
-            drvName,
-            attrs.posOf(key),
-            "setting structured attributes via '__json' is deprecated, and may be disallowed in future versions of Nix. Set '__structuredAttrs = true' instead.",
-          );
-        const s = state.coerceToString(value, undefined, '', context, true, true);
-        drv.env.set(key, s);
-        if (key === 'builder') drv.builder = s;
-        else if (key === 'system') drv.platform = s;
-        else if (key === 'outputHash') outputHash = s;
-        else if (key === 'outputHashAlgo') outputHashAlgo = parseHashAlgoOpt(s);
-        else if (key === 'outputHashMode') handleHashMode(s);
-        else if (key === 'outputs') handleOutputs(tokenize(s));
-      }
-    });
+    try {
+      if (ignoreNulls && force(value) === null) continue;
+      addAttribute(state, a, attrs, key, value);
+    } catch (e) {
+      if (e instanceof NixError) e.addTrace(attrs.posOf(key), `while evaluating attribute '${key}' of derivation '${drvName}'`);
+      throw e;
+    }
   }
 
-  if (structured) drv.env.set('__json', `{${json.join(',')}}`);
+  if (structured) drv.env.set('__json', `{${a.json.join(',')}}`);
 
   // Everything the strings refer to becomes an input.
-  for (const elem of context) {
+  for (const elem of a.context) {
     const c = parseNixContextElem(elem);
     if (c.kind === 'drvDeep') {
       for (const p of closureOf(store, c.drvPath)) {
@@ -419,37 +366,40 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   if (drvName.endsWith(DRV_EXTENSION))
     throw new EvalError("derivation names are allowed to end in '.drv' only if they produce a single derivation file");
 
-  if (outputHash !== undefined) {
+  // The three texts hashed below share most of their parts.
+  const text = new AtermText(drv, store.storeDir);
+  const mem = memoryOf(store);
+  const outputs = a.outputs;
+  if (a.outputHash !== undefined) {
     if (outputs.length !== 1 || outputs[0] !== 'out') throw new EvalError('multiple outputs are not supported in fixed-output derivations');
-    const { hash, warning } = parseHashAllowEmpty(outputHash, outputHashAlgo);
+    const { hash, warning } = parseHashAllowEmpty(a.outputHash, a.outputHashAlgo);
     if (warning) state.warn(warning);
-    const m = method ?? 'flat';
+    const m = a.method ?? 'flat';
     drv.outputs.set('out', { kind: 'fixed', method: m, hash });
     drv.env.set('out', makeFixedOutputPath(m, hash, drvName, store.storeDir));
-  } else if (contentAddressed || isImpure) {
-    if (contentAddressed && isImpure) throw new EvalError('derivation cannot be both content-addressed and impure');
-    const algo = outputHashAlgo ?? 'sha256';
-    const m = method ?? 'recursive';
+  } else if (a.contentAddressed || a.isImpure) {
+    if (a.contentAddressed && a.isImpure) throw new EvalError('derivation cannot be both content-addressed and impure');
+    const algo = a.outputHashAlgo ?? 'sha256';
+    const m = a.method ?? 'recursive';
     for (const o of outputs) {
       drv.env.set(o, hashPlaceholder(o));
-      drv.outputs.set(o, isImpure ? { kind: 'impure', method: m, algo } : { kind: 'floating', method: m, algo });
+      drv.outputs.set(o, a.isImpure ? { kind: 'impure', method: m, algo } : { kind: 'floating', method: m, algo });
     }
   } else {
-    fillInputAddressedOutputs(drv, outputs, hashContext(store));
+    fillInputAddressedOutputs(drv, outputs, mem.hashContext, text);
   }
 
   // Write the .drv (a read-only store only computes its path) and remember
   // what later derivations need to know about it.
   const references = derivationReferences(drv);
-  const aterm = unparseDerivation(drv, { storeDir: store.storeDir });
-  const atermHash = hashString('sha256', aterm);
+  const aterm = text.text(false, drv.inputDrvs);
+  const atermHash = sha256Hex(aterm);
   const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash);
-  const mem = memoryOf(store);
-  const drvHash = moduloHashAfterWrite(drv, atermHash, hashContext(store));
+  const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
   mem.outputNames.set(drvPath, drvHash.outputs);
   mem.drvHashes.set(drvPath, drvHash);
 
-  const names = [...drv.outputs.keys()];
+  const names = drvHash.outputs;
   const vals: Lazy[] = [mkString(drvPath, new Set([`=${drvPath}`]))];
   for (const out of names) {
     // Outputs known only after building (floating, impure, deferred) get a placeholder.
@@ -459,9 +409,95 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   return NixAttrs.fromShape(resultShape(names), vals);
 }
 
+const DEFAULT_OUTPUTS: readonly string[] = ['out'];
+
+/** One attribute of a derivation: into the environment (or the JSON), with the attributes that configure it. */
+function addAttribute(state: EvalState, a: DrvAttrs, attrs: NixAttrs, key: string, value: Lazy): void {
+  const drv = a.drv;
+  if (key === '__contentAddressed') {
+    if (forceBool(value, undefined, '')) {
+      a.contentAddressed = true;
+      requireFeature(state, 'ca-derivations');
+    }
+  } else if (key === '__impure') {
+    if (forceBool(value, undefined, '')) {
+      a.isImpure = true;
+      requireFeature(state, 'impure-derivations');
+    }
+  } else if (key === 'args') {
+    const list = forceList(value, undefined, '');
+    for (let i = 0; i < list.length; i++) {
+      drv.args.push(state.coerceToString(list[i]!, undefined, 'while evaluating an element of the argument list', a.context, true, true));
+    }
+  } else if (a.structured) {
+    if (key === '__structuredAttrs') return;
+    a.json.push(`${jsonString(key)}:${valueToJSON(state, value, undefined, a.context)}`);
+    if (key === 'builder') {
+      const s = forceStringValue(value, undefined, '');
+      if (s instanceof NixString) for (const c of s.ctx) a.context.add(c);
+      drv.builder = typeof s === 'string' ? s : s.s;
+    } else if (key === 'system') drv.platform = forceStringNoCtx(value, undefined, '');
+    else if (key === 'outputHash') a.outputHash = forceStringNoCtx(value, undefined, '');
+    else if (key === 'outputHashAlgo') a.outputHashAlgo = parseHashAlgoOpt(forceStringNoCtx(value, undefined, ''));
+    else if (key === 'outputHashMode') a.method = hashMode(state, forceStringNoCtx(value, undefined, ''));
+    else if (key === 'outputs') a.outputs = checkOutputs(forceList(value, undefined, '').map((e) => forceStringNoCtx(e, undefined, '')));
+    if (OUTPUT_CHECK_ATTRS.has(key))
+      warnAttr(
+        state,
+        drv.name,
+        attrs.posOf(key),
+        `'structuredAttrs' disables the effect of the derivation attribute '${key}'; use 'outputChecks.<output>.${key}' instead`,
+      );
+  } else {
+    if (key === '__json')
+      warnAttr(
+        state,
+        drv.name,
+        attrs.posOf(key),
+        "setting structured attributes via '__json' is deprecated, and may be disallowed in future versions of Nix. Set '__structuredAttrs = true' instead.",
+      );
+    const s = state.coerceToString(value, undefined, '', a.context, true, true);
+    drv.env.set(key, s);
+    if (key === 'builder') drv.builder = s;
+    else if (key === 'system') drv.platform = s;
+    else if (key === 'outputHash') a.outputHash = s;
+    else if (key === 'outputHashAlgo') a.outputHashAlgo = parseHashAlgoOpt(s);
+    else if (key === 'outputHashMode') a.method = hashMode(state, s);
+    else if (key === 'outputs') a.outputs = checkOutputs(tokenize(s));
+  }
+}
+
+function hashMode(state: EvalState, s: string): FileIngestionMethod {
+  if (s === 'recursive' || s === 'nar') return 'recursive';
+  if (s === 'flat') return 'flat';
+  if (s === 'text') {
+    requireFeature(state, 'dynamic-derivations');
+    throw new EvalError('text-hashed derivations (outputHashMode = "text") are not supported by tsnix');
+  }
+  if (s === 'git') {
+    requireFeature(state, 'git-hashing');
+    throw new EvalError('git-hashed derivations (outputHashMode = "git") are not supported by tsnix');
+  }
+  throw new EvalError(`invalid value '${s}' for 'outputHashMode' attribute`);
+}
+
+/** The output names, checked as Nix checks them. */
+function checkOutputs(names: string[]): string[] {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new EvalError(`duplicate derivation output '${n}'`);
+    if (n === 'drvPath') throw new EvalError("invalid derivation output name 'drvPath'");
+    seen.add(n);
+  }
+  if (seen.size === 0) throw new EvalError('derivation cannot have an empty set of outputs');
+  return [...seen];
+}
+
 /** The names of derivationStrict's result (`drvPath` and the outputs), shared by all results with the same outputs. */
 const resultShapes = new Map<string, Shape>();
-function resultShape(outputs: string[]): Shape {
+const outResultShape = new Shape(['drvPath', 'out'], null);
+function resultShape(outputs: readonly string[]): Shape {
+  if (outputs.length === 1 && outputs[0] === 'out') return outResultShape;
   const key = outputs.join('\0');
   let shape = resultShapes.get(key);
   if (shape === undefined) resultShapes.set(key, (shape = new Shape(['drvPath', ...outputs], null)));

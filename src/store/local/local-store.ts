@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NixError } from '../../eval/errors.js';
-import { HashSink, hashFile, hashString, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals, type Hash } from '../hash.js';
+import { HashSink, hashFile, hashString, parseHashAny, parseHashAnyPrefixed, parseHashNonSRIUnprefixed, printHash, hashEquals, type Hash } from '../hash.js';
 import { dumpPath, narOfString, hashPath, parseNar, RestoreVisitor, canonicaliseMetadata, type NarEntryType, type PathFilter, type SyncSource } from '../nar.js';
 import {
   makeFixedOutputPath,
@@ -195,7 +195,7 @@ export class LocalStore implements Store {
   // -------------------------------------------------------------------------
   // Adding paths
 
-  addTextToStore(name: string, text: string, references: string[], textHash?: Hash): string {
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string): string {
     const hash = textHash ?? hashString('sha256', text);
     const dstPath = makeTextPath(name, hash, references, this.storeDir);
     this.addTempRoot(dstPath);
@@ -211,7 +211,7 @@ export class LocalStore implements Store {
         narHash: printHash(hashString('sha256', nar), 'base32', true),
         narSize: nar.length,
         references: [...new Set(references)].sort(),
-        ca: renderContentAddress({ type: 'text', hash }),
+        ca: renderContentAddress({ type: 'text', hash: typeof hash === 'string' ? parseHashNonSRIUnprefixed(hash, 'sha256') : hash }),
       });
     } finally {
       deleteTree(tmp);
