@@ -80,6 +80,11 @@ export interface EvalSettings {
   lint?: ParseOptions['lint'];
   /** Where corepkgs (derivation.nix, fetchurl.nix; `<nix/…>`) live; found next to the sources when unset. */
   corepkgsDir?: string;
+  /**
+   * Not a Nix setting: false runs derivation.nix's own body for every
+   * derivation instead of the native one (tests compare the two).
+   */
+  nativeDerivation?: boolean;
 }
 
 export const defaultSettings: EvalSettings = {

@@ -247,9 +247,24 @@ export class NixAttrs {
 
   get size(): number {
     const x = this.x;
-    if (x !== null && x.base !== null) return x.size;
+    if (x !== null && x.base !== null) {
+      // A layer's size is counted when first asked for: `//` itself does
+      // not need it, and counting cost a lookup per name per layer.
+      if (x.size < 0) {
+        let n = x.base.size;
+        for (const k of this.ownNames()) if (!x.base.has(k)) n++;
+        x.size = n;
+      }
+      return x.size;
+    }
     const k = this.k;
     return k instanceof Shape ? k.names.length : k.size;
+  }
+
+  /** True for `{ }` (a layer is never empty: `//` layers only non-empty sets). */
+  get isEmpty(): boolean {
+    const x = this.x;
+    return (x === null || x.base === null) && this.ownSize === 0;
   }
 
   /** Number of own entries (for a layer: those of the right-hand side of `//` it holds). */
@@ -481,8 +496,8 @@ const MAX_POS_DEPTH = 8;
 
 /** `a // b`, layering small right sides and merging otherwise. */
 export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
-  if (a.size === 0) return b;
-  if (b.size === 0) return a;
+  if (a.isEmpty) return b;
+  if (b.isEmpty) return a;
   if (b.size <= LAYER_RHS_THRESHOLD && a.layers < MAX_LAYERS - 1) {
     const plain = b.base === null && !b.mergedPositions;
     if (!plain && b.base !== null && a.layers + b.layers < MAX_LAYERS - 1) {
@@ -491,18 +506,12 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
       const c = b.chain();
       if (!c[0]!.mergedPositions) {
         let acc = a;
-        for (const l of c) {
-          let n = 0;
-          for (const k of l.ownNames()) if (!acc.has(k)) n++;
-          acc = NixAttrs.layerOver(l, acc, acc.size + n);
-        }
+        for (const l of c) acc = NixAttrs.layerOver(l, acc, -1);
         acc.pos = b.pos;
         return acc;
       }
     }
-    let added = 0;
-    for (const k of plain ? b.ownNames() : b.flat().keys()) if (!a.has(k)) added++;
-    const r = plain ? NixAttrs.layerOver(b, a, a.size + added) : NixAttrs.layer(b.flat(), b.flatPositions(), a, a.size + added);
+    const r = plain ? NixAttrs.layerOver(b, a, -1) : NixAttrs.layer(b.flat(), b.flatPositions(), a, -1);
     r.pos = b.pos;
     return r;
   }
@@ -542,10 +551,8 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
       if (ps) (deltaPos ??= new Map()).set(k, ps);
       else deltaPos?.delete(k);
     }
-    let added = 0;
-    for (const key of b.flat().keys()) if (!a.has(key)) added++;
     stats.nrOpUpdateValuesCopied += delta.size;
-    const r = NixAttrs.layer(delta, deltaPos, under, a.size + added);
+    const r = NixAttrs.layer(delta, deltaPos, under, -1);
     r.pos = b.pos;
     return r;
   }

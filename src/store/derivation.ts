@@ -151,6 +151,10 @@ export class AtermText {
   private envValues: string[] = [];
   /** `("key","value")` per sorted key, for envValues. */
   private envPairs: string[] = [];
+  /** The number of outputs envMasked was printed for. */
+  private envOutputs = 0;
+  private envMasked: string | null = null;
+  private envPlain: string | null = null;
   private inputsOf: Map<string, Set<string>> | null = null;
   private inputsText = '';
   /** For hashDerivationModulo: the input derivations keyed by their modulo hashes, once computed. */
@@ -222,29 +226,27 @@ export class AtermText {
 
   private env(mask: boolean): string {
     const env = this.drv.env;
+    const outputs = this.drv.outputs;
     const keys = this.envKeys;
-    if (keys.length !== env.size || !keys.every((k) => env.has(k))) {
+    if (keys.length !== env.size || !keys.every((k) => env.has(k)) || outputs.size !== this.envOutputs) {
       this.envKeys = sortedBytewise(env);
       this.envValues = this.envKeys.map(() => '');
       this.envPairs = this.envKeys.map((k) => '(' + quote(k) + ',"")');
+      this.envOutputs = outputs.size;
+      this.envMasked = this.envPlain = null;
     }
-    const outputs = this.drv.outputs;
-    let out = '[';
     for (let i = 0; i < this.envKeys.length; i++) {
-      const key = this.envKeys[i]!;
-      let pair: string;
-      if (mask && outputs.has(key)) pair = '(' + quote(key) + ',"")';
-      else {
-        const value = env.get(key)!;
-        if (value !== this.envValues[i]) {
-          this.envValues[i] = value;
-          this.envPairs[i] = '(' + quote(key) + ',' + quote(value) + ')';
-        }
-        pair = this.envPairs[i]!;
+      const value = env.get(this.envKeys[i]!)!;
+      if (value !== this.envValues[i]) {
+        this.envValues[i] = value;
+        this.envPairs[i] = '(' + quote(this.envKeys[i]!) + ',' + quote(value) + ')';
+        this.envMasked = this.envPlain = null;
       }
-      out += i === 0 ? pair : ',' + pair;
     }
-    return out + ']';
+    // Joined, not concatenated: one flat string, printed once per variant
+    // while no value changes.
+    if (mask) return (this.envMasked ??= '[' + this.envKeys.map((k, i) => (outputs.has(k) ? '(' + quote(k) + ',"")' : this.envPairs[i]!)).join(',') + ']');
+    return (this.envPlain ??= '[' + this.envPairs.join(',') + ']');
   }
 }
 

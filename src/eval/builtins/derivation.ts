@@ -27,7 +27,8 @@ import {
   isInt,
   NixFloat,
 } from '../values.js';
-import { showPos, type Pos } from '../position.js';
+import { showPos, type Origin, type Pos } from '../position.js';
+import { withNativeBody } from './derivation-wrapper.js';
 import { renderError } from '../error-format.js';
 import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
@@ -66,8 +67,6 @@ interface StoreMemory {
   hashContext: DrvHashContext;
   /** References of paths we created (text files, .drv files). */
   references: Map<string, string[]>;
-  /** Output names of .drv files we created. */
-  outputNames: Map<string, readonly string[]>;
 }
 
 const memories = new WeakMap<Store, StoreMemory>();
@@ -77,7 +76,7 @@ function memoryOf(store: Store): StoreMemory {
   if (!m) {
     const drvHashes = new Map<string, DrvHash>();
     const hashContext = { storeDir: store.storeDir, cache: drvHashes, readDerivation: (p: string) => readDerivation(store, p) };
-    memories.set(store, (m = { drvHashes, hashContext, references: new Map(), outputNames: new Map() }));
+    memories.set(store, (m = { drvHashes, hashContext, references: new Map() }));
   }
   return m;
 }
@@ -87,7 +86,7 @@ function referencesOf(store: Store, path: string): string[] {
 }
 
 function outputNamesOf(store: Store, drvPath: string): readonly string[] {
-  return memoryOf(store).outputNames.get(drvPath) ?? [...readDerivation(store, drvPath).outputs.keys()];
+  return memoryOf(store).drvHashes.get(drvPath)?.outputs ?? [...readDerivation(store, drvPath).outputs.keys()];
 }
 
 /** The path and everything it refers to, transitively (Nix's computeFSClosure). */
@@ -154,7 +153,14 @@ function requireFeature(state: EvalState, feature: string): void {
 
 /** Names in byte order (Nix's std::map order); differs from UTF-16 order only with astral characters. */
 function byteOrder(keys: string[]): string[] {
-  return keys.some((k) => /[\uD800-\uDFFF]/.test(k)) ? sortedBytewise(keys) : keys;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    for (let j = 0; j < k.length; j++) {
+      const c = k.charCodeAt(j);
+      if (c >= 0xd800 && c <= 0xdfff) return sortedBytewise(keys);
+    }
+  }
+  return keys;
 }
 
 type JSONFrame =
@@ -396,7 +402,6 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const atermHash = sha256Hex(aterm);
   const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash);
   const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
-  mem.outputNames.set(drvPath, drvHash.outputs);
   mem.drvHashes.set(drvPath, drvHash);
 
   const names = drvHash.outputs;
@@ -625,7 +630,9 @@ function loadDerivationWrapper(state: EvalState): Value {
   if (!dir) throw new EvalError('cannot find corepkgs/derivation.nix');
   const source = readFileSync(nodePath.join(dir, 'derivation.nix'), 'utf8');
   state.derivationInternalFile = DERIVATION_INTERNAL_PATH;
-  return state.evalExpr(state.parseString(source, { kind: 'file', path: DERIVATION_INTERNAL_PATH, source }, dir));
+  const origin: Origin = { kind: 'file', path: DERIVATION_INTERNAL_PATH, source };
+  const lambda = state.evalExpr(state.parseString(source, origin, dir));
+  return state.settings.nativeDerivation === false ? lambda : withNativeBody(state, lambda, origin, source);
 }
 
 registerBuiltins([
