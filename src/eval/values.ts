@@ -645,7 +645,7 @@ const FAILED: Code = () => {
   throw new Error('failed thunk');
 };
 /** The code of thunks that compute by other means (AppThunk, FnThunk). */
-const SPECIAL: Code = () => {
+export const SPECIAL: Code = () => {
   throw new Error('special thunk');
 };
 
@@ -740,7 +740,7 @@ function isUncacheable(e: NixError): boolean {
 }
 
 /** Placeholder environment for thunks that are not compiled code. */
-const noEnv: Env = [];
+export const noEnv: Env = [];
 
 /** A thunk whose value is already known (used where an API wants a Thunk). */
 export function thunkOf(v: Value): Thunk {

@@ -22,6 +22,13 @@ export interface DrvHash {
   kind: 'regular' | 'deferred';
 }
 
+const OUT_ONLY: readonly string[] = Object.freeze(['out']);
+
+/** The output names for a DrvHash: one shared array for the usual `out` alone (a package set keeps one per derivation). */
+function outputNames(drv: Derivation): readonly string[] {
+  return drv.outputs.size === 1 && drv.outputs.has('out') ? OUT_ONLY : [...drv.outputs.keys()];
+}
+
 /** The modulo hash of one output (base-16), undefined when there is no such output. */
 export function outputHash(h: DrvHash, output: string): string | undefined {
   if (typeof h.hash !== 'string') return h.hash.get(output);
@@ -51,7 +58,7 @@ function pathDerivationModulo(drvPath: string, ctx: DrvHashContext): DrvHash {
 export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskOutputs: boolean, text?: AtermText): DrvHash {
   const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
   const type = derivationType(drv);
-  const outputs = [...drv.outputs.keys()];
+  const outputs = outputNames(drv);
 
   if (type.kind === 'contentAddressed' && type.fixed) {
     const hashes = new Map<string, string>();
@@ -100,7 +107,7 @@ function moduloInputs(drv: Derivation, ctx: DrvHashContext): { inputs: Map<strin
  */
 export function moduloHashAfterWrite(drv: Derivation, atermHash: Hash | string, ctx: DrvHashContext, text?: AtermText): DrvHash {
   if (drv.inputDrvs.size === 0 && allInputAddressed(drv)) {
-    return { outputs: [...drv.outputs.keys()], hash: typeof atermHash === 'string' ? atermHash : printHash(atermHash, 'base16'), kind: 'regular' };
+    return { outputs: outputNames(drv), hash: typeof atermHash === 'string' ? atermHash : printHash(atermHash, 'base16'), kind: 'regular' };
   }
   return hashDerivationModulo(drv, ctx, false, text);
 }

@@ -18,7 +18,7 @@
 import type { EvalState } from '../eval-state.js';
 import type { Origin, Pos } from '../position.js';
 import { NixError } from '../errors.js';
-import { force, Lambda, lazy, NixAttrs, Shape, thunkOf, updateAttrs, type Code, type Env, type Lazy, type Thunk, type Value } from '../values.js';
+import { force, Lambda, NixAttrs, noEnv, Shape, SPECIAL, Thunk, thunkOf, updateAttrs, type Code, type Env, type Lazy, type Value } from '../values.js';
 
 /** Names the wrapper sets itself; an output with one of these names takes the Nix path. */
 const OWN_NAMES = new Set(['all', 'drvAttrs', 'outPath', 'drvPath', 'type', 'outputName']);
@@ -109,8 +109,7 @@ class NativeBody {
     const drvAttrs = force(drvAttrsArg) as NixAttrs;
     const state = this.state;
     const pos = this.pos;
-    const derivationStrict = state.getBuiltin('derivationStrict');
-    const strict = lazy(() => state.callFunction(derivationStrict, [drvAttrsArg], pos.call));
+    const strict = new StrictThunk(state, drvAttrsArg, pos.call);
     const shape = this.shapeFor(names);
     // `all` and the sets listToAttrs makes: one cell per output, filled in
     // below (each output's set holds all of them).
@@ -122,8 +121,8 @@ class NativeBody {
       vals.push(
         all,
         drvAttrsArg,
-        lazy(() => select(strict, name, pos.outPathSelect)),
-        lazy(() => select(strict, 'drvPath', pos.drvPathSelect)),
+        new SelectThunk(strict, name, pos.outPathSelect),
+        new SelectThunk(strict, 'drvPath', pos.drvPathSelect),
         'derivation',
         elems[i]!,
       );
@@ -167,14 +166,46 @@ class NativeBody {
   }
 }
 
-/** `strict.<name>` in the wrapper: derivationStrict's result always has the name. */
-function select(strict: Thunk, name: string, basePos: Pos): Value {
-  let attrs: Value;
-  try {
-    attrs = strict.force();
-  } catch (e) {
-    if (e instanceof NixError) e.addTrace(basePos, 'while selecting an attribute');
-    throw e;
+/** `derivationStrict drvAttrs`, called as the Nix code calls it (same trace frame, same call depth). */
+class StrictThunk extends Thunk {
+  constructor(
+    private state: EvalState | null,
+    private drvAttrs: Lazy,
+    private readonly callPos: Pos,
+  ) {
+    super(SPECIAL, noEnv);
   }
-  return force((attrs as NixAttrs).get(name)!);
+  protected override compute(): Value {
+    const state = this.state!;
+    const r = state.callFunction(state.getBuiltin('derivationStrict'), [this.drvAttrs], this.callPos);
+    this.state = null;
+    this.drvAttrs = null;
+    return r;
+  }
+}
+
+/**
+ * `strict.<name>` in the wrapper (derivationStrict's result always has the
+ * name). A class rather than a closure: a package set keeps two per
+ * derivation.
+ */
+class SelectThunk extends Thunk {
+  constructor(
+    private strict: Thunk | null,
+    private readonly name: string,
+    private readonly basePos: Pos,
+  ) {
+    super(SPECIAL, noEnv);
+  }
+  protected override compute(): Value {
+    let attrs: Value;
+    try {
+      attrs = this.strict!.force();
+    } catch (e) {
+      if (e instanceof NixError) e.addTrace(this.basePos, 'while selecting an attribute');
+      throw e;
+    }
+    this.strict = null;
+    return force((attrs as NixAttrs).get(this.name)!);
+  }
 }
