@@ -2,7 +2,7 @@
 // the SQLite addon, which Node can only load from a real file, and corepkgs/.
 // Outside a SEA these come from node_modules and the source tree as usual.
 
-import { createHash } from 'node:crypto';
+import { createHash } from '../store/hash.js';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';

@@ -2,7 +2,6 @@
 // its arguments), opens the store and runs the operation. The store logic
 // lives in src/store/; this file only dispatches and prints.
 
-import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import { localStoreOptions } from '../cli/store-options.js';
 import path from 'node:path';
@@ -636,7 +635,7 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
  * public one.
  */
 async function generateBinaryCacheKey(keyName: string, secretKeyFile: string, publicKeyFile: string): Promise<void> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = process.getBuiltinModule('node:crypto').generateKeyPairSync('ed25519');
   // The raw keys are the last 32 bytes of their DER encodings.
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
   const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);

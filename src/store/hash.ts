@@ -2,8 +2,8 @@
 // to base-16, Nix base-32, base-64 and SRI, with Nix's exact acceptance rules
 // (the encoding is chosen by the string's length) and error messages.
 
-import * as nodeCrypto from 'node:crypto';
-import { createHash, type Hash as NodeHash } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
+import type { Hash as NodeHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { NixError, UsageError } from '../eval/errors.js';
 import type { HashAlgo } from './store-api.js';
@@ -214,10 +214,32 @@ export function parseHashAllowEmpty(s: string, algo?: HashAlgo): { hash: Hash; w
 
 type Bytes = string | Uint8Array;
 
+/**
+ * node:crypto, loaded on first use: it pulls in some fifty internal modules
+ * (streams among them), ≈4 ms of every start-up, and evaluations that
+ * build no derivation never hash anything.
+ */
+let nodeCrypto: typeof NodeCrypto | undefined;
+function loadCrypto(): typeof NodeCrypto {
+  if (nodeCrypto === undefined) {
+    nodeCrypto = process.getBuiltinModule('node:crypto');
+    oneShot = (nodeCrypto as { hash?: typeof oneShot }).hash;
+    oneShotText = oneShot as typeof oneShotText;
+  }
+  return nodeCrypto;
+}
+
+/** Node's incremental hash object (node:crypto's createHash, loaded on first use). */
+export function createHash(algo: string): NodeHash {
+  return loadCrypto().createHash(algo);
+}
+
 /** Node's one-shot hash (20.12+), much cheaper than a Hash object for the many small texts of evaluation. */
-const oneShot = (nodeCrypto as { hash?: (algo: string, data: Bytes, enc: 'buffer') => Buffer }).hash;
+let oneShot: ((algo: string, data: Bytes, enc: 'buffer') => Buffer) | undefined;
+let oneShotText: ((algo: string, data: Bytes, enc: 'latin1' | 'hex') => string) | undefined;
 
 export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
+  if (nodeCrypto === undefined) loadCrypto();
   if (oneShot !== undefined) {
     // A plain Uint8Array view of the result's own (unpooled) memory: no copy.
     const b = oneShot(algo, data, 'buffer');
@@ -231,10 +253,10 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 /** Hash of a string's UTF-8 bytes (Nix strings are byte strings; ours are UTF-8). */
 export const hashString = hashBytes;
 
-const oneShotText = oneShot as ((algo: string, data: Bytes, enc: 'latin1' | 'hex') => string) | undefined;
 
 /** The base-16 sha256 of a string's UTF-8 bytes, without a Buffer (modulo hashes, one or two per derivation). */
 export function sha256Hex(data: string): string {
+  if (nodeCrypto === undefined) loadCrypto();
   return oneShotText !== undefined ? oneShotText('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
@@ -245,6 +267,7 @@ export function sha256Hex(data: string): string {
  * result that is only folded and encoded.
  */
 export function sha256Latin1(data: string): string {
+  if (nodeCrypto === undefined) loadCrypto();
   return oneShotText !== undefined ? oneShotText('sha256', data, 'latin1') : createHash('sha256').update(data).digest('binary');
 }
 

@@ -26,9 +26,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { encodeBase32 } from './base32.js';
-import { hashBytes } from './hash.js';
+import { createHash, hashBytes } from './hash.js';
 
 export interface OptimiseStats {
   filesLinked: number;

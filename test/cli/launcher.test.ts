@@ -60,6 +60,26 @@ describe('start-up bundle', () => {
     expect(add).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\/nix\/store\/[a-z0-9]{32}-hello\.txt\n$/) });
   });
 
+  it('loads node:crypto only when something is hashed', () => {
+    // A preloaded script reports the built-in modules loaded by exit.
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-modules-'));
+    const report = join(dir, 'report.cjs');
+    writeFileSync(report, "process.on('exit', () => require('fs').writeSync(2, process.moduleLoadList.join('\\n')));\n");
+    const modules = (expr: string): { stdout: string; loaded: string[] } => {
+      const r = spawnSync(process.execPath, ['--require', report, join(repoRoot, 'bin', 'load-bundle.cjs'), '--eval', '-E', expr], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, NIX_REMOTE: 'dummy://', TSNIX_ARGV0: 'nix-instantiate' },
+      });
+      return { stdout: r.stdout, loaded: r.stderr.split('\n') };
+    };
+    const plain = modules('1 + 1');
+    expect(plain.stdout).toBe('2\n');
+    expect(plain.loaded).not.toContain('NativeModule crypto');
+    const hashed = modules('builtins.hashString "sha256" ""');
+    expect(hashed.stdout).toBe('"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"\n');
+    expect(hashed.loaded).toContain('NativeModule crypto');
+  });
+
   it('does not make node load NODE_EXTRA_CA_CERTS at start-up', () => {
     // Node parses that file before any of our code runs; a missing one shows
     // that it tried (a warning on stderr).

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash } from '../hash.js';
 import { NixError } from '../../eval/errors.js';
 import type { Worker } from 'node:worker_threads';
 import { parseStorePath } from '../store-path.js';
