@@ -408,9 +408,19 @@ export class NixAttrs {
     if (k instanceof Shape && this.base === null) return k.sortedNames();
     const x = (this.x ??= newExtra());
     if (x.keys === null) {
-      const ks = [...this.flat().keys()];
-      sortStringsInPlace(ks);
-      x.keys = ks;
+      if (this.base === null || x.flat !== null) x.keys = sortStringsInPlace([...this.flat().keys()]);
+      else {
+        // The names of every layer, sorted, without duplicates: flat()
+        // would build (and this set keep) a Map of all the entries, and a
+        // derivation's attributes are usually layered.
+        const ks: string[] = [];
+        for (let a: NixAttrs | null = this; a !== null; a = a.base) for (const n of a.ownNames()) ks.push(n);
+        sortStringsInPlace(ks);
+        let j = 0;
+        for (let i = 0; i < ks.length; i++) if (i === 0 || ks[i] !== ks[j - 1]) ks[j++] = ks[i]!;
+        ks.length = j;
+        x.keys = ks;
+      }
     }
     return x.keys;
   }
