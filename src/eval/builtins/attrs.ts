@@ -14,6 +14,8 @@ import {
   AppThunk,
   Lambda,
   NixAttrs,
+  Shape,
+  type LambdaInfo,
   PrimOp,
   PrimOpApp,
   type Lazy,
@@ -24,6 +26,9 @@ import { printValue, errorPrintOptions } from '../print-value.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
 import { lessThan } from './arithmetic.js';
+
+/** functionArgs' names (with the formals' positions) and values, per lambda. */
+const functionArgsOf = new WeakMap<LambdaInfo, { shape: Shape; vals: Lazy[] }>();
 
 const arg1 = (fn: string) => `while evaluating the first argument passed to builtins.${fn}`;
 const arg2 = (fn: string) => `while evaluating the second argument passed to builtins.${fn}`;
@@ -176,14 +181,16 @@ registerBuiltins([
       if (f instanceof PrimOp || f instanceof PrimOpApp) return NixAttrs.empty;
       if (!(f instanceof Lambda)) throw new TypeError("'functionArgs' requires a function");
       const formals = f.info.formals;
-      if (!formals) return NixAttrs.empty;
-      const m = new Map<string, Lazy>();
-      const p = new Map<string, Pos>();
-      for (const fm of formals) {
-        m.set(fm.name, fm.def !== null);
-        if (fm.pos) p.set(fm.name, fm.pos);
+      if (!formals || formals.length === 0) return NixAttrs.empty;
+      // A new set per call (the printer's «repeated» shows sharing), built on
+      // a Shape and values made once per lambda: callPackage asks for these
+      // once per package.
+      let c = functionArgsOf.get(f.info);
+      if (c === undefined) {
+        c = { shape: new Shape(formals.map((fm) => fm.name), formals.map((fm) => fm.pos)), vals: formals.map((fm) => fm.def !== null) };
+        functionArgsOf.set(f.info, c);
       }
-      return withPositions(m, p);
+      return NixAttrs.fromShape(c.shape, c.vals);
     },
   },
   {
