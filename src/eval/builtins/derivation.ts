@@ -34,7 +34,7 @@ import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
-import { hashString, sha256Hex, parseHashAlgoOpt, parseHashAllowEmpty, type Hash, type HashAlgo } from '../../store/hash.js';
+import { sha256Hex, parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
 import {
   DRV_EXTENSION,
   isInStore,
@@ -53,7 +53,7 @@ import {
   AtermText,
   type Derivation,
 } from '../../store/derivation.js';
-import { downstreamPlaceholder, fillInputAddressedOutputs, hashDerivationModulo, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
+import { downstreamPlaceholder, fillInputAddressedOutputs, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
 import { parseNixContextElem } from './derivation-context.js';
 
 // ---------------------------------------------------------------------------
