@@ -141,7 +141,8 @@ export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): s
  * system, builder and arguments are printed once (they must not change
  * after construction); the outputs and the environment are read from the
  * derivation on every call, re-quoting only values that changed, so output
- * paths filled in between calls show.
+ * paths filled in between calls show. An inputs Map passed again is taken
+ * to be unchanged (the modulo hashes are printed for two of the texts).
  */
 export class AtermText {
   private readonly storeDir: string;
