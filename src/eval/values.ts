@@ -169,6 +169,7 @@ export class Shape {
 interface Extra {
   base: NixAttrs | null;
   layers: number;
+  /** A layer's number of distinct names, -1 until first asked for. */
   size: number;
   flat: Map<string, Lazy> | null;
   /** Positions looked up in the operands of `//` instead of being copied. */
@@ -208,7 +209,6 @@ export class NixAttrs {
     m: Map<string, Lazy> | null,
     p: Map<string, Pos> | null = null,
     base: NixAttrs | null = null,
-    size = -1,
     shape: Shape | null = null,
     vals: Lazy[] | null = null,
   ) {
@@ -225,7 +225,6 @@ export class NixAttrs {
       const x = newExtra();
       x.base = base;
       x.layers = base.layers + 1;
-      x.size = size;
       this.x = x;
     }
   }
@@ -237,7 +236,7 @@ export class NixAttrs {
 
   /** A set from a compile-time shape and its values (in shape order). */
   static fromShape(shape: Shape, vals: Lazy[]): NixAttrs {
-    return new NixAttrs(null, null, null, -1, shape, vals);
+    return new NixAttrs(null, null, null, shape, vals);
   }
 
   /** The set this one is a layer over (`//` with a small right side). */
@@ -453,21 +452,20 @@ export class NixAttrs {
   }
 
   /** For `//`: `top` (a plain set) as a layer over `base`, sharing top's storage. */
-  static layerOver(top: NixAttrs, base: NixAttrs, size: number): NixAttrs {
+  static layerOver(top: NixAttrs, base: NixAttrs): NixAttrs {
     const r = new NixAttrs(emptyValues);
     r.k = top.k;
     r.d = top.d;
     const x = newExtra();
     x.base = base;
     x.layers = base.layers + 1;
-    x.size = size;
     r.x = x;
     return r;
   }
 
   /** For `//`: a layer of `own` over `base`. */
-  static layer(own: Map<string, Lazy>, ownPos: Map<string, Pos> | null, base: NixAttrs, size: number): NixAttrs {
-    return new NixAttrs(own, ownPos, base, size);
+  static layer(own: Map<string, Lazy>, ownPos: Map<string, Pos> | null, base: NixAttrs): NixAttrs {
+    return new NixAttrs(own, ownPos, base);
   }
 
   /** For `//`: a full copy whose positions come from the operands. */
@@ -516,12 +514,12 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
       const c = b.chain();
       if (!c[0]!.mergedPositions) {
         let acc = a;
-        for (const l of c) acc = NixAttrs.layerOver(l, acc, -1);
+        for (const l of c) acc = NixAttrs.layerOver(l, acc);
         acc.pos = b.pos;
         return acc;
       }
     }
-    const r = plain ? NixAttrs.layerOver(b, a, -1) : NixAttrs.layer(b.flat(), b.flatPositions(), a, -1);
+    const r = plain ? NixAttrs.layerOver(b, a) : NixAttrs.layer(b.flat(), b.flatPositions(), a);
     r.pos = b.pos;
     return r;
   }
@@ -562,7 +560,7 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
       else deltaPos?.delete(k);
     }
     stats.nrOpUpdateValuesCopied += delta.size;
-    const r = NixAttrs.layer(delta, deltaPos, under, -1);
+    const r = NixAttrs.layer(delta, deltaPos, under);
     r.pos = b.pos;
     return r;
   }

@@ -253,7 +253,6 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 /** Hash of a string's UTF-8 bytes (Nix strings are byte strings; ours are UTF-8). */
 export const hashString = hashBytes;
 
-
 /** The base-16 sha256 of a string's UTF-8 bytes, without a Buffer (modulo hashes, one or two per derivation). */
 export function sha256Hex(data: string): string {
   if (nodeCrypto === undefined) loadCrypto();
