@@ -102,9 +102,9 @@ class NativeBody {
 
   run(env: Env, nixBody: Code): Value {
     const outputs = env[2] as Lazy;
-    const elems = this.outputElements(outputs);
-    if (elems === undefined) return nixBody(env);
-    const names = elems.map((e) => force(e) as string);
+    const names = this.outputNames(outputs);
+    if (names === undefined) return nixBody(env);
+    const elems = force(outputs) as Lazy[];
     const drvAttrsArg = env[1] as Lazy;
     const drvAttrs = force(drvAttrsArg) as NixAttrs;
     const state = this.state;
@@ -133,18 +133,18 @@ class NativeBody {
     return cells[0]!.v as Value;
   }
 
-  /** The elements of `outputs` when the fast path applies to them, else undefined. */
-  private outputElements(outputs: Lazy): Lazy[] | undefined {
+  /** The output names when the fast path applies to them, else undefined. */
+  private outputNames(outputs: Lazy): string[] | undefined {
     try {
       const list = force(outputs);
       if (!Array.isArray(list) || list.length === 0) return undefined;
-      const seen = new Set<string>();
+      const names: string[] = [];
       for (const e of list) {
         const s = force(e);
-        if (typeof s !== 'string' || !SIMPLE_NAME.test(s) || OWN_NAMES.has(s) || seen.has(s)) return undefined;
-        seen.add(s);
+        if (typeof s !== 'string' || !SIMPLE_NAME.test(s) || OWN_NAMES.has(s) || names.includes(s)) return undefined;
+        names.push(s);
       }
-      return list;
+      return names;
     } catch {
       // The Nix body meets the same failure and reports it in its own words.
       return undefined;
