@@ -80,6 +80,23 @@ describe('start-up bundle', () => {
     expect(hashed.loaded).toContain('NativeModule crypto');
   });
 
+  it('runs through links in its own folder, from another folder, and by a relative name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-links-'));
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, NIX_REMOTE: 'dummy://' };
+    const expr = ['--eval', '-E', '6 * 7'];
+    symlinkSync(join(repoRoot, 'bin', 'nix-instantiate'), join(dir, 'nix-instantiate'));
+    symlinkSync(join(repoRoot, 'bin', 'tsnix'), join(dir, 'tsnix-link'));
+    for (const [cmd, args, cwd] of [
+      [join(repoRoot, 'bin', 'nix-instantiate'), expr, dir],
+      [join(dir, 'nix-instantiate'), expr, dir],
+      [join(dir, 'tsnix-link'), ['instantiate', ...expr], dir],
+      ['sh', ['tsnix', 'instantiate', ...expr], join(repoRoot, 'bin')],
+    ] as const) {
+      const r = spawnSync(cmd, [...args], { encoding: 'utf8', cwd, env });
+      expect({ cmd, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ cmd, status: 0, stdout: '42\n', stderr: '' });
+    }
+  });
+
   it('does not make node load NODE_EXTRA_CA_CERTS at start-up', () => {
     // Node parses that file before any of our code runs; a missing one shows
     // that it tried (a warning on stderr).
