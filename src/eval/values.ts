@@ -47,6 +47,36 @@ export function mkPath(path: string): NixPath {
 
 export const emptyContext: Context = new Set<string>();
 
+/**
+ * A context of one element, for the strings derivationStrict returns (the
+ * .drv path and each output path): a package set keeps two per derivation,
+ * and a Set of one element takes five times the memory of this object.
+ */
+export class SingleContext implements ReadonlySet<string> {
+  constructor(private readonly elem: string) {}
+  get size(): number {
+    return 1;
+  }
+  has(value: string): boolean {
+    return value === this.elem;
+  }
+  forEach(callback: (value: string, key: string, set: ReadonlySet<string>) => void, thisArg?: unknown): void {
+    callback.call(thisArg, this.elem, this.elem, this);
+  }
+  [Symbol.iterator](): IterableIterator<string> {
+    return [this.elem][Symbol.iterator]();
+  }
+  values(): IterableIterator<string> {
+    return this[Symbol.iterator]();
+  }
+  keys(): IterableIterator<string> {
+    return this[Symbol.iterator]();
+  }
+  entries(): IterableIterator<[string, string]> {
+    return [[this.elem, this.elem] as [string, string]][Symbol.iterator]();
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Environments and functions
 
@@ -163,6 +193,28 @@ export class Shape {
     if (this.sorted === null) this.sorted = sortStringsInPlace(this.names.slice());
     return this.sorted;
   }
+
+  /** Shapes for subsets of these names, by the kept indices (see subset). */
+  private subsets: Map<string, Shape> | null = null;
+
+  /**
+   * The Shape of the names at `keep` (indices into names, ascending), with
+   * their positions: made once per subset, so the sets removeAttrs makes
+   * from a literal's sets share it (as the literal's own sets share this).
+   */
+  subset(keep: number[]): Shape {
+    const key = keep.join(',');
+    let sub = (this.subsets ??= new Map()).get(key);
+    if (sub === undefined) {
+      const pos = this.pos;
+      sub = new Shape(
+        keep.map((i) => this.names[i]!),
+        pos === null ? null : keep.map((i) => pos[i]),
+      );
+      this.subsets.set(key, sub);
+    }
+    return sub;
+  }
 }
 
 /** Bookkeeping only some sets need (layers of `//`, merged positions, the sorted-names cache). */
@@ -237,6 +289,27 @@ export class NixAttrs {
   /** A set from a compile-time shape and its values (in shape order). */
   static fromShape(shape: Shape, vals: Lazy[]): NixAttrs {
     return new NixAttrs(null, null, null, shape, vals);
+  }
+
+  /**
+   * `removeAttrs` of a literal's set (not a layer): the kept values on a
+   * sub-Shape, with the literal's positions. Undefined for other sets, which
+   * removeAttrs copies into a Map. A package set keeps one such set per
+   * derivation (mkDerivation's `removeAttrs attrs [ … ]`): an array of the
+   * kept values is a fraction of a Map's size.
+   */
+  withoutNames(remove: ReadonlySet<string>): NixAttrs | undefined {
+    const k = this.k;
+    const x = this.x;
+    if (!(k instanceof Shape) || (x !== null && (x.base !== null || x.posR !== null))) return undefined;
+    const keep: number[] = [];
+    for (let i = 0; i < k.names.length; i++) if (!remove.has(k.names[i]!)) keep.push(i);
+    if (keep.length === 0) return NixAttrs.empty;
+    const vals = this.d as Lazy[];
+    const kept: Lazy[] = [];
+    for (const i of keep) kept.push(vals[i + k.offset]!);
+    // slice: an array grown by push keeps spare capacity, and this one is kept.
+    return NixAttrs.fromShape(k.subset(keep), kept.slice());
   }
 
   /** The set this one is a layer over (`//` with a small right side). */
@@ -417,8 +490,8 @@ export class NixAttrs {
         sortStringsInPlace(ks);
         let j = 0;
         for (let i = 0; i < ks.length; i++) if (i === 0 || ks[i] !== ks[j - 1]) ks[j++] = ks[i]!;
-        ks.length = j;
-        x.keys = ks;
+        // An exact copy: the set keeps it, and ks has grown by push.
+        x.keys = ks.slice(0, j);
       }
     }
     return x.keys;

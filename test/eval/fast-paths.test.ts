@@ -109,6 +109,39 @@ describe('positions of entries taken from another set', () => {
   });
 });
 
+describe('removeAttrs of a literal set', () => {
+  it('keeps the values and positions of the literal, for plain and rec sets, however often it is applied', () => {
+    const src = [
+      'let',
+      '  mk = i: {',
+      '    name = "p${toString i}";',
+      '    deps = [ i ];',
+      '    extra = i * 2;',
+      '  };',
+      '  r = i: builtins.removeAttrs (mk i) [ "deps" "nope" ];',
+      '  rs = rec {',
+      '    a = 1;',
+      '    b = a + 1;',
+      '    c = b + 1;',
+      '  };',
+      '  line = n: set: (builtins.unsafeGetAttrPos n set).line;',
+      '  x = builtins.removeAttrs rs [ "a" ];',
+      'in [',
+      '  (r 1) (r 2) (builtins.attrNames (r 3)) (line "name" (r 4)) (line "extra" (r 5)) (builtins.unsafeGetAttrPos "deps" (r 6))',
+      '  x (line "c" x) (builtins.removeAttrs x [ "b" ]) (line "c" (builtins.removeAttrs x [ "b" ]))',
+      '  (builtins.removeAttrs rs [ "a" "b" "c" ] == { }) (builtins.attrNames (builtins.removeAttrs rs [ "c" "a" "b" ]))',
+      '  ((r 7) // { deps = 0; }) (line "name" ((r 8) // { deps = 0; })) (builtins.removeAttrs rs [ "z" ])',
+      ']',
+    ].join('\n');
+    const file = join(mkdtempSync(join(tmpdir(), 'tsnix-removeattrs-')), 'r.nix');
+    writeFileSync(file, src);
+    expect(evalNix(`import ${file}`)).toBe(
+      '[ { extra = 2; name = "p1"; } { extra = 4; name = "p2"; } [ "extra" "name" ] 3 5 null ' +
+        '{ b = 2; c = 3; } 11 { c = 3; } 11 true [ ] { deps = 0; extra = 14; name = "p7"; } 3 { a = 1; b = 2; c = 3; } ]',
+    );
+  });
+});
+
 describe('derivation writer shortcuts', () => {
   it('sorts in byte order, with and without astral characters', () => {
     expect(sortedBytewise(['b', 'a', 'B', '_'])).toEqual(['B', '_', 'a', 'b']);

@@ -90,6 +90,8 @@ registerBuiltins([
       let any = false;
       for (const r of remove) if (a.has(r)) any = true;
       if (!any) return a;
+      const sub = a.withoutNames(remove);
+      if (sub !== undefined) return sub;
       // Sets keep no order of their own (keys() sorts), so copy the flat
       // entries as they are; their positions stay those of `a`.
       const m = new Map<string, Lazy>();

@@ -117,15 +117,16 @@ class NativeBody {
     const all: Lazy[] = cells;
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
-      const vals: Lazy[] = cells.slice();
-      vals.push(
+      // concat, not push: the array is kept (one per derivation), and one
+      // grown by push keeps spare room for a dozen more values.
+      const vals = (cells as Lazy[]).concat([
         all,
         drvAttrsArg,
         new SelectThunk(strict, name, pos.outPathSelect),
         new SelectThunk(strict, 'drvPath', pos.drvPathSelect),
         'derivation',
         elems[i]!,
-      );
+      ]);
       const own = NixAttrs.fromShape(shape, vals);
       own.pos = pos.valueSet;
       cells[i]!.v = updateAttrs(drvAttrs, own);

@@ -21,6 +21,7 @@ import {
   Shape,
   NixPath,
   NixString,
+  SingleContext,
   showType,
   type Lazy,
   type Value,
@@ -404,13 +405,18 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
   mem.drvHashes.set(drvPath, drvHash);
 
+  // The result is kept as long as the derivation is: an exact-size array
+  // (not one grown by push) and one-element contexts.
   const names = drvHash.outputs;
-  const vals: Lazy[] = [mkString(drvPath, new Set([`=${drvPath}`]))];
-  for (const out of names) {
+  const outputString = (out: string): NixString => {
     // Outputs known only after building (floating, impure, deferred) get a placeholder.
     const path = derivationOutputPath(drv, out, store.storeDir) ?? downstreamPlaceholder(drvPath, out);
-    vals.push(mkString(path, new Set([`!${out}!${drvPath}`])));
-  }
+    return new NixString(path, new SingleContext(`!${out}!${drvPath}`));
+  };
+  const drvString = new NixString(drvPath, new SingleContext(`=${drvPath}`));
+  let vals: Lazy[];
+  if (names.length === 1) vals = [drvString, outputString(names[0]!)];
+  else vals = [drvString].concat(names.map(outputString));
   return NixAttrs.fromShape(resultShape(names), vals);
 }
 
