@@ -26,14 +26,22 @@ import { sortStringsInPlace } from '../sort-strings.js';
 export type Context = ReadonlySet<string>;
 
 export class NixString {
-  constructor(
-    readonly s: string,
-    readonly ctx: Context,
-  ) {}
+  // Hot classes declare their fields (here and below): TypeScript then emits
+  // no field initializer, a separate call per construction in V8 until the
+  // constructor is optimized.
+  declare readonly s: string;
+  declare readonly ctx: Context;
+  constructor(s: string, ctx: Context) {
+    this.s = s;
+    this.ctx = ctx;
+  }
 }
 
 export class NixPath {
-  constructor(readonly path: string) {}
+  declare readonly path: string;
+  constructor(path: string) {
+    this.path = path;
+  }
 }
 
 /** A string value with the given context; a plain JS string when the context is empty. */
@@ -53,7 +61,10 @@ export const emptyContext: Context = new Set<string>();
  * and a Set of one element takes five times the memory of this object.
  */
 export class SingleContext implements ReadonlySet<string> {
-  constructor(private readonly elem: string) {}
+  private declare readonly elem: string;
+  constructor(elem: string) {
+    this.elem = elem;
+  }
   get size(): number {
     return 1;
   }
@@ -116,10 +127,12 @@ export interface LambdaInfo {
 }
 
 export class Lambda {
-  constructor(
-    readonly info: LambdaInfo,
-    readonly env: Env,
-  ) {}
+  declare readonly info: LambdaInfo;
+  declare readonly env: Env;
+  constructor(info: LambdaInfo, env: Env) {
+    this.info = info;
+    this.env = env;
+  }
 }
 
 export interface PrimOpDef {
@@ -157,10 +170,12 @@ export class PrimOp {
 
 /** A primop applied to fewer arguments than its arity. */
 export class PrimOpApp {
-  constructor(
-    readonly primop: PrimOp,
-    readonly args: Lazy[],
-  ) {}
+  declare readonly primop: PrimOp;
+  declare readonly args: Lazy[];
+  constructor(primop: PrimOp, args: Lazy[]) {
+    this.primop = primop;
+    this.args = args;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -245,17 +260,17 @@ function newExtra(): Extra {
  */
 export class NixAttrs {
   /** The Shape of a literal's set, or the Map of values. */
-  private k: Shape | Map<string, Lazy>;
+  private declare k: Shape | Map<string, Lazy>;
   /**
    * The values (Shape sets) or the positions (Map sets): a Map (possibly
    * shared with other sets and holding more names than this one), the Shape
    * of a literal whose positions the entries keep (removeAttrs,
    * intersectAttrs), or null when none are known.
    */
-  private d: Lazy[] | Map<string, Pos> | Shape | null;
+  private declare d: Lazy[] | Map<string, Pos> | Shape | null;
   /** Position of the `{ … }` that built this set. */
-  pos: Pos | undefined;
-  private x: Extra | null;
+  declare pos: Pos | undefined;
+  private declare x: Extra | null;
 
   constructor(
     m: Map<string, Lazy> | null,
@@ -739,9 +754,12 @@ export const SPECIAL: Code = () => {
  * error).
  */
 export class Thunk {
-  v: unknown;
-  code: Code | null;
-  env: Env | null;
+  // `declare`: the constructor sets all three, so the class needs no field
+  // initializer, which V8 runs as a call of its own on each construction
+  // (a cost of every thunk until the constructor is optimized).
+  declare v: unknown;
+  declare code: Code | null;
+  declare env: Env | null;
 
   constructor(code: Code, env: Env) {
     this.v = undefined;
@@ -837,11 +855,12 @@ export function thunkOf(v: Value): Thunk {
  * Like Nix, the call site is the position the value is forced with.
  */
 export class AppThunk extends Thunk {
-  constructor(
-    public fn: Lazy,
-    public arg: Lazy,
-  ) {
+  declare fn: Lazy;
+  declare arg: Lazy;
+  constructor(fn: Lazy, arg: Lazy) {
     super(SPECIAL, noEnv);
+    this.fn = fn;
+    this.arg = arg;
   }
   protected override compute(_code: Code, _env: Env, pos: Pos | undefined): Value {
     const r = callFunction1Hook(this.fn, this.arg, pos);
@@ -866,8 +885,10 @@ export function determinePos(x: Lazy, fallback?: Pos): Pos | undefined {
 
 /** A deferred computation from a JS closure (for builtins building lazy results). */
 export class FnThunk extends Thunk {
-  constructor(private f: (() => Value) | null) {
+  private declare f: (() => Value) | null;
+  constructor(f: () => Value) {
     super(SPECIAL, noEnv);
+    this.f = f;
   }
   protected override compute(): Value {
     const r = this.f!();
@@ -1101,7 +1122,10 @@ export type NixInt = number | bigint;
 
 /** A Nix float; boxed so that a bare JS number always means an integer. */
 export class NixFloat {
-  constructor(readonly v: number) {}
+  declare readonly v: number;
+  constructor(v: number) {
+    this.v = v;
+  }
 }
 
 export function isInt(v: unknown): v is NixInt {

@@ -169,12 +169,15 @@ class NativeBody {
 
 /** `derivationStrict drvAttrs`, called as the Nix code calls it (same trace frame, same call depth). */
 class StrictThunk extends Thunk {
-  constructor(
-    private state: EvalState | null,
-    private drvAttrs: Lazy,
-    private readonly callPos: Pos,
-  ) {
+  // Declared fields: no field initializer to run per construction (see NixString).
+  private declare state: EvalState | null;
+  private declare drvAttrs: Lazy;
+  private declare readonly callPos: Pos;
+  constructor(state: EvalState, drvAttrs: Lazy, callPos: Pos) {
     super(SPECIAL, noEnv);
+    this.state = state;
+    this.drvAttrs = drvAttrs;
+    this.callPos = callPos;
   }
   protected override compute(): Value {
     const state = this.state!;
@@ -191,12 +194,14 @@ class StrictThunk extends Thunk {
  * derivation.
  */
 class SelectThunk extends Thunk {
-  constructor(
-    private strict: Thunk | null,
-    private readonly name: string,
-    private readonly basePos: Pos,
-  ) {
+  private declare strict: Thunk | null;
+  private declare readonly name: string;
+  private declare readonly basePos: Pos;
+  constructor(strict: Thunk, name: string, basePos: Pos) {
     super(SPECIAL, noEnv);
+    this.strict = strict;
+    this.name = name;
+    this.basePos = basePos;
   }
   protected override compute(): Value {
     let attrs: Value;
