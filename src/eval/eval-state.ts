@@ -391,7 +391,9 @@ export class EvalState {
           env[k++] = v;
         }
       }
-      if (!info.ellipsis && used !== attrs.size) {
+      // A layered argument (callPackage's `intersectAttrs … // args`) is
+      // checked name by name: its size would cost a lookup per name anyway.
+      if (!info.ellipsis && (attrs.layers === 0 ? used !== attrs.size : !attrs.namesWithin(info.formalNames!))) {
         for (const name of this.symbolOrder(attrs)) {
           if (!info.formalNames!.has(name)) {
             const err = new TypeError(`function '${info.name ?? 'anonymous lambda'}' called with unexpected argument '${name}'`, info.pos);

@@ -412,6 +412,18 @@ export class NixAttrs {
     return undefined;
   }
 
+  /** True when every name of this set (in every layer) is in `names`. */
+  namesWithin(names: ReadonlySet<string>): boolean {
+    for (let a: NixAttrs | null = this; a !== null; a = a.base) {
+      const k = a.k;
+      if (k instanceof Shape) {
+        const ns = k.names;
+        for (let i = 0; i < ns.length; i++) if (!names.has(ns[i]!)) return false;
+      } else for (const n of k.keys()) if (!names.has(n)) return false;
+    }
+    return true;
+  }
+
   /** The names of the own entries. */
   ownNames(): Iterable<string> {
     const k = this.k;

@@ -127,13 +127,15 @@ function allInputAddressed(drv: Derivation): boolean {
 export function fillInputAddressedOutputs(drv: Derivation, outputNames: Iterable<string>, ctx: DrvHashContext, text?: AtermText): void {
   const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
   const names = [...outputNames];
-  for (const o of names) {
+  for (let i = 0; i < names.length; i++) {
+    const o = names[i]!;
     drv.env.set(o, '');
     drv.outputs.set(o, { kind: 'deferred' });
   }
   const modulo = hashDerivationModulo(drv, ctx, true, text);
   if (modulo.kind === 'deferred') return;
-  for (const o of names) {
+  for (let i = 0; i < names.length; i++) {
+    const o = names[i]!;
     const path = makeOutputPath(o, `sha256:${outputHash(modulo, o)!}`, drv.name, storeDir);
     drv.env.set(o, path);
     drv.outputs.set(o, { kind: 'inputAddressed', path });

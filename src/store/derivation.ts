@@ -180,7 +180,9 @@ export class AtermText {
     const drv = this.drv;
     let out = '[';
     let first = true;
-    for (const name of sortedBytewise(drv.outputs)) {
+    const names = sortedBytewise(drv.outputs);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       const o = drv.outputs.get(name)!;
       let path = '';
       let algo = '';
@@ -215,7 +217,9 @@ export class AtermText {
     if (inputs !== this.inputsOf) {
       let out = '[';
       let first = true;
-      for (const p of sortedBytewise(inputs)) {
+      const paths = sortedBytewise(inputs);
+      for (let i = 0; i < paths.length; i++) {
+        const p = paths[i]!;
         out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
         first = false;
       }

@@ -33,9 +33,17 @@ export function checkStorePathName(name: string, shownPath: string): void {
   if (name.length === 0) throw new BadStorePathError(`store path '${shownPath}' has an empty name`);
   if (name.length > MAX_NAME_LEN)
     throw new BadStorePathError(`store path '${shownPath}' has a name longer than ${MAX_NAME_LEN} characters`);
+  // One regular-expression test for the usual valid name (store paths are
+  // checked several times per derivation); the loop finds the culprit.
+  if (VALID_NAME.test(name)) return;
   for (const c of name)
     if (!isValidNameChar(c)) throw new BadStorePathError(`store path '${shownPath}' contains illegal character '${c}'`);
 }
+
+/** Names made only of the characters isValidNameChar accepts. */
+const VALID_NAME = /^[0-9a-zA-Z+\-._?=]*$/;
+/** Nix base-32 digits (no e, o, u, t). */
+const VALID_HASH_PART = /^[0-9a-df-np-sv-z]*$/;
 
 /** The error Nix gives for a bad name, or undefined if the name is fine. */
 export function storePathNameError(name: string): string | undefined {
@@ -51,8 +59,9 @@ export function storePathNameError(name: string): string | undefined {
 export function parseStorePathBaseName(baseName: string): { hashPart: string; name: string } {
   if (baseName.length < HASH_PART_LEN + 1) throw new BadStorePathError(`'${baseName}' is too short to be a valid store path`);
   const hashPart = baseName.slice(0, HASH_PART_LEN);
-  for (const c of hashPart)
-    if (!isBase32Char(c)) throw new BadStorePathError(`store path '${baseName}' contains illegal base-32 character '${c}'`);
+  if (!VALID_HASH_PART.test(hashPart))
+    for (const c of hashPart)
+      if (!isBase32Char(c)) throw new BadStorePathError(`store path '${baseName}' contains illegal base-32 character '${c}'`);
   const name = baseName.slice(HASH_PART_LEN + 1);
   checkStorePathName(name, baseName);
   return { hashPart, name };

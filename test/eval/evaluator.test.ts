@@ -209,6 +209,17 @@ describe('errors', () => {
     expect(err('({ a }: a) { a = 1; b = 2; }')).toContain("error: function 'anonymous lambda' called with unexpected argument 'b'");
   });
 
+  it('checks the names of a layered argument (`//`) in every layer', () => {
+    expect(err('({ a, b ? 0 }: a) ({ a = 1; } // { c = 2; })')).toContain("called with unexpected argument 'c'");
+    expect(err('({ a, b ? 0 }: a) ({ c = 2; } // { a = 1; })')).toContain("called with unexpected argument 'c'");
+    expect(err('({ a, b ? 0 }: a) (builtins.removeAttrs { c = 2; x = 0; } [ "x" ] // { a = 1; } // { b = 3; })')).toContain(
+      "called with unexpected argument 'c'",
+    );
+    expect(ev('({ a, b ? 0 }: a + b) ({ a = 1; } // { b = 2; })')).toBe('3');
+    expect(ev('({ a, b ? 0 }: a + b) ({ a = 1; b = 5; } // { a = 2; } // { b = 7; })')).toBe('9');
+    expect(ev('({ a, ... }: a) ({ a = 1; } // { z = 2; })')).toBe('1');
+  });
+
   it('infinite recursion', () => {
     expect(err('let x = x; in x')).toContain('error: infinite recursion encountered');
   });
