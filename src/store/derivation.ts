@@ -232,26 +232,45 @@ export class AtermText {
   private env(mask: boolean): string {
     const env = this.drv.env;
     const outputs = this.drv.outputs;
-    const keys = this.envKeys;
-    if (keys.length !== env.size || !keys.every((k) => env.has(k)) || outputs.size !== this.envOutputs) {
-      this.envKeys = sortedBytewise(env);
-      this.envValues = this.envKeys.map(() => '');
-      this.envPairs = this.envKeys.map((k) => '(' + quote(k) + ',"")');
+    // Loops rather than callbacks (every, map): this runs three times per
+    // derivation, much of it before V8 has optimized it.
+    let keys = this.envKeys;
+    let same = keys.length === env.size && outputs.size === this.envOutputs;
+    for (let i = 0; same && i < keys.length; i++) same = env.has(keys[i]!);
+    if (!same) {
+      keys = this.envKeys = sortedBytewise(env);
+      const values: string[] = [];
+      const pairs: string[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        values.push('');
+        pairs.push('(' + quote(keys[i]!) + ',"")');
+      }
+      this.envValues = values;
+      this.envPairs = pairs;
       this.envOutputs = outputs.size;
       this.envMasked = this.envPlain = null;
     }
-    for (let i = 0; i < this.envKeys.length; i++) {
-      const value = env.get(this.envKeys[i]!)!;
-      if (value !== this.envValues[i]) {
-        this.envValues[i] = value;
-        this.envPairs[i] = '(' + quote(this.envKeys[i]!) + ',' + quote(value) + ')';
+    const values = this.envValues;
+    const pairs = this.envPairs;
+    for (let i = 0; i < keys.length; i++) {
+      const value = env.get(keys[i]!)!;
+      if (value !== values[i]) {
+        values[i] = value;
+        pairs[i] = '(' + quote(keys[i]!) + ',' + quote(value) + ')';
         this.envMasked = this.envPlain = null;
       }
     }
     // Joined, not concatenated: one flat string, printed once per variant
     // while no value changes.
-    if (mask) return (this.envMasked ??= '[' + this.envKeys.map((k, i) => (outputs.has(k) ? '(' + quote(k) + ',"")' : this.envPairs[i]!)).join(',') + ']');
-    return (this.envPlain ??= '[' + this.envPairs.join(',') + ']');
+    if (mask) {
+      if (this.envMasked === null) {
+        const masked: string[] = [];
+        for (let i = 0; i < keys.length; i++) masked.push(outputs.has(keys[i]!) ? '(' + quote(keys[i]!) + ',"")' : pairs[i]!);
+        this.envMasked = '[' + masked.join(',') + ']';
+      }
+      return this.envMasked;
+    }
+    return (this.envPlain ??= '[' + pairs.join(',') + ']');
   }
 }
 
