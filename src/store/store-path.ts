@@ -33,15 +33,21 @@ export function checkStorePathName(name: string, shownPath: string): void {
   if (name.length === 0) throw new BadStorePathError(`store path '${shownPath}' has an empty name`);
   if (name.length > MAX_NAME_LEN)
     throw new BadStorePathError(`store path '${shownPath}' has a name longer than ${MAX_NAME_LEN} characters`);
-  // One regular-expression test for the usual valid name (store paths are
-  // checked several times per derivation); the loop finds the culprit.
-  if (VALID_NAME.test(name)) return;
-  for (const c of name)
-    if (!isValidNameChar(c)) throw new BadStorePathError(`store path '${shownPath}' contains illegal character '${c}'`);
+  const bad = invalidNameChar(name);
+  if (bad !== undefined) throw new BadStorePathError(`store path '${shownPath}' contains illegal character '${bad}'`);
 }
 
 /** Names made only of the characters isValidNameChar accepts. */
 const VALID_NAME = /^[0-9a-zA-Z+\-._?=]*$/;
+
+/** The first character a store path name may not hold, or undefined when all are allowed. */
+export function invalidNameChar(name: string): string | undefined {
+  // One regular-expression test for the usual valid name (names are checked
+  // several times per derivation); the loop only finds the culprit.
+  if (VALID_NAME.test(name)) return undefined;
+  for (const c of name) if (!isValidNameChar(c)) return c;
+  return undefined;
+}
 /** Nix base-32 digits (no e, o, u, t). */
 const VALID_HASH_PART = /^[0-9a-df-np-sv-z]*$/;
 

@@ -44,6 +44,7 @@ import {
   parseStorePath,
   toStorePath,
   MAX_NAME_LEN,
+  invalidNameChar,
 } from '../../store/store-path.js';
 import {
   derivationOutputPath,
@@ -124,8 +125,6 @@ function trace<T>(pos: Pos | undefined, hint: string, f: () => T, always = false
   }
 }
 
-const VALID_NAME = /^[0-9a-zA-Z+\-._?=]*$/;
-
 /** Nix's checkName (current rules and wording), or undefined when the name is fine. */
 function storeNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'name must not be empty';
@@ -133,11 +132,8 @@ function storeNameProblem(name: string): string | undefined {
   if (name === '.' || name === '..') return `name '${name}' is not valid`;
   if (name.startsWith('.-')) return `name '${name}' is not valid: first dash-separated component must not be '.'`;
   if (name.startsWith('..-')) return `name '${name}' is not valid: first dash-separated component must not be '..'`;
-  if (VALID_NAME.test(name)) return undefined;
-  for (const c of name) {
-    if (!/[0-9a-zA-Z+\-._?=]/.test(c)) return `name '${name}' contains illegal character '${c}'`;
-  }
-  return undefined;
+  const bad = invalidNameChar(name);
+  return bad === undefined ? undefined : `name '${name}' contains illegal character '${bad}'`;
 }
 
 function hasFeature(state: EvalState, feature: string): boolean {
