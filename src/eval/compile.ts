@@ -49,7 +49,6 @@ import {
   checkedDiv,
   checkedMul,
   checkedSub,
-  emptyContext,
   force,
   forceAttrs,
   forceList,

@@ -25,7 +25,7 @@
 // the main thread while it waits for it (see threadAlive).
 
 import * as fs from 'node:fs';
-import { receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import { NixError } from '../eval/errors.js';
 import { HashSink, type Hash, type HashAlgo } from './hash.js';
 import type { BorrowedSink } from './nar.js';

@@ -449,7 +449,6 @@ export interface RestoreOptions extends ParseOptions {
  */
 export class RestoreVisitor implements NarVisitor {
   private fd: number | undefined;
-  private executable = false;
   private readonly target: Buffer;
 
   constructor(target: string | Buffer) {
@@ -468,12 +467,10 @@ export class RestoreVisitor implements NarVisitor {
     this.closeRegularFile();
     const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW;
     this.fd = openSync(this.full(path), flags, 0o666);
-    this.executable = false;
   }
 
   isExecutable(): void {
     if (this.fd === undefined) return;
-    this.executable = true;
     fchmodSync(this.fd, fstatSync(this.fd).mode | 0o111);
   }
 

@@ -7,7 +7,7 @@
 // counts them.
 
 import { registerBuiltins } from './registry.js';
-import { EvalError, TypeError, UsageError } from '../errors.js';
+import { EvalError, UsageError } from '../errors.js';
 import {
   force,
   forceAttrs,

@@ -380,7 +380,7 @@ class Collection {
 
   /** `--delete PATH...`: each path goes only if everything keeping it alive goes too and none of it is live. */
   private async deleteSpecific(): Promise<void> {
-    const { log, graph, store } = this;
+    const { graph, store } = this;
     const requested = [...new Set(this.options.pathsToDelete ?? [])].sort();
     const requestedSet = new Set(requested);
     const live = this.liveMask();
