@@ -209,27 +209,47 @@ export class Shape {
     return this.sorted;
   }
 
-  /** Shapes for subsets of these names, by the kept indices (see subset). */
-  private subsets: Map<string, Shape> | null = null;
+  /**
+   * The last removal asked of this Shape (see without): mkDerivation's
+   * `removeAttrs attrs [ "deps" ]` removes the same literal names from sets
+   * of the same Shape, package after package.
+   */
+  private lastRemove: readonly string[] | null = null;
+  private lastWithout: { shape: Shape; keep: number[] } | null = null;
 
   /**
-   * The Shape of the names at `keep` (indices into names, ascending), with
-   * their positions: made once per subset, so the sets removeAttrs makes
-   * from a literal's sets share it (as the literal's own sets share this).
+   * The names left after removing `remove` (which holds at least one of
+   * them): their indices into names (ascending) and their Shape, with their
+   * positions. Made once per removal, so the sets removeAttrs makes from a
+   * literal's sets share a Shape (as the literal's own sets share this).
    */
-  subset(keep: number[]): Shape {
+  without(remove: readonly string[]): { shape: Shape; keep: number[] } {
+    const last = this.lastRemove;
+    if (last !== null && last.length === remove.length) {
+      let same = true;
+      for (let i = 0; same && i < last.length; i++) same = last[i] === remove[i];
+      if (same) return this.lastWithout!;
+    }
+    const names = this.names;
+    const removed: { has(n: string): boolean } = remove.length > 8 ? new Set(remove) : { has: (n) => remove.includes(n) };
+    const keep: number[] = [];
+    for (let i = 0; i < names.length; i++) if (!removed.has(names[i]!)) keep.push(i);
     const key = keep.join(',');
-    let sub = (this.subsets ??= new Map()).get(key);
-    if (sub === undefined) {
+    let shape = (this.subsets ??= new Map()).get(key);
+    if (shape === undefined) {
       const pos = this.pos;
-      sub = new Shape(
-        keep.map((i) => this.names[i]!),
+      shape = new Shape(
+        keep.map((i) => names[i]!),
         pos === null ? null : keep.map((i) => pos[i]),
       );
-      this.subsets.set(key, sub);
+      this.subsets.set(key, shape);
     }
-    return sub;
+    this.lastRemove = remove.slice();
+    return (this.lastWithout = { shape, keep });
   }
+
+  /** Shapes for subsets of these names, by the kept indices. */
+  private subsets: Map<string, Shape> | null = null;
 }
 
 /** Bookkeeping only some sets need (layers of `//`, merged positions, the sorted-names cache). */
@@ -313,18 +333,17 @@ export class NixAttrs {
    * derivation (mkDerivation's `removeAttrs attrs [ … ]`): an array of the
    * kept values is a fraction of a Map's size.
    */
-  withoutNames(remove: ReadonlySet<string>): NixAttrs | undefined {
+  withoutNames(remove: readonly string[]): NixAttrs | undefined {
     const k = this.k;
     const x = this.x;
     if (!(k instanceof Shape) || (x !== null && (x.base !== null || x.posR !== null))) return undefined;
-    const keep: number[] = [];
-    for (let i = 0; i < k.names.length; i++) if (!remove.has(k.names[i]!)) keep.push(i);
+    const { shape, keep } = k.without(remove);
     if (keep.length === 0) return NixAttrs.empty;
     const vals = this.d as Lazy[];
-    const kept: Lazy[] = [];
-    for (const i of keep) kept.push(vals[i + k.offset]!);
-    // slice: an array grown by push keeps spare capacity, and this one is kept.
-    return NixAttrs.fromShape(k.subset(keep), kept.slice());
+    // An exact-size array: the set is kept as long as the package is.
+    const kept: Lazy[] = new Array(keep.length);
+    for (let i = 0; i < keep.length; i++) kept[i] = vals[keep[i]! + k.offset]!;
+    return NixAttrs.fromShape(shape, kept);
   }
 
   /** The set this one is a layer over (`//` with a small right side). */

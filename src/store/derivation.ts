@@ -71,19 +71,34 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** The strings of an array, the elements of a Set or the keys of a Map, in byte order. */
 export function sortedBytewise(items: readonly string[] | ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] {
-  // forEach, not an iterator: this runs several times per derivation, and
-  // iterator result objects were a noticeable share of evaluation garbage.
-  const xs: string[] = [];
-  let surrogate = false;
-  const add = (x: string): void => {
-    xs.push(x);
-    if (!surrogate && SURROGATE.test(x)) surrogate = true;
-  };
-  if (items instanceof Map) items.forEach((_v, k: string) => add(k));
-  else (items as readonly string[] | ReadonlySet<string>).forEach((x: string) => add(x));
+  // One collector object rather than closures per call, and forEach rather
+  // than an iterator: this runs several times per derivation, mostly before
+  // V8 has optimized it, and iterator results and closures were a
+  // noticeable share of evaluation garbage.
+  const c = new KeyCollector();
+  if (items instanceof Map) items.forEach(c.addKey, c);
+  else (items as readonly string[] | ReadonlySet<string>).forEach(c.add, c);
+  const xs = c.xs;
+  if (xs.length < 2) return xs;
   // UTF-16 order agrees with byte order unless a surrogate is involved, and
   // is much faster than a comparator.
-  return surrogate ? xs.sort(compareBytewise) : sortStringsInPlace(xs);
+  return c.surrogate ? xs.sort(compareBytewise) : sortStringsInPlace(xs);
+}
+
+class KeyCollector {
+  declare xs: string[];
+  declare surrogate: boolean;
+  constructor() {
+    this.xs = [];
+    this.surrogate = false;
+  }
+  add(x: string): void {
+    this.xs.push(x);
+    if (!this.surrogate && SURROGATE.test(x)) this.surrogate = true;
+  }
+  addKey(_v: unknown, k: string): void {
+    this.add(k);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -149,7 +164,8 @@ export class AtermText {
   /** `,[sources],"system","builder",[args],` */
   private readonly middle: string;
   private envKeys: string[] = [];
-  private envValues: string[] = [];
+  /** The value each pair was printed for; null before its first printing. */
+  private envValues: (string | null)[] = [];
   /** `("key","value")` per sorted key, for envValues. */
   private envPairs: string[] = [];
   /** The number of outputs envMasked was printed for. */
@@ -239,11 +255,12 @@ export class AtermText {
     for (let i = 0; same && i < keys.length; i++) same = env.has(keys[i]!);
     if (!same) {
       keys = this.envKeys = sortedBytewise(env);
-      const values: string[] = [];
+      // Printed by the loop below: every value differs from null.
+      const values: (string | null)[] = [];
       const pairs: string[] = [];
       for (let i = 0; i < keys.length; i++) {
-        values.push('');
-        pairs.push('(' + quote(keys[i]!) + ',"")');
+        values.push(null);
+        pairs.push('');
       }
       this.envValues = values;
       this.envPairs = pairs;
@@ -265,7 +282,7 @@ export class AtermText {
     if (mask) {
       if (this.envMasked === null) {
         const masked: string[] = [];
-        for (let i = 0; i < keys.length; i++) masked.push(outputs.has(keys[i]!) ? '(' + quote(keys[i]!) + ',"")' : pairs[i]!);
+        for (let i = 0; i < keys.length; i++) masked.push(values[i] !== '' && outputs.has(keys[i]!) ? '(' + quote(keys[i]!) + ',"")' : pairs[i]!);
         this.envMasked = '[' + masked.join(',') + ']';
       }
       return this.envMasked;
@@ -460,35 +477,49 @@ export type DerivationType =
   | { kind: 'contentAddressed'; fixed: boolean; sandboxed: boolean }
   | { kind: 'impure' };
 
-/** Classifies a derivation by its outputs; mixing kinds is an error, as in Nix. */
+const INPUT_ADDRESSED: DerivationType = Object.freeze({ kind: 'inputAddressed', deferred: false });
+const DEFERRED: DerivationType = Object.freeze({ kind: 'inputAddressed', deferred: true });
+const FIXED: DerivationType = Object.freeze({ kind: 'contentAddressed', fixed: true, sandboxed: false });
+const FLOATING: DerivationType = Object.freeze({ kind: 'contentAddressed', fixed: false, sandboxed: true });
+const IMPURE: DerivationType = Object.freeze({ kind: 'impure' });
+
+/**
+ * Classifies a derivation by its outputs; mixing kinds is an error, as in
+ * Nix. Hashing a derivation asks twice per derivation, so the answer is one
+ * of five shared objects and the loop allocates nothing.
+ */
 export function derivationType(drv: Derivation): DerivationType {
-  const kinds = new Set<DerivationOutput['kind']>();
+  let kind: DerivationOutput['kind'] | undefined;
   let floatingAlgo: HashAlgo | undefined;
-  const fixedNames: string[] = [];
-  for (const [name, o] of drv.outputs) {
-    kinds.add(o.kind);
-    if (o.kind === 'fixed') fixedNames.push(name);
-    if (o.kind === 'floating') {
-      if (floatingAlgo && floatingAlgo !== o.algo) throw new NixError('all floating outputs must use the same hash type');
+  let fixedCount = 0;
+  let fixedName = '';
+  let mixed = false;
+  drv.outputs.forEach((o, name) => {
+    if (kind === undefined) kind = o.kind;
+    else if (kind !== o.kind) mixed = true;
+    if (o.kind === 'fixed') {
+      fixedCount++;
+      fixedName = name;
+    } else if (o.kind === 'floating') {
+      if (floatingAlgo !== undefined && floatingAlgo !== o.algo) throw new NixError('all floating outputs must use the same hash type');
       floatingAlgo = o.algo;
     }
-  }
-  if (kinds.size === 0) throw new NixError('must have at least one output');
-  if (kinds.size > 1) throw new NixError("can't mix derivation output types");
-  const [kind] = kinds;
-  switch (kind!) {
+  });
+  if (kind === undefined) throw new NixError('must have at least one output');
+  if (mixed) throw new NixError("can't mix derivation output types");
+  switch (kind as DerivationOutput['kind']) {
     case 'inputAddressed':
-      return { kind: 'inputAddressed', deferred: false };
+      return INPUT_ADDRESSED;
     case 'deferred':
-      return { kind: 'inputAddressed', deferred: true };
+      return DEFERRED;
     case 'fixed':
-      if (fixedNames.length > 1) throw new NixError('only one fixed output is allowed for now');
-      if (fixedNames[0] !== 'out') throw new NixError('single fixed output must be named "out"');
-      return { kind: 'contentAddressed', fixed: true, sandboxed: false };
+      if (fixedCount > 1) throw new NixError('only one fixed output is allowed for now');
+      if (fixedName !== 'out') throw new NixError('single fixed output must be named "out"');
+      return FIXED;
     case 'floating':
-      return { kind: 'contentAddressed', fixed: false, sandboxed: true };
+      return FLOATING;
     case 'impure':
-      return { kind: 'impure' };
+      return IMPURE;
   }
 }
 

@@ -85,17 +85,25 @@ registerBuiltins([
     fn: (args) => {
       const a = forceAttrs(args[0]!, undefined, arg1('removeAttrs'));
       const names = forceList(args[1]!, undefined, arg2('removeAttrs'));
-      const remove = new Set<string>();
-      for (const n of names) remove.add(forceStringNoCtx(n, undefined, 'while evaluating the values of the second argument passed to builtins.removeAttrs'));
+      // Indexed loops and no Set for the usual short list: mkDerivation
+      // calls this once per package, mostly before V8 optimizes it.
+      const remove: string[] = [];
       let any = false;
-      for (const r of remove) if (a.has(r)) any = true;
+      for (let i = 0; i < names.length; i++) {
+        const n = forceStringNoCtx(names[i]!, undefined, 'while evaluating the values of the second argument passed to builtins.removeAttrs');
+        remove.push(n);
+        if (!any && a.has(n)) any = true;
+      }
       if (!any) return a;
       const sub = a.withoutNames(remove);
       if (sub !== undefined) return sub;
       // Sets keep no order of their own (keys() sorts), so copy the flat
       // entries as they are; their positions stay those of `a`.
+      const removed = new Set(remove);
       const m = new Map<string, Lazy>();
-      for (const [k, v] of a.flat()) if (!remove.has(k)) m.set(k, v);
+      a.flat().forEach((v, k) => {
+        if (!removed.has(k)) m.set(k, v);
+      });
       return attrsWithPositionsOf(m, a);
     },
   },
