@@ -630,10 +630,10 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
     if (!plain && b.base !== null && a.layers + b.layers < MAX_LAYERS - 1) {
       // A layered right side (`x // (y // z)`): put its layers, which share
       // their storage, on top of `a` one by one instead of flattening it.
-      const c = b.chain();
-      if (!c[0]!.mergedPositions) {
-        let acc = a;
-        for (const l of c) acc = NixAttrs.layerOver(l, acc);
+      let bottom = b;
+      while (bottom.base !== null) bottom = bottom.base;
+      if (!bottom.mergedPositions) {
+        const acc = layersOver(b, a);
         acc.pos = b.pos;
         return acc;
       }
@@ -689,6 +689,16 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   const r = NixAttrs.merged(m, a, b);
   r.pos = b.pos;
   return r;
+}
+
+/**
+ * The layers of `top`, bottom first, put over `base` one by one (sharing
+ * their storage). Recursive rather than through chain(): no array per
+ * `x // (y // z)`, and the depth is at most MAX_LAYERS.
+ */
+function layersOver(top: NixAttrs, base: NixAttrs): NixAttrs {
+  const under = top.base;
+  return NixAttrs.layerOver(top, under === null ? base : layersOver(under, base));
 }
 
 /** The positions of `a // b` as one Map (null when none are known). */
