@@ -56,6 +56,37 @@ export function mkPath(path: string): NixPath {
 export const emptyContext: Context = new Set<string>();
 
 /**
+ * Context Sets for builtins to collect into while coercing, reused: most
+ * coercions (toString of a number, stringLength) collect nothing, and a new
+ * Set per call was a measurable share of garbage. Taken and released in
+ * LIFO order (release in a `finally`), since coercing can evaluate code
+ * that coerces again.
+ */
+const scratchContexts: Set<string>[] = [];
+let scratchDepth = 0;
+
+export function takeScratchContext(): Set<string> {
+  const s = scratchContexts[scratchDepth] ?? (scratchContexts[scratchDepth] = new Set());
+  scratchDepth++;
+  return s;
+}
+
+export function releaseScratchContext(): void {
+  scratchContexts[--scratchDepth]!.clear();
+}
+
+/** mkString with a copy of `ctx` (a scratch context, released after). */
+export function mkStringCopying(s: string, ctx: ReadonlySet<string>): string | NixString {
+  if (ctx.size === 0) return s;
+  if (ctx.size === 1) {
+    let only = '';
+    ctx.forEach((c) => (only = c));
+    return new NixString(s, new SingleContext(only));
+  }
+  return new NixString(s, new Set(ctx));
+}
+
+/**
  * A context of one element, for the strings derivationStrict returns (the
  * .drv path and each output path): a package set keeps two per derivation,
  * and a Set of one element takes five times the memory of this object.

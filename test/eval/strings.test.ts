@@ -117,6 +117,21 @@ describe('string contexts', () => {
     expect(evalNix('builtins.getContext "abc"')).toBe('{ }');
   });
 
+  it('toString and stringLength keep each context apart when they nest, and after a failure', () => {
+    // They collect into reused Sets: one coercion evaluating another must
+    // not see or clear the outer one's elements, nor a caught error leave
+    // elements behind for the next call.
+    const c = (p: string) => `(builtins.appendContext "${p}" { "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-${p}" = { path = true; }; })`;
+    const names = (e: string) => evalNix(`builtins.attrNames (builtins.getContext (${e}))`);
+    const inner = `(toString [ ${c('x')} (toString ${c('y')}) ])`;
+    expect(names(`toString [ ${c('z')} ${inner} (builtins.stringLength (toString ${c('w')})) ]`)).toBe(
+      '[ "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x" "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-y" "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-z" ]',
+    );
+    expect(evalNix(`(builtins.tryEval (toString [ ${c('x')} (throw "no") ])).success`)).toBe('false');
+    expect(evalNix(`let r = builtins.tryEval (toString [ ${c('x')} (throw "no") ]); in builtins.seq r (builtins.getContext (toString [ "a" ]))`)).toBe('{ }');
+    expect(names(`toString ${c('y')}`)).toBe('[ "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-y" ]');
+  });
+
   it('hasContext and unsafeDiscardStringContext', () => {
     expect(evalNix(`builtins.hasContext ${withCtx}`)).toBe('true');
     expect(evalNix(`builtins.hasContext (builtins.unsafeDiscardStringContext ${withCtx})`)).toBe('false');

@@ -2,7 +2,9 @@
 
 import { registerBuiltins } from './registry.js';
 import {
-  mkString,
+  mkStringCopying,
+  releaseScratchContext,
+  takeScratchContext,
   Thunk,
   type Lazy,
   isInt,
@@ -22,9 +24,13 @@ registerBuiltins([
       if ((isInt(x) || typeof x === 'string') && state.callDepth <= state.settings.maxCallDepth) {
         return typeof x === 'string' ? x : x.toString();
       }
-      const context = new Set<string>();
-      const s = state.coerceToString(args[0]!, undefined, 'while evaluating the first argument passed to builtins.toString', context, true, false);
-      return mkString(s, context);
+      const context = takeScratchContext();
+      try {
+        const s = state.coerceToString(args[0]!, undefined, 'while evaluating the first argument passed to builtins.toString', context, true, false);
+        return mkStringCopying(s, context);
+      } finally {
+        releaseScratchContext();
+      }
     },
   },
 ]);

@@ -23,6 +23,8 @@ import {
   type Lazy,
   requireAttr,
   intToNumber,
+  releaseScratchContext,
+  takeScratchContext,
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../regex/index.js';
@@ -115,8 +117,12 @@ registerBuiltins([
     name: '__stringLength',
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
-      const s = state.coerceToString(args[0]!, undefined, 'while evaluating the argument passed to builtins.stringLength', new Set());
-      return byteLength(s);
+      const context = takeScratchContext();
+      try {
+        return byteLength(state.coerceToString(args[0]!, undefined, 'while evaluating the argument passed to builtins.stringLength', context));
+      } finally {
+        releaseScratchContext();
+      }
     },
   },
   {
