@@ -486,7 +486,7 @@ const IMPURE: DerivationType = Object.freeze({ kind: 'impure' });
 /**
  * Classifies a derivation by its outputs; mixing kinds is an error, as in
  * Nix. Hashing a derivation asks twice per derivation, so the answer is one
- * of five shared objects and the loop allocates nothing.
+ * of five shared objects, found without a Set or array of the kinds.
  */
 export function derivationType(drv: Derivation): DerivationType {
   let kind: DerivationOutput['kind'] | undefined;

@@ -142,6 +142,16 @@ describe('removeAttrs of a literal set', () => {
   });
 });
 
+describe('removeAttrs of a literal set, alternating removals', () => {
+  it('gives each removal its own names (the Shape remembers only the last one)', () => {
+    expect(
+      evalNix(
+        'let s = n: { a = n; b = n + 1; c = n + 2; }; in map (r: builtins.removeAttrs (s 1) r) [ [ "a" ] [ "b" ] [ "a" ] [ "a" "c" ] [ "c" "a" ] [ "b" ] ]',
+      ),
+    ).toBe('[ { b = 2; c = 3; } { a = 1; c = 3; } { b = 2; c = 3; } { b = 2; } { b = 2; } { a = 1; c = 3; } ]');
+  });
+});
+
 describe('derivation writer shortcuts', () => {
   it('sorts in byte order, with and without astral characters', () => {
     expect(sortedBytewise(['b', 'a', 'B', '_'])).toEqual(['B', '_', 'a', 'b']);
