@@ -451,7 +451,7 @@ export class NixAttrs {
     do {
       if (a.ownHas(name)) {
         const k = a.k;
-        if (k instanceof Shape) return k.pos === null ? undefined : k.pos[k.index.get(name)! - k.offset];
+        if (k instanceof Shape) return k.posOf(name);
         const x = a.x;
         if (x !== null && x.posR !== null) return x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
         const p = a.d as Map<string, Pos> | Shape | null;

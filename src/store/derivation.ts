@@ -135,17 +135,9 @@ export function derivationOutputPath(drv: Derivation, outputName: string, storeD
   return undefined;
 }
 
-export interface UnparseOptions {
-  storeDir?: string;
-  /** Blank the output paths and the env variables named after outputs (for hashing). */
-  maskOutputs?: boolean;
-  /** Replaces inputDrvs: keys written as given (hashDerivationModulo passes hex hashes). */
-  actualInputs?: Map<string, Set<string>>;
-}
-
-/** The ATerm text of a derivation, byte-identical to Nix's. */
-export function unparseDerivation(drv: Derivation, opts: UnparseOptions = {}): string {
-  return new AtermText(drv, opts.storeDir).text(opts.maskOutputs ?? false, opts.actualInputs ?? drv.inputDrvs);
+/** The ATerm text of a derivation, byte-identical to Nix's (hashing prints its variants through AtermText). */
+export function unparseDerivation(drv: Derivation, storeDir = DEFAULT_STORE_DIR): string {
+  return new AtermText(drv, storeDir).text(false, drv.inputDrvs);
 }
 
 /**
@@ -305,12 +297,12 @@ export function derivationReferences(drv: Derivation): string[] {
 
 /** The path the .drv file gets: a text path named `<name>.drv`. */
 export function derivationStorePath(drv: Derivation, storeDir = DEFAULT_STORE_DIR): string {
-  return computeStorePathForText(drv.name + DRV_EXTENSION, unparseDerivation(drv, { storeDir }), derivationReferences(drv), storeDir);
+  return computeStorePathForText(drv.name + DRV_EXTENSION, unparseDerivation(drv, storeDir), derivationReferences(drv), storeDir);
 }
 
 /** Adds the .drv file to the store (a read-only store only computes its path). Returns the .drv path. */
 export function writeDerivation(store: Store, drv: Derivation): string {
-  return store.addTextToStore(drv.name + DRV_EXTENSION, unparseDerivation(drv, { storeDir: store.storeDir }), derivationReferences(drv));
+  return store.addTextToStore(drv.name + DRV_EXTENSION, unparseDerivation(drv, store.storeDir), derivationReferences(drv));
 }
 
 /** Reads and parses a .drv file of the store (through its real location in a chroot store). */

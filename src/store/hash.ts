@@ -253,21 +253,15 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 /** Hash of a string's UTF-8 bytes (Nix strings are byte strings; ours are UTF-8). */
 export const hashString = hashBytes;
 
-/** The base-16 sha256 of a string's UTF-8 bytes, without a Buffer (modulo hashes, one or two per derivation). */
-export function sha256Hex(data: string): string {
-  if (nodeCrypto === undefined) loadCrypto();
-  return oneShotText !== undefined ? oneShotText('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
-}
-
 /**
- * The sha256 of a string's UTF-8 bytes as a 32-character string holding one
- * byte per character (latin1): store path computations hash several short
- * texts per derivation, and a string is much cheaper than a Buffer for a
- * result that is only folded and encoded.
+ * The sha256 of a string's UTF-8 bytes, as a string without a Buffer:
+ * base-16 (modulo hashes, several per derivation) or one byte per character
+ * (latin1, for store path computations, whose digest is only folded and
+ * encoded).
  */
-export function sha256Latin1(data: string): string {
+export function sha256String(data: string, encoding: 'hex' | 'latin1'): string {
   if (nodeCrypto === undefined) loadCrypto();
-  return oneShotText !== undefined ? oneShotText('sha256', data, 'latin1') : createHash('sha256').update(data).digest('binary');
+  return oneShotText !== undefined ? oneShotText('sha256', data, encoding) : createHash('sha256').update(data).digest(encoding === 'hex' ? 'hex' : 'binary');
 }
 
 /** Incremental hashing that also counts bytes (Nix's HashSink). */

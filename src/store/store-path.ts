@@ -4,7 +4,7 @@
 // helpers compute, validate and take them apart.
 
 import { NixError } from '../eval/errors.js';
-import { hashString, printHash, sha256Latin1, type Hash } from './hash.js';
+import { hashString, printHash, sha256String, type Hash } from './hash.js';
 import { encodeBase32, isBase32Char } from './base32.js';
 import type { FileIngestionMethod } from './store-api.js';
 
@@ -150,7 +150,7 @@ const foldedDigest = new Uint8Array(20);
 
 export function makeStorePath(type: string, innerHash: Hash | string, name: string, storeDir: string = DEFAULT_STORE_DIR): string {
   const inner = typeof innerHash === 'string' ? innerHash : printHash(innerHash, 'base16', true);
-  const digest = sha256Latin1(`${type}:${inner}:${storeDir}:${name}`);
+  const digest = sha256String(`${type}:${inner}:${storeDir}:${name}`, 'latin1');
   // compressHash(…, 20) on the digest's characters, into a reused array.
   const folded = foldedDigest.fill(0);
   for (let i = 0; i < digest.length; i++) folded[i % 20] ^= digest.charCodeAt(i);

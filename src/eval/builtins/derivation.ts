@@ -35,7 +35,7 @@ import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
-import { sha256Hex, parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
+import { sha256String, parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
 import {
   DRV_EXTENSION,
   isInStore,
@@ -396,7 +396,7 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   // what later derivations need to know about it.
   const references = derivationReferences(drv);
   const aterm = text.text(false, drv.inputDrvs);
-  const atermHash = sha256Hex(aterm);
+  const atermHash = sha256String(aterm, 'hex');
   const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash);
   const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
   mem.drvHashes.set(drvPath, drvHash);
