@@ -17,7 +17,11 @@ const Module = require('node:module');
 
 const bundle = path.join(__dirname, '..', 'dist', 'tsnix.cjs');
 const cacheFile = `${bundle}.cache`;
-const source = fs.readFileSync(bundle, 'utf8');
+// scripts/build-bundle.mjs writes the bundle pure ASCII, which latin1
+// decodes by copying bytes (UTF-8 decoding checks each one); any other
+// bytes still decode as UTF-8.
+const bytes = fs.readFileSync(bundle);
+const source = require('node:buffer').isAscii(bytes) ? bytes.latin1Slice() : bytes.utf8Slice();
 let cachedData;
 try {
   if (fs.statSync(cacheFile).mtimeMs >= fs.statSync(bundle).mtimeMs) cachedData = fs.readFileSync(cacheFile);

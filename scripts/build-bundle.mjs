@@ -44,9 +44,17 @@ await esbuild.build({
 const toESM = 'var __toESM = (mod, isNodeMode, target) =>';
 const text = readFileSync(bundle, 'utf8');
 if (!text.includes(toESM)) throw new Error(`build-bundle: esbuild's __toESM helper not found in ${bundle}`);
+// esbuild escapes non-ASCII characters in strings but keeps them in the
+// comments it preserves. One such character makes V8 hold the whole source
+// as a two-byte string: decoding it takes longer at every start-up, and so
+// does scanning each function V8 compiles lazily. A \u escape means the same
+// character in a string, template, regular expression or identifier, and
+// nothing in a comment, so the bundle is written pure ASCII (which also lets
+// load-bundle.cjs read it as latin1, a plain copy).
+const ascii = (s) => s.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 writeFileSync(
   bundle,
-  text.replace(
+  ascii(text).replace(
     toESM,
     'var __toESMShared = new WeakMap();\n' +
       'var __toESM = (mod, isNodeMode) => {\n' +

@@ -6,11 +6,13 @@
 import { NixError, UsageError } from '../eval/errors.js';
 import { renderError } from '../eval/error-format.js';
 import { loadSettings, SettingError, type Settings } from './settings.js';
+import { FdOutput, type Output } from './fd-output.js';
 
 export interface CommandContext {
   programName: string;
   settings: Settings;
-  stdout: NodeJS.WritableStream;
+  /** The command's output (fd 1, written synchronously). */
+  stdout: Output;
   stderr: NodeJS.WritableStream;
 }
 
@@ -32,12 +34,8 @@ export async function runNixCommand(programName: string, argv: string[], main: C
     const ctx: CommandContext = {
       programName,
       settings,
-      // Lazily: touching process.stdout makes a pipe on fd 1 non-blocking,
-      // and commands that stream with writeSync (nix-store --dump/--export)
-      // would then spin on EAGAIN.
-      get stdout() {
-        return process.stdout;
-      },
+      stdout: new FdOutput(1),
+      // Lazily: only commands that print progress or warnings pay for Node's streams.
       get stderr() {
         return process.stderr;
       },

@@ -3,6 +3,7 @@
 // lives in src/store/; this file only dispatches and prints.
 
 import fs from 'node:fs';
+import { writeAllFd } from '../cli/fd-output.js';
 import { localStoreOptions } from '../cli/store-options.js';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
@@ -115,19 +116,6 @@ function parse(argv: string[], ctx: CommandContext): Invocation {
   return { op, opFlags, opArgs, gcRoot, noOutput, common };
 }
 
-/** Writes to a file descriptor completely, waiting out EAGAIN on non-blocking pipes. */
-function writeAllFd(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += fs.writeSync(fd, data, off, data.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-    }
-  }
-}
-
 function noFlags(inv: Invocation, message = 'unknown flag'): void {
   if (inv.opFlags.length > 0) throw new UsageError(message);
 }
@@ -164,8 +152,8 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   if (inv.op === 'dump') {
     noFlags(inv);
     if (inv.opArgs.length !== 1) throw new UsageError('only one argument allowed');
-    // Nothing was printed before, and not touching process.stdout keeps a pipe
-    // on fd 1 blocking, so these synchronous writes never meet EAGAIN.
+    // Nothing in tsnix touches process.stdout, so a pipe on fd 1 stays
+    // blocking and these synchronous writes do not meet EAGAIN.
     dumpPathParallel(inv.opArgs[0]!, (chunk) => writeAllFd(1, chunk));
     return 0;
   }

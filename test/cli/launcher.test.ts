@@ -1,8 +1,8 @@
 // bin/tsnix runs the start-up bundle through bin/load-bundle.cjs with V8's
 // code cache. The cache is an optimisation only: a damaged or stale one must
 // never change what tsnix does.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,8 @@ describe('start-up bundle', () => {
   it('the build leaves a bundle and its code cache, and the launchers run it', () => {
     expect(existsSync(join(repoRoot, 'dist', 'tsnix.cjs'))).toBe(true);
     expect(existsSync(join(repoRoot, 'dist', 'tsnix.cjs.cache'))).toBe(true);
+    // Pure ASCII, so V8 keeps the source one byte per character.
+    expect(readFileSync(join(repoRoot, 'dist', 'tsnix.cjs')).every((b) => b < 0x80)).toBe(true);
     const r = runCli('nix-instantiate', ['--eval', '--strict', '-E', 'builtins.map (x: x * 2) [ 1 2 3 ]']);
     expect(r).toMatchObject({ status: 0, stdout: '[ 2 4 6 ]\n' });
   });
@@ -75,6 +77,8 @@ describe('start-up bundle', () => {
     const plain = modules('1 + 1');
     expect(plain.stdout).toBe('2\n');
     expect(plain.loaded).not.toContain('NativeModule crypto');
+    // The result goes to fd 1 directly, without Node's stream modules.
+    expect(plain.loaded).not.toContain('NativeModule stream');
     const hashed = modules('builtins.hashString "sha256" ""');
     expect(hashed.stdout).toBe('"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"\n');
     expect(hashed.loaded).toContain('NativeModule crypto');
@@ -95,6 +99,25 @@ describe('start-up bundle', () => {
       const r = spawnSync(cmd, [...args], { encoding: 'utf8', cwd, env });
       expect({ cmd, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ cmd, status: 0, stdout: '42\n', stderr: '' });
     }
+  });
+
+  it('stops printing quietly when the reader of its output goes away, as Nix does', async () => {
+    // Reading nothing and closing the pipe: more than a pipe's buffer of
+    // output then meets EPIPE. nix-instantiate (Nix's std::cout) drops the
+    // rest and succeeds; nix-store --dump (Nix's FdSink) fails.
+    const closedEarly = (program: string, args: string[]): Promise<{ status: number | null; stderr: string }> =>
+      new Promise((resolve) => {
+        const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-pipe-'));
+        const child = spawn(join(repoRoot, 'bin', program), args, {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, NIX_REMOTE: 'dummy://' },
+        });
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
+    expect(await closedEarly('nix-instantiate', ['--eval', '-E', 'builtins.genList (x: x) 100000'])).toEqual({ status: 0, stderr: '' });
+    expect(await closedEarly('nix-store', ['--dump', join(repoRoot, 'src')])).toEqual({ status: 1, stderr: 'error: writing to file: Broken pipe\n' });
   });
 
   it('does not make node load NODE_EXTRA_CA_CERTS at start-up', () => {
