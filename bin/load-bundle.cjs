@@ -32,9 +32,9 @@ try {
 const script = new vm.Script(Module.wrap(source), {
   filename: bundle,
   cachedData,
-  // `import('undici')`, `import('@oclif/core')` in the bundle: packages
-  // resolve from here as from dist/ (both find the project's node_modules).
-  importModuleDynamically: (specifier) => import(specifier),
+  // No importModuleDynamically: the bundle has no import() (npm packages
+  // are require()d, see src/load-package.ts; scripts/build-bundle.mjs checks),
+  // and registering one loads Node's ES module loader at every start-up.
 });
 
 // scripts/build-bundle.mjs sets this to record the cache after a run, so it

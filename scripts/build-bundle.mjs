@@ -44,6 +44,10 @@ await esbuild.build({
 const toESM = 'var __toESM = (mod, isNodeMode, target) =>';
 const text = readFileSync(bundle, 'utf8');
 if (!text.includes(toESM)) throw new Error(`build-bundle: esbuild's __toESM helper not found in ${bundle}`);
+// load-bundle.cjs runs the bundle as a vm.Script without a dynamic import
+// callback; an import() left in it would fail only when reached.
+const dynamicImport = /(?<![\w$.])import\(/.exec(text.replace(/\/\/.*$/gm, ''));
+if (dynamicImport) throw new Error(`build-bundle: ${bundle} contains an import(); load npm packages with loadPackage (src/load-package.ts)`);
 // esbuild escapes non-ASCII characters in strings but keeps them in the
 // comments it preserves. One such character makes V8 hold the whole source
 // as a two-byte string: decoding it takes longer at every start-up, and so
