@@ -72,7 +72,10 @@ export function takeScratchContext(): Set<string> {
 }
 
 export function releaseScratchContext(): void {
-  scratchContexts[--scratchDepth]!.clear();
+  const s = scratchContexts[--scratchDepth]!;
+  // clear() allocates a new table even for an empty Set, and most
+  // coercions collect nothing.
+  if (s.size !== 0) s.clear();
 }
 
 /** mkString with a copy of `ctx` (a scratch context, released after). */
@@ -447,6 +450,8 @@ export class NixAttrs {
   }
 
   posOf(name: string): Pos | undefined {
+    // A literal's set, not a layer: one lookup in its Shape.
+    if (this.x === null && this.k instanceof Shape) return this.k.posOf(name);
     let a: NixAttrs | null = this;
     do {
       if (a.ownHas(name)) {

@@ -38,6 +38,38 @@ function withPositions(m: Map<string, Lazy>, p: Map<string, Pos> | null): NixAtt
   return new NixAttrs(m, p && p.size > 0 ? p : null);
 }
 
+function listToAttrsElem(x: Lazy): NixAttrs {
+  return forceAttrs(x, undefined, 'while evaluating an element of the list passed to builtins.listToAttrs');
+}
+
+function listToAttrsName(e: NixAttrs): string {
+  const n = requireAttr(e, 'name', 'in a {name=...; value=...;} pair');
+  return forceStringNoCtx(n, e.posOf('name'), 'while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs');
+}
+
+/**
+ * listToAttrs when some element has no `value` (an error only if that
+ * element is the first with its name): as Nix, every name is forced first,
+ * then the elements are taken in name order, the first of each name winning.
+ */
+function listToAttrsSorted(xs: Lazy[]): NixAttrs {
+  const order: { name: string; elem: NixAttrs; i: number }[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    const elem = listToAttrsElem(xs[i]!);
+    order.push({ name: listToAttrsName(elem), elem, i });
+  }
+  order.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i));
+  const m = new Map<string, Lazy>();
+  const p = new Map<string, Pos>();
+  for (const { name, elem } of order) {
+    if (m.has(name)) continue;
+    m.set(name, requireAttr(elem, 'value', 'in a {name=...; value=...;} pair'));
+    const ps = elem.posOf('value');
+    if (ps) p.set(name, ps);
+  }
+  return withPositions(m, p);
+}
+
 registerBuiltins([
   {
     name: '__attrNames',
@@ -112,43 +144,21 @@ registerBuiltins([
     arity: 1,
     fn: (args) => {
       const xs = forceList(args[0]!, undefined, 'while evaluating the argument passed to builtins.listToAttrs');
-      const names: { name: string; elem: NixAttrs }[] = [];
-      for (const x of xs) {
-        const e = forceAttrs(x, undefined, 'while evaluating an element of the list passed to builtins.listToAttrs');
-        const n = requireAttr(e, 'name', 'in a {name=...; value=...;} pair');
-        const name = forceStringNoCtx(n, e.posOf('name'), 'while evaluating the `name` attribute of an element of the list passed to builtins.listToAttrs');
-        names.push({ name, elem: e });
-      }
-      // Usually every element has a `value`: then the first of each name wins,
-      // which list order gives directly, without sorting.
+      // Usually every element has a `value`: then the first of each name
+      // wins, which list order gives directly, in one pass without sorting.
       const fm = new Map<string, Lazy>();
       const fp = new Map<string, Pos>();
-      let complete = true;
-      for (let i = 0; i < names.length; i++) {
-        const { name, elem } = names[i]!;
-        const v = elem.get('value');
-        if (v === undefined) {
-          complete = false;
-          break;
-        }
+      for (let i = 0; i < xs.length; i++) {
+        const e = listToAttrsElem(xs[i]!);
+        const name = listToAttrsName(e);
+        const v = e.get('value');
+        if (v === undefined) return listToAttrsSorted(xs);
         if (fm.has(name)) continue;
         fm.set(name, v);
-        const ps = elem.posOf('value');
+        const ps = e.posOf('value');
         if (ps) fp.set(name, ps);
       }
-      if (complete) return withPositions(fm, fp);
-      // Stable sort by name, then the first of each name wins (its `value` is looked up in name order).
-      const order = names.map((x, i) => ({ ...x, i }));
-      order.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.i - b.i));
-      const m = new Map<string, Lazy>();
-      const p = new Map<string, Pos>();
-      for (const { name, elem } of order) {
-        if (m.has(name)) continue;
-        m.set(name, requireAttr(elem, 'value', 'in a {name=...; value=...;} pair'));
-        const ps = elem.posOf('value');
-        if (ps) p.set(name, ps);
-      }
-      return withPositions(m, p);
+      return withPositions(fm, fp);
     },
   },
   {
