@@ -7,6 +7,7 @@
 
 import { basename } from 'node:path';
 import { loadPackage } from '../load-package.js';
+import { exitWith, watchNodeStreams } from './exit.js';
 
 /** Classic program name → command module (src/commands/<module>.ts). */
 export const CLASSIC_COMMANDS: Record<string, string> = {
@@ -35,9 +36,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const args = argv.slice(2);
   let status: number;
   if (CLASSIC_COMMANDS[invokedAs]) {
-    status = await runClassic(invokedAs, CLASSIC_COMMANDS[invokedAs]!, args);
+    watchNodeStreams();
+    return exitWith(await runClassic(invokedAs, CLASSIC_COMMANDS[invokedAs]!, args));
   } else if (args[0] && commandToProgram[args[0]] && !args.includes('--help') && !args.includes('-h')) {
-    status = await runClassic(commandToProgram[args[0]]!, args[0], args.slice(1));
+    watchNodeStreams();
+    return exitWith(await runClassic(commandToProgram[args[0]]!, args[0], args.slice(1)));
   } else if (args[0] === 'help' && args[1] && commandToProgram[args[1]]) {
     const { showHelp } = await import('./help.js');
     status = await showHelp(args[1]);

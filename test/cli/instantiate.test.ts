@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +126,21 @@ describe('nix-instantiate without --eval', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^\/nix\/store\/[0-9a-z]{32}-x\.drv$/);
     expect(lines[1]).toBe(`${lines[0]}!dev`);
+  });
+
+  it('leaves the store database closed and no temporary roots behind when it ends', () => {
+    // With --add-root nothing goes to stderr, so the command ends with
+    // process.exit (src/cli/exit.ts); the database must still be closed
+    // (its write-ahead log checkpointed away) and the temproots file removed.
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-inst-exit-'));
+    const root = join(dir, 'root');
+    const expr = 'derivation { name = "x"; system = "x86_64-linux"; builder = "/bin/sh"; }';
+    const r = runCli('nix-instantiate', ['--store', root, '--add-root', join(dir, 'r'), '-E', expr], { env: { NIX_REMOTE: '' } });
+    expect(r).toMatchObject({ status: 0, stdout: `${join(dir, 'r')}\n`, stderr: '' });
+    const state = join(root, 'nix', 'var', 'nix');
+    expect(existsSync(join(state, 'db', 'db.sqlite'))).toBe(true);
+    expect(existsSync(join(state, 'db', 'db.sqlite-wal'))).toBe(false);
+    expect(readdirSync(join(state, 'temproots'))).toEqual([]);
   });
 
   it('rejects a value that is not a derivation', () => {

@@ -120,6 +120,26 @@ describe('start-up bundle', () => {
     expect(await closedEarly('nix-store', ['--dump', join(repoRoot, 'src')])).toEqual({ status: 1, stderr: 'error: writing to file: Broken pipe\n' });
   });
 
+  it('prints all of a large result to a reader that starts late', async () => {
+    // Written synchronously before the process ends (src/cli/exit.ts ends
+    // it with process.exit, which would drop anything still queued).
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-slow-'));
+    const child = spawn(join(repoRoot, 'bin', 'nix-instantiate'), ['--eval', '--strict', '-E', 'builtins.genList (x: x) 200000'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, NIX_REMOTE: 'dummy://' },
+    });
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stdout.resume();
+    const status = await new Promise((resolve) => child.on('close', resolve));
+    const out = Buffer.concat(chunks).toString();
+    expect(status).toBe(0);
+    expect(out.length).toBeGreaterThan(1_000_000);
+    expect(out.startsWith('[ 0 1 2 ')).toBe(true);
+    expect(out.endsWith(' 199998 199999 ]\n')).toBe(true);
+  });
+
   it('does not make node load NODE_EXTRA_CA_CERTS at start-up', () => {
     // Node parses that file before any of our code runs; a missing one shows
     // that it tried (a warning on stderr).

@@ -209,10 +209,24 @@ export class StoreDatabase {
       writeFileDurably(schemaPath, String(NIX_SCHEMA_VERSION));
       fs.closeSync(bigLock);
     }
-    return new StoreDatabase(db, dbDir);
+    const store = new StoreDatabase(db, dbDir);
+    process.once('exit', store.closeAtExit);
+    return store;
   }
 
+  /**
+   * Closing checkpoints the write-ahead log into the database (the last
+   * connection also removes it), which the raised autocheckpoint interval
+   * otherwise leaves to grow. Commands that end with process.exit (see
+   * src/cli/exit.ts) skip Node's own closing of the addon's handles, so the
+   * database closes on the process's 'exit' event as well.
+   */
+  private readonly closeAtExit = (): void => {
+    if (this.db.open) this.db.close();
+  };
+
   close(): void {
+    process.removeListener('exit', this.closeAtExit);
     this.db.close();
   }
 
