@@ -85,6 +85,16 @@ export function sortedBytewise(items: readonly string[] | ReadonlySet<string> | 
   return c.surrogate ? xs.sort(compareBytewise) : sortStringsInPlace(xs);
 }
 
+/**
+ * Store paths (all under one store directory, their own characters ASCII)
+ * or hex hashes, sorted: UTF-16 order is byte order for them, so unlike
+ * sortedBytewise this checks no string for surrogates.
+ */
+function sortedPaths(items: ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] {
+  const xs = items instanceof Map ? [...items.keys()] : [...(items as ReadonlySet<string>)];
+  return xs.length < 2 ? xs : sortStringsInPlace(xs);
+}
+
 class KeyCollector {
   declare xs: string[];
   declare surrogate: boolean;
@@ -166,6 +176,8 @@ export class AtermText {
   private envPlain: string | null = null;
   private inputsOf: Map<string, Set<string>> | null = null;
   private inputsText = '';
+  private inputsOf2: Map<string, Set<string>> | null = null;
+  private inputsText2 = '';
   /** For hashDerivationModulo: the input derivations keyed by their modulo hashes, once computed. */
   moduloInputs: { inputs: Map<string, Set<string>>; deferred: boolean } | undefined = undefined;
 
@@ -176,7 +188,7 @@ export class AtermText {
     this.storeDir = storeDir;
     let args = '';
     for (let i = 0; i < drv.args.length; i++) args += (i === 0 ? '' : ',') + quote(drv.args[i]!);
-    this.middle = ',' + rawList(sortedBytewise(drv.inputSrcs)) + ',"' + drv.platform + '",' + quote(drv.builder) + ',[' + args + '],';
+    this.middle = ',' + rawList(sortedPaths(drv.inputSrcs)) + ',"' + drv.platform + '",' + quote(drv.builder) + ',[' + args + '],';
   }
 
   /** The whole text; `inputs` stands for the input derivations (hashDerivationModulo passes hex hashes). */
@@ -221,20 +233,22 @@ export class AtermText {
   }
 
   private inputs(inputs: Map<string, Set<string>>): string {
-    // The same Map is printed twice (the modulo hashes, masked and not).
-    if (inputs !== this.inputsOf) {
-      let out = '[';
-      let first = true;
-      const paths = sortedBytewise(inputs);
-      for (let i = 0; i < paths.length; i++) {
-        const p = paths[i]!;
-        out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
-        first = false;
-      }
-      this.inputsOf = inputs;
-      this.inputsText = out + ']';
+    // Two Maps are printed, the modulo hashes twice (masked and not) around
+    // the input derivations' paths once: both are kept.
+    if (inputs === this.inputsOf) return this.inputsText;
+    if (inputs === this.inputsOf2) return this.inputsText2;
+    let out = '[';
+    let first = true;
+    const paths = sortedPaths(inputs);
+    for (let i = 0; i < paths.length; i++) {
+      const p = paths[i]!;
+      out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
+      first = false;
     }
-    return this.inputsText;
+    this.inputsOf2 = this.inputsOf;
+    this.inputsText2 = this.inputsText;
+    this.inputsOf = inputs;
+    return (this.inputsText = out + ']');
   }
 
   private env(mask: boolean): string {
@@ -290,9 +304,9 @@ function rawList(items: string[]): string {
 
 /** What a .drv's store path refers to: its sources and input derivations (not its outputs). */
 export function derivationReferences(drv: Derivation): string[] {
-  if (drv.inputDrvs.size === 0) return sortedBytewise(drv.inputSrcs);
-  if (drv.inputSrcs.size === 0) return sortedBytewise(drv.inputDrvs);
-  return sortedBytewise(new Set([...drv.inputSrcs, ...drv.inputDrvs.keys()]));
+  if (drv.inputDrvs.size === 0) return sortedPaths(drv.inputSrcs);
+  if (drv.inputSrcs.size === 0) return sortedPaths(drv.inputDrvs);
+  return sortedPaths(new Set([...drv.inputSrcs, ...drv.inputDrvs.keys()]));
 }
 
 /** The path the .drv file gets: a text path named `<name>.drv`. */
