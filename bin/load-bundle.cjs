@@ -34,7 +34,8 @@ const script = new vm.Script(Module.wrap(source), {
   cachedData,
   // No importModuleDynamically: the bundle has no import() (npm packages
   // are require()d, see src/load-package.ts; scripts/build-bundle.mjs checks),
-  // and registering one loads Node's ES module loader at every start-up.
+  // and registering one makes Node set up dynamic import for the script
+  // (its internal/vm/module) at every start-up.
 });
 
 // scripts/build-bundle.mjs sets this to record the cache after a run, so it
