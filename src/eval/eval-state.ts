@@ -38,6 +38,7 @@ import {
   NixString,
   PrimOp,
   PrimOpApp,
+  primeFieldRepresentations,
   setCallFunctionHook,
   showType,
   stats,
@@ -128,6 +129,7 @@ export class EvalState {
   derivationInternalFile: string | undefined;
 
   constructor(store: Store, settings: Partial<EvalSettings> = {}) {
+    primeFieldRepresentations();
     this.settings = { ...defaultSettings, ...settings };
     this.store = store;
     this.compiler = new Compiler(this, showExpr);

@@ -1290,3 +1290,101 @@ export function mergeContext(a: Context, b: Context): Context {
   for (const x of b) s.add(x);
   return s;
 }
+
+// ---------------------------------------------------------------------------
+// Field representations
+
+let fieldsPrimed = false;
+
+/**
+ * Makes, once and before the first evaluation, the changes evaluation makes
+ * to the fields of the hot value classes.
+ *
+ * V8 records per hidden class what each field has held (small integers,
+ * one class of object, anything) and whether it was written after
+ * construction, and optimized code relies on the record. An evaluation
+ * changes the records one by one as it first meets each case: the first
+ * thunk forced to an integer, the first `//` that layers a set, the first
+ * lambda over a preallocated environment, the first write of a statistics
+ * counter. Every change throws away the optimized code that relied on the
+ * old record, and on two cores that code then waits again in a congested
+ * compile queue while running unoptimized (a package set lost about a dozen
+ * optimized functions this way, callLambda among them). The same changes
+ * made here, when nothing is optimized, cost microseconds. Only objects
+ * made here are written, by plain stores from this function, so no other
+ * function's type feedback sees them; the counters are restored.
+ */
+export function primeFieldRepresentations(): void {
+  if (fieldsPrimed) return;
+  fieldsPrimed = true;
+  const env: Env = [];
+  const holey: Env = new Array(2);
+  holey[0] = env;
+  const set = new NixAttrs(new Map());
+  const pos: Pos = { origin: { kind: 'none' }, line: 1, column: 1 };
+
+  // Thunks of each class, forced to a small integer and then to an object
+  // (`v` holds any value; `code` and `env` are cleared, and `env` written
+  // back when a forcing fails).
+  const thunks: Thunk[] = [new Thunk(SPECIAL, env), new AppThunk(set, 0), new AppThunk(new Thunk(SPECIAL, holey), set), new FnThunk(() => null)];
+  for (const t of thunks) primeForcedThunk(t, set);
+  for (const a of thunks.slice(1, 3) as AppThunk[]) {
+    a.fn = null;
+    a.arg = null;
+  }
+  (thunks[3] as unknown as { f: null }).f = null;
+
+  // Lambdas over both kinds of environment array, with literal and copied infos.
+  const info = { body: SPECIAL } as unknown as LambdaInfo;
+  void new Lambda(info, [env, 1]);
+  void new Lambda({ ...info }, holey);
+
+  // Sets: each representation's fields rewritten as `//`, removeAttrs and
+  // the caches do, and the bookkeeping object's fields set.
+  const shape = new Shape(['a'], null);
+  const sets = [NixAttrs.fromShape(shape, [1]), new NixAttrs(new Map([['a', 1]]), new Map([['a', pos]])), new NixAttrs(new Map(), null, set)];
+  newExtra();
+  for (const s of sets) {
+    const w = s as unknown as { k: unknown; d: unknown; x: Extra | null };
+    w.k = shape;
+    w.k = new Map();
+    w.d = [];
+    w.d = null;
+    s.pos = pos;
+    w.x = null;
+    const x = newExtra();
+    x.base = set;
+    x.layers = 1;
+    x.size = 1;
+    x.flat = new Map();
+    x.posL = set;
+    x.posR = set;
+    x.posDepth = 1;
+    x.keys = [];
+    w.x = x;
+  }
+  const sw = shape as unknown as { sorted: string[]; subsets: Map<string, Shape>; lastRemove: string[]; lastWithout: object };
+  sw.sorted = [];
+  sw.subsets = new Map();
+  sw.lastRemove = [];
+  sw.lastWithout = { shape, keep: [] };
+
+  // Every statistics counter written once, then restored.
+  const counters = stats as Record<string, number>;
+  for (const k of Object.keys(counters)) {
+    const n = counters[k]!;
+    counters[k] = n + 1;
+    counters[k] = n;
+  }
+}
+
+/** A thunk's fields as forcing leaves them, through each kind of value (for primeFieldRepresentations). */
+export function primeForcedThunk(t: Thunk, object: object): void {
+  t.env = null;
+  t.v = 0;
+  t.v = object;
+  t.code = null;
+  t.code = SPECIAL;
+  t.env = [];
+  t.env = null;
+}

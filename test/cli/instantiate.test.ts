@@ -53,6 +53,16 @@ describe('nix-instantiate --eval', () => {
   it('prints the parse with --parse', () => {
     expect(inst(['--parse', '-E', 'a: a + 1 - 2']).stdout).toBe('(a: (__sub (a + 1) 2))\n');
   });
+
+  it('prints evaluation counters with NIX_SHOW_STATS=1, counting only the evaluation', () => {
+    // Nix 2.8 counts the same for this expression: one call, two thunks (the
+    // let binding and `x` in the list), one lookup, a two-element list.
+    const r = inst(['--eval', '-E', 'let f = x: { a = x; b = [ x x ]; }; in (f 1).b'], { env: { NIX_SHOW_STATS: '1' } });
+    expect(r.stdout).toBe('[ 1 1 ]\n');
+    const stats = JSON.parse(r.stderr) as Record<string, unknown>;
+    expect(stats).toMatchObject({ nrFunctionCalls: 1, nrThunks: 2, nrLookups: 1, nrPrimOpCalls: 0, nrOpUpdates: 0, list: { elements: 2, concats: 0 } });
+    expect(stats.time).toMatchObject({ cpu: expect.any(Number) });
+  });
 });
 
 describe('nix-instantiate errors', () => {
