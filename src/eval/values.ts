@@ -1308,9 +1308,10 @@ let fieldsPrimed = false;
  * lambda over a preallocated environment, the first write of a statistics
  * counter. Every change throws away the optimized code that relied on the
  * old record, and on two cores that code then waits again in a congested
- * compile queue while running unoptimized (a package set lost about a dozen
- * optimized functions this way, callLambda among them). The same changes
- * made here, when nothing is optimized, cost microseconds. Only objects
+ * compile queue while running unoptimized (a package set lost 10-13
+ * optimized functions per run this way; 2-6 remain, from records this
+ * does not cover). The same changes made here, when nothing is optimized,
+ * cost microseconds. Only objects
  * made here are written, by plain stores from this function, so no other
  * function's type feedback sees them; the counters are restored.
  */
@@ -1379,7 +1380,7 @@ export function primeFieldRepresentations(): void {
 }
 
 /** A thunk's fields as forcing leaves them, through each kind of value (for primeFieldRepresentations). */
-export function primeForcedThunk(t: Thunk, object: object): void {
+function primeForcedThunk(t: Thunk, object: object): void {
   t.env = null;
   t.v = 0;
   t.v = object;
