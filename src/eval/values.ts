@@ -1311,9 +1311,9 @@ let fieldsPrimed = false;
  * compile queue while running unoptimized (a package set lost 10-13
  * optimized functions per run this way; 2-6 remain, from records this
  * does not cover). The same changes made here, when nothing is optimized,
- * cost microseconds. Only objects
- * made here are written, by plain stores from this function, so no other
- * function's type feedback sees them; the counters are restored.
+ * cost microseconds. Only objects made here are written, by plain stores
+ * from this function, so no other function's type feedback sees them; the
+ * counters are restored.
  */
 export function primeFieldRepresentations(): void {
   if (fieldsPrimed) return;

@@ -56,7 +56,8 @@ describe('nix-instantiate --eval', () => {
 
   it('prints evaluation counters with NIX_SHOW_STATS=1, counting only the evaluation', () => {
     // Nix 2.8 counts the same for this expression: one call, two thunks (the
-    // let binding and `x` in the list), one lookup, a two-element list.
+    // binding of f and the attribute b), one lookup (`.b`), a two-element
+    // list. A counter left changed by start-up would show here.
     const r = inst(['--eval', '-E', 'let f = x: { a = x; b = [ x x ]; }; in (f 1).b'], { env: { NIX_SHOW_STATS: '1' } });
     expect(r.stdout).toBe('[ 1 1 ]\n');
     const stats = JSON.parse(r.stderr) as Record<string, unknown>;
