@@ -4,7 +4,7 @@
 // only to "fixed:out:<method+algo>:<hex>:<path>", so changing how a fixed
 // output is fetched does not change anything downstream.
 
-import { hashString, printHash, sha256String, type Hash } from './hash.js';
+import { hashString, printHash, sha256Hex, type Hash } from './hash.js';
 import { DEFAULT_STORE_DIR, DRV_EXTENSION, HASH_PART_LEN, makeOutputPath, outputPathName } from './store-path.js';
 import { AtermText, derivationStorePath, derivationType, fixedOutputPath, type Derivation } from './derivation.js';
 import { fileIngestionPrefix } from './store-path.js';
@@ -65,19 +65,19 @@ export function hashDerivationModulo(drv: Derivation, ctx: DrvHashContext, maskO
     for (const [name, o] of drv.outputs) {
       if (o.kind !== 'fixed') continue;
       const path = fixedOutputPath(drv.name, name, o, storeDir);
-      hashes.set(name, sha256String(`fixed:out:${fileIngestionPrefix(o.method)}${o.hash.algo}:${printHash(o.hash, 'base16')}:${path}`, 'hex'));
+      hashes.set(name, sha256Hex(`fixed:out:${fileIngestionPrefix(o.method)}${o.hash.algo}:${printHash(o.hash, 'base16')}:${path}`));
     }
     return { outputs, hash: hashes, kind: 'regular' };
   }
 
   if (type.kind === 'impure') {
-    return { outputs, hash: (impureOutputHash ??= sha256String('impure', 'hex')), kind: 'deferred' };
+    return { outputs, hash: (impureOutputHash ??= sha256Hex('impure')), kind: 'deferred' };
   }
 
   const t = text ?? new AtermText(drv, storeDir);
   const mod = (t.moduloInputs ??= moduloInputs(drv, ctx));
   const kind = type.kind === 'contentAddressed' || mod.deferred ? 'deferred' : 'regular';
-  return { outputs, hash: sha256String(t.text(maskOutputs, mod.inputs), 'hex'), kind };
+  return { outputs, hash: sha256Hex(t.text(maskOutputs, mod.inputs)), kind };
 }
 
 /** The input derivations keyed by their modulo hashes, and whether any of them is deferred. */

@@ -118,8 +118,13 @@ class KeyCollector {
 const NEEDS_ESCAPE = /["\\\n\r\t]/;
 
 function quote(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
-  let out = '"';
+  return '"' + escape(s) + '"';
+}
+
+/** A string's characters as ATerm prints them between quotes. */
+function escape(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
+  let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === '"' || c === '\\') out += '\\' + c;
@@ -128,7 +133,7 @@ function quote(s: string): string {
     else if (c === '\t') out += '\\t';
     else out += c;
   }
-  return out + '"';
+  return out;
 }
 
 /** The path of a fixed output (the output name is always `out`). */
@@ -151,33 +156,34 @@ export function unparseDerivation(drv: Derivation, storeDir = DEFAULT_STORE_DIR)
 }
 
 /**
- * A derivation's ATerm, kept in the parts that differ between the three
- * texts instantiating it hashes: masked (output paths blank) with its
- * inputs' modulo hashes for its output paths, plain for its .drv path, and
- * unmasked with the modulo hashes for its own modulo hash. The sources,
- * system, builder and arguments are printed once (they must not change
- * after construction); the outputs and the environment are read from the
- * derivation on every call, re-quoting only values that changed, so output
- * paths filled in between calls show. An inputs Map passed again is taken
- * to be unchanged (the modulo hashes are printed for two of the texts).
+ * A derivation's ATerm, for the three texts instantiating it hashes: masked
+ * (output paths blank) with its inputs' modulo hashes for its output paths,
+ * plain for its .drv path, and unmasked with the modulo hashes for its own
+ * modulo hash. Each text is one join of its pieces into a scratch array,
+ * so it is built flat, in one allocation, rather than as a tree of
+ * concatenations that hashing must first copy flat. The sources, system,
+ * builder and arguments are printed once (they must not change after
+ * construction); the outputs and the environment are read from the
+ * derivation on every call, re-escaping only values that changed, so
+ * output paths filled in between calls show. An inputs Map passed again
+ * is taken to be unchanged (the modulo hashes are printed for two of the
+ * texts).
  */
 export class AtermText {
   private readonly storeDir: string;
   /** `,[sources],"system","builder",[args],` */
   private readonly middle: string;
-  private envKeys: string[] = [];
-  /** The value each pair was printed for; null before its first printing. */
-  private envValues: (string | null)[] = [];
-  /** `("key","value")` per sorted key, for envValues. */
-  private envPairs: string[] = [];
-  /** The number of outputs envMasked was printed for. */
-  private envOutputs = 0;
-  private envMasked: string | null = null;
-  private envPlain: string | null = null;
+  // Shared empty arrays until first use: an AtermText is made per derivation.
+  private outputNames: readonly string[] = NONE;
+  private envKeys: readonly string[] = NONE;
+  /** The value each key's text was made for; null before the first. */
+  private envValues: (string | null)[] = NONE as string[];
+  /** Each value escaped for printing between quotes. */
+  private envEscaped: string[] = NONE as string[];
   private inputsOf: Map<string, Set<string>> | null = null;
-  private inputsText = '';
+  private inputsOrder: InputsOrder = NO_INPUTS;
   private inputsOf2: Map<string, Set<string>> | null = null;
-  private inputsText2 = '';
+  private inputsOrder2: InputsOrder = NO_INPUTS;
   /** For hashDerivationModulo: the input derivations keyed by their modulo hashes, once computed. */
   moduloInputs: { inputs: Map<string, Set<string>>; deferred: boolean } | undefined = undefined;
 
@@ -193,14 +199,27 @@ export class AtermText {
 
   /** The whole text; `inputs` stands for the input derivations (hashDerivationModulo passes hex hashes). */
   text(mask: boolean, inputs: Map<string, Set<string>>): string {
-    return 'Derive(' + this.outputs(mask) + ',' + this.inputs(inputs) + this.middle + this.env(mask) + ')';
+    const parts = scratch;
+    parts.n = 0;
+    parts.add('Derive([');
+    this.outputs(parts, mask);
+    parts.add('],');
+    this.inputs(parts, inputs);
+    parts.add(this.middle);
+    parts.add('[');
+    this.env(parts, mask);
+    parts.add('])');
+    return parts.join();
   }
 
-  private outputs(mask: boolean): string {
+  private outputs(parts: Pieces, mask: boolean): void {
     const drv = this.drv;
-    let out = '[';
-    let first = true;
-    const names = sortedBytewise(drv.outputs);
+    // The names, sorted once: each text prints them, and the paths filled
+    // in between change the values only.
+    let names = this.outputNames;
+    let same = names.length === drv.outputs.size;
+    for (let i = 0; same && i < names.length; i++) same = drv.outputs.has(names[i]!);
+    if (!same) names = this.outputNames = sortedBytewise(drv.outputs);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const o = drv.outputs.get(name)!;
@@ -226,75 +245,136 @@ export class AtermText {
           hash = 'impure';
           break;
       }
-      out += (first ? '("' : ',("') + name + '","' + path + '","' + algo + '","' + hash + '")';
-      first = false;
+      parts.add(i === 0 ? '("' : ',("');
+      parts.add(name);
+      parts.add('","');
+      parts.add(path);
+      parts.add('","');
+      parts.add(algo);
+      parts.add('","');
+      parts.add(hash);
+      parts.add('")');
     }
-    return out + ']';
   }
 
-  private inputs(inputs: Map<string, Set<string>>): string {
+  private inputs(parts: Pieces, inputs: Map<string, Set<string>>): void {
     // Two Maps are printed, the modulo hashes twice (masked and not) around
-    // the input derivations' paths once: both are kept.
-    if (inputs === this.inputsOf) return this.inputsText;
-    if (inputs === this.inputsOf2) return this.inputsText2;
-    let out = '[';
-    let first = true;
-    const paths = sortedPaths(inputs);
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i]!;
-      out += (first ? '("' : ',("') + p + '",' + rawList(sortedBytewise(inputs.get(p)!)) + ')';
-      first = false;
+    // the input derivations' paths once: both orders are kept.
+    let order: InputsOrder;
+    if (inputs === this.inputsOf) order = this.inputsOrder;
+    else if (inputs === this.inputsOf2) order = this.inputsOrder2;
+    else {
+      const paths = sortedPaths(inputs);
+      const outputs: string[] = new Array<string>(paths.length);
+      for (let i = 0; i < paths.length; i++) outputs[i] = outputsList(inputs.get(paths[i]!)!);
+      order = { paths, outputs };
+      this.inputsOf2 = this.inputsOf;
+      this.inputsOrder2 = this.inputsOrder;
+      this.inputsOf = inputs;
+      this.inputsOrder = order;
     }
-    this.inputsOf2 = this.inputsOf;
-    this.inputsText2 = this.inputsText;
-    this.inputsOf = inputs;
-    return (this.inputsText = out + ']');
+    const { paths, outputs } = order;
+    parts.add('[');
+    for (let i = 0; i < paths.length; i++) {
+      parts.add(i === 0 ? '("' : ',("');
+      parts.add(paths[i]!);
+      parts.add('",');
+      parts.add(outputs[i]!);
+      parts.add(')');
+    }
+    parts.add(']');
   }
 
-  private env(mask: boolean): string {
+  private env(parts: Pieces, mask: boolean): void {
     const env = this.drv.env;
     const outputs = this.drv.outputs;
     // Loops rather than callbacks (every, map): this runs three times per
     // derivation, much of it before V8 has optimized it.
     let keys = this.envKeys;
-    let same = keys.length === env.size && outputs.size === this.envOutputs;
+    let same = keys.length === env.size;
     for (let i = 0; same && i < keys.length; i++) same = env.has(keys[i]!);
     if (!same) {
       keys = this.envKeys = sortedBytewise(env);
-      // Printed by the loop below: every value differs from null.
-      const values: (string | null)[] = [];
-      const pairs: string[] = [];
-      for (let i = 0; i < keys.length; i++) {
-        values.push(null);
-        pairs.push('');
-      }
-      this.envValues = values;
-      this.envPairs = pairs;
-      this.envOutputs = outputs.size;
-      this.envMasked = this.envPlain = null;
+      // Exact size: each is kept until the derivation's texts are done.
+      this.envValues = new Array<string | null>(keys.length).fill(null);
+      this.envEscaped = new Array<string>(keys.length).fill('');
     }
     const values = this.envValues;
-    const pairs = this.envPairs;
+    const escaped = this.envEscaped;
     for (let i = 0; i < keys.length; i++) {
-      const value = env.get(keys[i]!)!;
+      const key = keys[i]!;
+      const value = env.get(key)!;
       if (value !== values[i]) {
         values[i] = value;
-        pairs[i] = '(' + quote(keys[i]!) + ',' + quote(value) + ')';
-        this.envMasked = this.envPlain = null;
+        escaped[i] = escape(value);
       }
+      // Masked, an output's variable is blank (as its path is).
+      const shown = mask && value !== '' && outputs.has(key) ? '' : escaped[i]!;
+      if (i > 0) parts.add(',');
+      parts.add(pairStart(key));
+      parts.add('"');
+      parts.add(shown);
+      parts.add('")');
     }
-    // Joined, not concatenated: one flat string, printed once per variant
-    // while no value changes.
-    if (mask) {
-      if (this.envMasked === null) {
-        const masked: string[] = [];
-        for (let i = 0; i < keys.length; i++) masked.push(values[i] !== '' && outputs.has(keys[i]!) ? '(' + quote(keys[i]!) + ',"")' : pairs[i]!);
-        this.envMasked = '[' + masked.join(',') + ']';
-      }
-      return this.envMasked;
-    }
-    return (this.envPlain ??= '[' + pairs.join(',') + ']');
   }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** Input derivations in print order, each with its outputs printed as a list. */
+interface InputsOrder {
+  paths: readonly string[];
+  outputs: readonly string[];
+}
+const NO_INPUTS: InputsOrder = { paths: NONE, outputs: NONE };
+
+/** `["out"]`, the usual outputs of an input derivation, printed once. */
+const OUT_LIST = '["out"]';
+
+/** An input derivation's outputs as an ATerm list. */
+function outputsList(outputs: ReadonlySet<string>): string {
+  return outputs.size === 1 && outputs.has('out') ? OUT_LIST : rawList(sortedBytewise(outputs));
+}
+
+/**
+ * The pieces of a text, joined into one flat string. One instance is
+ * reused for every text (never re-entrantly): its array keeps its storage
+ * between texts, where emptying it (`length = 0`) would give the storage up
+ * and grow it again piece by piece for the next text.
+ */
+class Pieces {
+  private readonly xs: string[] = [];
+  n = 0;
+  add(s: string): void {
+    this.xs[this.n++] = s;
+  }
+  join(): string {
+    const xs = this.xs;
+    // Shortening drops only the previous text's extra pieces (V8 gives
+    // storage back only when an array shrinks below half its capacity).
+    xs.length = this.n;
+    return xs.join('');
+  }
+}
+
+const scratch = new Pieces();
+
+/**
+ * `("key",` for an environment key. Derivations mostly share their keys
+ * (name, system, builder, out, ...), so these are kept rather than built
+ * per derivation; a bounded number, so unusual keys cannot grow the cache
+ * without limit.
+ */
+const pairStarts = new Map<string, string>();
+const MAX_PAIR_STARTS = 4096;
+
+function pairStart(key: string): string {
+  let s = pairStarts.get(key);
+  if (s === undefined) {
+    s = '(' + quote(key) + ',';
+    if (pairStarts.size < MAX_PAIR_STARTS) pairStarts.set(key, s);
+  }
+  return s;
 }
 
 /** `["a","b"]` for strings Nix writes unescaped (store paths, output names). */

@@ -236,7 +236,7 @@ export function createHash(algo: string): NodeHash {
 
 /** Node's one-shot hash (20.12+), much cheaper than a Hash object for the many small texts of evaluation. */
 let oneShot: ((algo: string, data: Bytes, enc: 'buffer') => Buffer) | undefined;
-let oneShotText: ((algo: string, data: Bytes, enc: 'latin1' | 'hex') => string) | undefined;
+let oneShotText: ((algo: string, data: Bytes, enc: 'hex') => string) | undefined;
 
 export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
   if (nodeCrypto === undefined) loadCrypto();
@@ -254,14 +254,14 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 export const hashString = hashBytes;
 
 /**
- * The sha256 of a string's UTF-8 bytes, as a string without a Buffer:
- * base-16 (modulo hashes, several per derivation) or one byte per character
- * (latin1, for store path computations, whose digest is only folded and
- * encoded).
+ * The base-16 sha256 of a string's UTF-8 bytes, without a Buffer (several
+ * per derivation). Always base-16: node's one-shot hash checks and
+ * normalizes any other output encoding on every call, which cost more than
+ * reading the digits back (store paths fold the digest, see makeStorePath).
  */
-export function sha256String(data: string, encoding: 'hex' | 'latin1'): string {
+export function sha256Hex(data: string): string {
   if (nodeCrypto === undefined) loadCrypto();
-  return oneShotText !== undefined ? oneShotText('sha256', data, encoding) : createHash('sha256').update(data).digest(encoding === 'hex' ? 'hex' : 'binary');
+  return oneShotText !== undefined ? oneShotText('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 /** Incremental hashing that also counts bytes (Nix's HashSink). */

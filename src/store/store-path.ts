@@ -4,7 +4,7 @@
 // helpers compute, validate and take them apart.
 
 import { NixError } from '../eval/errors.js';
-import { hashString, printHash, sha256String, type Hash } from './hash.js';
+import { hashString, printHash, sha256Hex, type Hash } from './hash.js';
 import { encodeBase32, isBase32Char } from './base32.js';
 import type { FileIngestionMethod } from './store-api.js';
 
@@ -148,12 +148,18 @@ export function isDerivationPath(path: string): boolean {
  */
 const foldedDigest = new Uint8Array(20);
 
+/** The value of a lower-case hex digit's character code. */
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : c - 87;
+}
+
 export function makeStorePath(type: string, innerHash: Hash | string, name: string, storeDir: string = DEFAULT_STORE_DIR): string {
   const inner = typeof innerHash === 'string' ? innerHash : printHash(innerHash, 'base16', true);
-  const digest = sha256String(`${type}:${inner}:${storeDir}:${name}`, 'latin1');
-  // compressHash(…, 20) on the digest's characters, into a reused array.
+  const hex = sha256Hex(`${type}:${inner}:${storeDir}:${name}`);
+  // compressHash(…, 20) on the digest's 32 bytes, read from its (lower
+  // case) hex digits, into a reused array.
   const folded = foldedDigest.fill(0);
-  for (let i = 0; i < digest.length; i++) folded[i % 20] ^= digest.charCodeAt(i);
+  for (let i = 0; i < 32; i++) folded[i % 20] ^= (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
   const baseName = `${encodeBase32(folded)}-${name}`;
   checkStorePathName(name, baseName);
   return `${storeDir}/${baseName}`;

@@ -35,7 +35,7 @@ import { jsonFloat, jsonString } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
-import { sha256String, parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
+import { sha256Hex, parseHashAlgoOpt, parseHashAllowEmpty, type HashAlgo } from '../../store/hash.js';
 import {
   DRV_EXTENSION,
   isInStore,
@@ -107,9 +107,9 @@ function closureOf(store: Store, start: string): Set<string> {
 }
 
 /** Writes (or, read-only, just names) a text file in the store and remembers its references. */
-function addText(store: Store, name: string, text: string, references: string[], textHash?: string): string {
+function addText(store: Store, name: string, text: string, references: string[], textHash?: string, mem = memoryOf(store)): string {
   const path = store.addTextToStore(name, text, references, textHash);
-  memoryOf(store).references.set(path, references);
+  mem.references.set(path, references);
   return path;
 }
 
@@ -253,15 +253,20 @@ function derivationStrict(state: EvalState, args: Lazy[], pos: Pos | undefined):
     e.addTrace(undefined, 'in the attrset passed as argument to builtins.derivationStrict');
     throw e;
   }
-  const namePos = attrs.posOf('name');
-  const drvName = trace(namePos, "while evaluating the derivation attribute 'name'", () =>
-    forceStringNoCtx(nameValue, undefined, 'while evaluating the `name` attribute passed to builtins.derivationStrict'),
-  );
+  // A try here rather than trace() and a closure: this runs per derivation.
+  let drvName: string;
+  try {
+    drvName = forceStringNoCtx(nameValue, undefined, 'while evaluating the `name` attribute passed to builtins.derivationStrict');
+  } catch (e) {
+    if (e instanceof NixError) e.addTrace(attrs.posOf('name'), "while evaluating the derivation attribute 'name'");
+    throw e;
+  }
   try {
     return instantiate(state, drvName, attrs);
   } catch (e) {
     // Built only on failure: showPos per derivation is measurable.
     if (e instanceof NixError) {
+      const namePos = attrs.posOf('name');
       const where = namePos ? showPos(namePos) : '«unknown»';
       e.addTrace(undefined, `while evaluating derivation '${drvName}'\n  whose name attribute is located at ${where}`, true);
     }
@@ -396,8 +401,8 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   // what later derivations need to know about it.
   const references = derivationReferences(drv);
   const aterm = text.text(false, drv.inputDrvs);
-  const atermHash = sha256String(aterm, 'hex');
-  const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash);
+  const atermHash = sha256Hex(aterm);
+  const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash, mem);
   const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
   mem.drvHashes.set(drvPath, drvHash);
 
