@@ -421,13 +421,6 @@ export class NixAttrs {
     return this.x === null ? 0 : this.x.posDepth;
   }
 
-  private ownGet(name: string): Lazy | undefined {
-    const k = this.k;
-    if (k instanceof Map) return k.get(name);
-    const i = k.index.get(name);
-    return i === undefined ? undefined : (this.d as Lazy[])[i];
-  }
-
   private ownHas(name: string): boolean {
     const k = this.k;
     return k instanceof Map ? k.has(name) : k.index.has(name);
@@ -436,7 +429,16 @@ export class NixAttrs {
   get(name: string): Lazy | undefined {
     let a: NixAttrs | null = this;
     do {
-      const v = a.ownGet(name);
+      // The layer's own lookup, written out: this is the most called
+      // method of evaluation, much of it before V8 has optimized (and
+      // inlined) anything.
+      const k = a.k;
+      let v: Lazy | undefined;
+      if (k instanceof Map) v = k.get(name);
+      else {
+        const i = k.index.get(name);
+        v = i === undefined ? undefined : (a.d as Lazy[])[i];
+      }
       if (v !== undefined) return v;
       const x: Extra | null = a.x;
       if (x === null) return undefined;

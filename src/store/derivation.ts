@@ -159,7 +159,7 @@ export function unparseDerivation(drv: Derivation, storeDir = DEFAULT_STORE_DIR)
  * A derivation's ATerm, for the three texts instantiating it hashes: masked
  * (output paths blank) with its inputs' modulo hashes for its output paths,
  * plain for its .drv path, and unmasked with the modulo hashes for its own
- * modulo hash. Each text is one join of its pieces into a scratch array,
+ * modulo hash. Each text is one join of its pieces in a reused array,
  * so it is built flat, in one allocation, rather than as a tree of
  * concatenations that hashing must first copy flat. The sources, system,
  * builder and arguments are printed once (they must not change after
@@ -176,6 +176,8 @@ export class AtermText {
   // Shared empty arrays until first use: an AtermText is made per derivation.
   private outputNames: readonly string[] = NONE;
   private envKeys: readonly string[] = NONE;
+  /** `("key",` per key. */
+  private envStarts: readonly string[] = NONE;
   /** The value each key's text was made for; null before the first. */
   private envValues: (string | null)[] = NONE as string[];
   /** Each value escaped for printing between quotes. */
@@ -199,20 +201,25 @@ export class AtermText {
 
   /** The whole text; `inputs` stands for the input derivations (hashDerivationModulo passes hex hashes). */
   text(mask: boolean, inputs: Map<string, Set<string>>): string {
-    const parts = scratch;
-    parts.n = 0;
-    parts.add('Derive([');
-    this.outputs(parts, mask);
-    parts.add('],');
-    this.inputs(parts, inputs);
-    parts.add(this.middle);
-    parts.add('[');
-    this.env(parts, mask);
-    parts.add('])');
-    return parts.join();
+    // Written by index into the reused array (no call per piece: much of
+    // this runs before V8 has optimized it).
+    const xs = scratch;
+    let n = 0;
+    xs[n++] = 'Derive([';
+    n = this.outputs(xs, n, mask);
+    xs[n++] = '],';
+    n = this.inputs(xs, n, inputs);
+    xs[n++] = this.middle;
+    xs[n++] = '[';
+    n = this.env(xs, n, mask);
+    xs[n++] = '])';
+    // Shortening drops only the previous text's extra pieces (V8 gives an
+    // array's storage back only when it shrinks below half its capacity).
+    xs.length = n;
+    return xs.join('');
   }
 
-  private outputs(parts: Pieces, mask: boolean): void {
+  private outputs(xs: string[], n: number, mask: boolean): number {
     const drv = this.drv;
     // The names, sorted once: each text prints them, and the paths filled
     // in between change the values only.
@@ -245,19 +252,20 @@ export class AtermText {
           hash = 'impure';
           break;
       }
-      parts.add(i === 0 ? '("' : ',("');
-      parts.add(name);
-      parts.add('","');
-      parts.add(path);
-      parts.add('","');
-      parts.add(algo);
-      parts.add('","');
-      parts.add(hash);
-      parts.add('")');
+      xs[n++] = i === 0 ? '("' : ',("';
+      xs[n++] = name;
+      xs[n++] = '","';
+      xs[n++] = path;
+      xs[n++] = '","';
+      xs[n++] = algo;
+      xs[n++] = '","';
+      xs[n++] = hash;
+      xs[n++] = '")';
     }
+    return n;
   }
 
-  private inputs(parts: Pieces, inputs: Map<string, Set<string>>): void {
+  private inputs(xs: string[], n: number, inputs: Map<string, Set<string>>): number {
     // Two Maps are printed, the modulo hashes twice (masked and not) around
     // the input derivations' paths once: both orders are kept.
     let order: InputsOrder;
@@ -274,18 +282,19 @@ export class AtermText {
       this.inputsOrder = order;
     }
     const { paths, outputs } = order;
-    parts.add('[');
+    xs[n++] = '[';
     for (let i = 0; i < paths.length; i++) {
-      parts.add(i === 0 ? '("' : ',("');
-      parts.add(paths[i]!);
-      parts.add('",');
-      parts.add(outputs[i]!);
-      parts.add(')');
+      xs[n++] = i === 0 ? '("' : ',("';
+      xs[n++] = paths[i]!;
+      xs[n++] = '",';
+      xs[n++] = outputs[i]!;
+      xs[n++] = ')';
     }
-    parts.add(']');
+    xs[n++] = ']';
+    return n;
   }
 
-  private env(parts: Pieces, mask: boolean): void {
+  private env(xs: string[], n: number, mask: boolean): number {
     const env = this.drv.env;
     const outputs = this.drv.outputs;
     // Loops rather than callbacks (every, map): this runs three times per
@@ -296,9 +305,13 @@ export class AtermText {
     if (!same) {
       keys = this.envKeys = sortedBytewise(env);
       // Exact size: each is kept until the derivation's texts are done.
+      const starts = new Array<string>(keys.length);
+      for (let i = 0; i < keys.length; i++) starts[i] = pairStart(keys[i]!);
+      this.envStarts = starts;
       this.envValues = new Array<string | null>(keys.length).fill(null);
       this.envEscaped = new Array<string>(keys.length).fill('');
     }
+    const starts = this.envStarts;
     const values = this.envValues;
     const escaped = this.envEscaped;
     for (let i = 0; i < keys.length; i++) {
@@ -310,12 +323,13 @@ export class AtermText {
       }
       // Masked, an output's variable is blank (as its path is).
       const shown = mask && value !== '' && outputs.has(key) ? '' : escaped[i]!;
-      if (i > 0) parts.add(',');
-      parts.add(pairStart(key));
-      parts.add('"');
-      parts.add(shown);
-      parts.add('")');
+      if (i > 0) xs[n++] = ',';
+      xs[n++] = starts[i]!;
+      xs[n++] = '"';
+      xs[n++] = shown;
+      xs[n++] = '")';
     }
+    return n;
   }
 }
 
@@ -336,28 +350,8 @@ function outputsList(outputs: ReadonlySet<string>): string {
   return outputs.size === 1 && outputs.has('out') ? OUT_LIST : rawList(sortedBytewise(outputs));
 }
 
-/**
- * The pieces of a text, joined into one flat string. One instance is
- * reused for every text (never re-entrantly): its array keeps its storage
- * between texts, where emptying it (`length = 0`) would give the storage up
- * and grow it again piece by piece for the next text.
- */
-class Pieces {
-  private readonly xs: string[] = [];
-  n = 0;
-  add(s: string): void {
-    this.xs[this.n++] = s;
-  }
-  join(): string {
-    const xs = this.xs;
-    // Shortening drops only the previous text's extra pieces (V8 gives
-    // storage back only when an array shrinks below half its capacity).
-    xs.length = this.n;
-    return xs.join('');
-  }
-}
-
-const scratch = new Pieces();
+/** The array AtermText joins each text from, reused (never re-entrantly). */
+const scratch: string[] = [];
 
 /**
  * `("key",` for an environment key. Derivations mostly share their keys

@@ -148,18 +148,18 @@ export function isDerivationPath(path: string): boolean {
  */
 const foldedDigest = new Uint8Array(20);
 
-/** The value of a lower-case hex digit's character code. */
-function hexDigit(c: number): number {
-  return c <= 57 ? c - 48 : c - 87;
-}
-
 export function makeStorePath(type: string, innerHash: Hash | string, name: string, storeDir: string = DEFAULT_STORE_DIR): string {
   const inner = typeof innerHash === 'string' ? innerHash : printHash(innerHash, 'base16', true);
   const hex = sha256Hex(`${type}:${inner}:${storeDir}:${name}`);
   // compressHash(…, 20) on the digest's 32 bytes, read from its (lower
   // case) hex digits, into a reused array.
   const folded = foldedDigest.fill(0);
-  for (let i = 0; i < 32; i++) folded[i % 20] ^= (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
+  for (let i = 0; i < 32; i++) {
+    // A digit's value from its code, inline: this runs 32 times per path.
+    const hi = hex.charCodeAt(2 * i);
+    const lo = hex.charCodeAt(2 * i + 1);
+    folded[i % 20] ^= ((hi <= 57 ? hi - 48 : hi - 87) << 4) | (lo <= 57 ? lo - 48 : lo - 87);
+  }
   const baseName = `${encodeBase32(folded)}-${name}`;
   checkStorePathName(name, baseName);
   return `${storeDir}/${baseName}`;
