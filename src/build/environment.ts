@@ -9,7 +9,8 @@
 
 import { hashString, printHash } from '../store/hash.js';
 import { hashPlaceholder } from '../store/derivation-hash.js';
-import { compareBytewise, type Derivation } from '../store/derivation.js';
+import { type Derivation } from '../store/derivation.js';
+import { compareBytewise } from '../sort-strings.js';
 
 export interface BuildEnvironmentOptions {
   drv: Derivation;

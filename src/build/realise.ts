@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Settings } from '../cli/settings.js';
 import { canonicalSettingName, maxJobs } from '../cli/settings.js';
 import { derivationOutputPath } from '../store/derivation.js';
-import { compareBytewise } from '../store/derivation.js';
+import { compareBytewise } from '../sort-strings.js';
 import type { BuilderSettings } from './local-builder.js';
 import { LocalStore } from '../store/local/local-store.js';
 import { parseSandboxPaths } from './sandbox.js';

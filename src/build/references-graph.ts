@@ -5,7 +5,8 @@
 // the closure bring their outputs' closures along (Nix's exportReferences).
 
 import fs from 'node:fs';
-import { parseDerivationFile, derivationOutputPath, compareBytewise } from '../store/derivation.js';
+import { parseDerivationFile, derivationOutputPath } from '../store/derivation.js';
+import { compareBytewise } from '../sort-strings.js';
 import { isDerivationPath, isInStore, toStorePath } from '../store/store-path.js';
 import type { BuildStore } from './build-store.js';
 import { BuildFailure } from './build-failure.js';

@@ -18,7 +18,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
-import { compareBytewise, parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { compareBytewise } from '../sort-strings.js';
 import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
 import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';

@@ -15,7 +15,8 @@ import { dumpPathParallel } from '../store/nar-parallel.js';
 import { makeFixedOutputPath, isDerivationPath, parseStorePath } from '../store/store-path.js';
 import type { FileIngestionMethod } from '../store/store-api.js';
 import { writeExport } from '../store/export-format.js';
-import { derivationOutputPath, compareBytewise, type Derivation } from '../store/derivation.js';
+import { derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { compareBytewise } from '../sort-strings.js';
 // Building, collecting and help load on demand: most invocations are queries
 // and start-up time is part of every one.
 import type { BuildTarget } from '../build/realise.js';

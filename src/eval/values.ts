@@ -12,7 +12,7 @@
 
 import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors.js';
 import type { Pos } from './position.js';
-import { sortStringsInPlace } from '../sort-strings.js';
+import { sortBytewiseInPlace } from '../sort-strings.js';
 
 // ---------------------------------------------------------------------------
 // Strings, paths
@@ -239,7 +239,7 @@ export class Shape {
   }
 
   sortedNames(): string[] {
-    if (this.sorted === null) this.sorted = sortStringsInPlace(this.names.slice());
+    if (this.sorted === null) this.sorted = sortBytewiseInPlace(this.names.slice());
     return this.sorted;
   }
 
@@ -564,14 +564,14 @@ export class NixAttrs {
     if (k instanceof Shape && this.base === null) return k.sortedNames();
     const x = (this.x ??= newExtra());
     if (x.keys === null) {
-      if (this.base === null || x.flat !== null) x.keys = sortStringsInPlace([...this.flat().keys()]);
+      if (this.base === null || x.flat !== null) x.keys = sortBytewiseInPlace([...this.flat().keys()]);
       else {
         // The names of every layer, sorted, without duplicates: flat()
         // would build (and this set keep) a Map of all the entries, and a
         // derivation's attributes are usually layered.
         const ks: string[] = [];
         for (let a: NixAttrs | null = this; a !== null; a = a.base) for (const n of a.ownNames()) ks.push(n);
-        sortStringsInPlace(ks);
+        sortBytewiseInPlace(ks);
         let j = 0;
         for (let i = 0; i < ks.length; i++) if (i === 0 || ks[i] !== ks[j - 1]) ks[j++] = ks[i]!;
         // An exact copy: the set keeps it, and ks has grown by push.
@@ -649,11 +649,6 @@ export class NixAttrs {
 }
 
 const emptyValues = new Map<string, Lazy>();
-
-/** Nix compares names as byte strings; UTF-16 order agrees except for astral characters. */
-export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 const MAX_LAYERS = 8;
 const LAYER_RHS_THRESHOLD = 16;

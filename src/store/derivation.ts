@@ -7,7 +7,7 @@ import { NixError } from '../eval/errors.js';
 import { readFileSync } from 'node:fs';
 import type { FileIngestionMethod, Store } from './store-api.js';
 import { parseHashAlgo, parseHashNonSRIUnprefixed, printHash, type Hash, type HashAlgo } from './hash.js';
-import { sortStringsInPlace } from '../sort-strings.js';
+import { compareBytewise, sortStringsInPlace, SURROGATE } from '../sort-strings.js';
 import {
   DEFAULT_STORE_DIR,
   DRV_EXTENSION,
@@ -48,26 +48,6 @@ export class DerivationFormatError extends NixError {}
 export function emptyDerivation(name: string): Derivation {
   return { name, outputs: new Map(), inputDrvs: new Map(), inputSrcs: new Set(), platform: '', builder: '', args: [], env: new Map() };
 }
-
-/**
- * Byte order of the UTF-8 encodings, which is code point order; JS's default
- * sort compares UTF-16 units and differs for characters above U+FFFF.
- */
-export function compareBytewise(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x < 0x80 && y < 0x80) return x - y;
-      return (a.codePointAt(i)! - b.codePointAt(i)!) || (x - y);
-    }
-  }
-  return a.length - b.length;
-}
-
-/** Surrogates: the only code units where UTF-16 order differs from byte order. */
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** The strings of an array, the elements of a Set or the keys of a Map, in byte order. */
 export function sortedBytewise(items: readonly string[] | ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] {

@@ -21,6 +21,7 @@ import {
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { isStorePath } from '../../store/store-path.js';
+import { sortBytewiseInPlace } from '../../sort-strings.js';
 
 type ContextElem =
   | { kind: 'opaque'; path: string }
@@ -111,7 +112,7 @@ registerBuiltins([
         if (i.path) attrs.set('path', true);
         if (i.allOutputs) attrs.set('allOutputs', true);
         // Nix keeps context elements ordered, so outputs come out sorted.
-        if (i.outputs.length > 0) attrs.set('outputs', i.outputs.sort());
+        if (i.outputs.length > 0) attrs.set('outputs', sortBytewiseInPlace(i.outputs));
         m.set(p, new NixAttrs(attrs));
       }
       return new NixAttrs(m);

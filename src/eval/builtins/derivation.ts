@@ -51,7 +51,6 @@ import {
   derivationReferences,
   emptyDerivation,
   readDerivation,
-  sortedBytewise,
   AtermText,
   type Derivation,
 } from '../../store/derivation.js';
@@ -148,18 +147,6 @@ function requireFeature(state: EvalState, feature: string): void {
 // ---------------------------------------------------------------------------
 // JSON for __structuredAttrs (Nix's printValueAsJSON, strict, copying paths)
 
-/** Names in byte order (Nix's std::map order); differs from UTF-16 order only with astral characters. */
-function byteOrder(keys: string[]): string[] {
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    for (let j = 0; j < k.length; j++) {
-      const c = k.charCodeAt(j);
-      if (c >= 0xd800 && c <= 0xdfff) return sortedBytewise(keys);
-    }
-  }
-  return keys;
-}
-
 type JSONFrame =
   | { kind: 'list'; items: Lazy[]; i: number; out: string[]; pos: Pos | undefined }
   | { kind: 'attrs'; attrs: NixAttrs; keys: string[]; i: number; out: string[] };
@@ -179,7 +166,7 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
     let v = force(x, pos);
     if (v instanceof NixAttrs) {
       v = state.peel(v, pos, (p: Value) => p);
-      if (v instanceof NixAttrs) return { kind: 'attrs', attrs: v, keys: byteOrder(v.keys()), i: 0, out: [] };
+      if (v instanceof NixAttrs) return { kind: 'attrs', attrs: v, keys: v.keys(), i: 0, out: [] };
       v = force(v, pos);
     }
     if (v === null) return 'null';
@@ -336,7 +323,7 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
 
   // A loop with its own try, not a closure per attribute: this runs for
   // every attribute of every derivation.
-  const keys = byteOrder(attrs.keys());
+  const keys = attrs.keys();
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (key === '__ignoreNulls') continue;

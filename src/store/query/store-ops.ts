@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NixError, UsageError } from '../../eval/errors.js';
-import { parseDerivation, derivationOutputPath, compareBytewise, type Derivation } from '../derivation.js';
+import { parseDerivation, derivationOutputPath, type Derivation } from '../derivation.js';
+import { compareBytewise } from '../../sort-strings.js';
 import { parseHashAny, printHash, parseHashAnyPrefixed } from '../hash.js';
 import { isInStore, toStorePath, storePathName, isDerivationPath, DRV_EXTENSION } from '../store-path.js';
 import type { ValidPathInfo } from '../store-api.js';
