@@ -5,6 +5,8 @@
 // of a handful of strings costs more than the sorting: an insertion sort
 // here allocates nothing. Longer arrays go to the built-in sort.
 
+import { encodeBytes, hasRawBytes } from './byte-strings.js';
+
 const SMALL = 16;
 
 /**
@@ -32,6 +34,8 @@ export function sortStringsInPlace(xs: string[]): string[] {
  * sort compares UTF-16 units and differs for characters above U+FFFF.
  */
 export function compareBytewise(a: string, b: string): number {
+  // Raw bytes (byte-strings.ts) are compared as the bytes they are.
+  if (hasRawBytes(a) || hasRawBytes(b)) return Buffer.compare(encodeBytes(a), encodeBytes(b));
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);

@@ -12,6 +12,7 @@ import { NixAttrs, FnThunk, type Lazy } from '../eval/values.js';
 import type { Store } from '../store/store-api.js';
 import type { CommonArgs } from './args.js';
 import { seaCorepkgsDir } from './sea-assets.js';
+import { decodeBytes } from '../byte-strings.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
   const s = common.settings;
@@ -58,10 +59,10 @@ export function autoArgsOf(state: EvalState, common: CommonArgs): NixAttrs {
         m.set(name, arg.value);
         break;
       case 'file':
-        m.set(name, readFileSync(arg.path, 'utf8'));
+        m.set(name, decodeBytes(readFileSync(arg.path)));
         break;
       case 'stdin':
-        m.set(name, readFileSync(0, 'utf8'));
+        m.set(name, decodeBytes(readFileSync(0)));
         break;
     }
   }
@@ -88,7 +89,7 @@ export function parseCommandLineExprs(
 ): Expr[] {
   const exprs: Expr[] = [];
   if (opts.readStdin) {
-    const source = readFileSync(0, 'utf8');
+    const source = decodeBytes(readFileSync(0));
     exprs.push(state.parseString(source, { kind: 'stdin', source }, process.cwd()));
   }
   for (const f of opts.files) {

@@ -6,6 +6,7 @@
 
 import * as fs from 'node:fs';
 import { NixError } from '../eval/errors.js';
+import { encodeBytes } from '../byte-strings.js';
 
 /** The reader of a pipe went away: Nix's FdSink reports this as an error. */
 export class BrokenPipeError extends NixError {
@@ -45,7 +46,7 @@ export class FdOutput implements Output {
   write(data: string | Uint8Array): boolean {
     if (this.broken) return false;
     try {
-      writeAllFd(this.fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      writeAllFd(this.fd, typeof data === 'string' ? encodeBytes(data) : data);
     } catch (e) {
       if (!(e instanceof BrokenPipeError)) throw e;
       this.broken = true;

@@ -77,6 +77,7 @@ import {
 } from './values.js';
 import type { EvalState } from './eval-state.js';
 import { internSymbol } from './symbols.js';
+import { concatBytes, rawBytesSeen } from '../byte-strings.js';
 
 /** Makes the lazy value of an expression in an environment (Nix's maybeThunk). */
 type MkLazy = (env: Env) => Lazy;
@@ -860,9 +861,9 @@ export class Compiler {
           else if (v instanceof NixFloat) nFloat += v.v;
           else throw new EvalError(`cannot add ${showType(v)} to a float`, part.pos);
         } else if (typeof v === 'string') {
-          str += v;
+          str = rawBytesSeen ? concatBytes(str, v) : str + v;
         } else {
-          str += state.coerceToString(
+          const coerced = state.coerceToString(
             v,
             part.pos,
             'while evaluating a path segment',
@@ -871,6 +872,7 @@ export class Compiler {
             firstType === 'string',
             !first,
           );
+          str = rawBytesSeen ? concatBytes(str, coerced) : str + coerced;
         }
         first = false;
       }
@@ -911,7 +913,7 @@ export class Compiler {
       }
       if (typeof v1 === 'string') {
         const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
-        if (typeof v2 === 'string') return v1 + v2;
+        if (typeof v2 === 'string') return rawBytesSeen ? concatBytes(v1, v2) : v1 + v2;
         return general(env, [v1, v2]);
       }
       return general(env, [v1]);

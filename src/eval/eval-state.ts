@@ -52,6 +52,7 @@ import {
 import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
+import { decodeBytes } from '../byte-strings.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -231,7 +232,7 @@ export class EvalState {
     this.checkSourcePath(path);
     let source: string;
     try {
-      source = readFileSync(path, 'utf8');
+      source = decodeBytes(readFileSync(path));
     } catch (e) {
       throw new EvalError(`opening file '${path}': ${errnoMessage(e)}`);
     }

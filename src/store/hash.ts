@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { NixError, UsageError } from '../eval/errors.js';
 import type { HashAlgo } from './store-api.js';
 import { base32Length, decodeBase32, encodeBase32 } from './base32.js';
+import { encodeBytes, hasRawBytes } from '../byte-strings.js';
 
 export type { HashAlgo };
 
@@ -240,6 +241,7 @@ let oneShotText: ((algo: string, data: Bytes, enc: 'hex') => string) | undefined
 
 export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
   if (nodeCrypto === undefined) loadCrypto();
+  if (typeof data === 'string' && hasRawBytes(data)) data = encodeBytes(data);
   if (oneShot !== undefined) {
     // A plain Uint8Array view of the result's own (unpooled) memory: no copy.
     const b = oneShot(algo, data, 'buffer');
@@ -250,7 +252,7 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
   return { algo, bytes: new Uint8Array(h.digest()) };
 }
 
-/** Hash of a string's UTF-8 bytes (Nix strings are byte strings; ours are UTF-8). */
+/** Hash of the bytes a string stands for (see byte-strings.ts). */
 export const hashString = hashBytes;
 
 /**
@@ -261,6 +263,7 @@ export const hashString = hashBytes;
  */
 export function sha256Hex(data: string): string {
   if (nodeCrypto === undefined) loadCrypto();
+  if (hasRawBytes(data)) return printHash(hashBytes('sha256', encodeBytes(data)), 'base16');
   return oneShotText !== undefined ? oneShotText('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 

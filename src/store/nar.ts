@@ -27,6 +27,7 @@ import * as fs from 'node:fs';
 import { NixError } from '../eval/errors.js';
 import { defineNarWriter, EntryKind, type NarOutput } from './nar-writer.js';
 import { HashSink, type Hash, type HashAlgo } from './hash.js';
+import { encodeBytes } from '../byte-strings.js';
 
 export const NAR_VERSION_MAGIC = 'nix-archive-1';
 
@@ -51,7 +52,7 @@ function u64(n: number | bigint): Buffer {
 
 /** The framing of one NAR string: length, bytes, padding. */
 function narString(s: string | Uint8Array): Buffer {
-  const bytes = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  const bytes = typeof s === 'string' ? encodeBytes(s) : s;
   const pad = (8 - (bytes.length % 8)) % 8;
   return Buffer.concat([u64(bytes.length), bytes, ZEROS.subarray(0, pad)]);
 }

@@ -27,6 +27,7 @@ import {
 import { printValue, errorPrintOptions, formatFloat } from '../print-value.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
+import { compareBytewise } from '../../sort-strings.js';
 
 function isFloatOp(a: Lazy, b: Lazy): boolean {
   return force(a) instanceof NixFloat || force(b) instanceof NixFloat;
@@ -82,9 +83,9 @@ export function lessThan(state: EvalState, a: Lazy, b: Lazy, pos: Pos | undefine
       case 'float':
         return (v1 as NixFloat).v < (v2 as NixFloat).v;
       case 'string':
-        return compareBytes(str(v1), str(v2)) < 0;
+        return compareBytewise(str(v1), str(v2)) < 0;
       case 'path':
-        return compareBytes((v1 as NixPath).path, (v2 as NixPath).path) < 0;
+        return compareBytewise((v1 as NixPath).path, (v2 as NixPath).path) < 0;
       case 'list': {
         const l1 = v1 as Lazy[];
         const l2 = v2 as Lazy[];
@@ -106,21 +107,6 @@ export function lessThan(state: EvalState, a: Lazy, b: Lazy, pos: Pos | undefine
 
 function str(v: Value): string {
   return typeof v === 'string' ? v : (v as NixString).s;
-}
-
-/** Byte-wise comparison of the UTF-8 encodings (Nix compares std::string). */
-export function compareBytes(a: string, b: string): number {
-  // For BMP characters UTF-16 order equals code point order, which equals UTF-8 byte order,
-  // except for surrogate pairs versus U+E000..U+FFFF.
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i)!;
-    const y = b.codePointAt(i)!;
-    if (x !== y) return x < y ? -1 : 1;
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 function kindOf(v: Value): string {

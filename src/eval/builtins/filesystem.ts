@@ -10,6 +10,7 @@ import { force, forceStringNoCtx, mkString, NixAttrs, NixPath, NixString, type L
 import type { EvalState } from '../eval-state.js';
 import { canonPath } from '../compile.js';
 import { NIX_VERSION } from '../../version.js';
+import { decodeBytes } from '../../byte-strings.js';
 
 
 function fileType(path: string): string {
@@ -46,7 +47,7 @@ registerBuiltins([
       mustExist(path);
       let s: string;
       try {
-        s = readFileSync(path, 'utf8');
+        s = decodeBytes(readFileSync(path));
       } catch (e) {
         throw new EvalError(`reading file '${path}': ${(e as Error).message}`);
       }

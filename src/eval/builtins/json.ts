@@ -6,7 +6,8 @@
 // current Nix), and paths are copied to the store.
 
 import { registerBuiltins } from './registry.js';
-import { NixError, StackOverflowError, TypeError } from '../errors.js';
+import { EvalError, NixError, StackOverflowError, TypeError } from '../errors.js';
+import { hasRawBytes, utf8Error } from '../../byte-strings.js';
 import {
   force,
   forceStringNoCtx,
@@ -140,6 +141,14 @@ export function printValueAsJson(
   copyToStore = true,
 ): string {
   const parts: string[] = [];
+  // Current Nix builds the whole JSON value before writing it out, and the
+  // writer rejects a string that is not valid UTF-8: the first such string
+  // fails the conversion once everything has been evaluated.
+  let invalid: string | undefined;
+  const str = (s: string): string => {
+    if (invalid === undefined && hasRawBytes(s)) invalid = utf8ErrorText(s);
+    return jsonString(s);
+  };
   const go = (x: Lazy, pos: Pos | undefined, copyToStore: boolean): void => {
     enterCallDepth(state, pos);
     try {
@@ -151,10 +160,10 @@ export function printValueAsJson(
       else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
       else if (v === null) parts.push('null');
       else if (v instanceof NixFloat) parts.push(jsonFloat(v.v));
-      else if (typeof v === 'string') parts.push(jsonString(v));
+      else if (typeof v === 'string') parts.push(str(v));
       else if (v instanceof NixString) {
         for (const c of v.ctx) context.add(c);
-        parts.push(jsonString(v.s));
+        parts.push(str(v.s));
       } else if (v instanceof NixPath) {
         parts.push(jsonString(copyToStore ? state.copyPathToStore(v.path, context) : v.path));
       } else if (Array.isArray(v)) {
@@ -180,7 +189,7 @@ export function printValueAsJson(
         for (const name of value.keys()) {
           if (!first) parts.push(',');
           first = false;
-          parts.push(jsonString(name), ':');
+          parts.push(str(name), ':');
           const apos = value.posOf(name);
           try {
             go(value.get(name)!, apos, copyToStore);
@@ -198,7 +207,16 @@ export function printValueAsJson(
     }
   };
   go(x, pos, copyToStore);
+  if (invalid !== undefined) throw new EvalError(`JSON serialization error: [json.exception.type_error.316] ${invalid}`);
   return parts.join('');
+}
+
+/** nlohmann::json's words (which Nix passes on) for a string that is not valid UTF-8. */
+function utf8ErrorText(s: string): string | undefined {
+  const e = utf8Error(s);
+  if (e === undefined) return undefined;
+  const hex = (b: number): string => b.toString(16).toUpperCase().padStart(2, '0');
+  return e.kind === 'invalid' ? `invalid UTF-8 byte at index ${e.index}: 0x${hex(e.byte)}` : `incomplete UTF-8 string; last byte: 0x${hex(e.last)}`;
 }
 
 // ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import type { EvalState } from '../eval-state.js';
 import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../regex/index.js';
 import { compareVersions, parseDrvName, splitVersion } from '../versions.js';
 import { hashBytes, hashFile, parseHashAlgoOpt, parseHashAny, printHash, type HashEncoding } from '../../store/hash.js';
+import { byteCount, decodeBytes, encodeBytes, joinBytes } from '../../byte-strings.js';
 
 const arg1 = (fn: string) => `while evaluating the first argument passed to builtins.${fn}`;
 const arg2 = (fn: string) => `while evaluating the second argument passed to builtins.${fn}`;
@@ -50,13 +51,12 @@ function encodingOf(s: string): { ascii: boolean; bytes: () => Buffer } {
     lastAscii = !NON_ASCII.test(s);
     lastBytes = undefined;
   }
-  return { ascii: lastAscii, bytes: () => (lastBytes ??= Buffer.from(s, 'utf8')) };
+  return { ascii: lastAscii, bytes: () => (lastBytes ??= encodeBytes(s)) };
 }
 
-/** Length in bytes of the UTF-8 encoding, as Nix measures strings. */
+/** Length in bytes, as Nix measures strings. */
 export function byteLength(s: string): number {
-  // Counted natively, without encoding (same count as Buffer.from(s)).
-  return Buffer.byteLength(s, 'utf8');
+  return byteCount(s);
 }
 
 /** Bytes [start, start+len) of the UTF-8 encoding; len < 0 means to the end. */
@@ -65,7 +65,8 @@ export function byteSubstring(s: string, start: number, len: number): string {
   if (enc.ascii) return len < 0 ? s.slice(start) : s.slice(start, start + len);
   const b = enc.bytes();
   if (start >= b.length) return '';
-  return b.subarray(start, len < 0 ? b.length : Math.min(b.length, start + len)).toString('utf8');
+  // A cut through a character leaves raw bytes, as Nix's does.
+  return decodeBytes(b.subarray(start, len < 0 ? b.length : Math.min(b.length, start + len)));
 }
 
 function regexError(e: unknown, pattern: string): unknown {
@@ -214,7 +215,7 @@ registerBuiltins([
           state.coerceToString(elem, undefined, 'while evaluating one element of the list of strings to concat passed to builtins.concatStringsSep', context),
         );
       }
-      return mkString(parts.join(sep), context);
+      return mkString(joinBytes(parts, sep), context);
     },
   },
   {
@@ -282,7 +283,7 @@ registerBuiltins([
       const algo = parseHashAlgoOpt(algoName);
       if (!algo) throw new UsageError(UNKNOWN_ALGO(algoName));
       const s = forceString(args[1]!, undefined, arg2('hashString'));
-      return printHash(hashBytes(algo, Buffer.from(s, 'utf8')), 'base16');
+      return printHash(hashBytes(algo, encodeBytes(s)), 'base16');
     },
   },
   {

@@ -9,6 +9,7 @@
 import { buildProgram, parseEre, RegexSyntaxError, type ParsedEre, type Program } from './ere-compile.js';
 import { execEre, type Captures } from './ere-exec.js';
 import { jsExactRegex, jsSearchRegex } from './ere-to-js.js';
+import { decodeBytes, encodeBytes } from '../../byte-strings.js';
 
 export { RegexSyntaxError } from './ere-compile.js';
 
@@ -77,11 +78,11 @@ export function regexErrorMessage(e: RegexSyntaxError, pattern: string): string 
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function toBytes(s: string): string {
-  return NON_ASCII.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
+  return NON_ASCII.test(s) ? encodeBytes(s).toString('latin1') : s;
 }
 
 function fromBytes(s: string, wasBytes: boolean): string {
-  return wasBytes ? Buffer.from(s, 'latin1').toString('utf8') : s;
+  return wasBytes ? decodeBytes(Buffer.from(s, 'latin1')) : s;
 }
 
 function groupsOf(caps: Captures, subject: string, bytes: boolean): (string | null)[] {

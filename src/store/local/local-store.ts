@@ -47,6 +47,7 @@ import { optimiseNewPath } from '../optimise.js';
 import { TempRoots } from './temp-roots.js';
 import { nixSysError } from './sys-error.js';
 import type { LocalStoreConfig } from './store-config.js';
+import { encodeBytes } from '../../byte-strings.js';
 
 export class LocalStoreError extends NixError {}
 
@@ -203,7 +204,7 @@ export class LocalStore implements Store {
 
     const tmp = this.makeTempName();
     try {
-      fs.writeFileSync(tmp, text, { mode: 0o444, flag: 'wx' });
+      fs.writeFileSync(tmp, encodeBytes(text), { mode: 0o444, flag: 'wx' });
       canonicaliseMetadata(tmp);
       const nar = narOfString(text);
       this.installPath(tmp, {

@@ -1,0 +1,175 @@
+// Nix strings are byte strings; ours are JavaScript strings. Text that is
+// valid UTF-8 (nearly all of it) is held as its characters. A byte that is
+// not part of valid UTF-8 (binary data read with builtins.readFile, a
+// source file with a stray byte, half of a character cut by substring) is
+// held as the lone low surrogate U+DC00 + byte (U+DC80–U+DCFF), which no
+// valid UTF-8 decodes to, and turned back into that byte wherever a string
+// becomes bytes again: hashing, length and substring, output, files. So
+// such strings hash, measure and print as Nix's do.
+//
+// Such strings are rare, so the first decoding that makes one sets a flag,
+// and until then every conversion takes the plain path.
+
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * Set once a decoding has produced a raw byte: until then no string holds
+ * one (hot concatenation sites test it before calling concatBytes).
+ */
+export let rawBytesSeen = false;
+
+const FIRST_RAW = 0xdc80;
+const LAST_RAW = 0xdcff;
+const RAW_BYTE = /[\uDC80-\uDCFF]/;
+
+/** True when `s` holds a byte that is not valid UTF-8. */
+export function hasRawBytes(s: string): boolean {
+  return rawBytesSeen && RAW_BYTE.test(s);
+}
+
+/** A string for bytes: their UTF-8 text, invalid bytes held as U+DC80–U+DCFF. */
+export function decodeBytes(bytes: Uint8Array): string {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (isUtf8(b)) return b.toString('utf8');
+  rawBytesSeen = true;
+  let out = '';
+  let i = 0;
+  const n = b.length;
+  while (i < n) {
+    const c = b[i]!;
+    const len = sequenceLength(b, i);
+    if (len === 0) {
+      out += String.fromCharCode(0xdc00 + c);
+      i++;
+    } else {
+      out += b.toString('utf8', i, i + len);
+      i += len;
+    }
+  }
+  return out;
+}
+
+/**
+ * The length of the valid UTF-8 sequence at `i` (1–4), or 0 when the byte
+ * there does not start one (the ranges of RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF).
+ */
+function sequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+/**
+ * `a + b`, where raw bytes meeting at the join that together form valid
+ * UTF-8 (a character cut by substring, joined again) become that
+ * character: so the result equals, and is the same attribute name as, the
+ * text it spells, as Nix's byte strings are. Only both sides' raw bytes at
+ * the join can form one (a character is at most four bytes), and until some
+ * string holds a raw byte this is plain concatenation.
+ */
+export function concatBytes(a: string, b: string): string {
+  if (!rawBytesSeen || !isRawAt(a, a.length - 1) || !isRawAt(b, 0)) return a + b;
+  let i = a.length - 1;
+  while (i > 0 && a.length - i < 3 && isRawAt(a, i - 1)) i--;
+  let j = 1;
+  while (j < b.length && j < 3 && isRawAt(b, j)) j++;
+  return a.slice(0, i) + decodeBytes(encodeBytes(a.slice(i) + b.slice(0, j))) + b.slice(j);
+}
+
+/** `xs.join(sep)` as concatBytes joins. */
+export function joinBytes(xs: readonly string[], sep: string): string {
+  if (!rawBytesSeen) return xs.join(sep);
+  let out = '';
+  for (let i = 0; i < xs.length; i++) out = concatBytes(i === 0 ? out : concatBytes(out, sep), xs[i]!);
+  return out;
+}
+
+/** True when the character at `i` is a raw byte (not the second half of a surrogate pair). */
+function isRawAt(s: string, i: number): boolean {
+  if (i < 0 || i >= s.length) return false;
+  const c = s.charCodeAt(i);
+  return c >= FIRST_RAW && c <= LAST_RAW && !(i > 0 && isHighSurrogate(s.charCodeAt(i - 1)));
+}
+
+/** The bytes a string stands for (its UTF-8 encoding, raw bytes as themselves). */
+export function encodeBytes(s: string): Buffer {
+  if (!hasRawBytes(s)) return Buffer.from(s, 'utf8');
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < FIRST_RAW || c > LAST_RAW) continue;
+    // A low surrogate after a high one is half of a character, not a byte.
+    if (i > 0 && isHighSurrogate(s.charCodeAt(i - 1))) continue;
+    if (i > from) parts.push(Buffer.from(s.slice(from, i), 'utf8'));
+    parts.push(Buffer.of(c - 0xdc00));
+    from = i + 1;
+  }
+  if (from < s.length) parts.push(Buffer.from(s.slice(from), 'utf8'));
+  return Buffer.concat(parts);
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** The number of bytes a string stands for (Nix's string length). */
+export function byteCount(s: string): number {
+  const n = Buffer.byteLength(s, 'utf8');
+  // Each raw byte counts 3 there (the replacement character node encodes it as).
+  return hasRawBytes(s) ? n - 2 * rawByteCount(s) : n;
+}
+
+function rawByteCount(s: string): number {
+  let k = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= FIRST_RAW && c <= LAST_RAW && !(i > 0 && isHighSurrogate(s.charCodeAt(i - 1)))) k++;
+  }
+  return k;
+}
+
+/**
+ * Where the bytes `s` stands for stop being valid UTF-8, read left to right
+ * as a strict decoder does: the first byte that cannot start or continue a
+ * sequence, or a sequence cut off by the end.
+ */
+export function utf8Error(s: string): { kind: 'invalid'; index: number; byte: number } | { kind: 'incomplete'; last: number } | undefined {
+  if (!hasRawBytes(s)) return undefined;
+  const b = encodeBytes(s);
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    // Continuation bytes wanted, and the range of the first of them.
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c === 0xe0) [need, lo] = [2, 0xa0];
+    else if (c === 0xed) [need, hi] = [2, 0x9f];
+    else if (c >= 0xe1 && c <= 0xef) need = 2;
+    else if (c === 0xf0) [need, lo] = [3, 0x90];
+    else if (c === 0xf4) [need, hi] = [3, 0x8f];
+    else if (c >= 0xf1 && c <= 0xf3) need = 3;
+    else return { kind: 'invalid', index: i, byte: c };
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= b.length) return { kind: 'incomplete', last: b[b.length - 1]! };
+      const d = b[i + k]!;
+      if (d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return { kind: 'invalid', index: i + k, byte: d };
+    }
+    i += need + 1;
+  }
+  return undefined;
+}
