@@ -7,6 +7,7 @@ import { NixError, UsageError } from '../eval/errors.js';
 import { renderError } from '../eval/error-format.js';
 import { loadSettings, SettingError, type Settings } from './settings.js';
 import { FdOutput, type Output } from './fd-output.js';
+import { encodeBytes } from '../byte-strings.js';
 
 export interface CommandContext {
   programName: string;
@@ -60,7 +61,8 @@ export function reportError(programName: string, e: unknown, showTrace: boolean)
     return 1;
   }
   if (e instanceof NixError) {
-    process.stderr.write(renderError(e, { showTrace }) + '\n');
+    // As bytes: a message can quote a string holding raw bytes (byte-strings.ts).
+    process.stderr.write(encodeBytes(renderError(e, { showTrace }) + '\n'));
     return 1;
   }
   if (e instanceof SettingError) {

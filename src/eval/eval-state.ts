@@ -52,7 +52,7 @@ import {
 import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
-import { decodeBytes } from '../byte-strings.js';
+import { decodeBytes, encodeBytes } from '../byte-strings.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -973,7 +973,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 
   private log(line: string): void {
     if (this.settings.log) this.settings.log(line);
-    else process.stderr.write(line + '\n');
+    // As bytes: a trace can show a string holding raw bytes (byte-strings.ts).
+    else process.stderr.write(encodeBytes(line + '\n'));
   }
 
   /** builtins.trace output. */
