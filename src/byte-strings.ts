@@ -32,21 +32,26 @@ export function decodeBytes(bytes: Uint8Array): string {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (isUtf8(b)) return b.toString('utf8');
   rawBytesSeen = true;
-  let out = '';
-  let i = 0;
-  const n = b.length;
-  while (i < n) {
+  // Decoded by hand into UTF-16 code units (binary data alternates valid
+  // and invalid bytes too often for a native call per run), then made a
+  // string in one call.
+  const units = new Uint16Array(b.length * 2);
+  let n = 0;
+  for (let i = 0; i < b.length; ) {
     const c = b[i]!;
     const len = sequenceLength(b, i);
-    if (len === 0) {
-      out += String.fromCharCode(0xdc00 + c);
-      i++;
-    } else {
-      out += b.toString('utf8', i, i + len);
-      i += len;
+    if (len === 0) units[n++] = 0xdc00 + c;
+    else if (len === 1) units[n++] = c;
+    else if (len === 2) units[n++] = ((c & 0x1f) << 6) | (b[i + 1]! & 0x3f);
+    else if (len === 3) units[n++] = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
+    else {
+      const cp = (((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f)) - 0x10000;
+      units[n++] = 0xd800 + (cp >> 10);
+      units[n++] = 0xdc00 + (cp & 0x3ff);
     }
+    i += len === 0 ? 1 : len;
   }
-  return out;
+  return Buffer.from(units.buffer, 0, n * 2).toString('utf16le');
 }
 
 /**
@@ -103,19 +108,35 @@ function isRawAt(s: string, i: number): boolean {
 /** The bytes a string stands for (its UTF-8 encoding, raw bytes as themselves). */
 export function encodeBytes(s: string): Buffer {
   if (!hasRawBytes(s)) return Buffer.from(s, 'utf8');
-  const parts: Buffer[] = [];
-  let from = 0;
+  // Encoded by hand, into one buffer (see decodeBytes).
+  const out = Buffer.allocUnsafe(s.length * 3);
+  let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < FIRST_RAW || c > LAST_RAW) continue;
-    // A low surrogate after a high one is half of a character, not a byte.
-    if (i > 0 && isHighSurrogate(s.charCodeAt(i - 1))) continue;
-    if (i > from) parts.push(Buffer.from(s.slice(from, i), 'utf8'));
-    parts.push(Buffer.of(c - 0xdc00));
-    from = i + 1;
+    if (c < 0x80) out[n++] = c;
+    else if (c < 0x800) {
+      out[n++] = 0xc0 | (c >> 6);
+      out[n++] = 0x80 | (c & 0x3f);
+    } else if (isHighSurrogate(c) && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1))) {
+      const cp = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+      out[n++] = 0xf0 | (cp >> 18);
+      out[n++] = 0x80 | ((cp >> 12) & 0x3f);
+      out[n++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[n++] = 0x80 | (cp & 0x3f);
+    } else if (c >= FIRST_RAW && c <= LAST_RAW) out[n++] = c - 0xdc00;
+    else {
+      // Any other lone surrogate becomes U+FFFD, as node encodes it.
+      const u = c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
+      out[n++] = 0xe0 | (u >> 12);
+      out[n++] = 0x80 | ((u >> 6) & 0x3f);
+      out[n++] = 0x80 | (u & 0x3f);
+    }
   }
-  if (from < s.length) parts.push(Buffer.from(s.slice(from), 'utf8'));
-  return Buffer.concat(parts);
+  return out.subarray(0, n);
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 function isHighSurrogate(c: number): boolean {
