@@ -160,6 +160,31 @@ describe('structured attrs', () => {
     expect(hints).toContain("while evaluating attribute 'nested' of derivation 'deep'");
   });
 
+  it('counts each level while forcing it, as Nix does: a leaf that calls a function overflows one level sooner', () => {
+    // The deepest chain of `{ head; tail; }` sets that still serializes
+    // under max-call-depth 60, with plain integers as heads, and with heads
+    // that are still applications of `x: x` (forcing one is a call, checked
+    // one level deeper than the set holding it).
+    const deepest = (heads: string): number => {
+      let n = 0;
+      for (;;) {
+        const state = new EvalState(new ReadOnlyStore(), { maxCallDepth: 60 });
+        const chain = `let l = ${heads}; in builtins.foldl' (tail: head: { inherit head tail; }) null l`;
+        try {
+          force(state.evalString(`(derivation { name = "d"; system = "x"; builder = "/b"; __structuredAttrs = true; nested = ${chain}; }).drvPath`.replaceAll('LEN', String(n + 1))));
+        } catch (e) {
+          if ((e as Error).message === 'stack overflow; max-call-depth exceeded') return n;
+          throw e;
+        }
+        n++;
+      }
+    };
+    const plain = deepest('let g = builtins.genList (x: x) LEN; in builtins.deepSeq g g');
+    const applied = deepest('builtins.genList (x: x) LEN');
+    expect(plain).toBeGreaterThan(20);
+    expect(applied).toBe(plain - 1);
+  });
+
   it('refuses functions', () => {
     expect(() =>
       force(newState().evalString('(derivation { name = "f"; system = "x"; builder = "/b"; __structuredAttrs = true; f = x: x; }).outPath')),

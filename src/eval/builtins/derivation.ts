@@ -188,8 +188,11 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
   try {
     for (;;) {
       if (next) {
+        // Nix's addCallDepth: check this level, then count it while the
+        // value is forced (forcing can call functions, which check again).
         state.callDepth = baseDepth + stack.length;
         if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', next.pos);
+        state.callDepth++;
         const r = enter(next.x, next.pos);
         next = undefined;
         if (typeof r === 'string') done = r;
