@@ -39,6 +39,8 @@ interface Options {
   wantsReadWrite: boolean;
   dryRun: boolean;
   gcRoot?: string;
+  /** --no-gc-warning */
+  noGcWarning: boolean;
   /** --help or --version: print and stop. */
   info?: string;
 }
@@ -57,6 +59,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     attrPaths: [],
     wantsReadWrite: false,
     dryRun: false,
+    noGcWarning: false,
   };
   const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
     if (positional && arg !== '-') {
@@ -132,6 +135,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   });
   const state = createEvalState(common, store);
   const autoArgs = autoArgsOf(state, common);
+  o.noGcWarning = common.noGcWarning;
   if (o.attrPaths.length === 0) o.attrPaths = [''];
 
   if (o.findFile) {
@@ -188,7 +192,8 @@ function processExpr(
         const outputName = drv.queryOutputName();
         if (outputName === '') throw new EvalError(`derivation '${drvPath}' lacks an 'outputName' attribute`);
         if (o.gcRoot === undefined) {
-          if (!o.dryRun && !store.readOnly) printGcWarning(ctx);
+          // Nix warns in read-only mode and with --dry-run too.
+          if (!o.noGcWarning) printGcWarning(ctx);
         } else {
           let rootName = resolve(o.gcRoot);
           if (++rootNr > 1) rootName += `-${rootNr}`;

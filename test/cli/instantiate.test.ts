@@ -139,6 +139,14 @@ describe('nix-instantiate without --eval', () => {
     expect(lines[1]).toBe(`${lines[0]}!dev`);
   });
 
+  it('warns once that no --add-root was given, as Nix does in read-only mode too, unless --no-gc-warning', () => {
+    const expr = 'let d = name: derivation { inherit name; system = "x86_64-linux"; builder = "/bin/sh"; }; in [ (d "a") (d "b") ]';
+    const warning = "warning: you did not specify '--add-root'; the result might be removed by the garbage collector\n";
+    expect(inst(['-E', expr, '--readonly-mode'])).toMatchObject({ status: 0, stderr: warning });
+    expect(inst(['-E', expr, '--dry-run'])).toMatchObject({ status: 0, stderr: warning });
+    expect(inst(['-E', expr, '--readonly-mode', '--no-gc-warning'])).toMatchObject({ status: 0, stderr: '' });
+  });
+
   it('leaves the store database closed and no temporary roots behind when it ends', () => {
     // With --add-root nothing goes to stderr, so the command ends with
     // process.exit (src/cli/exit.ts); the database must still be closed
