@@ -1114,8 +1114,10 @@ export function resolveExprPath(path: string): string {
       p = nodePath.resolve(nodePath.dirname(p), readlinkSync(p));
     }
     if (statSync(p).isDirectory()) p = nodePath.join(p, 'default.nix');
-  } catch {
-    // Missing files are reported when they are read.
+  } catch (e) {
+    // A path that is not there is reported in current Nix's words; other
+    // failures when the file is read.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new EvalError(`path '${p}' does not exist`);
   }
   return p;
 }

@@ -51,6 +51,14 @@ describe('import', () => {
     expect(logs).toEqual(['trace: imported']);
   });
 
+  it('reports a file that is not there in current Nix\'s words, and one missing from a directory as unreadable', () => {
+    const dir = fixture();
+    const { err } = state();
+    expect(err(`import ${dir}/missing.nix`)).toContain(`error: path '${dir}/missing.nix' does not exist`);
+    mkdirSync(join(dir, 'empty'));
+    expect(err(`import ${dir}/empty`)).toContain(`error: opening file '${dir}/empty/default.nix': No such file or directory`);
+  });
+
   it('scopedImport puts the scope in front of the builtins', () => {
     const dir = fixture();
     expect(state().ev(`scopedImport { x = 1; y = 2; } ${dir}/scoped.nix`)).toBe('3');
