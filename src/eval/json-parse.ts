@@ -14,6 +14,7 @@
 // columns count bytes.
 
 import { EvalError } from './errors.js';
+import { decodeBytes, encodeBytes } from '../byte-strings.js';
 
 export type JsonValue = null | boolean | bigint | number | string | JsonValue[] | Map<string, JsonValue>;
 
@@ -144,8 +145,9 @@ class Lexer {
       if (b <= 0x1f) s += `<U+${b.toString(16).toUpperCase().padStart(4, '0')}>`;
       else s += String.fromCharCode(b);
     }
-    // Bytes ≥ 0x80 are UTF-8 sequences of the original text; show them as text.
-    return Buffer.from(s, 'latin1').toString('utf8');
+    // Bytes ≥ 0x80 are UTF-8 sequences of the original text (or bytes that
+    // are not valid UTF-8, kept as such); show them as text.
+    return decodeBytes(Buffer.from(s, 'latin1'));
   }
 
   position(): string {
@@ -306,9 +308,37 @@ class Lexer {
         this.errorMessage = controlMessage(c);
         return Tok.ParseError;
       }
-      // The input came from a well-formed string, so its UTF-8 is valid.
+      if (c >= 0x80) {
+        // A multi-byte character, checked as the library checks it (the
+        // text may hold bytes that are not valid UTF-8, byte-strings.ts):
+        // the continuation bytes it needs, the first in a narrower range
+        // after some lead bytes.
+        let need: number;
+        let lo = 0x80;
+        let hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) need = 1;
+        else if (c === 0xe0) [need, lo] = [2, 0xa0];
+        else if (c === 0xed) [need, hi] = [2, 0x9f];
+        else if (c >= 0xe1 && c <= 0xef) need = 2;
+        else if (c === 0xf0) [need, lo] = [3, 0x90];
+        else if (c === 0xf4) [need, hi] = [3, 0x8f];
+        else if (c >= 0xf1 && c <= 0xf3) need = 3;
+        else return this.illFormed();
+        out.push(c);
+        for (let k = 0; k < need; k++) {
+          const d = this.get();
+          if (d === EOF || d < (k === 0 ? lo : 0x80) || d > (k === 0 ? hi : 0xbf)) return this.illFormed();
+          out.push(d);
+        }
+        continue;
+      }
       out.push(c);
     }
+  }
+
+  private illFormed(): Tok {
+    this.errorMessage = 'invalid string: ill-formed UTF-8 byte';
+    return Tok.ParseError;
   }
 
   private scanNumber(): Tok {
@@ -377,7 +407,7 @@ const plainBuilders: JsonBuilders<JsonValue> = { array: (xs) => xs, object: (m) 
 export function parseJson(text: string): JsonValue;
 export function parseJson<T>(text: string, build: JsonBuilders<T | null | boolean | string>): T | null | boolean | string;
 export function parseJson(text: string, build: JsonBuilders<unknown> = plainBuilders as JsonBuilders<unknown>): unknown {
-  const lexer = new Lexer(Buffer.from(text, 'utf8'));
+  const lexer = new Lexer(encodeBytes(text));
   let token = Tok.Uninitialized;
   const next = () => (token = lexer.scan());
   // Read through a call: TypeScript would otherwise keep narrowings across next().

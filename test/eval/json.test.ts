@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJson } from '../../src/eval/json-parse.js';
+import { decodeBytes, encodeBytes } from '../../src/byte-strings.js';
 import { evalError, evalNix } from './eval-helpers.js';
 
 const err = (s: string) => {
@@ -25,6 +26,26 @@ describe('JSON parsing (fromJSON)', () => {
 
   it('decodes escapes including surrogate pairs', () => {
     expect(parseJson('"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00"')).toBe('"\\/\b\f\n\r\té😀');
+  });
+
+  it('rejects text that is not valid UTF-8 as the library does (messages as Nix 2.8 gives them)', () => {
+    // Bytes that are not valid UTF-8 reach fromJSON through readFile (src/byte-strings.ts).
+    const text = (...bytes: number[]) => decodeBytes(Buffer.from(bytes));
+    const message = (t: string) => {
+      try {
+        parseJson(t);
+      } catch (e) {
+        return encodeBytes((e as Error).message).toString('latin1');
+      }
+      return 'parsed';
+    };
+    const error = (column: number, lastRead: string) =>
+      `[json.exception.parse_error.101] parse error at line 1, column ${column}: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: '${lastRead}'`;
+    expect(message(text(0x22, 0x61, 0xff, 0x62, 0x22))).toBe(error(3, '"a\xff'));
+    expect(message(text(0x22, 0xc3, 0x22))).toBe(error(3, '"\xc3"'));
+    expect(message(text(0x22, 0xe0, 0x80, 0x80, 0x22))).toBe(error(3, '"\xe0\x80'));
+    expect(message(text(0x22, 0xed, 0xa0, 0x80, 0x22))).toBe(error(3, '"\xed\xa0'));
+    expect(parseJson(text(0x22, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0x22))).toBe('é😀');
   });
 
   it('reports errors with nlohmann positions and excerpts', () => {
