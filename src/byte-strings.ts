@@ -98,6 +98,13 @@ export function joinBytes(xs: readonly string[], sep: string): string {
   return out;
 }
 
+/** Where the first raw byte of `s` is (an index into the string), or -1. */
+export function firstRawByteIndex(s: string): number {
+  if (!hasRawBytes(s)) return -1;
+  for (let i = 0; i < s.length; i++) if (isRawAt(s, i)) return i;
+  return -1;
+}
+
 /** True when the character at `i` is a raw byte (not the second half of a surrogate pair). */
 function isRawAt(s: string, i: number): boolean {
   if (i < 0 || i >= s.length) return false;

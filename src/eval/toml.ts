@@ -8,6 +8,8 @@
 // "while parsing TOML: " — in toml11's layout, with the offending line and a
 // caret.
 
+import { firstRawByteIndex } from '../byte-strings.js';
+
 export type TomlValue = bigint | number | string | boolean | TomlValue[] | TomlTable | TomlDateTime;
 
 /** A date, time or date-time, as toml11 prints it after Nix's normalisation. */
@@ -141,6 +143,11 @@ class Parser {
   // --- document -----------------------------------------------------------
 
   parse(): TomlTable {
+    // A TOML document is UTF-8; a byte that is not (byte-strings.ts) is an
+    // error where it stands, in toml11's words ("invalid utf8 sequence
+    // found", as Nix 2.8 prints them).
+    const raw = firstRawByteIndex(this.src);
+    if (raw >= 0) this.error('toml::parse: invalid utf8 sequence found', 'here', raw);
     for (;;) {
       this.skipWsCommentsNewlines();
       if (this.i >= this.src.length) break;

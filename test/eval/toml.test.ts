@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseToml, TomlDateTime, TomlTable } from '../../src/eval/toml.js';
+import { decodeBytes } from '../../src/byte-strings.js';
 import { evalError, evalNix, newState } from './eval-helpers.js';
 
 function plain(v: unknown): unknown {
@@ -89,6 +90,14 @@ describe('fromTOML builtin', () => {
 });
 
 describe('fromTOML errors as Nix renders them', () => {
+  it('rejects a document that is not valid UTF-8 where the bad byte stands', () => {
+    const doc = decodeBytes(Buffer.from([...Buffer.from('a = "x'), 0xff, ...Buffer.from('y"')]));
+    expect(() => parseToml(doc)).toThrow(/toml::parse: invalid utf8 sequence found[^]*1 \| a = "x.y"\n *\| {7}\^-- here/);
+    // A character above U+FFFF is not mistaken for one (its second UTF-16 unit can look like a raw byte).
+    expect((parseToml('a = "\u{10080}"') as TomlTable).map.get('a')).toBe('\u{10080}');
+  });
+
+
   it('keeps the indented last line of a toml11 message', async () => {
     const { renderError } = await import('../../src/eval/error-format.js');
     const { EvalError } = await import('../../src/eval/errors.js');
