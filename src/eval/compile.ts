@@ -21,23 +21,26 @@ const inlinePrimops = new Set(['__sub', '__mul', '__div', '__lessThan']);
  * undefined means "let the primop decide" (mixed operands, division by zero).
  */
 const directArith: Record<string, (a: Value, b: Value) => Value | undefined> = {
+  // Two JS numbers first, tested inline: these run for every arithmetic
+  // operation, much of it before V8 has optimized (and inlined) isInt.
   __sub: (a, b) => {
-    if (isInt(a) && isInt(b)) return checkedSub(a, b);
+    if ((typeof a === 'number' && typeof b === 'number') || (isInt(a) && isInt(b))) return checkedSub(a, b);
     if (a instanceof NixFloat && b instanceof NixFloat) return new NixFloat(a.v - b.v);
     return undefined;
   },
   __mul: (a, b) => {
-    if (isInt(a) && isInt(b)) return checkedMul(a, b);
+    if ((typeof a === 'number' && typeof b === 'number') || (isInt(a) && isInt(b))) return checkedMul(a, b);
     if (a instanceof NixFloat && b instanceof NixFloat) return new NixFloat(a.v * b.v);
     return undefined;
   },
   __div: (a, b) => {
+    if (typeof a === 'number' && typeof b === 'number' && b !== 0) return checkedDiv(a, b);
     if (isInt(a) && isInt(b) && b != 0) return checkedDiv(a, b); // eslint-disable-line eqeqeq -- either int form
     if (a instanceof NixFloat && b instanceof NixFloat && b.v !== 0) return new NixFloat(a.v / b.v);
     return undefined;
   },
   __lessThan: (a, b) => {
-    if (isInt(a) && isInt(b)) return a < b;
+    if ((typeof a === 'number' && typeof b === 'number') || (isInt(a) && isInt(b))) return a < b;
     if (a instanceof NixFloat && b instanceof NixFloat) return a.v < b.v;
     return undefined;
   },
