@@ -5,6 +5,9 @@
 // where wall time on a busy machine is too noisy to show a few percent.
 //
 //   npx tsc -p tsconfig.json && node scripts/bench/calls.mjs FILE.nix [N]
+//
+// Deep evaluations (recursion.nix) need the stack bin/tsnix gives node:
+//   (ulimit -s 1048576; node --stack-size=900000 scripts/bench/calls.mjs FILE.nix)
 import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { dirname, join, resolve } from 'node:path';
