@@ -137,7 +137,9 @@ export class EvalState {
     this.lookupPath = this.settings.nixPath.map(parseLookupPathEntry);
     setCallFunctionHook(
       (f, args, pos) => (args.length === 1 ? this.callFunction1(force(f, pos), args[0]!, pos) : this.callFunction(force(f, pos), args, pos)),
-      (f, arg, pos) => this.callFunction1(force(f, pos), arg, pos),
+      // Every forced application (`map`, `genList` elements) comes here:
+      // the function is forced inline rather than through force().
+      (f, arg, pos) => this.callFunction1(f instanceof Thunk ? f.force(pos) : f, arg, pos),
     );
     this.createBaseEnv();
   }
@@ -557,8 +559,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   eqValues(a: Lazy, b: Lazy, pos: Pos | undefined, ctx: string, identity = true): boolean {
     this.enterCall(pos);
     try {
-      const v1 = force(a, pos);
-      const v2 = force(b, pos);
+      // Forced inline (list `elem`, `==` on every element): no call to force().
+      const v1 = a instanceof Thunk ? a.force(pos) : a;
+      const v2 = b instanceof Thunk ? b.force(pos) : b;
       // The operands of `==` itself are never the same stored value in Nix.
       if (identity && a === b && typeof a === 'object' && a !== null) return true;
       if (v1 === v2 && typeof v1 === 'object' && v1 !== null && !(v1 instanceof NixFloat) && !(v1 instanceof Lambda) && !(v1 instanceof PrimOp) && !(v1 instanceof PrimOpApp)) return true;
