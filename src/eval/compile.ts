@@ -688,6 +688,25 @@ export class Compiler {
         // Integers and floats take a direct path; anything else (and every
         // error) goes through the primop itself.
         const direct = directArith[e.fun.name]!;
+        const second = e.args[1]!;
+        if (second.kind === 'Int') {
+          // `n - 1`, `x * 2`, `n < 2`: the literal operand is used as it is,
+          // without calling its code.
+          const v2 = mkInt(second.value);
+          return (env) => {
+            if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
+            state.callDepth++;
+            try {
+              const v1 = a0(env);
+              const r = direct(v1, v2);
+              return r !== undefined ? r : fn([v1, v2], pos, state);
+            } catch (err) {
+              throw addTrace(err, pos, hint);
+            } finally {
+              state.callDepth--;
+            }
+          };
+        }
         return (env) => {
           if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
           state.callDepth++;
