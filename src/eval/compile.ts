@@ -360,7 +360,15 @@ export class Compiler {
     if (n === 1 && typeof names[0] === 'string' && def === null) {
       const name = names[0];
       return (env) => {
-        const v0 = evalCtx(base, env, basePos, 'while selecting an attribute');
+        // evalCtx written out (here and in `==`, `!=` and `+` below): these
+        // are among the most run closures, much of it before V8 has
+        // optimized (and inlined) anything.
+        let v0: Value;
+        try {
+          v0 = base(env);
+        } catch (err) {
+          throw addTrace(err, basePos, 'while selecting an attribute');
+        }
         let found: NixAttrs | undefined;
         try {
           stats.nrLookups++;
@@ -789,15 +797,35 @@ export class Compiler {
     switch (e.op) {
       case '==':
         return (env) => {
-          const v1 = evalCtx(c1, env, p1, "in the left operand of '=='");
-          const v2 = evalCtx(c2, env, p2, "in the right operand of '=='");
+          let v1: Value;
+          try {
+            v1 = c1(env);
+          } catch (err) {
+            throw addTrace(err, p1, "in the left operand of '=='");
+          }
+          let v2: Value;
+          try {
+            v2 = c2(env);
+          } catch (err) {
+            throw addTrace(err, p2, "in the right operand of '=='");
+          }
           const t = primitiveEq(v1, v2);
           return t !== undefined ? t : state.eqValues(v1, v2, pos, 'while testing two values for equality', false);
         };
       case '!=':
         return (env) => {
-          const v1 = evalCtx(c1, env, p1, "in the left operand of '!='");
-          const v2 = evalCtx(c2, env, p2, "in the right operand of '!='");
+          let v1: Value;
+          try {
+            v1 = c1(env);
+          } catch (err) {
+            throw addTrace(err, p1, "in the left operand of '!='");
+          }
+          let v2: Value;
+          try {
+            v2 = c2(env);
+          } catch (err) {
+            throw addTrace(err, p2, "in the right operand of '!='");
+          }
           const t = primitiveEq(v1, v2);
           return t !== undefined ? !t : !state.eqValues(v1, v2, pos, 'while testing two values for inequality', false);
         };
@@ -915,9 +943,9 @@ export class Compiler {
     const p1 = parts[1]!.pos;
     // The second operand is evaluated early only after a first operand whose
     // processing cannot fail, so errors come in the same order.
-    // The first operand is evaluated in a try of this closure's own, not
+    // Both operands are evaluated in tries of this closure's own, not
     // through evalCtx: a chain like `self.v99 + 1` nests one JS frame fewer
-    // per level.
+    // per level, and no call is made per operand before V8 inlines.
     return (env) => {
       let v1: Value;
       try {
@@ -925,8 +953,13 @@ export class Compiler {
       } catch (err) {
         throw addTrace(err, p0, "in an operand of '+'");
       }
+      let v2: Value;
       if (typeof v1 === 'number') {
-        const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
+        try {
+          v2 = c1(env);
+        } catch (err) {
+          throw addTrace(err, p1, "in an operand of '+'");
+        }
         if (typeof v2 === 'number') {
           const r = v1 + v2;
           if (Number.isSafeInteger(r)) return r;
@@ -934,7 +967,11 @@ export class Compiler {
         return general(env, [v1, v2]);
       }
       if (typeof v1 === 'string') {
-        const v2 = evalCtx(c1, env, p1, "in an operand of '+'");
+        try {
+          v2 = c1(env);
+        } catch (err) {
+          throw addTrace(err, p1, "in an operand of '+'");
+        }
         if (typeof v2 === 'string') return rawBytesSeen ? concatBytes(v1, v2) : v1 + v2;
         return general(env, [v1, v2]);
       }
