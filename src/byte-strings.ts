@@ -55,22 +55,40 @@ export function decodeBytes(bytes: Uint8Array): string {
 }
 
 /**
- * The length of the valid UTF-8 sequence at `i` (1–4), or 0 when the byte
- * there does not start one (the ranges of RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF).
+ * For a byte ≥ 0x80 that starts a character: how many continuation bytes
+ * it needs and the range of the first of them (the rest are 0x80–0xBF),
+ * packed as need | lo << 8 | hi << 16; -1 for a byte that cannot start one
+ * (the ranges of RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF).
  */
+export function utf8Lead(c: number): number {
+  if (c >= 0xc2 && c <= 0xdf) return 1 | (0x80 << 8) | (0xbf << 16);
+  if (c === 0xe0) return 2 | (0xa0 << 8) | (0xbf << 16);
+  if (c === 0xed) return 2 | (0x80 << 8) | (0x9f << 16);
+  if (c >= 0xe1 && c <= 0xef) return 2 | (0x80 << 8) | (0xbf << 16);
+  if (c === 0xf0) return 3 | (0x90 << 8) | (0xbf << 16);
+  if (c === 0xf4) return 3 | (0x80 << 8) | (0x8f << 16);
+  if (c >= 0xf1 && c <= 0xf3) return 3 | (0x80 << 8) | (0xbf << 16);
+  return -1;
+}
+
+/**
+ * Whether `d`, the `k`-th continuation byte (from 1) of a character whose
+ * lead is `lead` (utf8Lead), is in range.
+ */
+export function utf8Continues(lead: number, k: number, d: number): boolean {
+  return k === 1 ? d >= ((lead >> 8) & 0xff) && d <= ((lead >> 16) & 0xff) : d >= 0x80 && d <= 0xbf;
+}
+
+/** The length of the valid UTF-8 sequence at `i` (1–4), or 0 when the byte there does not start one. */
 function sequenceLength(b: Uint8Array, i: number): number {
   const c = b[i]!;
   if (c < 0x80) return 1;
-  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
+  const lead = utf8Lead(c);
+  if (lead < 0) return 0;
+  const need = lead & 0xff;
+  for (let k = 1; k <= need; k++) if (i + k >= b.length || !utf8Continues(lead, k, b[i + k]!)) return 0;
+  return need + 1;
 }
 
 /**
@@ -180,22 +198,13 @@ export function utf8Error(s: string): { kind: 'invalid'; index: number; byte: nu
       i++;
       continue;
     }
-    // Continuation bytes wanted, and the range of the first of them.
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c === 0xe0) [need, lo] = [2, 0xa0];
-    else if (c === 0xed) [need, hi] = [2, 0x9f];
-    else if (c >= 0xe1 && c <= 0xef) need = 2;
-    else if (c === 0xf0) [need, lo] = [3, 0x90];
-    else if (c === 0xf4) [need, hi] = [3, 0x8f];
-    else if (c >= 0xf1 && c <= 0xf3) need = 3;
-    else return { kind: 'invalid', index: i, byte: c };
+    const lead = utf8Lead(c);
+    if (lead < 0) return { kind: 'invalid', index: i, byte: c };
+    const need = lead & 0xff;
     for (let k = 1; k <= need; k++) {
       if (i + k >= b.length) return { kind: 'incomplete', last: b[b.length - 1]! };
       const d = b[i + k]!;
-      if (d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return { kind: 'invalid', index: i + k, byte: d };
+      if (!utf8Continues(lead, k, d)) return { kind: 'invalid', index: i + k, byte: d };
     }
     i += need + 1;
   }

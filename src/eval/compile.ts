@@ -697,30 +697,15 @@ export class Compiler {
         // error) goes through the primop itself.
         const direct = directArith[e.fun.name]!;
         const second = e.args[1]!;
-        if (second.kind === 'Int') {
-          // `n - 1`, `x * 2`, `n < 2`: the literal operand is used as it is,
-          // without calling its code.
-          const v2 = mkInt(second.value);
-          return (env) => {
-            if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
-            state.callDepth++;
-            try {
-              const v1 = a0(env);
-              const r = direct(v1, v2);
-              return r !== undefined ? r : fn([v1, v2], pos, state);
-            } catch (err) {
-              throw addTrace(err, pos, hint);
-            } finally {
-              state.callDepth--;
-            }
-          };
-        }
+        // `n - 1`, `x * 2`, `n < 2`: a literal operand is used as it is,
+        // without calling its code.
+        const literal = second.kind === 'Int' ? mkInt(second.value) : undefined;
         return (env) => {
           if (state.callDepth > state.settings.maxCallDepth) throw new StackOverflowError('stack overflow; max-call-depth exceeded', pos);
           state.callDepth++;
           try {
             const v1 = a0(env);
-            const v2 = a1(env);
+            const v2 = literal !== undefined ? literal : a1(env);
             const r = direct(v1, v2);
             return r !== undefined ? r : fn([v1, v2], pos, state);
           } catch (err) {
@@ -796,39 +781,29 @@ export class Compiler {
     const state = this.state;
     switch (e.op) {
       case '==':
+      case '!=': {
+        // One closure for both: `!=` is `==` negated, with its own words.
+        const negate = e.op === '!=';
+        const left = `in the left operand of '${e.op}'`;
+        const right = `in the right operand of '${e.op}'`;
+        const what = negate ? 'while testing two values for inequality' : 'while testing two values for equality';
         return (env) => {
           let v1: Value;
           try {
             v1 = c1(env);
           } catch (err) {
-            throw addTrace(err, p1, "in the left operand of '=='");
+            throw addTrace(err, p1, left);
           }
           let v2: Value;
           try {
             v2 = c2(env);
           } catch (err) {
-            throw addTrace(err, p2, "in the right operand of '=='");
+            throw addTrace(err, p2, right);
           }
           const t = primitiveEq(v1, v2);
-          return t !== undefined ? t : state.eqValues(v1, v2, pos, 'while testing two values for equality', false);
+          return (t !== undefined ? t : state.eqValues(v1, v2, pos, what, false)) !== negate;
         };
-      case '!=':
-        return (env) => {
-          let v1: Value;
-          try {
-            v1 = c1(env);
-          } catch (err) {
-            throw addTrace(err, p1, "in the left operand of '!='");
-          }
-          let v2: Value;
-          try {
-            v2 = c2(env);
-          } catch (err) {
-            throw addTrace(err, p2, "in the right operand of '!='");
-          }
-          const t = primitiveEq(v1, v2);
-          return t !== undefined ? !t : !state.eqValues(v1, v2, pos, 'while testing two values for inequality', false);
-        };
+      }
       case '&&':
         return (env) => evalBool(c1, env, p1, "in the left operand of '&&'") && evalBool(c2, env, p2, "in the right operand of '&&'");
       case '||':

@@ -14,7 +14,7 @@
 // columns count bytes.
 
 import { EvalError } from './errors.js';
-import { decodeBytes, encodeBytes } from '../byte-strings.js';
+import { decodeBytes, encodeBytes, utf8Continues, utf8Lead } from '../byte-strings.js';
 
 export type JsonValue = null | boolean | bigint | number | string | JsonValue[] | Map<string, JsonValue>;
 
@@ -310,24 +310,13 @@ class Lexer {
       }
       if (c >= 0x80) {
         // A multi-byte character, checked as the library checks it (the
-        // text may hold bytes that are not valid UTF-8, byte-strings.ts):
-        // the continuation bytes it needs, the first in a narrower range
-        // after some lead bytes.
-        let need: number;
-        let lo = 0x80;
-        let hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) need = 1;
-        else if (c === 0xe0) [need, lo] = [2, 0xa0];
-        else if (c === 0xed) [need, hi] = [2, 0x9f];
-        else if (c >= 0xe1 && c <= 0xef) need = 2;
-        else if (c === 0xf0) [need, lo] = [3, 0x90];
-        else if (c === 0xf4) [need, hi] = [3, 0x8f];
-        else if (c >= 0xf1 && c <= 0xf3) need = 3;
-        else return this.illFormed();
+        // text may hold bytes that are not valid UTF-8, byte-strings.ts).
+        const lead = utf8Lead(c);
+        if (lead < 0) return this.illFormed();
         out.push(c);
-        for (let k = 0; k < need; k++) {
+        for (let k = 1; k <= (lead & 0xff); k++) {
           const d = this.get();
-          if (d === EOF || d < (k === 0 ? lo : 0x80) || d > (k === 0 ? hi : 0xbf)) return this.illFormed();
+          if (d === EOF || !utf8Continues(lead, k, d)) return this.illFormed();
           out.push(d);
         }
         continue;
