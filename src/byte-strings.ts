@@ -22,7 +22,11 @@ const FIRST_RAW = 0xdc80;
 const LAST_RAW = 0xdcff;
 const RAW_BYTE = /[\uDC80-\uDCFF]/;
 
-/** True when `s` holds a byte that is not valid UTF-8. */
+/**
+ * False when `s` holds no raw byte; true when it may (the second half of a
+ * character above U+FFFF looks like one to this quick test), leaving the
+ * routines below to look exactly.
+ */
 export function hasRawBytes(s: string): boolean {
   return rawBytesSeen && RAW_BYTE.test(s);
 }

@@ -49,7 +49,7 @@ export function compareBytewise(a: string, b: string): number {
 }
 
 /** Surrogates: the only code units where UTF-16 order differs from byte order. */
-export const SURROGATE = /[\uD800-\uDFFF]/;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * Sorts `xs` in place by the bytes of the UTF-8 encodings and returns it:

@@ -7,7 +7,7 @@ import { NixError } from '../eval/errors.js';
 import { readFileSync } from 'node:fs';
 import type { FileIngestionMethod, Store } from './store-api.js';
 import { parseHashAlgo, parseHashNonSRIUnprefixed, printHash, type Hash, type HashAlgo } from './hash.js';
-import { compareBytewise, sortStringsInPlace, SURROGATE } from '../sort-strings.js';
+import { sortBytewiseInPlace, sortStringsInPlace } from '../sort-strings.js';
 import {
   DEFAULT_STORE_DIR,
   DRV_EXTENSION,
@@ -59,10 +59,7 @@ export function sortedBytewise(items: readonly string[] | ReadonlySet<string> | 
   if (items instanceof Map) items.forEach(c.addKey, c);
   else (items as readonly string[] | ReadonlySet<string>).forEach(c.add, c);
   const xs = c.xs;
-  if (xs.length < 2) return xs;
-  // UTF-16 order agrees with byte order unless a surrogate is involved, and
-  // is much faster than a comparator.
-  return c.surrogate ? xs.sort(compareBytewise) : sortStringsInPlace(xs);
+  return xs.length < 2 ? xs : sortBytewiseInPlace(xs);
 }
 
 /**
@@ -77,14 +74,11 @@ function sortedPaths(items: ReadonlySet<string> | ReadonlyMap<string, unknown>):
 
 class KeyCollector {
   declare xs: string[];
-  declare surrogate: boolean;
   constructor() {
     this.xs = [];
-    this.surrogate = false;
   }
   add(x: string): void {
     this.xs.push(x);
-    if (!this.surrogate && SURROGATE.test(x)) this.surrogate = true;
   }
   addKey(_v: unknown, k: string): void {
     this.add(k);

@@ -263,8 +263,8 @@ export const hashString = hashBytes;
  */
 export function sha256Hex(data: string): string {
   if (nodeCrypto === undefined) loadCrypto();
-  if (hasRawBytes(data)) return printHash(hashBytes('sha256', encodeBytes(data)), 'base16');
-  return oneShotText !== undefined ? oneShotText('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
+  const bytes = hasRawBytes(data) ? encodeBytes(data) : data;
+  return oneShotText !== undefined ? oneShotText('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Incremental hashing that also counts bytes (Nix's HashSink). */

@@ -54,11 +54,6 @@ function encodingOf(s: string): { ascii: boolean; bytes: () => Buffer } {
   return { ascii: lastAscii, bytes: () => (lastBytes ??= encodeBytes(s)) };
 }
 
-/** Length in bytes, as Nix measures strings. */
-export function byteLength(s: string): number {
-  return byteCount(s);
-}
-
 /** Bytes [start, start+len) of the UTF-8 encoding; len < 0 means to the end. */
 export function byteSubstring(s: string, start: number, len: number): string {
   const enc = encodingOf(s);
@@ -120,7 +115,7 @@ registerBuiltins([
     fn: (args, _pos, state: EvalState) => {
       const context = takeScratchContext();
       try {
-        return byteLength(state.coerceToString(args[0]!, undefined, 'while evaluating the argument passed to builtins.stringLength', context));
+        return byteCount(state.coerceToString(args[0]!, undefined, 'while evaluating the argument passed to builtins.stringLength', context));
       } finally {
         releaseScratchContext();
       }
