@@ -134,6 +134,15 @@ function isRawAt(s: string, i: number): boolean {
   return c >= FIRST_RAW && c <= LAST_RAW && !(i > 0 && isHighSurrogate(s.charCodeAt(i - 1)));
 }
 
+/**
+ * A path for node's file-system calls: the string itself, or its bytes when
+ * it holds raw bytes (node would encode those as U+FFFD and name another
+ * file), as for a name builtins.readDir returned.
+ */
+export function fsPath(p: string): string | Buffer {
+  return hasRawBytes(p) ? encodeBytes(p) : p;
+}
+
 /** The bytes a string stands for (its UTF-8 encoding, raw bytes as themselves). */
 export function encodeBytes(s: string): Buffer {
   if (!hasRawBytes(s)) return Buffer.from(s, 'utf8');

@@ -52,7 +52,7 @@ import {
 import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
-import { decodeBytes, encodeBytes } from '../byte-strings.js';
+import { decodeBytes, encodeBytes, fsPath } from '../byte-strings.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -234,7 +234,7 @@ export class EvalState {
     this.checkSourcePath(path);
     let source: string;
     try {
-      source = decodeBytes(readFileSync(path));
+      source = decodeBytes(readFileSync(fsPath(path)));
     } catch (e) {
       throw new EvalError(`opening file '${path}': ${errnoMessage(e)}`);
     }
@@ -869,9 +869,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     const base = nodePath.posix.basename(path);
     if (base.endsWith('.drv')) throw new EvalError("file names are not allowed to end in '.drv'");
     this.checkSourcePath(path);
-    if (!existsSync(path)) {
+    if (!existsSync(fsPath(path))) {
       try {
-        lstatSync(path);
+        lstatSync(fsPath(path));
       } catch {
         throw new EvalError(`path '${path}' does not exist`);
       }
@@ -1112,11 +1112,11 @@ export function resolveExprPath(path: string): string {
   let p = path;
   try {
     for (let n = 0; n < 1024; n++) {
-      const st = lstatSync(p);
+      const st = lstatSync(fsPath(p));
       if (!st.isSymbolicLink()) break;
-      p = nodePath.resolve(nodePath.dirname(p), readlinkSync(p));
+      p = nodePath.resolve(nodePath.dirname(p), decodeBytes(readlinkSync(fsPath(p), { encoding: 'buffer' })));
     }
-    if (statSync(p).isDirectory()) p = nodePath.join(p, 'default.nix');
+    if (statSync(fsPath(p)).isDirectory()) p = nodePath.join(p, 'default.nix');
   } catch (e) {
     // A path that is not there is reported in current Nix's words; other
     // failures when the file is read.

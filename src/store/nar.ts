@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { NixError } from '../eval/errors.js';
 import { defineNarWriter, EntryKind, type NarOutput } from './nar-writer.js';
 import { HashSink, type Hash, type HashAlgo } from './hash.js';
-import { encodeBytes } from '../byte-strings.js';
+import { decodeBytes, encodeBytes } from '../byte-strings.js';
 
 export const NAR_VERSION_MAGIC = 'nix-archive-1';
 
@@ -64,7 +64,7 @@ function tokens(...items: (string | Uint8Array)[]): Buffer {
 const SLASH = Buffer.from('/');
 
 function toBufferPath(path: string | Buffer): Buffer {
-  return typeof path === 'string' ? Buffer.from(path, 'utf8') : path;
+  return typeof path === 'string' ? encodeBytes(path) : path;
 }
 
 /** The NAR of a regular file with the given contents (Nix's dumpString). */
@@ -111,7 +111,7 @@ export function dumpPath(path: string | Buffer, sink: BorrowedSink, filter?: Pat
       return b;
     },
   };
-  const entryFilter = filter && ((p: Buffer, kind: EntryKind) => filter(p.toString('utf8'), ENTRY_TYPES[kind]));
+  const entryFilter = filter && ((p: Buffer, kind: EntryKind) => filter(decodeBytes(p), ENTRY_TYPES[kind]));
   try {
     const writer = new NarWriter(buf, out, entryFilter);
     writer.begin(toBufferPath(path));

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './run-cli.js';
+import { repoRoot, runCli } from './run-cli.js';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 
 const inst = (args: string[], opts?: Parameters<typeof runCli>[2]) => runCli('nix-instantiate', args, opts);
 
@@ -63,6 +65,18 @@ describe('nix-instantiate --eval', () => {
     const stats = JSON.parse(r.stderr) as Record<string, unknown>;
     expect(stats).toMatchObject({ nrFunctionCalls: 1, nrThunks: 2, nrLookups: 1, nrPrimOpCalls: 0, nrOpUpdates: 0, list: { elements: 2, concats: 0 } });
     expect(stats.time).toMatchObject({ cpu: expect.any(Number) });
+  });
+
+  it('gives getEnv the bytes of a value that is not UTF-8, as Nix does', () => {
+    // node's spawn can only pass UTF-8, so a shell sets the variable.
+    const bytes = Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xe2, 0x82]);
+    const r = spawnSync('sh', ['-c', 'V="$(printf "a\\377\\376b\\342\\202")" exec "$0" "$@"', join(repoRoot, 'bin', 'nix-instantiate'),
+      '--eval', '--strict', '-E', 'let v = builtins.getEnv "V"; in [ (builtins.stringLength v) (builtins.hashString "md5" v) ]'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NIX_CONF_DIR: tmpdir(), NIX_USER_CONF_FILES: '', NIX_REMOTE: 'dummy://' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`[ 6 "${createHash('md5').update(bytes).digest('hex')}" ]\n`);
   });
 });
 

@@ -3,10 +3,15 @@
 // characters join back into the character, and toJSON rejects them with the
 // words current Nix uses. What Nix answers for such strings is checked
 // against the reference in test/fixtures/eval-libs/byte-strings.nix.
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { byteCount, concatBytes, decodeBytes, encodeBytes, joinBytes, utf8Error } from '../../src/byte-strings.js';
 import { compareBytewise } from '../../src/sort-strings.js';
-import { evalError, evalNix } from './eval-helpers.js';
+import { evalError, evalNix, newState } from './eval-helpers.js';
+import { openChrootStore, tempDir } from '../store/local/helpers.js';
+import { EvalState } from '../../src/eval/eval-state.js';
 
 /** A deterministic pseudo-random generator (xorshift32), so failures reproduce. */
 function random(seed: number): () => number {
@@ -85,5 +90,56 @@ describe('byte strings', () => {
       'JSON serialization error: [json.exception.type_error.316] incomplete UTF-8 string; last byte: 0xC3',
     );
     expect(evalNix('builtins.toJSON (builtins.substring 0 1 "é" + builtins.substring 1 1 "é")')).toBe('"\\"é\\""');
+  });
+});
+
+// A directory holding a file whose name is the bytes 61 FF 62 (not UTF-8)
+// and a plain one. The store paths are what Nix 2.8 computes for it.
+describe('files whose names are not UTF-8', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tsnix-raw-names-'));
+  const d = join(root, 'd');
+  mkdirSync(d);
+  writeFileSync(Buffer.concat([Buffer.from(`${d}/a`), Buffer.of(0xff), Buffer.from('b')]), 'hi');
+  writeFileSync(join(d, 'plain'), 'x');
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const names = `builtins.attrNames (builtins.readDir ${d})`;
+
+  it('keep their bytes through readDir and back into the file system', () => {
+    expect(evalNix(`map builtins.stringLength (${names})`)).toBe('[ 3 5 ]');
+    expect(evalNix(`map (n: builtins.readFile (${d} + "/\${n}")) (${names})`)).toBe('[ "hi" "x" ]');
+    expect(evalNix(`map (n: builtins.hashFile "sha1" (${d} + "/\${n}")) (${names})`)).toBe(
+      '[ "c22b5f9178342609428d6f51b2c5af4c0bde6a42" "11f6ad8ec52a2984abaafd7c3b516503785c2072" ]',
+    );
+    expect(evalNix(`map (n: [ (builtins.pathExists (${d} + "/\${n}")) (builtins.readFileType (${d} + "/\${n}")) ]) (${names})`)).toBe(
+      '[ [ true "regular" ] [ true "regular" ] ]',
+    );
+  });
+
+  it('hash into the store and reach path filters as Nix has them', () => {
+    expect(evalNix(`builtins.path { path = ${d}; }`)).toBe('"/nix/store/knp7q5ivqv2bwng98vwps3ld7g0ph8na-d"');
+    // The filter sees the name's three bytes, and drops it.
+    expect(evalNix(`builtins.path { path = ${d}; filter = p: t: builtins.stringLength (baseNameOf p) != 3; }`)).toBe(
+      '"/nix/store/4x8nqbhxz88jxm7q44bw64llpmj6564g-d"',
+    );
+    expect(evalNix(`map (n: builtins.path { path = ${d} + "/\${n}"; name = "x"; }) (${names})`)).toBe(
+      '[ "/nix/store/qbpqchclbsdh374zrnflv0d5i3s6pbvg-x" "/nix/store/bz5mp54793flj6wxlimkw7vlhskwip8v-x" ]',
+    );
+  });
+
+  it('are copied into a local store under their bytes', () => {
+    const storeRoot = tempDir();
+    try {
+      const store = openChrootStore(storeRoot);
+      const state = new EvalState(store, { log: () => {} });
+      expect(evalNix(`builtins.path { path = ${d}; }`, state)).toBe('"/nix/store/knp7q5ivqv2bwng98vwps3ld7g0ph8na-d"');
+      expect(evalNix(`builtins.path { path = ${d} + "/\${builtins.head (${names})}"; name = "x"; }`, state)).toBe(
+        '"/nix/store/qbpqchclbsdh374zrnflv0d5i3s6pbvg-x"',
+      );
+      const copied = readdirSync(join(storeRoot, 'nix/store/knp7q5ivqv2bwng98vwps3ld7g0ph8na-d'), { encoding: 'buffer' });
+      expect(copied.map((n) => n.toString('hex')).sort()).toEqual(['61ff62', Buffer.from('plain').toString('hex')]);
+      store.close();
+    } finally {
+      rmSync(storeRoot, { recursive: true, force: true });
+    }
   });
 });

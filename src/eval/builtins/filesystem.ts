@@ -10,11 +10,11 @@ import { force, forceStringNoCtx, mkString, NixAttrs, NixPath, NixString, type L
 import type { EvalState } from '../eval-state.js';
 import { canonPath } from '../compile.js';
 import { NIX_VERSION } from '../../version.js';
-import { decodeBytes } from '../../byte-strings.js';
+import { decodeBytes, fsPath } from '../../byte-strings.js';
 
 
 function fileType(path: string): string {
-  const st = lstatSync(path);
+  const st = lstatSync(fsPath(path));
   if (st.isFile()) return 'regular';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';
@@ -23,7 +23,7 @@ function fileType(path: string): string {
 
 function mustExist(path: string): void {
   try {
-    lstatSync(path);
+    lstatSync(fsPath(path));
   } catch {
     throw new EvalError(`path '${path}' does not exist`);
   }
@@ -38,6 +38,36 @@ function baseNameOf(path: string): string {
   return path.slice(slash + 1, last + 1);
 }
 
+/** The process's environment as it started, as bytes (Linux's /proc/self/environ); read once, when first needed. */
+let startEnv: Map<string, Buffer> | null | undefined;
+
+/**
+ * A variable's value with its bytes, where node has replaced the bytes that
+ * are not UTF-8 with U+FFFD: the value the process started with, if the
+ * variable has not been changed since (it still decodes to `decoded`).
+ */
+function rawEnvValue(name: string, decoded: string): string {
+  if (startEnv === undefined) {
+    startEnv = null;
+    try {
+      const all = readFileSync('/proc/self/environ');
+      const m = new Map<string, Buffer>();
+      for (let i = 0; i < all.length; ) {
+        let end = all.indexOf(0, i);
+        if (end < 0) end = all.length;
+        const eq = all.indexOf(0x3d, i);
+        if (eq > i && eq < end) m.set(all.toString('utf8', i, eq), all.subarray(eq + 1, end));
+        i = end + 1;
+      }
+      startEnv = m;
+    } catch {
+      // Not Linux, or no /proc: node's decoding is all there is.
+    }
+  }
+  const bytes = startEnv?.get(name);
+  return bytes !== undefined && bytes.toString('utf8') === decoded ? decodeBytes(bytes) : decoded;
+}
+
 registerBuiltins([
   {
     name: '__readFile',
@@ -47,7 +77,7 @@ registerBuiltins([
       mustExist(path);
       let s: string;
       try {
-        s = decodeBytes(readFileSync(path));
+        s = decodeBytes(readFileSync(fsPath(path)));
       } catch (e) {
         throw new EvalError(`reading file '${path}': ${(e as Error).message}`);
       }
@@ -70,10 +100,12 @@ registerBuiltins([
     fn: (args, _pos, state: EvalState) => {
       const path = state.realisePath(args[0]!, undefined);
       mustExist(path);
-      if (!statSync(path).isDirectory()) throw new EvalError(`'${path}' is not a directory`);
+      const p = fsPath(path);
+      if (!statSync(p).isDirectory()) throw new EvalError(`'${path}' is not a directory`);
       const m = new Map<string, Lazy>();
-      for (const d of readdirSync(path, { withFileTypes: true })) {
-        m.set(d.name, d.isFile() ? 'regular' : d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'unknown');
+      // Names as bytes: a name that is not UTF-8 keeps its bytes (byte-strings.ts).
+      for (const d of readdirSync(p, { withFileTypes: true, encoding: 'buffer' })) {
+        m.set(decodeBytes(d.name), d.isFile() ? 'regular' : d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'unknown');
       }
       return new NixAttrs(m);
     },
@@ -88,7 +120,7 @@ registerBuiltins([
       try {
         const path = state.realisePath(arg, undefined);
         try {
-          const st = mustBeDir ? statSync(path) : lstatSync(path);
+          const st = mustBeDir ? statSync(fsPath(path)) : lstatSync(fsPath(path));
           return !mustBeDir || st.isDirectory();
         } catch {
           return false;
@@ -135,7 +167,9 @@ registerBuiltins([
     fn: (args, _pos, state: EvalState) => {
       const name = forceStringNoCtx(args[0]!, undefined, 'while evaluating the first argument passed to builtins.getEnv');
       if (state.settings.pureEval || state.settings.restrictEval) return '';
-      return process.env[name] ?? '';
+      const value = process.env[name];
+      if (value === undefined) return '';
+      return value.includes('\uFFFD') ? rawEnvValue(name, value) : value;
     },
   },
   { name: '__currentSystem', value: (state: EvalState) => state.settings.currentSystem, impureOnly: true },

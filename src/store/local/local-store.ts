@@ -47,7 +47,7 @@ import { optimiseNewPath } from '../optimise.js';
 import { TempRoots } from './temp-roots.js';
 import { nixSysError } from './sys-error.js';
 import type { LocalStoreConfig } from './store-config.js';
-import { encodeBytes } from '../../byte-strings.js';
+import { decodeBytes, encodeBytes, fsPath } from '../../byte-strings.js';
 
 export class LocalStoreError extends NixError {}
 
@@ -588,7 +588,7 @@ function hashSourceWithin(srcPath: string, options: AddPathOptions, limit: numbe
     }
     return sink.finish().hash;
   }
-  const st = fs.statSync(srcPath);
+  const st = fs.statSync(fsPath(srcPath));
   if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
   if (st.size > limit) return undefined;
   return hashFile(options.hashAlgo, srcPath);
@@ -630,26 +630,27 @@ function copyTree(src: string, dst: string, filter: PathFilter | undefined): voi
       for (const name of fs.readdirSync(from, { encoding: 'buffer' })) {
         const child = Buffer.concat([from, slash, name]);
         const cst = fs.lstatSync(child);
-        if (filter && !filter(child.toString('utf8'), narEntryType(cst))) continue;
+        if (filter && !filter(decodeBytes(child), narEntryType(cst))) continue;
         copyEntry(child, Buffer.concat([to, slash, name]), cst);
       }
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(from, { encoding: 'buffer' }), to);
     } else {
-      throw new NixError(`file '${from.toString('utf8')}' has an unsupported type`);
+      throw new NixError(`file '${decodeBytes(from)}' has an unsupported type`);
     }
   };
-  const from = Buffer.from(src, 'utf8');
-  copyEntry(from, Buffer.from(dst, 'utf8'), fs.lstatSync(from));
+  const from = encodeBytes(src);
+  copyEntry(from, encodeBytes(dst), fs.lstatSync(from));
 }
 
 /** The flat method's copy: the file's bytes only (no executable bit), with Nix's errors for other types. */
 function copyRegularFile(src: string, dst: string): void {
-  const st = fs.statSync(src);
+  const from = fsPath(src);
+  const st = fs.statSync(from);
   // Nix reads the file and fails on whatever is not one with read(2)'s words.
   if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
   if (!st.isFile()) throw new LocalStoreError(`'${src}' is not a regular file`);
-  kernelCopy(src, dst);
+  kernelCopy(from, dst);
   fs.chmodSync(dst, 0o644);
 }
 
