@@ -30,7 +30,7 @@ import type { EvalState } from '../eval-state.js';
 import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../regex/index.js';
 import { compareVersions, parseDrvName, splitVersion } from '../versions.js';
 import { hashBytes, hashFile, parseHashAlgoOpt, parseHashAny, printHash, type HashEncoding } from '../../store/hash.js';
-import { byteCount, decodeBytes, encodeBytes, joinBytes } from '../../byte-strings.js';
+import { byteCount, decodeBytes, encodeBytes, hasRawBytes, joinBytes, rawBytesSeen } from '../../byte-strings.js';
 
 const arg1 = (fn: string) => `while evaluating the first argument passed to builtins.${fn}`;
 const arg2 = (fn: string) => `while evaluating the second argument passed to builtins.${fn}`;
@@ -87,6 +87,57 @@ function parseHashFormat(state: EvalState, name: string): HashEncoding {
   }
 }
 
+
+/**
+ * `s` with each occurrence of a pattern replaced, scanning left to right and
+ * taking the first pattern (in list order) that matches; an empty pattern
+ * matches before every character and at the end. One character of `s` is
+ * one byte of Nix's string here (callers pass latin1 bytes for that).
+ */
+function replaceAll(s: string, pats: readonly string[], replacement: (j: number) => string): string {
+  // Candidate patterns by first character (plus the empty ones, which
+  // match everywhere), kept in list order: the first match wins.
+  const empties: number[] = [];
+  const byFirst = new Map<string, number[]>();
+  pats.forEach((pat, j) => {
+    if (pat.length === 0) {
+      empties.push(j);
+      for (const l of byFirst.values()) l.push(j);
+    } else {
+      let l = byFirst.get(pat[0]!);
+      if (l === undefined) byFirst.set(pat[0]!, (l = [...empties]));
+      l.push(j);
+    }
+  });
+  const n = s.length;
+  let res = '';
+  let copyFrom = 0;
+  for (let p = 0; p <= n; ) {
+    const cands = p < n ? (byFirst.get(s[p]!) ?? empties) : empties;
+    let j = -1;
+    for (const k of cands) {
+      if (pats[k]!.length === 0 || s.startsWith(pats[k]!, p)) {
+        j = k;
+        break;
+      }
+    }
+    if (j < 0) {
+      p++;
+      continue;
+    }
+    res += s.slice(copyFrom, p) + replacement(j);
+    const pat = pats[j]!;
+    if (pat.length > 0) p += pat.length;
+    else {
+      // Past the empty match, the character it stood before is kept.
+      if (p < n) res += s[p]!;
+      p++;
+    }
+    copyFrom = p;
+  }
+  if (copyFrom < n) res += s.slice(copyFrom);
+  return res;
+}
 
 registerBuiltins([
   {
@@ -150,48 +201,21 @@ registerBuiltins([
         }
         return r;
       };
-      // Candidate patterns by first character (plus the empty ones, which
-      // match everywhere), kept in list order: the first match wins.
-      const empties: number[] = [];
-      const byFirst = new Map<string, number[]>();
-      pats.forEach((pat, j) => {
-        if (pat.length === 0) {
-          empties.push(j);
-          for (const l of byFirst.values()) l.push(j);
-        } else {
-          let l = byFirst.get(pat[0]!);
-          if (l === undefined) byFirst.set(pat[0]!, (l = [...empties]));
-          l.push(j);
-        }
-      });
-      const n = s.length;
-      let res = '';
-      let copyFrom = 0;
-      for (let p = 0; p <= n; ) {
-        const cands = p < n ? (byFirst.get(s[p]!) ?? empties) : empties;
-        let j = -1;
-        for (const k of cands) {
-          if (pats[k]!.length === 0 || s.startsWith(pats[k]!, p)) {
-            j = k;
-            break;
-          }
-        }
-        if (j < 0) {
-          p++;
-          continue;
-        }
-        res += s.slice(copyFrom, p) + replacement(j);
-        const pat = pats[j]!;
-        if (pat.length > 0) p += pat.length;
-        else if (p < n) {
-          // Step over a whole character (a surrogate pair counts as one).
-          const step = s.codePointAt(p)! > 0xffff ? 2 : 1;
-          res += s.slice(p, p + step);
-          p += step;
-        } else p++;
-        copyFrom = p;
+      // Nix compares and steps over bytes. Text gives the same answer unless
+      // a pattern or the string holds raw bytes (a pattern may then match
+      // part of a character), or an empty pattern steps through a character
+      // byte by byte: then the loop runs over the bytes, one latin1 character
+      // each, and the result is decoded back.
+      const bytewise = (rawBytesSeen && (hasRawBytes(s) || pats.some(hasRawBytes))) || (pats.includes('') && NON_ASCII.test(s));
+      let res: string;
+      if (bytewise) {
+        const bytes = (x: string) => encodeBytes(x).toString('latin1');
+        res = decodeBytes(Buffer.from(replaceAll(bytes(s), pats.map(bytes), (j) => bytes(replacement(j))), 'latin1'));
+      } else {
+        res = replaceAll(s, pats, replacement);
+        // A replacement's raw bytes may complete a character at a join.
+        if (hasRawBytes(res)) res = decodeBytes(encodeBytes(res));
       }
-      if (copyFrom < n) res += s.slice(copyFrom);
       return mkString(res, context);
     },
   },
