@@ -67,16 +67,19 @@ describe('nix-instantiate --eval', () => {
     expect(stats.time).toMatchObject({ cpu: expect.any(Number) });
   });
 
-  it('gives getEnv the bytes of a value that is not UTF-8, as Nix does', () => {
-    // node's spawn can only pass UTF-8, so a shell sets the variable.
+  it('keeps the bytes of arguments and getEnv values that are not UTF-8, as Nix does', () => {
+    // node's spawn can only pass UTF-8, so a shell makes the variable and
+    // the --argstr value (bytes 71 FE).
     const bytes = Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xe2, 0x82]);
-    const r = spawnSync('sh', ['-c', 'V="$(printf "a\\377\\376b\\342\\202")" exec "$0" "$@"', join(repoRoot, 'bin', 'nix-instantiate'),
-      '--eval', '--strict', '-E', 'let v = builtins.getEnv "V"; in [ (builtins.stringLength v) (builtins.hashString "md5" v) ]'], {
+    const script = 'V="$(printf "a\\377\\376b\\342\\202")" exec "$0" --eval --strict --argstr x "$(printf "q\\376")" -E "$1"';
+    const expr = '{ x }: let v = builtins.getEnv "V"; in [ (builtins.stringLength v) (builtins.hashString "md5" v) (builtins.hashString "md5" x) ]';
+    const r = spawnSync('sh', ['-c', script, join(repoRoot, 'bin', 'nix-instantiate'), expr], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NIX_CONF_DIR: tmpdir(), NIX_USER_CONF_FILES: '', NIX_REMOTE: 'dummy://' },
     });
+    const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(`[ 6 "${createHash('md5').update(bytes).digest('hex')}" ]\n`);
+    expect(r.stdout).toBe(`[ 6 "${md5(bytes)}" "${md5(Buffer.from([0x71, 0xfe]))}" ]\n`);
   });
 });
 

@@ -11,6 +11,7 @@ import type { EvalState } from '../eval-state.js';
 import { canonPath } from '../compile.js';
 import { NIX_VERSION } from '../../version.js';
 import { decodeBytes, fsPath } from '../../byte-strings.js';
+import { envValueWithBytes } from '../../process-bytes.js';
 
 
 function fileType(path: string): string {
@@ -36,36 +37,6 @@ function baseNameOf(path: string): string {
   if (path[last] === '/' && last > 0) last--;
   const slash = path.lastIndexOf('/', last);
   return path.slice(slash + 1, last + 1);
-}
-
-/** The process's environment as it started, as bytes (Linux's /proc/self/environ); read once, when first needed. */
-let startEnv: Map<string, Buffer> | null | undefined;
-
-/**
- * A variable's value with its bytes, where node has replaced the bytes that
- * are not UTF-8 with U+FFFD: the value the process started with, if the
- * variable has not been changed since (it still decodes to `decoded`).
- */
-function rawEnvValue(name: string, decoded: string): string {
-  if (startEnv === undefined) {
-    startEnv = null;
-    try {
-      const all = readFileSync('/proc/self/environ');
-      const m = new Map<string, Buffer>();
-      for (let i = 0; i < all.length; ) {
-        let end = all.indexOf(0, i);
-        if (end < 0) end = all.length;
-        const eq = all.indexOf(0x3d, i);
-        if (eq > i && eq < end) m.set(all.toString('utf8', i, eq), all.subarray(eq + 1, end));
-        i = end + 1;
-      }
-      startEnv = m;
-    } catch {
-      // Not Linux, or no /proc: node's decoding is all there is.
-    }
-  }
-  const bytes = startEnv?.get(name);
-  return bytes !== undefined && bytes.toString('utf8') === decoded ? decodeBytes(bytes) : decoded;
 }
 
 registerBuiltins([
@@ -169,7 +140,7 @@ registerBuiltins([
       if (state.settings.pureEval || state.settings.restrictEval) return '';
       const value = process.env[name];
       if (value === undefined) return '';
-      return value.includes('\uFFFD') ? rawEnvValue(name, value) : value;
+      return envValueWithBytes(name, value);
     },
   },
   { name: '__currentSystem', value: (state: EvalState) => state.settings.currentSystem, impureOnly: true },
