@@ -1,6 +1,8 @@
 // Nix's version-string rules: how builtins.parseDrvName, splitVersion and
 // compareVersions (and `nix-env -u`) see "foo-1.2pre3".
 
+import { compareBytewise } from '../sort-strings.js';
+
 function isDigit(c: string): boolean {
   return c >= '0' && c <= '9';
 }
@@ -69,7 +71,8 @@ function componentLess(c1: string, c2: string): boolean {
   // "2.3a" sorts before "2.3.1".
   if (n2 !== undefined) return true;
   if (n1 !== undefined) return false;
-  return c1 < c2;
+  // Bytes, as Nix's std::string comparison.
+  return compareBytewise(c1, c2) < 0;
 }
 
 /** -1, 0 or 1 as `builtins.compareVersions` returns. */
