@@ -68,18 +68,21 @@ describe('nix-instantiate --eval', () => {
   });
 
   it('keeps the bytes of arguments and getEnv values that are not UTF-8, as Nix does', () => {
-    // node's spawn can only pass UTF-8, so a shell makes the variable and
-    // the --argstr value (bytes 71 FE).
+    // node's spawn can only pass UTF-8, so a shell makes the variable, the
+    // --argstr value (bytes 71 FE) and a string literal in the -E
+    // expression (the byte FF) between the two halves it is given.
     const bytes = Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xe2, 0x82]);
-    const script = 'V="$(printf "a\\377\\376b\\342\\202")" exec "$0" --eval --strict --argstr x "$(printf "q\\376")" -E "$1"';
-    const expr = '{ x }: let v = builtins.getEnv "V"; in [ (builtins.stringLength v) (builtins.hashString "md5" v) (builtins.hashString "md5" x) ]';
-    const r = spawnSync('sh', ['-c', script, join(repoRoot, 'bin', 'nix-instantiate'), expr], {
+    const script = 'V="$(printf "a\\377\\376b\\342\\202")" exec "$0" --eval --strict --argstr x "$(printf "q\\376")" -E "$1$(printf "\\377")$2"';
+    const before = '{ x }: let v = builtins.getEnv "V"; in [ (builtins.stringLength v) (builtins.hashString "md5" v) (builtins.hashString "md5" x) (builtins.stringLength "';
+    const after = '") ]';
+    const home = mkdtempSync(join(tmpdir(), 'tsnix-cli-'));
+    const r = spawnSync('sh', ['-c', script, join(repoRoot, 'bin', 'nix-instantiate'), before, after], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NIX_CONF_DIR: tmpdir(), NIX_USER_CONF_FILES: '', NIX_REMOTE: 'dummy://' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NIX_CONF_DIR: home, NIX_USER_CONF_FILES: '', NIX_REMOTE: 'dummy://' },
     });
     const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(`[ 6 "${md5(bytes)}" "${md5(Buffer.from([0x71, 0xfe]))}" ]\n`);
+    expect(r.stdout).toBe(`[ 6 "${md5(bytes)}" "${md5(Buffer.from([0x71, 0xfe]))}" 1 ]\n`);
   });
 });
 
