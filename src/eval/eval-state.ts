@@ -869,9 +869,10 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     const base = nodePath.posix.basename(path);
     if (base.endsWith('.drv')) throw new EvalError("file names are not allowed to end in '.drv'");
     this.checkSourcePath(path);
-    if (!existsSync(fsPath(path))) {
+    const onDisk = fsPath(path);
+    if (!existsSync(onDisk)) {
       try {
-        lstatSync(fsPath(path));
+        lstatSync(onDisk);
       } catch {
         throw new EvalError(`path '${path}' does not exist`);
       }

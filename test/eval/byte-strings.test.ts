@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { byteCount, concatBytes, decodeBytes, encodeBytes, joinBytes, utf8Error } from '../../src/byte-strings.js';
 import { compareBytewise } from '../../src/sort-strings.js';
-import { evalError, evalNix, newState } from './eval-helpers.js';
+import { evalError, evalNix } from './eval-helpers.js';
 import { openChrootStore, tempDir } from '../store/local/helpers.js';
 import { EvalState } from '../../src/eval/eval-state.js';
 

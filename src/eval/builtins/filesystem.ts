@@ -91,7 +91,8 @@ registerBuiltins([
       try {
         const path = state.realisePath(arg, undefined);
         try {
-          const st = mustBeDir ? statSync(fsPath(path)) : lstatSync(fsPath(path));
+          const onDisk = fsPath(path);
+          const st = mustBeDir ? statSync(onDisk) : lstatSync(onDisk);
           return !mustBeDir || st.isDirectory();
         } catch {
           return false;
