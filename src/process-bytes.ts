@@ -6,9 +6,9 @@
 // bytes (byte-strings.ts), when node's decoding of those bytes gives exactly
 // the value at hand (the variable has not been changed since start-up).
 // Elsewhere, and for values without U+FFFD, node's strings are used as they
-// are.
+// are. The working directory is the same story (/proc/self/cwd).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { decodeBytes } from './byte-strings.js';
 
 const REPLACEMENT = '\uFFFD';
@@ -59,4 +59,29 @@ export function envValueWithBytes(name: string, decoded: string): string {
     }
   }
   return restored(startEnv?.get(name), decoded);
+}
+
+/**
+ * Makes process.cwd() keep the bytes of a working directory whose name is
+ * not UTF-8, so relative paths (path.resolve, `./x` in an expression,
+ * `result` links) name the directory we are in. path.resolve asks
+ * process.cwd(), so this is the one place that needs it.
+ */
+let cwdKept = false;
+
+export function keepCwdBytes(): void {
+  if (cwdKept) return;
+  cwdKept = true;
+  const nodeCwd = process.cwd.bind(process);
+  process.cwd = () => {
+    const decoded = nodeCwd();
+    if (!decoded.includes(REPLACEMENT)) return decoded;
+    let raw: Buffer | undefined;
+    try {
+      raw = readlinkSync('/proc/self/cwd', { encoding: 'buffer' });
+    } catch {
+      raw = undefined;
+    }
+    return restored(raw, decoded);
+  };
 }

@@ -3,7 +3,7 @@
 // expressions named on the command line (files, `-E` strings, `-` for stdin,
 // `<lookup>` paths), and the stats printout of NIX_SHOW_STATS.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Expr } from '../eval/ast.js';
 import { EvalError } from '../eval/errors.js';
@@ -13,12 +13,14 @@ import type { Store } from '../store/store-api.js';
 import type { CommonArgs } from './args.js';
 import { seaCorepkgsDir } from './sea-assets.js';
 import { decodeBytes } from '../byte-strings.js';
+import { readText, writeText } from '../byte-fs.js';
+import { envValueWithBytes } from '../process-bytes.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
   const s = common.settings;
   // Search path order: -I first, then NIX_PATH, then the nix-path setting.
   const nixPath = [...common.includes];
-  if (env.NIX_PATH !== undefined) nixPath.push(...parseNixPathEnv(env.NIX_PATH));
+  if (env.NIX_PATH !== undefined) nixPath.push(...parseNixPathEnv(env === process.env ? envValueWithBytes('NIX_PATH', env.NIX_PATH) : env.NIX_PATH));
   else nixPath.push(...s.getStrings('nix-path'));
   const evalSystem = s.getString('eval-system');
   return new EvalState(store, {
@@ -59,7 +61,7 @@ export function autoArgsOf(state: EvalState, common: CommonArgs): NixAttrs {
         m.set(name, arg.value);
         break;
       case 'file':
-        m.set(name, decodeBytes(readFileSync(arg.path)));
+        m.set(name, readText(arg.path));
         break;
       case 'stdin':
         m.set(name, decodeBytes(readFileSync(0)));
@@ -99,10 +101,14 @@ export function parseCommandLineExprs(
   return exprs;
 }
 
-/** NIX_SHOW_STATS=1: the counters as Nix prints them, to stderr (or NIX_SHOW_STATS_PATH). */
+/**
+ * NIX_SHOW_STATS set to anything but 0: the counters as Nix prints them, to
+ * stderr, or to the file NIX_SHOW_STATS_PATH names unless that is `-`.
+ */
 export function maybePrintStats(state: EvalState, env: NodeJS.ProcessEnv = process.env): void {
-  if (env.NIX_SHOW_STATS !== '1' && env.NIX_SHOW_STATS !== 'true') return;
-  const json = state.statsJSON();
-  if (env.NIX_SHOW_STATS_PATH) writeFileSync(env.NIX_SHOW_STATS_PATH, json);
-  else process.stderr.write(json + '\n');
+  if ((env.NIX_SHOW_STATS ?? '0') === '0') return;
+  const json = state.statsJSON() + '\n';
+  const path = env.NIX_SHOW_STATS_PATH ?? '-';
+  if (path !== '-') writeText(path, json);
+  else process.stderr.write(json);
 }

@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { loadPackage } from '../load-package.js';
 import { exitWith, watchNodeStreams } from './exit.js';
-import { argsWithBytes } from '../process-bytes.js';
+import { argsWithBytes, keepCwdBytes } from '../process-bytes.js';
 
 /** Classic program name → command module (src/commands/<module>.ts). */
 export const CLASSIC_COMMANDS: Record<string, string> = {
@@ -34,6 +34,7 @@ async function runClassic(programName: string, moduleName: string, argv: string[
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const invokedAs = basename(argv[1] ?? 'tsnix');
+  keepCwdBytes();
   const args = argsWithBytes(argv.slice(2));
   let status: number;
   if (CLASSIC_COMMANDS[invokedAs]) {

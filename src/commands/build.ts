@@ -20,6 +20,7 @@ import { BuildProgress, formatError } from '../build/progress.js';
 import { addResultLink } from '../build/result-links.js';
 import type { DrvInfo } from '../build/eval-derivations.js';
 import { showHelp, showVersion } from '../cli/help.js';
+import { realPath } from '../byte-fs.js';
 
 interface BuildArgs {
   outLink: string;
@@ -146,7 +147,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       if (!a.fromArgs) {
         let absolute = path.resolve(f);
         try {
-          absolute = fs.realpathSync(splitOutputs(absolute).path) + (f.includes('!') ? f.slice(f.indexOf('!')) : '');
+          absolute = realPath(splitOutputs(absolute).path) + (f.includes('!') ? f.slice(f.indexOf('!')) : '');
         } catch {
           // keep the plain absolute path
         }

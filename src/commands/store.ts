@@ -27,6 +27,7 @@ import { addPermRoot } from '../store/local/gc-roots.js';
 import { computeFSClosure, requireInfo, topoSortPaths } from '../store/query/closure.js';
 import { printTree } from '../store/query/tree.js';
 import { printDotGraph, printGraphML } from '../store/query/graph.js';
+import { writeText } from '../byte-fs.js';
 import {
   baseNameOf,
   followLinksToStorePath,
@@ -628,6 +629,6 @@ async function generateBinaryCacheKey(keyName: string, secretKeyFile: string, pu
   // The raw keys are the last 32 bytes of their DER encodings.
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
   const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  fs.writeFileSync(publicKeyFile, `${keyName}:${pub.toString('base64')}`);
-  fs.writeFileSync(secretKeyFile, `${keyName}:${Buffer.concat([seed, pub]).toString('base64')}`, { mode: 0o600 });
+  writeText(publicKeyFile, `${keyName}:${pub.toString('base64')}`);
+  writeText(secretKeyFile, `${keyName}:${Buffer.concat([seed, pub]).toString('base64')}`, 0o600);
 }

@@ -12,7 +12,7 @@
 // Frames are printed outermost first; without --show-trace at most a few are
 // shown, the rest replaced by a "stack trace truncated" line.
 
-import { readFileSync } from 'node:fs';
+import { readText } from '../byte-fs.js';
 import type { NixError, TraceFrame } from './errors.js';
 import { showPos, type Pos } from './position.js';
 
@@ -33,7 +33,7 @@ function sourceOf(pos: Pos): string | undefined {
     case 'file':
       if (o.source !== undefined) return o.source;
       try {
-        return readFileSync(o.path, 'utf8');
+        return readText(o.path);
       } catch {
         return undefined;
       }

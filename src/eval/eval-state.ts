@@ -3,7 +3,6 @@
 // evaluator shares (calling functions, equality, string coercion, forcing
 // deeply). Builtins receive it as their `state` argument.
 
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type * as A from './ast.js';
 import {
@@ -52,7 +51,8 @@ import {
 import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
-import { decodeBytes, encodeBytes, fsPath } from '../byte-strings.js';
+import { encodeBytes } from '../byte-strings.js';
+import { exists, existsNoFollow, lstat, readLink, readText, realPath, stat } from '../byte-fs.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -234,7 +234,7 @@ export class EvalState {
     this.checkSourcePath(path);
     let source: string;
     try {
-      source = decodeBytes(readFileSync(fsPath(path)));
+      source = readText(path);
     } catch (e) {
       throw new EvalError(`opening file '${path}': ${errnoMessage(e)}`);
     }
@@ -869,14 +869,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     const base = nodePath.posix.basename(path);
     if (base.endsWith('.drv')) throw new EvalError("file names are not allowed to end in '.drv'");
     this.checkSourcePath(path);
-    const onDisk = fsPath(path);
-    if (!existsSync(onDisk)) {
-      try {
-        lstatSync(onDisk);
-      } catch {
-        throw new EvalError(`path '${path}' does not exist`);
-      }
-    }
+    if (!existsNoFollow(path)) throw new EvalError(`path '${path}' does not exist`);
     const storePath = this.store.addPathToStore(base, path, { method: 'recursive', hashAlgo: 'sha256' });
     this.srcToStore.set(path, storePath);
     context.add(storePath);
@@ -934,9 +927,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       else continue;
       if (/^[a-z]+:\/\//.test(path) || path.startsWith('channel:') || path.startsWith('flake:')) continue;
       const base = nodePath.resolve(path);
-      if (!existsSync(base)) continue;
+      if (!exists(base)) continue;
       const res = suffix === '' ? base : nodePath.join(base, suffix);
-      if (existsSync(res)) return res;
+      if (exists(res)) return res;
     }
     if (name.startsWith('nix/')) {
       const corepkgs = this.corepkgsDir();
@@ -956,7 +949,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     const here = nodePath.dirname(new URL(import.meta.url).pathname);
     // dist/eval/ (compiled), src/eval/ under a test runner one level deeper, dist/ (the bundle, scripts/build-bundle.mjs).
     for (const cand of [nodePath.resolve(here, '../../corepkgs'), nodePath.resolve(here, '../../../corepkgs'), nodePath.resolve(here, '../corepkgs')]) {
-      if (existsSync(cand)) return cand;
+      if (exists(cand)) return cand;
     }
     return undefined;
   }
@@ -1020,16 +1013,6 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       values: { bytes: stats.nrThunks * 16, number: stats.nrThunks },
     };
     return JSON.stringify(o, null, 2);
-  }
-
-  /** Prints the statistics when NIX_SHOW_STATS is set (to NIX_SHOW_STATS_PATH, or stderr). */
-  printStatisticsIfRequested(): void {
-    const v = process.env.NIX_SHOW_STATS;
-    if (!v || v === '0') return;
-    const out = this.statsJSON() + '\n';
-    const path = process.env.NIX_SHOW_STATS_PATH ?? '-';
-    if (path === '-') process.stderr.write(out);
-    else writeFileSync(path, out);
   }
 }
 
@@ -1100,7 +1083,7 @@ export function parseNixPathEnv(s: string): string[] {
 /** Follows symlinks in every component that exists; the rest of the path is kept as written. */
 export function resolveSymlinksFully(path: string): string {
   try {
-    return realpathSync(path);
+    return realPath(path);
   } catch {
     const parent = nodePath.dirname(path);
     if (parent === path) return path;
@@ -1113,11 +1096,10 @@ export function resolveExprPath(path: string): string {
   let p = path;
   try {
     for (let n = 0; n < 1024; n++) {
-      const st = lstatSync(fsPath(p));
-      if (!st.isSymbolicLink()) break;
-      p = nodePath.resolve(nodePath.dirname(p), decodeBytes(readlinkSync(fsPath(p), { encoding: 'buffer' })));
+      if (!lstat(p).isSymbolicLink()) break;
+      p = nodePath.resolve(nodePath.dirname(p), readLink(p));
     }
-    if (statSync(fsPath(p)).isDirectory()) p = nodePath.join(p, 'default.nix');
+    if (stat(p).isDirectory()) p = nodePath.join(p, 'default.nix');
   } catch (e) {
     // A path that is not there is reported in current Nix's words; other
     // failures when the file is read.

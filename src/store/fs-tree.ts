@@ -3,14 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Whether anything (even a dangling symlink) exists at p. */
-export function lexists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { existsNoFollow as lexists } from '../byte-fs.js';
 
 /** Deletes a tree even when canonicalisation made its directories read-only. */
 export function deleteTree(p: string): void {

@@ -4,11 +4,12 @@
 
 import type * as NodeCrypto from 'node:crypto';
 import type { Hash as NodeHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openForReading } from '../byte-fs.js';
 import { NixError, UsageError } from '../eval/errors.js';
 import type { HashAlgo } from './store-api.js';
 import { base32Length, decodeBase32, encodeBase32 } from './base32.js';
-import { encodeBytes, fsPath, hasRawBytes } from '../byte-strings.js';
+import { encodeBytes, hasRawBytes } from '../byte-strings.js';
 
 export type { HashAlgo };
 
@@ -288,7 +289,7 @@ export const READ_CHUNK_SIZE = 64 * 1024;
 /** Hash of a file's bytes, read in chunks so large files are not held in memory. */
 export function hashFile(algo: HashAlgo, path: string): Hash {
   const sink = new HashSink(algo);
-  const fd = openSync(fsPath(path), 'r');
+  const fd = openForReading(path);
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK_SIZE);
     for (;;) {

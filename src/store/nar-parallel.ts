@@ -27,6 +27,7 @@
 import * as fs from 'node:fs';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { NixError } from '../eval/errors.js';
+import { encodeBytes } from '../byte-strings.js';
 import { HashSink, type Hash, type HashAlgo } from './hash.js';
 import type { BorrowedSink } from './nar.js';
 import { defineNarWriter, type NarOutput, type NarWriter, type NarWriterClass, type NarWriterState } from './nar-writer.js';
@@ -409,7 +410,8 @@ export function dumpPathParallel(path: string | Buffer, sink: BorrowedSink, opti
 
   const writer = new MainWriter(buf, out);
   try {
-    const done = writer.begin(typeof path === 'string' ? Buffer.from(path, 'utf8') : path);
+    // A path that is not UTF-8 keeps its bytes (src/byte-fs.ts).
+    const done = writer.begin(typeof path === 'string' ? encodeBytes(path) : path);
     writer.flush();
     if (done) return;
     // Hand over: the worker carries on where the main thread stopped.

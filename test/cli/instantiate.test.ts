@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,19 @@ describe('nix-instantiate --eval', () => {
     const stats = JSON.parse(r.stderr) as Record<string, unknown>;
     expect(stats).toMatchObject({ nrFunctionCalls: 1, nrThunks: 2, nrLookups: 1, nrPrimOpCalls: 0, nrOpUpdates: 0, list: { elements: 2, concats: 0 } });
     expect(stats.time).toMatchObject({ cpu: expect.any(Number) });
+  });
+
+  it('takes any NIX_SHOW_STATS but 0 and writes to NIX_SHOW_STATS_PATH unless it is -, as Nix does', () => {
+    const expr = ['--eval', '-E', '1'];
+    expect(inst(expr, { env: { NIX_SHOW_STATS: 'yes' } }).stderr).toMatch(/^\{\n {2}"cpuTime": .*\}\n$/s);
+    expect(inst(expr, { env: { NIX_SHOW_STATS: '0' } }).stderr).toBe('');
+    expect(inst(expr, { env: { NIX_SHOW_STATS: '1', NIX_SHOW_STATS_PATH: '-' } }).stderr).toMatch(/"nrThunks"/);
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-stats-'));
+    const file = join(dir, 'stats.json');
+    const r = inst(expr, { env: { NIX_SHOW_STATS: '1', NIX_SHOW_STATS_PATH: file } });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ nrThunks: 0 });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps the bytes of arguments and getEnv values that are not UTF-8, as Nix does', () => {

@@ -3,7 +3,7 @@
 // characters join back into the character, and toJSON rejects them with the
 // words current Nix uses. What Nix answers for such strings is checked
 // against the reference in test/fixtures/eval-libs/byte-strings.nix.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { compareBytewise } from '../../src/sort-strings.js';
 import { evalError, evalNix } from './eval-helpers.js';
 import { openChrootStore, tempDir } from '../store/local/helpers.js';
 import { EvalState } from '../../src/eval/eval-state.js';
+import { ReadOnlyStore } from '../../src/store/readonly-store.js';
 
 /** A deterministic pseudo-random generator (xorshift32), so failures reproduce. */
 function random(seed: number): () => number {
@@ -141,5 +142,39 @@ describe('files whose names are not UTF-8', () => {
     } finally {
       rmSync(storeRoot, { recursive: true, force: true });
     }
+  });
+});
+
+// A folder whose name ends in the byte FE, reached through the search path
+// and through symlinks: every file-system call takes its bytes (src/byte-fs.ts).
+describe('search paths and links through a folder whose name is not UTF-8', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tsnix-raw-search-'));
+  const rawDir = Buffer.concat([Buffer.from(`${root}/r`), Buffer.of(0xfe)]);
+  const inRaw = (name: string) => Buffer.concat([rawDir, Buffer.from(`/${name}`)]);
+  mkdirSync(rawDir);
+  writeFileSync(inRaw('x.nix'), '"in raw"');
+  symlinkSync('x.nix', inRaw('link.nix'));
+  mkdirSync(inRaw('sub'));
+  writeFileSync(inRaw('sub/default.nix'), 'builtins.readFile ./data');
+  writeFileSync(inRaw('sub/data'), 'dat');
+  // A link with a plain name into the folder: following it gives the bytes back.
+  symlinkSync(inRaw('sub'), join(root, 'plain'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const withSearchPath = (entry: string) =>
+    new EvalState(new ReadOnlyStore('/nix/store'), { log: () => {}, nixPath: [entry] });
+
+  it('find files along it, as Nix does', () => {
+    const dir = decodeBytes(rawDir);
+    expect(evalNix('[ (import <foo/x.nix>) (import <foo/link.nix>) (import <foo/sub>) ]', withSearchPath(`foo=${dir}`))).toBe(
+      '[ "in raw" "in raw" "dat" ]',
+    );
+    expect(evalNix('import <sub>', withSearchPath(dir))).toBe('"dat"');
+    expect(evalNix(`builtins.findFile [ { prefix = "foo"; path = "${dir}"; } ] "foo/x.nix"`)).toBe(`${dir}/x.nix`);
+  });
+
+  it('are read through symlinks into it', () => {
+    // Reading resolves the link to the folder's bytes (realPath), then reads there.
+    expect(evalNix(`import ${root}/plain`)).toBe('"dat"');
+    expect(evalNix(`builtins.readFile ${root}/plain/data`)).toBe('"dat"');
   });
 });

@@ -3,7 +3,8 @@
 // path, filterSource, storePath. They reach the store only through the
 // synchronous Store interface; a read-only store just computes the paths.
 
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { realPath } from '../../byte-fs.js';
 import * as nodePath from 'node:path';
 import { registerBuiltins } from './registry.js';
 import { EvalError, NixError, StackOverflowError, TypeError } from '../errors.js';
@@ -604,7 +605,7 @@ function storePath(state: EvalState, args: Lazy[]): Value {
   // Follow symlinks, unless the path is itself directly in the store.
   if (!isStorePath(path, store.storeDir)) {
     try {
-      path = realpathSync(path);
+      path = realPath(path);
     } catch {
       // A path that does not exist here may still be a valid logical store path.
     }

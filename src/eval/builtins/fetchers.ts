@@ -4,7 +4,8 @@
 // the store). The evaluator does no network or VCS access, so anything else
 // is reported as an error naming the URL.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { exists, readDirEntries, stat } from '../../byte-fs.js';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +123,7 @@ function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaul
   }
 
   const file = localFile(url);
-  if (file === undefined || !existsSync(file)) {
+  if (file === undefined || !exists(file)) {
     throw new EvalError(`unable to download '${url}': the evaluator has no network access`);
   }
   const want = expectedHash ? printHash(expectedHash, 'base32', true) : undefined;
@@ -133,12 +134,12 @@ function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaul
   // fetchTarball: unpack, and take the single top-level directory as the result, as Nix does.
   const dir = mkdtempSync(nodePath.join(tmpdir(), 'tsnix-unpack-'));
   try {
-    if (statSync(file).isDirectory()) throw new EvalError(`'${url}' is a directory, not a tarball`);
+    if (stat(file).isDirectory()) throw new EvalError(`'${url}' is a directory, not a tarball`);
     // Loaded here, not at start-up: only fetchTarball of a local file needs it.
     const tar = loadPackage<typeof import('tar')>('tar');
     tar.x({ sync: true, file, cwd: dir });
-    const entries = readdirSync(dir);
-    const root = entries.length === 1 && statSync(nodePath.join(dir, entries[0]!)).isDirectory() ? nodePath.join(dir, entries[0]!) : dir;
+    const entries = readDirEntries(dir);
+    const root = entries.length === 1 && stat(nodePath.join(dir, entries[0]!.name)).isDirectory() ? nodePath.join(dir, entries[0]!.name) : dir;
     const p = state.store.addPathToStore(name, root, { method: 'recursive', hashAlgo: 'sha256', expectedHash: want });
     return storePathString(p);
   } finally {

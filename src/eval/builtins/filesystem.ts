@@ -2,7 +2,6 @@
 // pathExists, baseNameOf, dirOf, toPath, getEnv, and the constants
 // currentSystem, currentTime, nixVersion, langVersion, storeDir.
 
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { registerBuiltins } from './registry.js';
 import { EvalError, RestrictedPathError } from '../errors.js';
@@ -10,12 +9,12 @@ import { force, forceStringNoCtx, mkString, NixAttrs, NixPath, NixString, type L
 import type { EvalState } from '../eval-state.js';
 import { canonPath } from '../compile.js';
 import { NIX_VERSION } from '../../version.js';
-import { decodeBytes, fsPath } from '../../byte-strings.js';
+import { lstat, readDirEntries, readText, stat } from '../../byte-fs.js';
 import { envValueWithBytes } from '../../process-bytes.js';
 
 
 function fileType(path: string): string {
-  const st = lstatSync(fsPath(path));
+  const st = lstat(path);
   if (st.isFile()) return 'regular';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';
@@ -24,7 +23,7 @@ function fileType(path: string): string {
 
 function mustExist(path: string): void {
   try {
-    lstatSync(fsPath(path));
+    lstat(path);
   } catch {
     throw new EvalError(`path '${path}' does not exist`);
   }
@@ -48,7 +47,7 @@ registerBuiltins([
       mustExist(path);
       let s: string;
       try {
-        s = decodeBytes(readFileSync(fsPath(path)));
+        s = readText(path);
       } catch (e) {
         throw new EvalError(`reading file '${path}': ${(e as Error).message}`);
       }
@@ -71,12 +70,11 @@ registerBuiltins([
     fn: (args, _pos, state: EvalState) => {
       const path = state.realisePath(args[0]!, undefined);
       mustExist(path);
-      const p = fsPath(path);
-      if (!statSync(p).isDirectory()) throw new EvalError(`'${path}' is not a directory`);
+      if (!stat(path).isDirectory()) throw new EvalError(`'${path}' is not a directory`);
       const m = new Map<string, Lazy>();
-      // Names as bytes: a name that is not UTF-8 keeps its bytes (byte-strings.ts).
-      for (const d of readdirSync(p, { withFileTypes: true, encoding: 'buffer' })) {
-        m.set(decodeBytes(d.name), d.isFile() ? 'regular' : d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'unknown');
+      // A name that is not UTF-8 keeps its bytes (byte-fs.ts).
+      for (const { name, entry: d } of readDirEntries(path)) {
+        m.set(name, d.isFile() ? 'regular' : d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'unknown');
       }
       return new NixAttrs(m);
     },
@@ -91,8 +89,7 @@ registerBuiltins([
       try {
         const path = state.realisePath(arg, undefined);
         try {
-          const onDisk = fsPath(path);
-          const st = mustBeDir ? statSync(onDisk) : lstatSync(onDisk);
+          const st = mustBeDir ? stat(path) : lstat(path);
           return !mustBeDir || st.isDirectory();
         } catch {
           return false;

@@ -13,7 +13,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { lexists } from '../fs-tree.js';
+import { existsNoFollow, lstat, readDirEntries, readLink, unlink } from '../../byte-fs.js';
 import { isInStore, parseStorePath, toStorePath } from '../store-path.js';
 import { lockFd } from '../local/path-locks.js';
 
@@ -76,7 +76,7 @@ function foundRoot(ctx: RootScanContext, roots: Roots, link: string, target: str
 
 type EntryKind = 'directory' | 'symlink' | 'regular' | 'other';
 
-function kindOf(st: fs.Stats | fs.Dirent): EntryKind {
+function kindOf(st: Pick<fs.Stats, 'isDirectory' | 'isSymbolicLink' | 'isFile'>): EntryKind {
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';
   if (st.isFile()) return 'regular';
@@ -90,31 +90,33 @@ export function findRootsInTree(top: string, ctx: RootScanContext, roots: Roots)
   while (work.length > 0) {
     const { p, kind: knownKind } = work.pop()!;
     try {
-      const kind = knownKind ?? kindOf(fs.lstatSync(p));
+      // Names and link targets keep their bytes (byte-fs.ts): a result link
+      // in a folder whose name is not UTF-8 is still found, not removed.
+      const kind = knownKind ?? kindOf(lstat(p));
       if (kind === 'directory') {
-        const entries = fs.readdirSync(p, { withFileTypes: true });
+        const entries = readDirEntries(p);
         // Popped in reverse, so push reversed to visit in directory order.
         for (let k = entries.length - 1; k >= 0; k--) {
           const ent = entries[k]!;
-          work.push({ p: path.join(p, ent.name), kind: kindOf(ent) });
+          work.push({ p: path.join(p, ent.name), kind: kindOf(ent.entry) });
         }
       } else if (kind === 'symlink') {
-        const target = logicalTarget(ctx, fs.readlinkSync(p));
+        const target = logicalTarget(ctx, readLink(p));
         if (isInStore(target, ctx.storeDir)) {
           foundRoot(ctx, roots, p, target);
         } else {
           const resolved = absolute(target, path.dirname(p));
-          if (!lexists(resolved)) {
+          if (!existsNoFollow(resolved)) {
             if (p.startsWith(autoDir + '/')) {
               ctx.log(`removing stale link from '${p}' to '${resolved}'`);
               try {
-                fs.unlinkSync(p);
+                unlink(p);
               } catch {
                 // Someone else removed it.
               }
             }
-          } else if (fs.lstatSync(resolved).isSymbolicLink()) {
-            const target2 = logicalTarget(ctx, fs.readlinkSync(resolved));
+          } else if (lstat(resolved).isSymbolicLink()) {
+            const target2 = logicalTarget(ctx, readLink(resolved));
             if (isInStore(target2, ctx.storeDir)) foundRoot(ctx, roots, resolved, target2);
           }
         }

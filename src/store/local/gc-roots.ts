@@ -2,18 +2,20 @@
 // link itself plus an indirect root in <state>/gcroots/auto. Finding roots
 // is the garbage collector's business (src/store/gc/roots.ts).
 
-import fs from 'node:fs';
+import type fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../../eval/errors.js';
+// A link's path (and so its target in gcroots/auto) keeps its bytes when it is not UTF-8.
+import { lstat, mkdirs, readLink, rename, symlink } from '../../byte-fs.js';
 import { hashString, printHash } from '../hash.js';
 import type { LocalStore } from './local-store.js';
 
 /** Replaces `link` with a symlink to target atomically (temp link + rename), as Nix's makeSymlink. */
 function makeSymlinkAtomically(link: string, target: string): void {
-  fs.mkdirSync(path.dirname(link), { recursive: true });
+  mkdirs(path.dirname(link));
   const tmp = `${link}.tmp-${process.pid}-${Math.floor(Math.random() * 2 ** 31)}`;
-  fs.symlinkSync(target, tmp);
-  fs.renameSync(tmp, link);
+  symlink(target, tmp);
+  rename(tmp, link);
 }
 
 /**
@@ -30,11 +32,11 @@ export function addPermRoot(store: LocalStore, storePath: string, gcRoot: string
   store.addTempRoot(storePath);
   let st: fs.Stats | undefined;
   try {
-    st = fs.lstatSync(root);
+    st = lstat(root);
   } catch {
     st = undefined;
   }
-  if (st && (!st.isSymbolicLink() || !inStore(fs.readlinkSync(root))))
+  if (st && (!st.isSymbolicLink() || !inStore(readLink(root))))
     throw new NixError(`cannot create symlink '${root}'; already exists`);
   makeSymlinkAtomically(root, linkTarget);
   const hash = printHash(hashString('sha1', root), 'base32');

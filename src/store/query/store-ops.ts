@@ -11,6 +11,7 @@ import { isInStore, toStorePath, storePathName, isDerivationPath, DRV_EXTENSION 
 import type { ValidPathInfo } from '../store-api.js';
 import type { LocalStore } from '../local/local-store.js';
 import { topoSortPaths } from './closure.js';
+import { lstat, readLink } from '../../byte-fs.js';
 
 /** Nix's baseNameOf: the last component, ignoring one trailing slash. */
 export function baseNameOf(p: string): string {
@@ -31,12 +32,12 @@ export function followLinksToStorePath(store: LocalStore, arg: string, cwd = pro
   while (!isInStore(p, store.storeDir)) {
     let st: fs.Stats;
     try {
-      st = fs.lstatSync(p);
+      st = lstat(p);
     } catch {
       break;
     }
     if (!st.isSymbolicLink()) break;
-    p = logical(path.resolve(path.dirname(p), fs.readlinkSync(p)));
+    p = logical(path.resolve(path.dirname(p), readLink(p)));
   }
   if (!isInStore(p, store.storeDir)) throw new NixError(`path '${p}' is not in the Nix store`);
   return toStorePath(p, store.storeDir).storePath;
