@@ -42,6 +42,7 @@ import { chownTree, othersCanReach, deleteTree } from './fs-tree.js';
 import { reachable } from '../store/query/closure.js';
 import { DirectSpawner, type Spawner } from './spawn-helper.js';
 import type { BuildStore } from './build-store.js';
+import { statusToString } from '../process-status.js';
 
 export { BuildFailure, type FailureKind } from './build-failure.js';
 
@@ -323,7 +324,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             'timedOut');
         }
         if (status.code !== 0) {
-          let msg = `builder for '${drvPath}' ${status.signal ? `failed due to signal ${status.signal}` : `failed with exit code ${status.code}`}`;
+          let msg = `builder for '${drvPath}' ${statusToString(status.code, status.signal)}`;
           const tail = settings.logLines > 0 ? lastLogLines(readTail(logFile), settings.logLines) : [];
           if (tail.length > 0) {
             msg += `;\nlast ${tail.length} log lines:\n${tail.map((l) => `> ${l}\n`).join('')}For full logs, run 'nix log ${drvPath}'.`;

@@ -27,6 +27,7 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
     nixPath,
     pureEval: s.getBool('pure-eval'),
     restrictEval: s.getBool('restrict-eval'),
+    enableNativeCode: s.getBool('allow-unsafe-native-code-during-evaluation'),
     maxCallDepth: s.getInt('max-call-depth'),
     showTrace: s.getBool('show-trace'),
     traceVerbose: s.getBool('trace-verbose'),

@@ -78,6 +78,8 @@ export interface EvalSettings {
   /** Where messages from trace/warn go (default: process.stderr). */
   log?: (line: string) => void;
   experimentalFeatures?: Set<string>;
+  /** allow-unsafe-native-code-during-evaluation: builtins.exec (and importNative) exist. */
+  enableNativeCode?: boolean;
   /** The lint-*-literals settings, applied by the parser. */
   lint?: ParseOptions['lint'];
   /** Where corepkgs (derivation.nix, fetchurl.nix; `<nix/…>`) live; found next to the sources when unset. */
@@ -174,6 +176,7 @@ export class EvalState {
         add(def.name, def.value(this));
       } else {
         if (def.experimentalFeature && !this.settings.experimentalFeatures?.has(def.experimentalFeature)) continue;
+        if (def.nativeCodeOnly && !this.settings.enableNativeCode) continue;
         const short = def.name.startsWith('__') ? def.name.slice(2) : def.name;
         add(def.name, new PrimOp(short, def.arity, def.fn, def.addTrace ?? true));
       }

@@ -188,6 +188,8 @@ export interface PrimOpDef {
   addTrace?: boolean;
   /** Only present when this experimental feature is enabled (e.g. 'flakes'). */
   experimentalFeature?: string;
+  /** Only present with allow-unsafe-native-code-during-evaluation (exec, importNative). */
+  nativeCodeOnly?: boolean;
 }
 
 export class PrimOp {

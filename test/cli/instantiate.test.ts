@@ -67,6 +67,12 @@ describe('nix-instantiate --eval', () => {
     expect(stats.time).toMatchObject({ cpu: expect.any(Number) });
   });
 
+  it('has builtins.exec with --option allow-unsafe-native-code-during-evaluation true', () => {
+    const expr = ['--eval', '-E', 'builtins.exec [ "echo" "1 + 1" ]'];
+    expect(inst(['--option', 'allow-unsafe-native-code-during-evaluation', 'true', ...expr]).stdout).toBe('2\n');
+    expect(inst(expr).stderr).toContain("attribute 'exec' missing");
+  });
+
   it('takes any NIX_SHOW_STATS but 0 and writes to NIX_SHOW_STATS_PATH unless it is -, as Nix does', () => {
     const expr = ['--eval', '-E', '1'];
     expect(inst(expr, { env: { NIX_SHOW_STATS: 'yes' } }).stderr).toMatch(/^\{\n {2}"cpuTime": .*\}\n$/s);

@@ -4,10 +4,11 @@ import { NixError } from '../../src/eval/errors.js';
 import { printAmbiguous } from '../../src/eval/print-value.js';
 import { ReadOnlyStore } from '../../src/store/readonly-store.js';
 
-export function newState(opts: { experimentalFeatures?: string[]; log?: (l: string) => void } = {}): EvalState {
+export function newState(opts: { experimentalFeatures?: string[]; log?: (l: string) => void; enableNativeCode?: boolean } = {}): EvalState {
   return new EvalState(new ReadOnlyStore('/nix/store'), {
     log: opts.log ?? (() => {}),
     experimentalFeatures: new Set(opts.experimentalFeatures ?? []),
+    enableNativeCode: opts.enableNativeCode ?? false,
   });
 }
 

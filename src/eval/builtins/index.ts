@@ -18,7 +18,7 @@
 //     { name: '__langVersion', value: () => 6n },   // a constant (ConstDef)
 //   ]);
 //
-// PrimOpDef (values.ts): { name, arity, fn(args: Lazy[], pos, state): Value, addTrace?, experimentalFeature? }.
+// PrimOpDef (values.ts): { name, arity, fn(args: Lazy[], pos, state): Value, addTrace?, experimentalFeature?, nativeCodeOnly? }.
 //   Arguments arrive unforced. `state` is the EvalState (eval-state.ts):
 //   state.callFunction(f, [x, y], pos), state.coerceToString(v, pos, ctx,
 //   contextSet, coerceMore, copyToStore), state.coerceToPath, state.realisePath,
@@ -43,5 +43,6 @@ import './context.js';
 import './json.js';
 import './toml.js';
 import './xml.js';
+import './exec.js';
 
 export { registeredBuiltins, registerBuiltins, isConstDef, type BuiltinDef, type ConstDef } from './registry.js';

@@ -1,0 +1,71 @@
+// builtins.exec and builtins.importNative: present only with
+// allow-unsafe-native-code-during-evaluation, as in Nix. exec runs a
+// program (found along PATH) with string arguments and evaluates what it
+// prints as a Nix expression. importNative loads a C++ plugin into Nix's own
+// evaluator, which a JavaScript evaluator cannot do: it says so.
+
+import type * as ChildProcess from 'node:child_process';
+import { registerBuiltins } from './registry.js';
+import { EvalError, NixError } from '../errors.js';
+import { forceList, type Value } from '../values.js';
+import type { EvalState } from '../eval-state.js';
+import { decodeBytes } from '../../byte-strings.js';
+import { statusToString } from '../../process-status.js';
+
+function runProgram(state: EvalState, program: string, args: string[]): string {
+  // An argument holding raw bytes reaches the program as UTF-8 (node's
+  // spawn takes text only), unlike in Nix; its output keeps its bytes.
+  // Loaded on use: node:child_process brings Node's streams, which start-up avoids.
+  const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
+  const r = spawnSync(program, args, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: Number.MAX_SAFE_INTEGER });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : r.error.message;
+    // What Nix's child prints when exec fails, before it exits with 1.
+    state.warn(`executing '${program}': ${reason}`, 'error');
+    throw new EvalError(`program '${program}' ${statusToString(1)}`);
+  }
+  if (r.status !== 0) throw new EvalError(`program '${program}' ${statusToString(r.status, r.signal)}`);
+  return decodeBytes(r.stdout);
+}
+
+registerBuiltins([
+  {
+    name: '__exec',
+    arity: 1,
+    nativeCodeOnly: true,
+    fn: (args, _pos, state: EvalState): Value => {
+      const elems = forceList(args[0]!, undefined, 'while evaluating the first argument passed to builtins.exec');
+      if (elems.length === 0) throw new EvalError("at least one argument to 'exec' required");
+      // The strings' context names store paths; like file reading (realisePath) nothing is built for them here.
+      const context = new Set<string>();
+      const program = state.coerceToString(elems[0]!, undefined, 'while evaluating the first element of the argument passed to builtins.exec', context, false, false);
+      const commandArgs: string[] = [];
+      for (let i = 1; i < elems.length; i++) {
+        commandArgs.push(state.coerceToString(elems[i]!, undefined, 'while evaluating an element of the argument passed to builtins.exec', context, false, false));
+      }
+      const output = runProgram(state, program, commandArgs);
+      let parsed;
+      try {
+        parsed = state.parseString(output, { kind: 'string', source: output }, '/');
+      } catch (e) {
+        if (e instanceof NixError) e.addTrace(undefined, `while parsing the output from '${program}'`);
+        throw e;
+      }
+      try {
+        return state.evalExpr(parsed);
+      } catch (e) {
+        if (e instanceof NixError) e.addTrace(undefined, `while evaluating the output from '${program}'`);
+        throw e;
+      }
+    },
+  },
+  {
+    name: '__importNative',
+    arity: 2,
+    nativeCodeOnly: true,
+    fn: (): Value => {
+      throw new EvalError('builtins.importNative is not supported by tsnix: it loads a C++ plugin into the evaluator');
+    },
+  },
+]);

@@ -1,0 +1,48 @@
+// builtins.exec with allow-unsafe-native-code-during-evaluation: runs a
+// program and evaluates its output, with Nix's errors and traces.
+import { describe, expect, it } from 'vitest';
+import { NixError } from '../../src/eval/errors.js';
+import { evalError, evalNix, newState } from './eval-helpers.js';
+
+const native = (log?: (l: string) => void) => newState({ enableNativeCode: true, log });
+
+/** The error's traces, innermost last, as --show-trace lists them. */
+function traces(src: string): string[] {
+  const state = native();
+  try {
+    state.forceValueDeep(state.evalString(src));
+  } catch (e) {
+    if (e instanceof NixError) return e.traces.map((t) => t.hint);
+    throw e;
+  }
+  throw new Error(`no error from ${src}`);
+}
+
+describe('builtins.exec', () => {
+  it('exists only with allow-unsafe-native-code-during-evaluation, as importNative', () => {
+    expect(evalNix('[ (builtins ? exec) (builtins ? importNative) ]')).toBe('[ false false ]');
+    expect(evalNix('[ (builtins ? exec) (builtins ? importNative) ]', native())).toBe('[ true true ]');
+  });
+
+  it('evaluates what the program prints, found along PATH, with paths relative to /', () => {
+    expect(evalNix('builtins.exec [ "sh" "-c" "echo \\"{ a = 1 + $0; }\\"" "2" ]', native())).toBe('{ a = 3; }');
+    expect(evalNix('builtins.exec [ "echo" "./foo" ]', native())).toBe('/foo');
+  });
+
+  it("fails in Nix's words", () => {
+    expect(evalError('builtins.exec [ ]', native())).toBe("at least one argument to 'exec' required");
+    expect(evalError('builtins.exec [ "false" ]', native())).toBe("program 'false' failed with exit code 1");
+    expect(evalError('builtins.exec [ "sh" "-c" "kill -9 $$" ]', native())).toBe("program 'sh' failed due to signal 9 (Killed)");
+    const log: string[] = [];
+    expect(evalError('builtins.exec [ "/nonexistent/program" ]', native((l) => log.push(l)))).toBe(
+      "program '/nonexistent/program' failed with exit code 1",
+    );
+    expect(log).toEqual(["error: executing '/nonexistent/program': No such file or directory"]);
+    expect(evalError('builtins.exec [ "echo" 1 ]', native())).toBe('cannot coerce an integer to a string: 1');
+  });
+
+  it('says whether the output failed to parse or to evaluate', () => {
+    expect(traces('builtins.exec [ "echo" "{ a =" ]')).toContain("while parsing the output from 'echo'");
+    expect(traces('builtins.exec [ "echo" "throw \\"x\\"" ]')).toContain("while evaluating the output from 'echo'");
+  });
+});
