@@ -15,6 +15,8 @@ import { seaCorepkgsDir } from './sea-assets.js';
 import { decodeBytes } from '../byte-strings.js';
 import { readText, writeText } from '../byte-fs.js';
 import { envValueWithBytes } from '../process-bytes.js';
+import { buildDuringEvaluation } from './build-during-eval.js';
+import type { LocalStore } from '../store/local/local-store.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
   const s = common.settings;
@@ -28,6 +30,10 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
     pureEval: s.getBool('pure-eval'),
     restrictEval: s.getBool('restrict-eval'),
     enableNativeCode: s.getBool('allow-unsafe-native-code-during-evaluation'),
+    allowImportFromDerivation: s.getBool('allow-import-from-derivation'),
+    traceImportFromDerivation: s.getBool('trace-import-from-derivation'),
+    // Only a local store written to can build (read-only mode computes paths only).
+    buildDerivations: isLocalStore(store) ? (targets) => buildDuringEvaluation(store, s, targets) : undefined,
     maxCallDepth: s.getInt('max-call-depth'),
     showTrace: s.getBool('show-trace'),
     traceVerbose: s.getBool('trace-verbose'),
@@ -42,6 +48,10 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
       absolutePathLiterals: lintLevel(s.getString('lint-absolute-path-literals')),
     },
   });
+}
+
+function isLocalStore(store: Store): store is LocalStore {
+  return !store.readOnly && typeof (store as Partial<LocalStore>).addTempRoot === 'function';
 }
 
 function lintLevel(v: string): 'ignore' | 'warn' | 'fatal' {

@@ -3,10 +3,10 @@
 // errors), a "Try '<prog> --help'" line after usage errors, exit code 1, and
 // never a JavaScript stack trace (set TSNIX_DEBUG=1 to see one).
 
-import { NixError, UsageError } from '../eval/errors.js';
+import { BuildError, NixError, UsageError } from '../eval/errors.js';
 import { renderError } from '../eval/error-format.js';
 import { loadSettings, SettingError, type Settings } from './settings.js';
-import { FdOutput, type Output } from './fd-output.js';
+import { FdOutput, writeAllFd, type Output } from './fd-output.js';
 import { encodeBytes } from '../byte-strings.js';
 
 export interface CommandContext {
@@ -50,10 +50,23 @@ export async function runNixCommand(programName: string, argv: string[], main: C
   }
 }
 
+/**
+ * Where a command's final errors go: stderr, or the descriptor named by
+ * TSNIX_ERRORS_FD when the evaluator started this tsnix to build for an
+ * import from derivation (src/cli/build-during-eval.ts) and raises them
+ * itself, with its evaluation trace. Everything else (build logs, progress,
+ * warnings) stays on stderr.
+ */
+export function writeError(text: string | Uint8Array): void {
+  const fd = Number(process.env.TSNIX_ERRORS_FD ?? 2);
+  if (fd === 2) process.stderr.write(text);
+  else writeAllFd(fd, typeof text === 'string' ? Buffer.from(text) : text);
+}
+
 export function reportError(programName: string, e: unknown, showTrace: boolean): number {
   if (process.env.TSNIX_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   if (e instanceof ExitError) {
-    if (e.message) process.stderr.write(`error: ${e.message}\n`);
+    if (e.message) writeError(`error: ${e.message}\n`);
     return e.status;
   }
   if (e instanceof UsageError) {
@@ -62,18 +75,18 @@ export function reportError(programName: string, e: unknown, showTrace: boolean)
   }
   if (e instanceof NixError) {
     // As bytes: a message can quote a string holding raw bytes (byte-strings.ts).
-    process.stderr.write(encodeBytes(renderError(e, { showTrace }) + '\n'));
-    return 1;
+    writeError(encodeBytes(renderError(e, { showTrace }) + '\n'));
+    return e instanceof BuildError ? e.exitStatus : 1;
   }
   if (e instanceof SettingError) {
-    process.stderr.write(`error: ${e.message}\n`);
+    writeError(`error: ${e.message}\n`);
     return 1;
   }
   if (e instanceof RangeError && /call stack/.test(e.message)) {
-    process.stderr.write('error: stack overflow (possible infinite recursion)\n');
+    writeError('error: stack overflow (possible infinite recursion)\n');
     return 1;
   }
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`error: ${message}\n`);
+  writeError(`error: ${message}\n`);
   return 1;
 }

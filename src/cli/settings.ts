@@ -122,6 +122,7 @@ export const SETTINGS: Record<string, SettingSpec> = {
   'pure-eval': b(false),
   'allowed-uris': l([]),
   'allow-import-from-derivation': b(true),
+  'trace-import-from-derivation': b(false),
   'allow-unsafe-native-code-during-evaluation': b(false),
   'show-trace': b(false),
   'max-call-depth': i(10000),
@@ -216,6 +217,11 @@ export class Settings {
       this.values.set(canon, parsed);
     }
     return true;
+  }
+
+  /** The settings given a value (by nix.conf, NIX_CONFIG, --option or a flag), as `--option` text. */
+  explicitValues(): [string, string][] {
+    return [...this.values].map(([name, v]) => [name, Array.isArray(v) ? v.join(' ') : String(v)]);
   }
 
   /** Whether a flag name (without dashes) names a setting: `--sandbox`, `--no-sandbox`, `--extra-x`. */

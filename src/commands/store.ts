@@ -8,7 +8,7 @@ import { localStoreOptions } from '../cli/store-options.js';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
-import { ExitError, type CommandContext } from '../cli/run-command.js';
+import { ExitError, writeError, type CommandContext } from '../cli/run-command.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
 import { FdSource, hashPath, restorePath } from '../store/nar.js';
 import { dumpPathParallel } from '../store/nar-parallel.js';
@@ -540,7 +540,7 @@ async function build(store: LocalStore, targets: BuildTarget[], expected: number
 async function buildReporting(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<number> {
   const { formatError } = await import('../build/progress.js');
   const result = await build(store, targets, expected, inv, ctx, check);
-  for (const e of result.errors) ctx.stderr.write(`${formatError(e)}\n`);
+  for (const e of result.errors) writeError(`${formatError(e)}\n`);
   return result.status;
 }
 

@@ -48,7 +48,21 @@ export class MissingArgumentError extends EvalError {}
 export class InfiniteRecursionError extends EvalError {}
 export class StackOverflowError extends EvalError {}
 export class RestrictedPathError extends EvalError {}
-export class InvalidPathError extends EvalError {}
+/** A store path the evaluation needs is not valid (Nix's InvalidPathError). */
+export class InvalidPathError extends EvalError {
+  constructor(readonly path: string) {
+    super(`path '${path}' is not valid`);
+  }
+}
+/** A build the evaluation needed (import from derivation) failed; the command exits with `exitStatus` (100 and up, as Nix's builds). */
+export class BuildError extends EvalError {
+  constructor(
+    message: string,
+    readonly exitStatus: number,
+  ) {
+    super(message);
+  }
+}
 
 /** An error with no source position from outside the evaluator (store, CLI, usage). */
 export class UsageError extends NixError {}

@@ -9,6 +9,7 @@ import {
   AssertionError,
   EvalError,
   InfiniteRecursionError,
+  InvalidPathError,
   MissingArgumentError,
   NixError,
   RestrictedPathError,
@@ -52,6 +53,8 @@ import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
 import { encodeBytes } from '../byte-strings.js';
+import { derivationOutputPath, readDerivation } from '../store/derivation.js';
+import { parseNixContextElem } from './builtins/derivation-context.js';
 import { exists, existsNoFollow, lstat, readLink, readText, realPath, stat } from '../byte-fs.js';
 
 export interface LookupPathEntry {
@@ -80,6 +83,16 @@ export interface EvalSettings {
   experimentalFeatures?: Set<string>;
   /** allow-unsafe-native-code-during-evaluation: builtins.exec (and importNative) exist. */
   enableNativeCode?: boolean;
+  /** allow-import-from-derivation (default true): reading a derivation's output may build it. */
+  allowImportFromDerivation?: boolean;
+  /** trace-import-from-derivation: warn when a build happens during evaluation. */
+  traceImportFromDerivation?: boolean;
+  /**
+   * Builds derivation outputs the evaluation reads (import from derivation),
+   * given as `<drv path>^<output>`; throws when that fails. Absent (read-only
+   * and dummy stores), such outputs can only be read once they exist.
+   */
+  buildDerivations?: (targets: string[]) => void;
   /** The lint-*-literals settings, applied by the parser. */
   lint?: ParseOptions['lint'];
   /** Where corepkgs (derivation.nix, fetchurl.nix; `<nix/…>`) live; found next to the sources when unset. */
@@ -127,6 +140,8 @@ export class EvalState {
   private readonly fileCache = new Map<string, Thunk>();
   /** Parsed and compiled files, keyed by path (scopedImport reuses them per scope). */
   readonly srcToStore = new Map<string, string>();
+  /** In a read-only store: the store paths of sources only hashed, not copied, and where they are (see realisePath). */
+  private readonly uncopiedSources = new Map<string, string>();
   readonly startTime = process.hrtime.bigint();
   /** Positions inside this file are skipped in "from the definition of" frames (corepkgs derivation.nix). */
   derivationInternalFile: string | undefined;
@@ -854,13 +869,85 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     });
   }
 
-  /** A path as used by file-reading builtins: coerced, context realised, access checked. */
+  /**
+   * A path as used by file-reading builtins: coerced, its context realised
+   * (store paths must be valid, derivation outputs are built), access
+   * checked. A store path is read where the store keeps it (a chroot
+   * store's real directory), or, for a source hashed into a read-only store
+   * without being copied, from the source itself, as current Nix reads such
+   * "lazy" paths.
+   */
   realisePath(x: Lazy, _pos: Pos | undefined, resolveSymlinks: 'full' | 'none' = 'full'): string {
     const context = new Set<string>();
     let p = this.coerceToPath(x, undefined, 'while realising the context of a path', context);
+    if (context.size > 0) {
+      try {
+        this.realiseContext(context);
+      } catch (e) {
+        throw addTrace(e, undefined, `while realising the context of path '${p}'`);
+      }
+    }
+    p = this.onDisk(p);
     if (resolveSymlinks === 'full') p = resolveSymlinksFully(p);
     this.checkSourcePath(p);
     return p;
+  }
+
+  /** Where a path is read from: a store path's real location or uncopied source, anything else as it is. */
+  private onDisk(p: string): string {
+    const storeDir = this.store.storeDir;
+    if (!p.startsWith(storeDir) || p[storeDir.length] !== '/') return p;
+    const end = p.indexOf('/', storeDir.length + 1);
+    const storePath = end < 0 ? p : p.slice(0, end);
+    const source = this.uncopiedSources.get(storePath);
+    if (source !== undefined) return source + p.slice(storePath.length);
+    const real = this.store.toRealPath(storePath);
+    return real === storePath ? p : real + p.slice(storePath.length);
+  }
+
+  /**
+   * Nix's realiseContext: every store path the strings' context names must
+   * be valid, and the derivation outputs it names are built when missing
+   * (import from derivation).
+   */
+  realiseContext(context: Set<string>): void {
+    const store = this.store;
+    const ensureValid = (p: string) => {
+      if (!store.isValidPath(p)) throw new InvalidPathError(p);
+    };
+    const built: { drvPath: string; output: string }[] = [];
+    for (const c of context) {
+      const e = parseNixContextElem(c);
+      if (e.kind === 'built') {
+        built.push(e);
+        ensureValid(e.drvPath);
+      } else if (e.kind === 'drvDeep') ensureValid(e.drvPath);
+      else if (!this.uncopiedSources.has(e.path)) ensureValid(e.path);
+    }
+    if (built.length === 0) return;
+    const targets = built.map((b) => `${b.drvPath}^${b.output}`);
+    if (this.settings.allowImportFromDerivation === false) {
+      throw new EvalError(`cannot build '${targets[0]}' during evaluation because the option 'allow-import-from-derivation' is disabled`);
+    }
+    if (this.settings.traceImportFromDerivation) this.warn(`built '${targets[0]}' during evaluation due to an import from derivation`);
+    // Only what is missing is built: outputs already valid are read as they are.
+    const missing = built.filter((b) => {
+      const out = this.outputPathOf(b.drvPath, b.output);
+      return out === undefined || !store.isValidPath(out);
+    });
+    if (missing.length === 0) return;
+    const build = this.settings.buildDerivations;
+    if (build === undefined) throw new EvalError(`cannot build '${targets[0]}' during evaluation: this store cannot build`);
+    build(missing.map((b) => `${b.drvPath}^${b.output}`));
+  }
+
+  /** The output path of a derivation in the store, undefined when it is not known before building. */
+  private outputPathOf(drvPath: string, output: string): string | undefined {
+    try {
+      return derivationOutputPath(readDerivation(this.store, drvPath), output, this.store.storeDir);
+    } catch {
+      return undefined;
+    }
   }
 
   copyPathToStore(path: string, context: Set<string>): string {
@@ -875,6 +962,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     if (!existsNoFollow(path)) throw new EvalError(`path '${path}' does not exist`);
     const storePath = this.store.addPathToStore(base, path, { method: 'recursive', hashAlgo: 'sha256' });
     this.srcToStore.set(path, storePath);
+    if (this.store.readOnly) this.uncopiedSources.set(storePath, path);
     context.add(storePath);
     return storePath;
   }

@@ -22,20 +22,7 @@ import {
 import type { EvalState } from '../eval-state.js';
 import { isStorePath } from '../../store/store-path.js';
 import { sortBytewiseInPlace } from '../../sort-strings.js';
-
-type ContextElem =
-  | { kind: 'opaque'; path: string }
-  | { kind: 'drvDeep'; drvPath: string }
-  | { kind: 'built'; drvPath: string; output: string };
-
-export function parseContextElem(e: string): ContextElem {
-  if (e.startsWith('=')) return { kind: 'drvDeep', drvPath: e.slice(1) };
-  if (e.startsWith('!')) {
-    const i = e.indexOf('!', 1);
-    return { kind: 'built', output: e.slice(1, i), drvPath: e.slice(i + 1) };
-  }
-  return { kind: 'opaque', path: e };
-}
+import { parseNixContextElem as parseContextElem } from './derivation-context.js';
 
 function isDerivationName(path: string): boolean {
   return path.endsWith('.drv');

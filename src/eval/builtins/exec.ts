@@ -6,7 +6,7 @@
 
 import type * as ChildProcess from 'node:child_process';
 import { registerBuiltins } from './registry.js';
-import { EvalError, NixError } from '../errors.js';
+import { EvalError, InvalidPathError, NixError } from '../errors.js';
 import { forceList, type Value } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { decodeBytes } from '../../byte-strings.js';
@@ -37,12 +37,17 @@ registerBuiltins([
     fn: (args, _pos, state: EvalState): Value => {
       const elems = forceList(args[0]!, undefined, 'while evaluating the first argument passed to builtins.exec');
       if (elems.length === 0) throw new EvalError("at least one argument to 'exec' required");
-      // The strings' context names store paths; like file reading (realisePath) nothing is built for them here.
       const context = new Set<string>();
       const program = state.coerceToString(elems[0]!, undefined, 'while evaluating the first element of the argument passed to builtins.exec', context, false, false);
       const commandArgs: string[] = [];
       for (let i = 1; i < elems.length; i++) {
         commandArgs.push(state.coerceToString(elems[i]!, undefined, 'while evaluating an element of the argument passed to builtins.exec', context, false, false));
+      }
+      try {
+        state.realiseContext(context);
+      } catch (e) {
+        if (e instanceof InvalidPathError) throw new EvalError(`cannot execute '${program}', since store path '${e.path}' is not valid`);
+        throw e;
       }
       const output = runProgram(state, program, commandArgs);
       let parsed;

@@ -1,0 +1,48 @@
+// Import from derivation: when the evaluation reads an output that is not
+// built yet, it is built before evaluation goes on. The evaluator is
+// synchronous and the builder is not, so the build runs in a child tsnix
+// (`nix-store --realise`) that the evaluation waits for. The child opens the
+// same store with the same settings; its build log and progress show on
+// stderr as they come, as Nix's do, and its final errors come back on a pipe
+// (TSNIX_ERRORS_FD, see run-command.ts) so the evaluator raises them with its
+// own trace and Nix's exit status (100 for a failed build).
+
+import type * as ChildProcess from 'node:child_process';
+import { BuildError } from '../eval/errors.js';
+import type { LocalStore } from '../store/local/local-store.js';
+import type { Settings } from './settings.js';
+import { derivationOutputPath, readDerivation } from '../store/derivation.js';
+
+/** How to start this program again: node with the script, or the single executable alone. */
+function selfCommand(): { file: string; args: string[]; env: Record<string, string> } {
+  const sea = process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined;
+  if (sea?.isSea?.()) return { file: process.execPath, args: ['store'], env: {} };
+  // process.argv[1] is bin/load-bundle.cjs or dist/cli/bin.js; the launcher passes the program name.
+  return { file: process.execPath, args: [...process.execArgv, process.argv[1]!], env: { TSNIX_ARGV0: 'nix-store' } };
+}
+
+/** Builds `<drv>^<output>` targets in a child tsnix; throws BuildError with the child's errors when it fails. */
+export function buildDuringEvaluation(store: LocalStore, settings: Settings, targets: string[]): void {
+  const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
+  const self = selfCommand();
+  // The same settings (the store among them: --store sets `store`; NIX_REMOTE is inherited).
+  const options = settings.explicitValues().flatMap(([name, value]) => ['--option', name, value]);
+  // Temporary roots first, as Nix registers outputs before building them:
+  // the child's own roots end with it, and this evaluation reads the outputs after.
+  for (const t of targets) {
+    const [drvPath, output] = t.split('^') as [string, string];
+    const out = derivationOutputPath(readDerivation(store, drvPath), output, store.storeDir);
+    if (out !== undefined) store.addTempRoot(out);
+  }
+  // nix-store takes `drv!out`.
+  const paths = targets.map((t) => t.replace('^', '!'));
+  const r = spawnSync(self.file, [...self.args, '--realise', '--no-gc-warning', ...options, ...paths], {
+    stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+    env: { ...process.env, ...self.env, TSNIX_ERRORS_FD: '3' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status === 0) return;
+  const text = (r.output[3] as Buffer | null)?.toString('utf8').trimEnd() ?? '';
+  const message = text.replace(/^error: /, '') || `building '${targets[0]}' during evaluation failed`;
+  throw new BuildError(message, r.status ?? 1);
+}

@@ -1,0 +1,48 @@
+// Reading a path whose string names store paths (its context): the store
+// paths must be valid, a chroot store's are read from where it keeps them,
+// and a source only hashed into a read-only store is read from the source,
+// as current Nix reads its "lazy" paths. Building for an import from
+// derivation is tested with the commands (test/build/import-from-derivation.test.ts).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EvalState } from '../../src/eval/eval-state.js';
+import { evalError, evalNix, newState } from './eval-helpers.js';
+import { openChrootStore, tempDir } from '../store/local/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsnix-realise-'));
+writeFileSync(join(dir, 'foo.txt'), 'hello\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('reading paths with a context', () => {
+  it('needs the store paths to be valid, as Nix does', () => {
+    // The path Nix 2.8 gives builtins.toFile "x" "y"; a read-only store wrote nothing.
+    const invalid = "path '/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not valid";
+    expect(evalError('builtins.readFile (builtins.toFile "x" "y")')).toBe(invalid);
+    expect(evalError('builtins.pathExists (builtins.toFile "x" "y")')).toBe(invalid);
+    expect(evalError('builtins.exec [ "cat" (builtins.toFile "x" "y") ]', newState({ enableNativeCode: true }))).toBe(
+      "cannot execute 'cat', since store path '/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not valid",
+    );
+  });
+
+  it('reads a source hashed into a read-only store from the source', () => {
+    expect(evalNix(`builtins.readFile "\${${dir}/foo.txt}"`)).toBe('"hello\\n"');
+    expect(evalNix(`builtins.readDir "\${${dir}}"`)).toBe('{ "foo.txt" = "regular"; }');
+  });
+
+  it("reads a chroot store's paths where it keeps them", () => {
+    const root = tempDir();
+    try {
+      const store = openChrootStore(root);
+      const state = new EvalState(store, { log: () => {} });
+      expect(evalNix('builtins.readFile (builtins.toFile "x" "y")', state)).toBe('"y"');
+      expect(evalNix('import (builtins.toFile "v.nix" "1 + 2")', state)).toBe('3');
+      const drv = 'derivation { name = "d"; system = "x"; builder = "/bin/sh"; }';
+      expect(evalNix(`builtins.substring 0 7 (builtins.readFile (${drv}).drvPath)`, state)).toBe('"Derive("');
+      store.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
