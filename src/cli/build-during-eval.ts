@@ -8,7 +8,7 @@
 // own trace and Nix's exit status (100 for a failed build).
 
 import type * as ChildProcess from 'node:child_process';
-import { BuildError } from '../eval/errors.js';
+import { BuildError, EvalError } from '../eval/errors.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import type { Settings } from './settings.js';
 import { derivationOutputPath, readDerivation } from '../store/derivation.js';
@@ -18,7 +18,12 @@ function selfCommand(): { file: string; args: string[]; env: Record<string, stri
   const sea = process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined;
   if (sea?.isSea?.()) return { file: process.execPath, args: ['store'], env: {} };
   // process.argv[1] is bin/load-bundle.cjs or dist/cli/bin.js; the launcher passes the program name.
-  return { file: process.execPath, args: [...process.execArgv, process.argv[1]!], env: { TSNIX_ARGV0: 'nix-store' } };
+  const script = process.argv[1] ?? '';
+  if (!/(^|\/)(load-bundle\.cjs|bin\.js)$/.test(script)) {
+    // Not started as tsnix (a test runner calling a command in-process): there is no tsnix to start.
+    throw new EvalError('cannot build during evaluation: this process was not started as tsnix');
+  }
+  return { file: process.execPath, args: [...process.execArgv, script], env: { TSNIX_ARGV0: 'nix-store' } };
 }
 
 /** Builds `<drv>^<output>` targets in a child tsnix; throws BuildError with the child's errors when it fails. */

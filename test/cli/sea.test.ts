@@ -46,6 +46,17 @@ describe('single executable', () => {
     expect(valid.status).toBe(0);
   });
 
+  it('builds for an import from derivation by starting itself', () => {
+    const store = join(home, 'ifd-root');
+    const mk = (name: string, script: string) =>
+      `derivation { name = "${name}"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" ${JSON.stringify(script)} ]; __impureHostDeps = [ "/bin" "/usr" "/lib" "/lib64" ]; PATH = "/bin"; }`;
+    const expr = `(import (${mk('gen', "echo '{ n = 6 * 7; }' > $out")})).n`;
+    const r = run('nix-instantiate', ['--store', store, '--read-write-mode', '--eval', '-E', expr]);
+    expect(r.stderr).toContain('-gen.drv');
+    expect(r.stdout).toBe('42\n');
+    expect(r.status).toBe(0);
+  });
+
   it('lists its commands when run as tsnix', () => {
     const r = run('tsnix', []);
     expect(r.stdout).toContain('instantiate');
