@@ -11,12 +11,12 @@ import type * as ChildProcess from 'node:child_process';
 import { BuildError, EvalError } from '../eval/errors.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import type { Settings } from './settings.js';
+import { isSea } from './sea-assets.js';
 import { derivationOutputPath, readDerivation } from '../store/derivation.js';
 
 /** How to start this program again: node with the script, or the single executable alone. */
 function selfCommand(): { file: string; args: string[]; env: Record<string, string> } {
-  const sea = process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined;
-  if (sea?.isSea?.()) return { file: process.execPath, args: ['store'], env: {} };
+  if (isSea()) return { file: process.execPath, args: ['store'], env: {} };
   // process.argv[1] is bin/load-bundle.cjs or dist/cli/bin.js; the launcher passes the program name.
   const script = process.argv[1] ?? '';
   if (!/(^|\/)(load-bundle\.cjs|bin\.js)$/.test(script)) {
