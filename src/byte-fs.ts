@@ -6,14 +6,12 @@
 // bytes, and decode what node gives back (link targets, real paths, names
 // in a directory) the same way, so a path keeps its bytes both ways.
 //
-// The evaluator and the commands reach the file system for user-named paths
-// through this module only; the store's own files (whose names it makes
-// itself) may use node:fs directly.
+// The evaluator, the commands' path arguments and the collector's root scan
+// reach the file system through this module; the store's own files (whose
+// names it makes itself) and the configuration files may use node:fs.
 
 import * as fs from 'node:fs';
 import { decodeBytes, encodeBytes, fsPath } from './byte-strings.js';
-
-export { fsPath };
 
 export function exists(p: string): boolean {
   return fs.existsSync(fsPath(p));
@@ -35,10 +33,6 @@ export function lstat(p: string): fs.Stats {
 
 export function stat(p: string): fs.Stats {
   return fs.statSync(fsPath(p));
-}
-
-export function readBytes(p: string): Buffer {
-  return fs.readFileSync(fsPath(p));
 }
 
 /** A file's contents as a Nix string: its UTF-8 text, other bytes kept as raw bytes. */

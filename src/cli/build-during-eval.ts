@@ -12,7 +12,7 @@ import { BuildError, EvalError } from '../eval/errors.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import type { Settings } from './settings.js';
 import { isSea } from './sea-assets.js';
-import { derivationOutputPath, readDerivation } from '../store/derivation.js';
+import type { BuildTarget } from '../eval/eval-state.js';
 
 /** How to start this program again: node with the script, or the single executable alone. */
 function selfCommand(): { file: string; args: string[]; env: Record<string, string> } {
@@ -26,21 +26,17 @@ function selfCommand(): { file: string; args: string[]; env: Record<string, stri
   return { file: process.execPath, args: [...process.execArgv, script], env: { TSNIX_ARGV0: 'nix-store' } };
 }
 
-/** Builds `<drv>^<output>` targets in a child tsnix; throws BuildError with the child's errors when it fails. */
-export function buildDuringEvaluation(store: LocalStore, settings: Settings, targets: string[]): void {
+/** Builds derivation outputs in a child tsnix; throws BuildError with the child's errors when it fails. */
+export function buildDuringEvaluation(store: LocalStore, settings: Settings, targets: BuildTarget[]): void {
   const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
   const self = selfCommand();
   // The same settings (the store among them: --store sets `store`; NIX_REMOTE is inherited).
   const options = settings.explicitValues().flatMap(([name, value]) => ['--option', name, value]);
   // Temporary roots first, as Nix registers outputs before building them:
   // the child's own roots end with it, and this evaluation reads the outputs after.
-  for (const t of targets) {
-    const [drvPath, output] = t.split('^') as [string, string];
-    const out = derivationOutputPath(readDerivation(store, drvPath), output, store.storeDir);
-    if (out !== undefined) store.addTempRoot(out);
-  }
+  for (const t of targets) if (t.outPath !== undefined) store.addTempRoot(t.outPath);
   // nix-store takes `drv!out`.
-  const paths = targets.map((t) => t.replace('^', '!'));
+  const paths = targets.map((t) => `${t.drvPath}!${t.output}`);
   const r = spawnSync(self.file, [...self.args, '--realise', '--no-gc-warning', ...options, ...paths], {
     stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
     env: { ...process.env, ...self.env, TSNIX_ERRORS_FD: '3' },
@@ -48,6 +44,6 @@ export function buildDuringEvaluation(store: LocalStore, settings: Settings, tar
   });
   if (r.status === 0) return;
   const text = (r.output[3] as Buffer | null)?.toString('utf8').trimEnd() ?? '';
-  const message = text.replace(/^error: /, '') || `building '${targets[0]}' during evaluation failed`;
+  const message = text.replace(/^error: /, '') || `building '${targets[0]!.drvPath}^${targets[0]!.output}' during evaluation failed`;
   throw new BuildError(message, r.status ?? 1);
 }

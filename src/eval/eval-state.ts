@@ -62,6 +62,14 @@ export interface LookupPathEntry {
   path: string;
 }
 
+/** A derivation output the evaluation needs built (import from derivation). */
+export interface BuildTarget {
+  drvPath: string;
+  output: string;
+  /** Its store path, unless only building tells (floating content-addressed outputs). */
+  outPath: string | undefined;
+}
+
 export interface EvalSettings {
   /** `-I` entries first, then NIX_PATH entries: `prefix=path` or `path`. */
   nixPath: string[];
@@ -89,10 +97,11 @@ export interface EvalSettings {
   traceImportFromDerivation?: boolean;
   /**
    * Builds derivation outputs the evaluation reads (import from derivation),
-   * given as `<drv path>^<output>`; throws when that fails. Absent (read-only
-   * and dummy stores), such outputs can only be read once they exist.
+   * each with its output path when known before building; throws when that
+   * fails. Absent (read-only and dummy stores), such outputs can only be
+   * read once they exist.
    */
-  buildDerivations?: (targets: string[]) => void;
+  buildDerivations?: (targets: BuildTarget[]) => void;
   /** The lint-*-literals settings, applied by the parser. */
   lint?: ParseOptions['lint'];
   /** Where corepkgs (derivation.nix, fetchurl.nix; `<nix/…>`) live; found next to the sources when unset. */
@@ -142,6 +151,8 @@ export class EvalState {
   readonly srcToStore = new Map<string, string>();
   /** In a read-only store: the store paths of sources only hashed, not copied, and where they are (see realisePath). */
   private readonly uncopiedSources = new Map<string, string>();
+  /** Output paths of derivations read by realiseContext, by `<drv path>^<output>`. */
+  private readonly outputPaths = new Map<string, string | undefined>();
   readonly startTime = process.hrtime.bigint();
   /** Positions inside this file are skipped in "from the definition of" frames (corepkgs derivation.nix). */
   derivationInternalFile: string | undefined;
@@ -915,12 +926,12 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     const ensureValid = (p: string) => {
       if (!store.isValidPath(p)) throw new InvalidPathError(p);
     };
-    const built: { drvPath: string; output: string }[] = [];
+    const built: BuildTarget[] = [];
     for (const c of context) {
       const e = parseNixContextElem(c);
       if (e.kind === 'built') {
-        built.push(e);
         ensureValid(e.drvPath);
+        built.push({ drvPath: e.drvPath, output: e.output, outPath: this.outputPathOf(e.drvPath, e.output) });
       } else if (e.kind === 'drvDeep') ensureValid(e.drvPath);
       else if (!this.uncopiedSources.has(e.path)) ensureValid(e.path);
     }
@@ -931,23 +942,28 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     }
     if (this.settings.traceImportFromDerivation) this.warn(`built '${targets[0]}' during evaluation due to an import from derivation`);
     // Only what is missing is built: outputs already valid are read as they are.
-    const missing = built.filter((b) => {
-      const out = this.outputPathOf(b.drvPath, b.output);
-      return out === undefined || !store.isValidPath(out);
-    });
+    const missing = built.filter((b) => b.outPath === undefined || !store.isValidPath(b.outPath));
     if (missing.length === 0) return;
     const build = this.settings.buildDerivations;
     if (build === undefined) throw new EvalError(`cannot build '${targets[0]}' during evaluation: this store cannot build`);
-    build(missing.map((b) => `${b.drvPath}^${b.output}`));
+    build(missing);
   }
 
-  /** The output path of a derivation in the store, undefined when it is not known before building. */
+  /**
+   * The output path of a derivation in the store, undefined when it is not
+   * known before building; remembered, as a .drv never changes.
+   */
   private outputPathOf(drvPath: string, output: string): string | undefined {
+    const key = `${drvPath}^${output}`;
+    if (this.outputPaths.has(key)) return this.outputPaths.get(key);
+    let path: string | undefined;
     try {
-      return derivationOutputPath(readDerivation(this.store, drvPath), output, this.store.storeDir);
+      path = derivationOutputPath(readDerivation(this.store, drvPath), output, this.store.storeDir);
     } catch {
-      return undefined;
+      path = undefined;
     }
+    this.outputPaths.set(key, path);
+    return path;
   }
 
   copyPathToStore(path: string, context: Set<string>): string {

@@ -48,6 +48,7 @@ import { TempRoots } from './temp-roots.js';
 import { nixSysError } from './sys-error.js';
 import type { LocalStoreConfig } from './store-config.js';
 import { decodeBytes, encodeBytes, fsPath } from '../../byte-strings.js';
+import { stat } from '../../byte-fs.js';
 
 export class LocalStoreError extends NixError {}
 
@@ -588,7 +589,7 @@ function hashSourceWithin(srcPath: string, options: AddPathOptions, limit: numbe
     }
     return sink.finish().hash;
   }
-  const st = fs.statSync(fsPath(srcPath));
+  const st = stat(srcPath);
   if (st.isDirectory()) throw new LocalStoreError('reading from file: Is a directory');
   if (st.size > limit) return undefined;
   return hashFile(options.hashAlgo, srcPath);
