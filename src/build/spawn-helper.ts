@@ -28,6 +28,7 @@
 import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lockFd, openLockFile } from '../store/local/path-locks.js';
+import { isSea } from '../single-executable.js';
 
 export interface SpawnRequest {
   command: string;
@@ -332,7 +333,8 @@ export class HelperSpawner implements Spawner {
   }
 
   static start(): HelperSpawner | undefined {
-    if (isSingleExecutable()) return undefined;
+    // In the single executable, process.execPath is tsnix, not node.
+    if (isSea()) return undefined;
     try {
       const child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -404,16 +406,6 @@ export class HelperSpawner implements Spawner {
     if (this.closed) return;
     this.closed = true;
     this.child.disconnect();
-  }
-}
-
-function isSingleExecutable(): boolean {
-  try {
-    // node:sea exists from Node 20.12; inside a SEA, process.execPath is the tsnix binary.
-    const sea = process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined;
-    return sea?.isSea?.() ?? false;
-  } catch {
-    return false;
   }
 }
 

@@ -11,7 +11,7 @@ import type * as ChildProcess from 'node:child_process';
 import { BuildError, EvalError } from '../eval/errors.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import type { Settings } from './settings.js';
-import { isSea } from './sea-assets.js';
+import { isSea } from '../single-executable.js';
 import type { BuildTarget } from '../eval/eval-state.js';
 
 /** How to start this program again: node with the script, or the single executable alone. */

@@ -4,27 +4,10 @@
 
 import { createHash } from '../store/hash.js';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-interface SeaModule {
-  isSea(): boolean;
-  getAsset(key: string): ArrayBuffer;
-}
-
-function seaModule(): SeaModule | undefined {
-  try {
-    const sea = createRequire(import.meta.url)('node:sea') as SeaModule;
-    return sea.isSea() ? sea : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isSea(): boolean {
-  return seaModule() !== undefined;
-}
+import { seaModule } from '../single-executable.js';
 
 /** The text of an embedded asset, or undefined outside a SEA or when absent. */
 export function seaAssetText(key: string): string | undefined {
