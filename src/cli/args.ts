@@ -112,12 +112,15 @@ export class ArgCursor {
  */
 export type ArgHandler = (arg: string, cursor: ArgCursor, positional: boolean) => boolean;
 
+/** Nix's lvlInfo: what -v raises and --quiet lowers. */
+export const DEFAULT_VERBOSITY = 3;
+
 export function parseLegacyArgs(argv: string[], settings: Settings, handler: ArgHandler): CommonArgs {
   const common: CommonArgs = {
     settings,
     autoArgs: new Map(),
     includes: [],
-    verbosity: 3,
+    verbosity: DEFAULT_VERBOSITY,
     readonlyMode: false,
     repair: false,
     noBuildOutput: false,

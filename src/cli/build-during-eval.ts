@@ -11,6 +11,7 @@ import type * as ChildProcess from 'node:child_process';
 import { BuildError, EvalError } from '../eval/errors.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import type { Settings } from './settings.js';
+import { DEFAULT_VERBOSITY, type CommonArgs } from './args.js';
 import { isSea } from '../single-executable.js';
 import type { BuildTarget } from '../eval/eval-state.js';
 
@@ -26,12 +27,27 @@ function selfCommand(): { file: string; args: string[]; env: Record<string, stri
   return { file: process.execPath, args: [...process.execArgv, script], env: { TSNIX_ARGV0: 'nix-store' } };
 }
 
+/**
+ * The child's flags beyond the settings: the same verbosity and -Q. Nix
+ * builds these through buildPaths, which does not list what it will build
+ * first (`these derivations will be built:` is the commands' own), so
+ * print-missing is off (given after the settings, so it wins).
+ */
+export function childLogFlags(common: Pick<CommonArgs, 'verbosity' | 'noBuildOutput'>): string[] {
+  const flags: string[] = [];
+  const delta = common.verbosity - DEFAULT_VERBOSITY;
+  for (let i = 0; i < Math.abs(delta); i++) flags.push(delta > 0 ? '-v' : '--quiet');
+  if (common.noBuildOutput) flags.push('-Q');
+  flags.push('--option', 'print-missing', 'false');
+  return flags;
+}
+
 /** Builds derivation outputs in a child tsnix; throws BuildError with the child's errors when it fails. */
-export function buildDuringEvaluation(store: LocalStore, settings: Settings, targets: BuildTarget[]): void {
+export function buildDuringEvaluation(store: LocalStore, settings: Settings, logFlags: string[], targets: BuildTarget[]): void {
   const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
   const self = selfCommand();
   // The same settings (the store among them: --store sets `store`; NIX_REMOTE is inherited).
-  const options = settings.explicitValues().flatMap(([name, value]) => ['--option', name, value]);
+  const options = [...settings.explicitValues().flatMap(([name, value]) => ['--option', name, value]), ...logFlags];
   // Temporary roots first, as Nix registers outputs before building them:
   // the child's own roots end with it, and this evaluation reads the outputs after.
   for (const t of targets) if (t.outPath !== undefined) store.addTempRoot(t.outPath);

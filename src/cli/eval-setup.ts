@@ -15,7 +15,7 @@ import { seaCorepkgsDir } from './sea-assets.js';
 import { decodeBytes } from '../byte-strings.js';
 import { readText, writeText } from '../byte-fs.js';
 import { envValueWithBytes } from '../process-bytes.js';
-import { buildDuringEvaluation } from './build-during-eval.js';
+import { buildDuringEvaluation, childLogFlags } from './build-during-eval.js';
 import type { LocalStore } from '../store/local/local-store.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
@@ -33,7 +33,7 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
     allowImportFromDerivation: s.getBool('allow-import-from-derivation'),
     traceImportFromDerivation: s.getBool('trace-import-from-derivation'),
     // Only a local store written to can build (read-only mode computes paths only).
-    buildDerivations: isLocalStore(store) ? (targets) => buildDuringEvaluation(store, s, targets) : undefined,
+    buildDerivations: isLocalStore(store) ? (targets) => buildDuringEvaluation(store, s, childLogFlags(common), targets) : undefined,
     maxCallDepth: s.getInt('max-call-depth'),
     showTrace: s.getBool('show-trace'),
     traceVerbose: s.getBool('trace-verbose'),

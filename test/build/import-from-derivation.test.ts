@@ -40,6 +40,9 @@ describe('import from derivation', () => {
     expect(ro.stderr).toMatch(/error: path '\/nix\/store\/[0-9a-z]{32}-gen\.drv' is not valid/);
     const r = run('nix-build', [ok]);
     expect(r.stderr).toContain('building gen');
+    // As Nix's buildPaths: the build is announced, not listed first (the final derivation is, by nix-build).
+    expect(r.stderr).toMatch(/building '\/nix\/store\/[0-9a-z]{32}-gen\.drv'/);
+    expect(r.stderr).not.toMatch(/will be built:\n(  \S+\n)*  \/nix\/store\/[0-9a-z]{32}-gen\.drv/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\/nix\/store\/[0-9a-z]{32}-final-42\n$/);
     expect(fs.readFileSync(path.join(root, 'result'), 'utf8')).toBe('from IFD\n');
@@ -61,5 +64,13 @@ describe('import from derivation', () => {
     expect(r.stderr).toContain('about to fail');
     expect(r.stderr).toContain("… while realising the context of path '/nix/store/");
     expect(r.stderr.match(/builder for '\/nix\/store\/[0-9a-z]{32}-gen\.drv' failed with exit code 3/g)).toHaveLength(1);
+  }, 60_000);
+
+  it('passes -Q on: the log shows only in the error, as its last lines', () => {
+    const quiet = file('quiet.nix', 'echo quietly failing; exit 4');
+    const r = run('nix-build', ['--no-out-link', '-Q', quiet]);
+    expect(r.status).toBe(100);
+    expect(r.stderr).not.toMatch(/^quietly failing$/m);
+    expect(r.stderr).toMatch(/last 1 log lines:\n\s+> quietly failing\n/);
   }, 60_000);
 });
