@@ -149,6 +149,8 @@ export class EvalState {
   private readonly fileCache = new Map<string, Thunk>();
   /** Parsed and compiled files, keyed by path (scopedImport reuses them per scope). */
   readonly srcToStore = new Map<string, string>();
+  /** The store's real directory (differs from storeDir in a chroot store), once asked (shownPath). */
+  private realStoreDir: string | undefined = undefined;
   /** In a read-only store: the store paths of sources only hashed, not copied, and where they are (see realisePath). */
   private readonly uncopiedSources = new Map<string, string>();
   /** Output paths of derivations read by realiseContext, by `<drv path>^<output>`. */
@@ -265,14 +267,14 @@ export class EvalState {
     try {
       source = readText(path);
     } catch (e) {
-      throw new EvalError(`opening file '${path}': ${errnoMessage(e)}`);
+      throw new EvalError(`opening file '${this.shownPath(path)}': ${errnoMessage(e)}`);
     }
-    return this.parseString(source, { kind: 'file', path, source }, nodePath.dirname(path));
+    return this.parseString(source, { kind: 'file', path: this.shownPath(path), source }, nodePath.dirname(path));
   }
 
   /** Evaluates a file once per state (import caches by resolved path). */
   evalFile(path: string): Value {
-    const resolved = resolveExprPath(path);
+    const resolved = resolveExprPath(path, (p) => this.shownPath(p));
     let t = this.fileCache.get(resolved);
     if (t === undefined) {
       t = new FnThunk(() => {
@@ -280,7 +282,7 @@ export class EvalState {
         try {
           return this.evalExpr(e);
         } catch (err) {
-          throw addTrace(err, undefined, `while evaluating the file '${resolved}':`);
+          throw addTrace(err, undefined, `while evaluating the file '${this.shownPath(resolved)}':`);
         }
       });
       this.fileCache.set(resolved, t);
@@ -290,7 +292,7 @@ export class EvalState {
 
   /** scopedImport: the file's free variables come from `scope` (then builtins); not cached. */
   evalFileWithScope(path: string, scope: NixAttrs): Value {
-    const resolved = resolveExprPath(path);
+    const resolved = resolveExprPath(path, (p) => this.shownPath(p));
     const e = this.parseFile(resolved);
     const keys = scope.keys();
     const s = staticScope(keys, this.baseScope);
@@ -904,6 +906,23 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     return p;
   }
 
+  /**
+   * A path as the user knows it: in a chroot store, a file read from its
+   * real directory is named by its logical store path (as current Nix does),
+   * in error messages and in the positions of files imported from the store.
+   */
+  shownPath(p: string): string {
+    let real = this.realStoreDir;
+    if (real === undefined) {
+      const storeDir = this.store.storeDir;
+      const probe = this.store.toRealPath(storeDir + '/x');
+      real = this.realStoreDir = probe.endsWith('/x') ? probe.slice(0, -2) : storeDir;
+    }
+    const storeDir = this.store.storeDir;
+    if (real === storeDir || !p.startsWith(real) || p[real.length] !== '/') return p;
+    return storeDir + p.slice(real.length);
+  }
+
   /** Where a path is read from: a store path's real location or uncopied source, anything else as it is. */
   private onDisk(p: string): string {
     const storeDir = this.store.storeDir;
@@ -966,6 +985,14 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     return path;
   }
 
+  /**
+   * A read-only store only computed `storePath` for the source at `path`
+   * (unfiltered, so the same files): reads of it go to the source.
+   */
+  noteUncopiedSource(storePath: string, path: string): void {
+    if (this.store.readOnly) this.uncopiedSources.set(storePath, this.onDisk(path));
+  }
+
   copyPathToStore(path: string, context: Set<string>): string {
     const cached = this.srcToStore.get(path);
     if (cached !== undefined) {
@@ -978,7 +1005,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     if (!existsNoFollow(path)) throw new EvalError(`path '${path}' does not exist`);
     const storePath = this.store.addPathToStore(base, path, { method: 'recursive', hashAlgo: 'sha256' });
     this.srcToStore.set(path, storePath);
-    if (this.store.readOnly) this.uncopiedSources.set(storePath, path);
+    this.noteUncopiedSource(storePath, path);
     context.add(storePath);
     return storePath;
   }
@@ -1199,7 +1226,7 @@ export function resolveSymlinksFully(path: string): string {
 }
 
 /** A directory means its default.nix; symlinks are followed so relative paths work. */
-export function resolveExprPath(path: string): string {
+export function resolveExprPath(path: string, shown: (p: string) => string = (p) => p): string {
   let p = path;
   try {
     for (let n = 0; n < 1024; n++) {
@@ -1210,7 +1237,7 @@ export function resolveExprPath(path: string): string {
   } catch (e) {
     // A path that is not there is reported in current Nix's words; other
     // failures when the file is read.
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new EvalError(`path '${p}' does not exist`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new EvalError(`path '${shown(p)}' does not exist`);
   }
   return p;
 }

@@ -29,6 +29,11 @@ describe('reading paths with a context', () => {
   it('reads a source hashed into a read-only store from the source', () => {
     expect(evalNix(`builtins.readFile "\${${dir}/foo.txt}"`)).toBe('"hello\\n"');
     expect(evalNix(`builtins.readDir "\${${dir}}"`)).toBe('{ "foo.txt" = "regular"; }');
+    // builtins.path without a filter holds the same files.
+    expect(evalNix(`builtins.readFile (builtins.path { path = ${dir}/foo.txt; })`)).toBe('"hello\\n"');
+    expect(evalNix(`builtins.readFile "\${builtins.path { path = ${dir}; name = "src"; }}/foo.txt"`)).toBe('"hello\\n"');
+    // Filtered, it does not: the store path is not there to read.
+    expect(evalError(`builtins.readDir (builtins.filterSource (p: t: false) ${dir})`)).toMatch(/^path '\/nix\/store\/[0-9a-z]{32}-tsnix-realise-\w+' is not valid$/);
   });
 
   it("reads a chroot store's paths where it keeps them", () => {
@@ -40,6 +45,14 @@ describe('reading paths with a context', () => {
       expect(evalNix('import (builtins.toFile "v.nix" "1 + 2")', state)).toBe('3');
       const drv = 'derivation { name = "d"; system = "x"; builder = "/bin/sh"; }';
       expect(evalNix(`builtins.substring 0 7 (builtins.readFile (${drv}).drvPath)`, state)).toBe('"Derive("');
+      // Messages and positions name the logical path, not where the chroot keeps it.
+      const missing = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x';
+      for (const op of ['builtins.readFile', 'builtins.readDir', 'builtins.readFileType', 'import', 'builtins.hashFile "sha256"'])
+        expect(evalError(`${op} ${missing}`, state)).toBe(`path '${missing}' does not exist`);
+      expect(evalError('builtins.readDir (builtins.toFile "x" "y")', state)).toBe("'/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not a directory");
+      expect(evalNix('(builtins.unsafeGetAttrPos "a" (import (builtins.toFile "p.nix" "{ a = 1; }"))).file', state)).toMatch(
+        /^"\/nix\/store\/[0-9a-z]{32}-p\.nix"$/,
+      );
       store.close();
     } finally {
       rmSync(root, { recursive: true, force: true });

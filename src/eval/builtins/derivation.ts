@@ -558,6 +558,9 @@ function addPath(
     const dst = store.addPathToStore(name, path, { method, hashAlgo: 'sha256', filter, references: refs });
     if (expectedPath !== undefined && dst !== expectedPath)
       throw new EvalError(`store path mismatch in (possibly filtered) path added from '${path}'`);
+    // Filtered, the store path holds only some of the source's files: a
+    // read-only store cannot stand in for it with the source.
+    if (!filter) state.noteUncopiedSource(dst, path);
     return mkString(dst, new Set([dst]));
   });
 }

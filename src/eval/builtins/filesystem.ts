@@ -21,11 +21,11 @@ function fileType(path: string): string {
   return 'unknown';
 }
 
-function mustExist(path: string): void {
+function mustExist(state: EvalState, path: string): void {
   try {
     lstat(path);
   } catch {
-    throw new EvalError(`path '${path}' does not exist`);
+    throw new EvalError(`path '${state.shownPath(path)}' does not exist`);
   }
 }
 
@@ -44,14 +44,14 @@ registerBuiltins([
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
       const path = state.realisePath(args[0]!, undefined);
-      mustExist(path);
+      mustExist(state, path);
       let s: string;
       try {
         s = readText(path);
       } catch (e) {
-        throw new EvalError(`reading file '${path}': ${(e as Error).message}`);
+        throw new EvalError(`reading file '${state.shownPath(path)}': ${(e as Error).message}`);
       }
-      if (s.includes('\0')) throw new EvalError(`the contents of the file '${path}' cannot be represented as a Nix string`);
+      if (s.includes('\0')) throw new EvalError(`the contents of the file '${state.shownPath(path)}' cannot be represented as a Nix string`);
       return s;
     },
   },
@@ -60,7 +60,7 @@ registerBuiltins([
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
       const path = state.realisePath(args[0]!, undefined, 'none');
-      mustExist(path);
+      mustExist(state, path);
       return fileType(path);
     },
   },
@@ -69,8 +69,8 @@ registerBuiltins([
     arity: 1,
     fn: (args, _pos, state: EvalState) => {
       const path = state.realisePath(args[0]!, undefined);
-      mustExist(path);
-      if (!stat(path).isDirectory()) throw new EvalError(`'${path}' is not a directory`);
+      mustExist(state, path);
+      if (!stat(path).isDirectory()) throw new EvalError(`'${state.shownPath(path)}' is not a directory`);
       const m = new Map<string, Lazy>();
       // A name that is not UTF-8 keeps its bytes (byte-fs.ts).
       for (const { name, entry: d } of readDirEntries(path)) {

@@ -317,9 +317,10 @@ registerBuiltins([
         return printHash(hashFile(algo, path), 'base16');
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw new EvalError(`path '${path}' does not exist`);
-        if (code === 'EISDIR') throw new EvalError(`file '${path}' is not a regular file`);
-        if (code) throw new EvalError(`opening file '${path}': ${(e as Error).message}`);
+        const shown = state.shownPath(path);
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new EvalError(`path '${shown}' does not exist`);
+        if (code === 'EISDIR') throw new EvalError(`file '${shown}' is not a regular file`);
+        if (code) throw new EvalError(`opening file '${shown}': ${(e as Error).message}`);
         throw e;
       }
     },
