@@ -149,7 +149,7 @@ export class EvalState {
   private readonly fileCache = new Map<string, Thunk>();
   /** Parsed and compiled files, keyed by path (scopedImport reuses them per scope). */
   readonly srcToStore = new Map<string, string>();
-  /** The store's real directory (differs from storeDir in a chroot store), once asked (shownPath). */
+  /** A chroot store's real directory, once a path has been read from it (shownPath). */
   private realStoreDir: string | undefined = undefined;
   /** In a read-only store: the store paths of sources only hashed, not copied, and where they are (see realisePath). */
   private readonly uncopiedSources = new Map<string, string>();
@@ -912,15 +912,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
    * in error messages and in the positions of files imported from the store.
    */
   shownPath(p: string): string {
-    let real = this.realStoreDir;
-    if (real === undefined) {
-      const storeDir = this.store.storeDir;
-      const probe = this.store.toRealPath(storeDir + '/x');
-      real = this.realStoreDir = probe.endsWith('/x') ? probe.slice(0, -2) : storeDir;
-    }
-    const storeDir = this.store.storeDir;
-    if (real === storeDir || !p.startsWith(real) || p[real.length] !== '/') return p;
-    return storeDir + p.slice(real.length);
+    const real = this.realStoreDir;
+    if (real === undefined || !p.startsWith(real) || p[real.length] !== '/') return p;
+    return this.store.storeDir + p.slice(real.length);
   }
 
   /** Where a path is read from: a store path's real location or uncopied source, anything else as it is. */
@@ -932,7 +926,10 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     const source = this.uncopiedSources.get(storePath);
     if (source !== undefined) return source + p.slice(storePath.length);
     const real = this.store.toRealPath(storePath);
-    return real === storePath ? p : real + p.slice(storePath.length);
+    if (real === storePath) return p;
+    // Known from here on (asking the store earlier would open its database).
+    this.realStoreDir ??= real.slice(0, real.length - storePath.length + storeDir.length);
+    return real + p.slice(storePath.length);
   }
 
   /**

@@ -84,6 +84,27 @@ describe('start-up bundle', () => {
     expect(hashed.loaded).toContain('NativeModule crypto');
   });
 
+  it('opens the store database only when the evaluation asks the store something', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-db-'));
+    const report = join(dir, 'report.cjs');
+    // better-sqlite3 is an npm package: it shows in require's cache once loaded.
+    writeFileSync(report, "process.on('exit', () => require('fs').writeSync(2, Object.keys(require.cache).join('\\n')));\n");
+    const file = join(dir, 'f.nix');
+    // A chroot store with a database to open.
+    writeFileSync(file, '1');
+    expect(runCli('nix-store', ['--store', join(dir, 'root'), '--add', file], { env: { NIX_REMOTE: '' } }).status).toBe(0);
+    const evalFile = (text: string): { stdout: string; sqlite: boolean } => {
+      writeFileSync(file, text);
+      const r = spawnSync(process.execPath, ['--require', report, join(repoRoot, 'bin', 'load-bundle.cjs'), '--store', join(dir, 'root'), '--eval', file], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, TSNIX_ARGV0: 'nix-instantiate' },
+      });
+      return { stdout: r.stdout, sqlite: r.stderr.includes('better-sqlite3') };
+    };
+    expect(evalFile('6 * 7')).toEqual({ stdout: '42\n', sqlite: false });
+    expect(evalFile('builtins.pathExists /nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x')).toEqual({ stdout: 'false\n', sqlite: true });
+  });
+
   it('runs through links in its own folder, from another folder, and by a relative name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsnix-launcher-links-'));
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: dir, NIX_REMOTE: 'dummy://' };
