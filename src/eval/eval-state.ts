@@ -56,6 +56,7 @@ import { encodeBytes } from '../byte-strings.js';
 import { derivationOutputPath, readDerivation } from '../store/derivation.js';
 import { parseNixContextElem } from './builtins/derivation-context.js';
 import { exists, existsNoFollow, lstat, readLink, readText, realPath, stat } from '../byte-fs.js';
+import { formatFixed6 } from './float-format.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -1150,15 +1151,6 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 // ---------------------------------------------------------------------------
 
 export { internSymbol, symbolOrder } from './symbols.js';
-
-/** C's `%f` (std::to_string of a double): six decimals, no exponent. */
-export function formatFixed6(x: number): string {
-  if (Number.isNaN(x)) return x < 0 ? '-nan' : 'nan';
-  if (!Number.isFinite(x)) return x < 0 ? '-inf' : 'inf';
-  if (Object.is(x, -0)) return '-0.000000';
-  if (Math.abs(x) >= 1e21) return `${BigInt(x)}.000000`;
-  return x.toFixed(6);
-}
 
 /** Splits `a.b."c.d".0` into its components. */
 export function parseAttrPath(s: string): string[] {

@@ -24,34 +24,7 @@ import {
   isInt,
   NixFloat,
 } from './values.js';
-
-/** C++ iostream's default formatting of a double (`%g` with 6 significant digits). */
-export function formatFloat(x: number): string {
-  if (Number.isNaN(x)) return x < 0 ? '-nan' : 'nan';
-  if (!Number.isFinite(x)) return x < 0 ? '-inf' : 'inf';
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const exp = Math.floor(Math.log10(Math.abs(x)));
-  // Round to 6 significant digits first: rounding can change the exponent.
-  let s = x.toExponential(5); // d.ddddde±x
-  let [mant, e] = s.split('e') as [string, string];
-  let ex = parseInt(e, 10);
-  void exp;
-  if (ex < -4 || ex >= 6) {
-    mant = stripZeros(mant);
-    const sign = ex < 0 ? '-' : '+';
-    const abs = Math.abs(ex);
-    return `${mant}e${sign}${abs < 10 ? '0' : ''}${abs}`;
-  }
-  s = x.toFixed(Math.max(0, 5 - ex));
-  return stripZeros(s);
-}
-
-function stripZeros(s: string): string {
-  if (!s.includes('.')) return s;
-  s = s.replace(/0+$/, '');
-  if (s.endsWith('.')) s = s.slice(0, -1);
-  return s;
-}
+import { formatFloat } from './float-format.js';
 
 /** Nix's printLiteralString (with an optional byte limit). */
 export function printLiteralString(s: string, maxLength = Infinity): string {

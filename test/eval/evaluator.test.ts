@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EvalState } from '../../src/eval/eval-state.js';
-import { printAmbiguous, printValue, formatFloat } from '../../src/eval/print-value.js';
+import { printAmbiguous, printValue } from '../../src/eval/print-value.js';
+import { formatFloat } from '../../src/eval/float-format.js';
 import { renderError } from '../../src/eval/error-format.js';
 import { NixError } from '../../src/eval/errors.js';
 import { ReadOnlyStore } from '../../src/store/readonly-store.js';
@@ -64,6 +65,24 @@ describe('basic expressions', () => {
     expect(formatFloat(0.0001)).toBe('0.0001');
     expect(formatFloat(0.00001)).toBe('1e-05');
     expect(formatFloat(2)).toBe('2');
+  });
+
+  it("rounds exact ties to even and shows NaN's sign, as printf does (values from Nix 2.8)", () => {
+    // JavaScript's toExponential/toFixed round an exact halfway value up.
+    expect(ev('12345.25')).toBe('12345.2');
+    expect(ev('12345.75')).toBe('12345.8');
+    expect(ev('-12345.25')).toBe('-12345.2');
+    expect(ev('1234565.0')).toBe('1.23456e+06');
+    expect(ev('builtins.toJSON 12345.25')).toBe('"12345.2"');
+    expect(ev('toString 0.0078125')).toBe('"0.007812"');
+    expect(ev('toString (-0.0078125)')).toBe('"-0.007812"');
+    expect(ev('toString 0.0234375')).toBe('"0.023438"');
+    // inf * 0 is the processor's NaN, whose sign bit is set (`-x` is `0 - x`, which keeps it).
+    expect(ev('1.0e308 * 10 * 0.0')).toBe('-nan');
+    expect(ev('toString (1.0e308 * 10 * 0.0)')).toBe('"-nan"');
+    expect(ev('builtins.toJSON (-(1.0e308 * 10 * 0.0))')).toBe('"-nan"');
+    expect(ev('builtins.fromTOML "x = -nan"')).toBe('{ x = -nan; }');
+    expect(ev('builtins.fromTOML "x = nan"')).toBe('{ x = nan; }');
   });
 
   it('scopes: let, rec, with, inherit', () => {

@@ -24,7 +24,8 @@ import {
   type NixInt,
   type Value,
 } from '../values.js';
-import { printValue, errorPrintOptions, formatFloat } from '../print-value.js';
+import { printValue, errorPrintOptions } from '../print-value.js';
+import { formatFloat } from '../float-format.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
 import { compareBytewise } from '../../sort-strings.js';

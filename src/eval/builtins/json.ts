@@ -26,7 +26,8 @@ import {
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
-import { printValue, errorPrintOptions, formatFloat } from '../print-value.js';
+import { printValue, errorPrintOptions } from '../print-value.js';
+import { formatFloat } from '../float-format.js';
 import { parseJson, JSONParseError } from '../json-parse.js';
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import {
 } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
-import { formatFloat } from '../print-value.js';
+import { formatFloat } from '../float-format.js';
 import { enterCallDepth } from './json.js';
 
 type XmlAttrs = Record<string, string>;
