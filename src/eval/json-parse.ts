@@ -134,6 +134,13 @@ class Lexer {
     if (this.current !== EOF) this.tokenBytes.pop();
   }
 
+  /** False for a broken mark (0xEF not followed by 0xBB 0xBF). */
+  private skipBom(): boolean {
+    if (this.get() === 0xef) return this.get() === 0xbb && this.get() === 0xbf;
+    this.unget();
+    return true;
+  }
+
   private reset(): void {
     this.tokenBytes = [];
     if (this.current !== EOF) this.tokenBytes.push(this.current);
@@ -155,6 +162,11 @@ class Lexer {
   }
 
   scan(): Tok {
+    // A byte-order mark is skipped at the very start (only there), as nlohmann's lexer does.
+    if (this.charsReadTotal === 0 && !this.skipBom()) {
+      this.errorMessage = 'invalid BOM; must be 0xEF 0xBB 0xBF if given';
+      return Tok.ParseError;
+    }
     do this.get();
     while (this.current === 0x20 || this.current === 0x09 || this.current === 0x0a || this.current === 0x0d);
     switch (this.current) {

@@ -48,6 +48,31 @@ describe('JSON parsing (fromJSON)', () => {
     expect(parseJson(text(0x22, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0x22))).toBe('é😀');
   });
 
+  it('skips a byte-order mark at the very start only (messages as Nix 2.8 gives them)', () => {
+    const text = (...bytes: number[]) => decodeBytes(Buffer.from(bytes));
+    const message = (t: string) => {
+      try {
+        return JSON.stringify(parseJson(t), (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
+      } catch (e) {
+        return encodeBytes((e as Error).message).toString('latin1');
+      }
+    };
+    const bom = [0xef, 0xbb, 0xbf];
+    expect(message(text(...bom, 0x5b, 0x31, 0x5d))).toBe('[1]');
+    // The mark counts in positions.
+    expect(message(text(...bom, 0x5b, 0x31))).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 6: syntax error while parsing array - unexpected end of input; expected ']'",
+    );
+    expect(message(text(0xef, 0xbb, 0x5b, 0x31, 0x5d))).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 3: syntax error while parsing value - invalid BOM; must be 0xEF 0xBB 0xBF if given; last read: '\xef\xbb['",
+    );
+    expect(message(text(0x20, ...bom, 0x5b, 0x31, 0x5d))).toBe(
+      "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error while parsing value - invalid literal; last read: ' \xef'",
+    );
+    // U+FEFF in a Nix string is those three bytes.
+    expect(evalNix('builtins.fromJSON "\u{feff}{}"')).toBe('{ }');
+  });
+
   it('reports errors with nlohmann positions and excerpts', () => {
     expect(err('x')).toBe("[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: 'x'");
     expect(err('[1] x')).toBe(
