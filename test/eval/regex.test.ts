@@ -21,6 +21,29 @@ describe('builtins.match semantics', () => {
     expect(regexMatch('[[.hyphen.]]', '-')).toEqual([]);
   });
 
+  it("reads dashes, collating symbols and equivalence classes in brackets as libstdc++ does", () => {
+    const invalid = (re: string) => expect(() => regexMatch(re, '-'), re).toThrow(RegexSyntaxError);
+    // A dash may end a range (`x--`), and a leading dash may start one.
+    expect(regexMatch('[!--]', '-')).toEqual([]);
+    expect(regexMatch('[--a]', 'A')).toEqual([]);
+    expect(regexMatch('[^--a]', 'b')).toEqual([]);
+    expect(regexMatch('[---]', '-')).toEqual([]);
+    invalid('[a--]');
+    invalid('[a-c-e]');
+    // Collating names are libstdc++'s table: letters are their own names, other characters are not.
+    expect(regexMatch('[[.a.][.zero.][.IS1.]]+', 'a0\x1f')).toEqual([]);
+    for (const re of ['[[.-.]]', '[[.1.]]', '[[.full-stop.]]', '[[.hyphen-minus.]]', '[[.left-brace.]]']) invalid(re);
+    // A collating symbol starts a range but cannot end one.
+    expect(regexMatch('[[.a.]-c]', 'b')).toEqual([]);
+    invalid('[a-[.c.]]');
+    // An equivalence class ignores case, and is a class: no range from it.
+    expect(regexMatch('[[=a=]]+', 'aA')).toEqual([]);
+    expect(regexMatch('[[=zero=]]', '0')).toEqual([]);
+    expect(regexMatch('[[=a=]-]', '-')).toEqual([]);
+    invalid('[[=a=]-c]');
+    invalid('[[:alpha:]-z]');
+  });
+
   it('treats `]`, `}` as ordinary characters and `.` as matching newlines', () => {
     expect(regexMatch('x}', 'x}')).toEqual([]);
     expect(regexMatch(']', ']')).toEqual([]);

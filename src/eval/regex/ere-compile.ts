@@ -113,23 +113,23 @@ function isDigitCode(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-// The POSIX collating-element names libstdc++ knows, for [.name.].
-const COLLATE_NAMES: Record<string, string> = {
-  NUL: '\0', SOH: '\x01', STX: '\x02', ETX: '\x03', EOT: '\x04', ENQ: '\x05', ACK: '\x06',
-  alert: '\x07', backspace: '\b', tab: '\t', newline: '\n', 'vertical-tab': '\v',
-  'form-feed': '\f', 'carriage-return': '\r', space: ' ', 'exclamation-mark': '!',
-  'quotation-mark': '"', 'number-sign': '#', 'dollar-sign': '$', 'percent-sign': '%',
-  ampersand: '&', apostrophe: "'", 'left-parenthesis': '(', 'right-parenthesis': ')',
-  asterisk: '*', 'plus-sign': '+', comma: ',', hyphen: '-', 'hyphen-minus': '-', period: '.',
-  'full-stop': '.', slash: '/', solidus: '/', zero: '0', one: '1', two: '2', three: '3',
-  four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9', colon: ':',
-  semicolon: ';', 'less-than-sign': '<', 'equals-sign': '=', 'greater-than-sign': '>',
-  'question-mark': '?', 'commercial-at': '@', 'left-square-bracket': '[', backslash: '\\',
-  'reverse-solidus': '\\', 'right-square-bracket': ']', 'circumflex-accent': '^',
-  circumflex: '^', underscore: '_', 'low-line': '_', 'grave-accent': '`',
-  'left-brace': '{', 'left-curly-bracket': '{', 'vertical-line': '|', 'right-brace': '}',
-  'right-curly-bracket': '}', tilde: '~', DEL: '\x7f',
-};
+// The collating-element names libstdc++'s regex_traits knows, for [.name.]
+// and [=name=]: one per character code 0–127, in code order. Letters are
+// their own names; no other single character is (`[[.-.]]` is an error).
+const COLLATE_NAME_LIST = [
+  'NUL', 'SOH', 'STX', 'ETX', 'EOT', 'ENQ', 'ACK', 'alert', 'backspace', 'tab', 'newline', 'vertical-tab',
+  'form-feed', 'carriage-return', 'SO', 'SI', 'DLE', 'DC1', 'DC2', 'DC3', 'DC4', 'NAK', 'SYN', 'ETB', 'CAN',
+  'EM', 'SUB', 'ESC', 'IS4', 'IS3', 'IS2', 'IS1',
+  'space', 'exclamation-mark', 'quotation-mark', 'number-sign', 'dollar-sign', 'percent-sign', 'ampersand',
+  'apostrophe', 'left-parenthesis', 'right-parenthesis', 'asterisk', 'plus-sign', 'comma', 'hyphen', 'period',
+  'slash', 'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'colon', 'semicolon',
+  'less-than-sign', 'equals-sign', 'greater-than-sign', 'question-mark', 'commercial-at',
+  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+  'left-square-bracket', 'backslash', 'right-square-bracket', 'circumflex', 'underscore', 'grave-accent',
+  ...'abcdefghijklmnopqrstuvwxyz',
+  'left-curly-bracket', 'vertical-line', 'right-curly-bracket', 'tilde', 'DEL',
+];
+const COLLATE_NAMES = new Map(COLLATE_NAME_LIST.map((name, code) => [name, code]));
 
 class Parser {
   private i = 0;
@@ -280,11 +280,19 @@ class Parser {
     const singles = new Set<number>();
     const ranges: [number, number][] = [];
     const classes: ((c: number) => boolean)[] = [];
-    const classNames: string[] = [];
+    const classJs: string[] = [];
     let atStart = true;
 
-    // One bracket token: a character (possibly a range endpoint), a class, or the end.
-    type Tok = { k: 'char'; c: number } | { k: 'class'; f: (c: number) => boolean; name: string } | { k: 'dash' } | { k: 'end' };
+    // One bracket token: a character, a class, a dash or the end. A
+    // collating symbol ([.x.]) is a character that may start a range but not
+    // end one (libstdc++ ends a range only with a plain character or a dash);
+    // an equivalence class ([=x=]) is a class: x in either case, as the C
+    // locale's primary collation key is the lower-cased character.
+    type Tok =
+      | { k: 'char'; c: number; plain: boolean }
+      | { k: 'class'; f: (c: number) => boolean; js: string }
+      | { k: 'dash' }
+      | { k: 'end' };
     const next = (): Tok => {
       if (this.i >= re.length) fail();
       const ch = re[this.i++]!;
@@ -303,26 +311,27 @@ class Parser {
           if (kind === ':') {
             const f = CLASSES[name];
             if (!f) fail();
-            return { k: 'class', f, name };
+            return { k: 'class', f, js: JS_CLASSES[name]! };
           }
-          const s = name.length === 1 ? name : COLLATE_NAMES[name];
-          if (s === undefined) fail();
-          return { k: 'char', c: s.charCodeAt(0) };
+          const code = COLLATE_NAMES.get(name);
+          if (code === undefined) fail();
+          if (kind === '.') return { k: 'char', c: code, plain: false };
+          const lower = isAlpha(code) ? code | 0x20 : code;
+          const f = (c: number): boolean => (isAlpha(c) ? c | 0x20 : c) === lower;
+          return { k: 'class', f, js: isAlpha(code) ? jsChar(lower) + jsChar(lower & ~0x20) : jsChar(code) };
         }
-        return { k: 'char', c: 0x5b };
+        return { k: 'char', c: 0x5b, plain: true };
       }
       if (ch === ']' && !wasStart) return { k: 'end' };
-      return { k: 'char', c: ch.charCodeAt(0) };
+      return { k: 'char', c: ch.charCodeAt(0), plain: true };
     };
 
-    // libstdc++ keeps one pending character so it can tell `a-z` from `a-`.
+    // libstdc++ keeps the last character back so it can tell `a-z` from
+    // `a`; after a class or a range there is none, and no range can start.
     let pending: number | undefined;
     let tok = next();
-    // A leading dash is literal.
-    if (tok.k === 'dash') {
-      singles.add(0x2d);
-      tok = next();
-    }
+    // A leading dash is a character: it may start a range (`[--a]`).
+    if (tok.k === 'dash') tok = { k: 'char', c: 0x2d, plain: true };
     for (;;) {
       if (tok.k === 'end') {
         if (pending !== undefined) singles.add(pending);
@@ -332,40 +341,28 @@ class Parser {
         if (pending !== undefined) singles.add(pending);
         pending = undefined;
         classes.push(tok.f);
-        classNames.push(tok.name);
+        classJs.push(tok.js);
         tok = next();
-        if (tok.k === 'dash') {
-          // `[[:alpha:]-z]` is an invalid range; `[[:alpha:]-]` is fine.
-          const after = next();
-          if (after.k !== 'end') fail();
-          singles.add(0x2d);
-          tok = after;
-        }
         continue;
       }
       if (tok.k === 'dash') {
-        // A dash after a completed range or class, not at the end.
         const after = next();
         if (after.k === 'end') {
+          // `-]`: a literal dash.
           if (pending !== undefined) singles.add(pending);
           singles.add(0x2d);
           break;
         }
-        if (pending === undefined) {
-          // e.g. `[a-c-e]`, or `--x` after a range
-          fail();
-        }
-        if (after.k !== 'char') fail();
-        if (pending > after.c) fail();
-        ranges.push([pending, after.c]);
+        // `[[:alpha:]-z]`, and a dash after a range (`[a-c-e]`): no range can start here.
+        if (pending === undefined) fail();
+        let end: number;
+        if (after.k === 'dash') end = 0x2d;
+        else if (after.k === 'char' && after.plain) end = after.c;
+        else fail();
+        if (pending > end) fail();
+        ranges.push([pending, end]);
         pending = undefined;
         tok = next();
-        if (tok.k === 'dash') {
-          const after2 = next();
-          if (after2.k !== 'end') fail();
-          singles.add(0x2d);
-          tok = after2;
-        }
         continue;
       }
       // A character.
@@ -383,7 +380,7 @@ class Parser {
     let js = negate ? '[^' : '[';
     for (const c of singles) js += jsChar(c);
     for (const [lo, hi] of ranges) js += `${jsChar(lo)}-${jsChar(hi)}`;
-    for (const name of classNames) js += JS_CLASSES[name];
+    for (const c of classJs) js += c;
     js += ']';
     // `[^...]` of nothing would be an empty JS class; that cannot be written in ERE anyway.
     return { t: 'char', test: negate ? (c) => !test(c) : test, js };
