@@ -13,6 +13,7 @@
 import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors.js';
 import type { Pos } from './position.js';
 import { sortBytewiseInPlace } from '../sort-strings.js';
+import { firstInNixOrder } from './builtins/derivation-context.js';
 
 // ---------------------------------------------------------------------------
 // Strings, paths
@@ -1159,7 +1160,7 @@ export function forceStringNoCtx(x: Lazy, pos?: Pos, ctx?: string): string {
   if (typeof x === 'string') return x;
   const v = forceStringValue(x, pos, ctx);
   if (typeof v === 'string') return v;
-  const first = [...v.ctx][0]!;
+  const first = firstInNixOrder(v.ctx)!;
   throw withCtx(
     new EvalError(`the string '${v.s}' is not allowed to refer to a store path (such as '${displayContextElem(first)}')`),
     pos,

@@ -105,6 +105,22 @@ describe('derivationStrict errors', () => {
     expect(messageOf(errors.toFileWithOutputRef!.expr)).toMatch(
       /^files created by builtins.toFile may not reference derivations, but refs-out references !out!\/nix\/store\/[a-z0-9]{32}-dep.drv$/,
     );
+    // Of several, the one current Nix meets first in its sorted context: `=drv` before `!output!drv`, then by .drv path and output.
+    const d = (name: string) => `(derivation { name = "${name}"; system = "x"; builder = "/bin/sh"; outputs = [ "lib" "out" ]; })`;
+    const drvOf = (name: string) => evalString(`${d(name)}.drvPath`);
+    const [first, second] = [drvOf('a'), drvOf('b')].sort();
+    const nameOf = (p: string) => p.slice(p.indexOf('-') + 1, -4);
+    expect(messageOf(`builtins.toFile "t" "\${${d(nameOf(second!))}.out}\${${d(nameOf(first!))}.out}\${${d(nameOf(first!))}.lib}"`)).toBe(
+      `files created by builtins.toFile may not reference derivations, but t references !lib!${first}`,
+    );
+    expect(messageOf(`builtins.toFile "t" "\${${d('a')}.out}\${${d('b')}.drvPath}"`)).toBe(
+      `files created by builtins.toFile may not reference derivations, but t references =${drvOf('b')}`,
+    );
+    // A string that may not have a context names, as current Nix does, a path before any derivation.
+    const file = evalString('builtins.toFile "f" "x"');
+    expect(messageOf(`builtins.getAttr "\${${d('a')}.lib}\${builtins.toFile "f" "x"}" {}`)).toMatch(
+      new RegExp(`is not allowed to refer to a store path \\(such as '${file}'\\)$`),
+    );
     expect(messageOf(errors.contentAddressedNeedsFeature!.expr)).toBe(
       "experimental Nix feature 'ca-derivations' is disabled; add '--extra-experimental-features ca-derivations' to enable it",
     );

@@ -18,3 +18,22 @@ export function parseNixContextElem(elem: string): ContextElem {
   }
   return { kind: 'opaque', path: elem };
 }
+
+/**
+ * The element Nix's sorted context holds first (the one its messages
+ * name): paths, then whole derivations, then outputs, each kind by its
+ * store path (and outputs by name). Our contexts keep insertion order.
+ */
+export function firstInNixOrder(elems: Iterable<string>): string | undefined {
+  let first: string | undefined;
+  let firstKey = '';
+  for (const elem of elems) {
+    const c = parseNixContextElem(elem);
+    const key = c.kind === 'opaque' ? `0${c.path}` : c.kind === 'drvDeep' ? `1${c.drvPath}` : `2${c.drvPath}\0${c.output}`;
+    if (first === undefined || key < firstKey) {
+      first = elem;
+      firstKey = key;
+    }
+  }
+  return first;
+}

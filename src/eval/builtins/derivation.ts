@@ -56,7 +56,7 @@ import {
   type Derivation,
 } from '../../store/derivation.js';
 import { downstreamPlaceholder, fillInputAddressedOutputs, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
-import { parseNixContextElem } from './derivation-context.js';
+import { firstInNixOrder, parseNixContextElem } from './derivation-context.js';
 
 // ---------------------------------------------------------------------------
 // What we remember per store about what this process wrote: in read-only
@@ -515,12 +515,16 @@ function toFile(state: EvalState, args: Lazy[]): Value {
   const contents = forceStringValue(args[1]!, undefined, 'while evaluating the second argument passed to builtins.toFile');
   const refs: string[] = [];
   if (contents instanceof NixString) {
+    const derivations: string[] = [];
     for (const elem of contents.ctx) {
       const c = parseNixContextElem(elem);
-      if (c.kind !== 'opaque')
-        throw new EvalError(`files created by builtins.toFile may not reference derivations, but ${name} references ${elem}`);
-      refs.push(c.path);
+      if (c.kind === 'opaque') refs.push(c.path);
+      else derivations.push(elem);
     }
+    // Nix names the first derivation its sorted context holds.
+    const first = firstInNixOrder(derivations);
+    if (first !== undefined)
+      throw new EvalError(`files created by builtins.toFile may not reference derivations, but ${name} references ${first}`);
   }
   const text = typeof contents === 'string' ? contents : contents.s;
   const path = addText(state.store, name, text, refs.sort());
