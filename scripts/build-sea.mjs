@@ -3,7 +3,7 @@
 // single-executable-application support: esbuild bundles the compiled CLI
 // into one CommonJS file, `node --experimental-sea-config` turns it into a
 // blob, postject injects the blob into a copy of the node binary. The native
-// SQLite addon and corepkgs/ travel as SEA assets; src/cli/sea-assets.ts
+// SQLite addon and corepkgs/ travel as SEA assets; src/sea-assets.ts
 // unpacks them on first use. Links named nix-build, nix-instantiate, ... next
 // to the binary make it dispatch by name, as bin/ does.
 //

@@ -11,7 +11,7 @@ import { EvalState, parseNixPathEnv, resolveExprPath } from '../eval/eval-state.
 import { NixAttrs, FnThunk, type Lazy } from '../eval/values.js';
 import type { Store } from '../store/store-api.js';
 import type { CommonArgs } from './args.js';
-import { seaCorepkgsDir } from './sea-assets.js';
+import { seaCorepkgsDir } from '../sea-assets.js';
 import { decodeBytes } from '../byte-strings.js';
 import { readText, writeText } from '../byte-fs.js';
 import { envValueWithBytes } from '../process-bytes.js';

@@ -54,7 +54,7 @@ import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
 import { encodeBytes } from '../byte-strings.js';
 import { derivationOutputPath, readDerivation } from '../store/derivation.js';
-import { parseNixContextElem } from './builtins/derivation-context.js';
+import { parseNixContextElem } from './context-elements.js';
 import { exists, existsNoFollow, lstat, readLink, readText, realPath, stat } from '../byte-fs.js';
 import { formatFixed6 } from './float-format.js';
 

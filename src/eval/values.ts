@@ -13,7 +13,7 @@
 import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors.js';
 import type { Pos } from './position.js';
 import { sortBytewiseInPlace } from '../sort-strings.js';
-import { firstInNixOrder } from './builtins/derivation-context.js';
+import { firstInNixOrder } from './context-elements.js';
 
 // ---------------------------------------------------------------------------
 // Strings, paths

@@ -22,7 +22,7 @@ import {
 import type { EvalState } from '../eval-state.js';
 import { isStorePath } from '../../store/store-path.js';
 import { sortBytewiseInPlace } from '../../sort-strings.js';
-import { parseNixContextElem as parseContextElem } from './derivation-context.js';
+import { parseNixContextElem as parseContextElem } from '../context-elements.js';
 
 function isDerivationName(path: string): boolean {
   return path.endsWith('.drv');

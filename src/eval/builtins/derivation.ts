@@ -56,7 +56,7 @@ import {
   type Derivation,
 } from '../../store/derivation.js';
 import { downstreamPlaceholder, fillInputAddressedOutputs, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
-import { firstInNixOrder, parseNixContextElem } from './derivation-context.js';
+import { firstInNixOrder, parseNixContextElem } from '../context-elements.js';
 
 // ---------------------------------------------------------------------------
 // What we remember per store about what this process wrote: in read-only

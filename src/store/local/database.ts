@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { loadPackage } from '../../load-package.js';
-import { sqliteNativeBinding } from '../../cli/sea-assets.js';
+import { sqliteNativeBinding } from '../../sea-assets.js';
 import { NixError } from '../../eval/errors.js';
 import { parseHashAnyPrefixed, printHash } from '../hash.js';
 import type { ValidPathInfo } from '../store-api.js';

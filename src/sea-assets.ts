@@ -2,12 +2,12 @@
 // the SQLite addon, which Node can only load from a real file, and corepkgs/.
 // Outside a SEA these come from node_modules and the source tree as usual.
 
-import { createHash } from '../store/hash.js';
+import { createHash } from './store/hash.js';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-import { seaModule } from '../single-executable.js';
+import { seaModule } from './single-executable.js';
 
 /** The text of an embedded asset, or undefined outside a SEA or when absent. */
 export function seaAssetText(key: string): string | undefined {

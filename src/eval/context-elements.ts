@@ -2,7 +2,7 @@
 // `/nix/store/…` (a path), `=/nix/store/….drv` (a derivation with its whole
 // closure, from drvPath) and `!<output>!/nix/store/….drv` (one output).
 
-import { EvalError } from '../errors.js';
+import { EvalError } from './errors.js';
 
 export type ContextElem =
   | { kind: 'opaque'; path: string }
