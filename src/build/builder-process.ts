@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Spawner } from './spawn-helper.js';
+import { execWithBytes } from '../exec-bytes.js';
 
 export interface ProcessStatus {
   code: number;
@@ -34,8 +35,17 @@ const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown a
  * log for live display and --max-silent-time.
  */
 export async function runProcess(spawner: Spawner, command: string, args: string[], o: RunOptions): Promise<ProcessStatus> {
+  // Through Perl when an argument or variable holds bytes that are not UTF-8 (exec-bytes.ts).
+  let exec;
+  try {
+    exec = execWithBytes({ command, args, env: o.env, argv0: o.argv0, uid: o.uid, gid: o.gid });
+  } catch (e) {
+    // No Perl: the builder fails with the reason in its log, as a failed exec does.
+    fs.appendFileSync(o.logFile, `${(e as Error).message}\n`);
+    return { code: 1 };
+  }
   const child = spawner.spawn({
-    command, args, env: o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
+    command: exec.command, args: exec.args, env: exec.env ?? o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
     ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
   });
   const started = Date.now();
@@ -88,6 +98,7 @@ export async function runProcess(spawner: Spawner, command: string, args: string
     if (status.signal) return { code: 1, signal: SIGNAL_NUMBERS[status.signal] ?? 9 };
     return { code: status.code ?? 1 };
   } finally {
+    exec.cleanup();
     if (timer) clearInterval(timer);
     o.signal?.removeEventListener('abort', onAbort);
     drain();

@@ -4,8 +4,7 @@
 // `nix-store --register-validity` with empty deriver lines. Derivations in
 // the closure bring their outputs' closures along (Nix's exportReferences).
 
-import fs from 'node:fs';
-import { parseDerivationFile, derivationOutputPath } from '../store/derivation.js';
+import { readDerivation, derivationOutputPath } from '../store/derivation.js';
 import { compareBytewise } from '../sort-strings.js';
 import { isDerivationPath, isInStore, toStorePath } from '../store/store-path.js';
 import type { BuildStore } from './build-store.js';
@@ -27,7 +26,7 @@ function exportReferences(store: BuildStore, storePath: string, inputPaths: Set<
   closureInto(store, storePath, paths);
   for (const p of [...paths]) {
     if (!isDerivationPath(p)) continue;
-    const drv = parseDerivationFile(fs.readFileSync(store.toRealPath(p), 'utf8'), p, store.storeDir);
+    const drv = readDerivation(store, p);
     for (const name of drv.outputs.keys()) {
       const out = derivationOutputPath(drv, name, store.storeDir);
       if (out && store.isValidPath(out)) closureInto(store, out, paths);

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
-import { parseDerivationFile, derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { readDerivation, derivationOutputPath, type Derivation } from '../store/derivation.js';
 import { compareBytewise } from '../sort-strings.js';
 import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
@@ -331,7 +331,7 @@ export class Worker {
   readDerivation(drvPath: string): Derivation {
     let drv = this.drvCache.get(drvPath);
     if (!drv) {
-      drv = parseDerivationFile(fs.readFileSync(this.store.toRealPath(drvPath), 'utf8'), drvPath, this.store.storeDir);
+      drv = readDerivation(this.store, drvPath);
       this.drvCache.set(drvPath, drv);
     }
     return drv;

@@ -5,7 +5,6 @@
 // -K, -Q, --cores, --max-silent-time, --timeout, --option ...). A store
 // derivation given as a file is built directly.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
@@ -13,7 +12,7 @@ import { localStoreOptions } from '../cli/store-options.js';
 import type { CommandContext } from '../cli/run-command.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import type { LocalStore } from '../store/local/local-store.js';
-import { derivationOutputPath, parseDerivationFile, type Derivation } from '../store/derivation.js';
+import { derivationOutputPath, readDerivation, type Derivation } from '../store/derivation.js';
 import { isDerivationPath, isStorePath } from '../store/store-path.js';
 import { missingLines, queryMissing, realisePaths, resultLinkName, type BuildTarget } from '../build/realise.js';
 import { BuildProgress, formatError } from '../build/progress.js';
@@ -38,7 +37,7 @@ function readDerivationOf(store: LocalStore, cache: Map<string, Derivation>) {
   return (drvPath: string): Derivation => {
     let drv = cache.get(drvPath);
     if (!drv) {
-      drv = parseDerivationFile(fs.readFileSync(store.toRealPath(drvPath), 'utf8'), drvPath, store.storeDir);
+      drv = readDerivation(store, drvPath);
       cache.set(drvPath, drv);
     }
     return drv;

@@ -5,6 +5,7 @@
 
 import { NixError } from '../eval/errors.js';
 import { readFileSync } from 'node:fs';
+import { decodeBytes } from '../byte-strings.js';
 import type { FileIngestionMethod, Store } from './store-api.js';
 import { parseHashAlgo, parseHashNonSRIUnprefixed, printHash, type Hash, type HashAlgo } from './hash.js';
 import { sortBytewiseInPlace, sortStringsInPlace } from '../sort-strings.js';
@@ -368,10 +369,11 @@ export function writeDerivation(store: Store, drv: Derivation): string {
 }
 
 /** Reads and parses a .drv file of the store (through its real location in a chroot store). */
-export function readDerivation(store: Store, drvPath: string): Derivation {
+export function readDerivation(store: Pick<Store, 'toRealPath' | 'storeDir'>, drvPath: string): Derivation {
   let text: string;
   try {
-    text = readFileSync(store.toRealPath(drvPath), 'utf8');
+    // As bytes: an attribute may hold bytes that are not UTF-8 (byte-strings.ts).
+    text = decodeBytes(readFileSync(store.toRealPath(drvPath)));
   } catch (e) {
     throw new NixError(`path '${drvPath}' is not valid`);
   }

@@ -43,6 +43,12 @@ in rec {
     number = 42; flag = true; none = null; list = [ "x" 1 ];
     selfRef = placeholder "out";
   });
+  # Bytes that are not UTF-8 (half of "é" each) in a variable and an argument.
+  bytes = derivation (common // {
+    name = "env-bytes";
+    half = builtins.substring 0 1 "é";
+    args = [ "-c" ''printf '%s|%s' "$half" "$0" > $out'' (builtins.substring 1 1 "é") ];
+  });
   structured = derivation (common // {
     name = "env-structured";
     __structuredAttrs = true;
@@ -64,11 +70,11 @@ describe('the build environment', () => {
   beforeAll(() => {
     ourRoot = tempDir();
     refRoot = tempDir();
-    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured', 'graph', 'structuredGraph']);
-    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured', 'graph', 'structuredGraph'])).toEqual(drvs);
+    drvs = refInstantiate(ourRoot, EXPR, ['plain', 'structured', 'graph', 'structuredGraph', 'bytes']);
+    expect(refInstantiate(refRoot, EXPR, ['plain', 'structured', 'graph', 'structuredGraph', 'bytes'])).toEqual(drvs);
   });
 
-  it('is what Nix gives the builder, passAsFile and structured attributes included', async () => {
+  it('is what Nix gives the builder, passAsFile, structured attributes and bytes that are not UTF-8 included', async () => {
     const store = openChrootStore(ourRoot);
     try {
       const r = await realise(store, drvs.map((d) => drvTarget(d)), { cores: '3' });
@@ -77,9 +83,10 @@ describe('the build environment', () => {
         '--option', 'allowed-impure-host-deps', '/bin /usr /lib /lib64', ...drvs], { encoding: 'utf8' });
       expect(ref.status).toBe(0);
       for (const out of ref.stdout.trim().split('\n')) {
-        const ours = fs.readFileSync(store.toRealPath(out), 'utf8');
-        const theirs = fs.readFileSync(refRoot + out, 'utf8');
-        expect(ours).toBe(theirs);
+        // As bytes: text decoding would hide a byte replaced by U+FFFD.
+        const ours = fs.readFileSync(store.toRealPath(out));
+        const theirs = fs.readFileSync(refRoot + out);
+        expect(ours.toString('latin1')).toBe(theirs.toString('latin1'));
       }
     } finally {
       store.close();

@@ -29,6 +29,12 @@ describe('builtins.exec', () => {
     expect(evalNix('builtins.exec [ "echo" "./foo" ]', native())).toBe('/foo');
   });
 
+  it('passes arguments that are not UTF-8 as their bytes', () => {
+    // Half of "é" (the byte 0xC3); the program prints the bytes it got in hexadecimal.
+    const src = String.raw`builtins.exec [ "sh" "-c" "printf %s \"$0\" | od -An -tx1 | tr -d ' \\n' | sed 's/.*/\"&\"/'" (builtins.substring 0 1 "é") ]`;
+    expect(evalNix(src, native())).toBe('"c3"');
+  });
+
   it("fails in Nix's words", () => {
     expect(evalError('builtins.exec [ ]', native())).toBe("at least one argument to 'exec' required");
     expect(evalError('builtins.exec [ "false" ]', native())).toBe("program 'false' failed with exit code 1");

@@ -11,13 +11,24 @@ import { forceList, type Value } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { decodeBytes } from '../../byte-strings.js';
 import { statusToString } from '../../process-status.js';
+import { execWithBytes } from '../../exec-bytes.js';
 
 function runProgram(state: EvalState, program: string, args: string[]): string {
-  // An argument holding raw bytes reaches the program as UTF-8 (node's
-  // spawn takes text only), unlike in Nix; its output keeps its bytes.
   // Loaded on use: node:child_process brings Node's streams, which start-up avoids.
   const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
-  const r = spawnSync(program, args, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: Number.MAX_SAFE_INTEGER });
+  // Arguments holding bytes that are not UTF-8 go through Perl (exec-bytes.ts).
+  let exec;
+  try {
+    exec = execWithBytes({ command: program, args, failurePrefix: 'error: ' });
+  } catch (e) {
+    throw new EvalError((e as Error).message);
+  }
+  let r;
+  try {
+    r = spawnSync(exec.command, exec.args, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: Number.MAX_SAFE_INTEGER });
+  } finally {
+    exec.cleanup();
+  }
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : r.error.message;

@@ -2,6 +2,7 @@
 // returns the exact text Nix prints, so the command layer only writes it.
 
 import fs from 'node:fs';
+import { decodeBytes } from '../../byte-strings.js';
 import path from 'node:path';
 import { NixError, UsageError } from '../../eval/errors.js';
 import { parseDerivation, derivationOutputPath, type Derivation } from '../derivation.js';
@@ -46,7 +47,7 @@ export function followLinksToStorePath(store: LocalStore, arg: string, cwd = pro
 /** Reads and parses a derivation in the store (it must be valid). */
 export function readStoreDerivation(store: LocalStore, drvPath: string): Derivation {
   if (!store.isValidPath(drvPath)) throw new NixError(`path '${drvPath}' is not valid`);
-  const text = fs.readFileSync(store.toRealPath(drvPath), 'utf8');
+  const text = decodeBytes(fs.readFileSync(store.toRealPath(drvPath)));
   return parseDerivation(text, storePathName(drvPath).slice(0, -DRV_EXTENSION.length), store.storeDir);
 }
 
