@@ -77,6 +77,15 @@ describe('the native derivation body', () => {
     });
   }
 
+  it('leaves `all` and its elements unevaluated, as the map in derivation.nix does', () => {
+    const shown = (native: boolean, src: string) => printAmbiguous(state(native).evalString(src));
+    for (const src of [`derivation { ${base} }`, `(derivation { ${base} outputs = [ "out" "dev" ]; }).all`]) {
+      expect(shown(true, src)).toBe(shown(false, src));
+    }
+    expect(shown(true, `derivation { ${base} }`)).toMatch(/^\{ all = <CODE>; /);
+    expect(shown(true, `(derivation { ${base} outputs = [ "out" "dev" ]; }).all`)).toBe('[ <CODE> <CODE> ]');
+  });
+
   it('points positions and traces into derivation-internal.nix', () => {
     expect(observe(`derivation { ${base} }`, true)).toMatch(/^outPath @ «nix-internal»\/derivation-internal\.nix:49:7$/m);
     const err = observe(`(derivation { name = "~x~"; system = "x86_64-linux"; builder = "/bin/sh"; }).outPath`, true, true);

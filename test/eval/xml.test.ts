@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { evalNix, newState } from './eval-helpers.js';
 import { printValueAsXml } from '../../src/eval/builtins/xml.js';
 
@@ -54,8 +57,18 @@ describe('toXML', () => {
     const state = newState();
     const v = state.evalString('{ a = 1 + 1; }');
     const xml = printValueAsXml(state, v, { strict: false, location: true });
-    // As Nix 2.8, an expression given as a string shows its text as the path.
-    expect(xml).toContain('<attr column="3" line="1" name="a" path="{ a = 1 + 1; }">');
+    // An expression given as a string has no path (Nix 2.8 showed its text there).
+    expect(xml).toContain('<attr column="3" line="1" name="a">');
     expect(xml).toContain('<unevaluated />');
+  });
+
+  it("names a file's path, and derivation.nix's as current Nix does", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnix-xml-'));
+    fs.writeFileSync(path.join(dir, 'a.nix'), '{\n  a = x: x;\n}\n');
+    const state = newState();
+    const xml = printValueAsXml(state, state.evalFile(path.join(dir, 'a.nix')), { strict: false, location: true });
+    expect(xml).toContain(`<attr column="3" line="2" name="a" path="${path.join(dir, 'a.nix')}">`);
+    const drv = state.evalString('derivation { name = "x"; system = "s"; builder = "b"; }');
+    expect(printValueAsXml(state, drv, { strict: true, location: true })).toMatch(/<attr column="\d+" line="\d+" name="all" path="\/derivation-internal.nix">/);
   });
 });

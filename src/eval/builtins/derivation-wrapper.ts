@@ -18,7 +18,7 @@
 import type { EvalState } from '../eval-state.js';
 import type { Origin, Pos } from '../position.js';
 import { NixError } from '../errors.js';
-import { force, Lambda, NixAttrs, noEnv, Shape, SPECIAL, Thunk, thunkOf, updateAttrs, type Code, type Env, type Lazy, type Value } from '../values.js';
+import { FnThunk, force, Lambda, NixAttrs, noEnv, Shape, SPECIAL, Thunk, thunkOf, updateAttrs, type Code, type Env, type Lazy, type Value } from '../values.js';
 
 /** Names the wrapper sets itself; an output with one of these names takes the Nix path. */
 const OWN_NAMES = new Set(['all', 'drvAttrs', 'outPath', 'drvPath', 'type', 'outputName']);
@@ -111,10 +111,10 @@ class NativeBody {
     const pos = this.pos;
     const strict = new StrictThunk(state, drvAttrsArg, pos.call);
     const shape = this.shapeFor(names);
-    // `all` and the sets listToAttrs makes: one cell per output, filled in
-    // below (each output's set holds all of them).
+    // The sets listToAttrs makes: one cell per output, filled in below (each
+    // output's set holds all of them, and `all` lists them).
     const cells: Thunk[] = names.map(() => thunkOf(null));
-    const all: Lazy[] = cells;
+    const all = new AllOutputsThunk(cells);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       // concat, not push: the array is kept (one per derivation), and one
@@ -168,6 +168,23 @@ class NativeBody {
 }
 
 /** `derivationStrict drvAttrs`, called as the Nix code calls it (same trace frame, same call depth). */
+/**
+ * `all = map (x: x.value) outputsList`: like that `map`, unevaluated until
+ * used, and so are its elements (printing shows them as Nix does).
+ */
+class AllOutputsThunk extends Thunk {
+  private declare cells: Thunk[] | null;
+  constructor(cells: Thunk[]) {
+    super(SPECIAL, noEnv);
+    this.cells = cells;
+  }
+  protected override compute(): Value {
+    const r = this.cells!.map((c) => new FnThunk(() => c.force()));
+    this.cells = null;
+    return r;
+  }
+}
+
 class StrictThunk extends Thunk {
   // Declared fields: no field initializer to run per construction (see NixString).
   private declare state: EvalState | null;

@@ -22,6 +22,7 @@ import type { EvalState } from '../eval-state.js';
 import type { Pos } from '../position.js';
 import { formatFloat } from '../float-format.js';
 import { enterCallDepth } from './json.js';
+import { DERIVATION_INTERNAL_PATH } from './derivation.js';
 
 type XmlAttrs = Record<string, string>;
 
@@ -68,11 +69,11 @@ export interface XmlOptions {
 
 function posAttrs(a: XmlAttrs, pos: Pos | undefined): void {
   if (!pos) return;
-  // Nix 2.8 keeps an expression's source text where a file name would be, so
-  // positions in `-E` expressions and stdin show it as their path.
+  // Only files have a path (Nix 2.8 put an `-E` expression's or stdin's
+  // text there; current Nix leaves it out). The internal derivation.nix is
+  // a file at the root of Nix's internal accessor.
   const o = pos.origin;
-  if (o.kind === 'file') a['path'] = o.path;
-  else if (o.kind === 'string' || o.kind === 'stdin') a['path'] = o.source;
+  if (o.kind === 'file') a['path'] = o.path === DERIVATION_INTERNAL_PATH ? '/derivation-internal.nix' : o.path;
   a['line'] = String(pos.line);
   a['column'] = String(pos.column);
 }
