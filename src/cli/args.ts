@@ -8,8 +8,11 @@
 // The command gets the first look at each argument; what it does not claim
 // is tried against the common flags, and an unknown flag is a usage error.
 
-import { UsageError } from '../eval/errors.js';
-import { SETTINGS, Settings, canonicalSettingName, parseIntWithUnit } from './settings.js';
+import { NixError, UsageError } from '../eval/errors.js';
+import { SETTINGS, SettingError, Settings, canonicalSettingName, parseIntWithUnit } from './settings.js';
+
+/** What `--log-format` takes. */
+const LOG_FORMATS = new Set(['raw', 'raw-with-logs', 'internal-json', 'bar', 'bar-with-logs']);
 
 export type AutoArg =
   | { kind: 'expr'; expr: string }
@@ -97,8 +100,9 @@ export class ArgCursor {
     }
     return got;
   }
-  intValue(opt: string): number {
-    const v = this.value(opt);
+  /** An integer flag's value (the flag-style message when it is missing). */
+  intValue(flag: string): number {
+    const v = this.values(flag, 1)[0]!;
     const n = parseIntWithUnit(v);
     if (n === undefined) throw new UsageError(`'${v}' is not an integer`);
     return n;
@@ -107,8 +111,8 @@ export class ArgCursor {
 
 /**
  * The command's own handler: return true if it consumed `arg` (and any values
- * through the cursor). Positional arguments arrive here too; flags after `--`
- * arrive with `positional` set.
+ * through the cursor). Positional arguments arrive here too, with
+ * `positional` set; so does everything after `--`, one argument at a time.
  */
 export type ArgHandler = (arg: string, cursor: ArgCursor, positional: boolean) => boolean;
 
@@ -134,9 +138,15 @@ export function parseLegacyArgs(argv: string[], settings: Settings, handler: Arg
       dashDash = true;
       continue;
     }
-    if (dashDash || !arg.startsWith('-') || arg === '-') {
-      if (!handler(arg, cursor, dashDash || arg === '-' || !arg.startsWith('-')))
-        throw new UsageError(`unexpected argument '${arg}'`);
+    if (dashDash) {
+      // Nix hands each argument after `--` to the command's own handler on
+      // its own: the command's flags still work (with nothing after them
+      // to take as a value), the common ones do not.
+      if (!handler(arg, new ArgCursor([]), arg === '-' || !arg.startsWith('-'))) throw new UsageError(`unexpected argument '${arg}'`);
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      if (!handler(arg, cursor, true)) throw new UsageError(`unexpected argument '${arg}'`);
       continue;
     }
     // Common flags are tried first, as in Nix (MixCommonArgs before the command).
@@ -162,19 +172,34 @@ function commonFlag(arg: string, cursor: ArgCursor, c: CommonArgs): boolean {
       return true;
     case '--option': {
       const [name, value] = cursor.values(arg, 2);
-      if (!settings.set(name!, value!)) {
-        // Nix warns about unknown settings rather than failing.
-        process.stderr.write(`warning: unknown setting '${name}'\n`);
-        settings.warnings.pop();
+      try {
+        if (!settings.set(name!, value!)) {
+          // Nix warns about unknown settings rather than failing.
+          process.stderr.write(`warning: unknown setting '${name}'\n`);
+          settings.warnings.pop();
+        }
+      } catch (e) {
+        // And about a value the setting does not take (keeping the old one).
+        if (!(e instanceof SettingError)) throw e;
+        process.stderr.write(`warning: ${e.message}\n`);
       }
       return true;
     }
-    case '--log-format':
-      c.logFormat = cursor.value(arg);
+    case '--log-format': {
+      const format = cursor.values(arg, 1)[0]!;
+      if (!LOG_FORMATS.has(format)) throw new NixError(`option 'log-format' has an invalid value '${format}'`);
+      c.logFormat = format;
       return true;
+    }
     case '--max-jobs':
     case '-j':
-      settings.set('max-jobs', cursor.value(arg));
+      try {
+        settings.set('max-jobs', cursor.values(arg, 1)[0]!);
+      } catch (e) {
+        // A usage error here, as in Nix (with its hint to --help).
+        if (e instanceof SettingError) throw new UsageError(e.message);
+        throw e;
+      }
       return true;
     case '--arg': {
       const [name, expr] = cursor.values(arg, 2);

@@ -3,27 +3,31 @@
 // expressions named on the command line (files, `-E` strings, `-` for stdin,
 // `<lookup>` paths), and the stats printout of NIX_SHOW_STATS.
 
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Expr } from '../eval/ast.js';
 import { EvalError } from '../eval/errors.js';
-import { EvalState, parseNixPathEnv, resolveExprPath } from '../eval/eval-state.js';
+import { EvalState, resolveExprPath } from '../eval/eval-state.js';
 import { NixAttrs, FnThunk, type Lazy } from '../eval/values.js';
 import type { Store } from '../store/store-api.js';
 import type { CommonArgs } from './args.js';
+import type { Settings } from './settings.js';
 import { seaCorepkgsDir } from '../sea-assets.js';
 import { decodeBytes } from '../byte-strings.js';
 import { readText, writeText } from '../byte-fs.js';
-import { envValueWithBytes } from '../process-bytes.js';
 import { buildDuringEvaluation, childLogFlags } from './build-during-eval.js';
 import type { LocalStore } from '../store/local/local-store.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
   const s = common.settings;
-  // Search path order: -I first, then NIX_PATH, then the nix-path setting.
-  const nixPath = [...common.includes];
-  if (env.NIX_PATH !== undefined) nixPath.push(...parseNixPathEnv(env === process.env ? envValueWithBytes('NIX_PATH', env.NIX_PATH) : env.NIX_PATH));
-  else nixPath.push(...s.getStrings('nix-path'));
+  // The search path as Nix builds it: -I entries, then the nix-path setting
+  // (NIX_PATH overrides the configuration's, see loadSettings), then the
+  // channel directories that exist unless evaluation is restricted; none at
+  // all in pure evaluation mode.
+  const nixPath = s.getBool('pure-eval')
+    ? []
+    : [...common.includes, ...s.getStrings('nix-path'), ...(s.getBool('restrict-eval') ? [] : defaultNixPath(s, env))];
   const evalSystem = s.getString('eval-system');
   return new EvalState(store, {
     nixPath,
@@ -58,14 +62,32 @@ function lintLevel(v: string): 'ignore' | 'warn' | 'fatal' {
   return v === 'warn' || v === 'fatal' ? v : 'ignore';
 }
 
+/**
+ * The search path entries Nix adds after the configured ones, for those
+ * that exist: the user's channels, then root's nixpkgs channel and root's
+ * channels.
+ */
+function defaultNixPath(s: Settings, env: NodeJS.ProcessEnv): string[] {
+  const home = env.HOME || homedir();
+  const defExpr = s.getBool('use-xdg-base-directories') ? join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'nix', 'defexpr') : join(home, '.nix-defexpr');
+  const rootChannels = join(env.NIX_STATE_DIR || '/nix/var/nix', 'profiles', 'per-user', 'root', 'channels');
+  const out: string[] = [];
+  if (existsSync(join(defExpr, 'channels'))) out.push(join(defExpr, 'channels'));
+  if (existsSync(join(rootChannels, 'nixpkgs'))) out.push(`nixpkgs=${join(rootChannels, 'nixpkgs')}`);
+  if (existsSync(rootChannels)) out.push(rootChannels);
+  return out;
+}
+
 /** The --arg/--argstr/--arg-from-file/--arg-from-stdin set, as lazy values. */
 export function autoArgsOf(state: EvalState, common: CommonArgs): NixAttrs {
   const m = new Map<string, Lazy>();
   for (const [name, arg] of common.autoArgs) {
     switch (arg.kind) {
       case 'expr': {
+        // Parsed and bound now, as Nix does: a syntax error or an undefined
+        // variable fails the command even if the argument is never used.
         const expr = arg.expr;
-        m.set(name, new FnThunk(() => state.evalString(expr, { kind: 'string', source: expr }, process.cwd())));
+        m.set(name, new FnThunk(state.compileExpr(state.parseString(expr, { kind: 'string', source: expr }, process.cwd()))));
         break;
       }
       case 'string':

@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { envValueWithBytes } from '../process-bytes.js';
 
 export type SettingType = 'bool' | 'int' | 'string' | 'strings' | 'path' | 'size';
 
@@ -219,6 +220,13 @@ export class Settings {
     return true;
   }
 
+  /** Sets a list setting to these words (which may hold spaces). */
+  setStrings(name: string, values: string[]): void {
+    const canon = canonicalSettingName(name);
+    if (!canon || SETTINGS[canon]!.type !== 'strings') throw new Error(`internal: '${name}' is not a list setting`);
+    this.values.set(canon, values);
+  }
+
   /** The settings given a value (by nix.conf, NIX_CONFIG, --option or a flag), as `--option` text. */
   explicitValues(): [string, string][] {
     return [...this.values].map(([name, v]) => [name, Array.isArray(v) ? v.join(' ') : String(v)]);
@@ -253,6 +261,8 @@ function parseSettingValue(name: string, spec: SettingSpec, value: string): Sett
     case 'strings':
       return value.split(/[ \t\n\r]+/).filter((w) => w !== '');
     case 'string':
+      if (name === 'max-jobs' && value !== 'auto' && !/^[0-9]+$/.test(value)) throw new SettingError(`configuration setting 'max-jobs' should be 'auto' or an integer`);
+      return value;
     case 'path':
       return value;
   }
@@ -305,6 +315,29 @@ function userConfFiles(env: NodeJS.ProcessEnv): string[] {
   return [...dirs.reverse().map((d) => join(d, 'nix', 'nix.conf')), join(configHome, 'nix', 'nix.conf')];
 }
 
+/** NIX_PATH is colon-separated, except inside URLs (`https://…`). */
+export function parseNixPathEnv(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === ':') {
+      const rest = s.slice(i + 1);
+      if (/^\/\//.test(rest) && /[a-z]+$/.test(cur)) {
+        cur += c;
+        i++;
+        continue;
+      }
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += c;
+    i++;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
 /** Load settings from files and the environment, as Nix does at start-up. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const settings = new Settings();
@@ -320,6 +353,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     applyConfText(settings, text, file);
   }
   if (env.NIX_CONFIG) applyConfText(settings, env.NIX_CONFIG, '<NIX_CONFIG>');
+  // NIX_PATH overrides the configuration's nix-path, and --nix-path (or
+  // --option nix-path) on the command line overrides NIX_PATH in turn, while
+  // --extra-nix-path extends it: Nix sets the setting from the variable at
+  // this point, after the files and before the arguments.
+  if (env.NIX_PATH !== undefined) settings.setStrings('nix-path', parseNixPathEnv(env === process.env ? envValueWithBytes('NIX_PATH', env.NIX_PATH) : env.NIX_PATH));
   return settings;
 }
 

@@ -257,6 +257,12 @@ export class EvalState {
     return code(env);
   }
 
+  /** An expression bound in the base scope now (its undefined variables are reported now), to evaluate later. */
+  compileExpr(e: A.Expr): () => Value {
+    const code = this.compiler.compile(e, this.baseScope).code;
+    return () => code(this.baseEnv);
+  }
+
   /** `nix-instantiate -E`: evaluate a string; relative paths resolve against baseDir. */
   evalString(source: string, origin: Origin = { kind: 'string', source }, baseDir = process.cwd()): Value {
     return this.evalExpr(this.parseString(source, origin, baseDir));
@@ -1057,9 +1063,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       else if (name === prefix) suffix = '';
       else if (name.startsWith(prefix + '/')) suffix = name.slice(prefix.length + 1);
       else continue;
-      if (/^[a-z]+:\/\//.test(path) || path.startsWith('channel:') || path.startsWith('flake:')) continue;
-      const base = nodePath.resolve(path);
-      if (!exists(base)) continue;
+      const base = this.resolveLookupPathEntry(path);
+      if (base === undefined) continue;
       const res = suffix === '' ? base : nodePath.join(base, suffix);
       if (exists(res)) return res;
     }
@@ -1073,6 +1078,29 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
         : `file '${name}' was not found in the Nix search path (add it using $NIX_PATH or -I)`,
       pos,
     );
+  }
+
+  private resolvedLookupPaths = new Map<string, string | undefined>();
+
+  /**
+   * A search path entry's directory, once per entry as in Nix: undefined
+   * (with Nix's warning) when it does not exist, or when it is a URL, which
+   * tsnix cannot download yet.
+   */
+  private resolveLookupPathEntry(path: string): string | undefined {
+    if (this.resolvedLookupPaths.has(path)) return this.resolvedLookupPaths.get(path);
+    let r: string | undefined;
+    if (/^[a-z]+:\/\//.test(path) || path.startsWith('channel:') || path.startsWith('flake:')) {
+      this.warn(`Nix search path entry '${path}' cannot be downloaded, ignoring`);
+    } else {
+      r = nodePath.resolve(path);
+      if (!exists(r)) {
+        this.warn(`Nix search path entry '${path}' does not exist, ignoring`);
+        r = undefined;
+      }
+    }
+    this.resolvedLookupPaths.set(path, r);
+    return r;
   }
 
   /** The project's corepkgs/ directory (reachable as <nix/…>). */
@@ -1178,29 +1206,6 @@ export function parseLookupPathEntry(s: string): LookupPathEntry {
   const i = s.indexOf('=');
   if (i < 0) return { prefix: '', path: s };
   return { prefix: s.slice(0, i), path: s.slice(i + 1) };
-}
-
-/** NIX_PATH is colon-separated, except inside URLs (`https://…`). */
-export function parseNixPathEnv(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (c === ':') {
-      const rest = s.slice(i + 1);
-      if (/^\/\//.test(rest) && /[a-z]+$/.test(cur)) {
-        cur += c;
-        i++;
-        continue;
-      }
-      if (cur) out.push(cur);
-      cur = '';
-    } else cur += c;
-    i++;
-  }
-  if (cur) out.push(cur);
-  return out;
 }
 
 /** Follows symlinks in every component that exists; the rest of the path is kept as written. */

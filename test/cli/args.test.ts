@@ -46,10 +46,17 @@ describe('parseLegacyArgs', () => {
   });
 
   it('passes repeatable command flags and positionals to the command', () => {
-    const { seen } = collect(['-A', 'a', 'file.nix', '--attr', 'b', '-', '--', '--not-a-flag'], { '-A': 1, '--attr': 1 });
+    const { seen } = collect(['-A', 'a', 'file.nix', '--attr', 'b', '-', '--', 'x.nix', '--flag'], { '-A': 1, '--attr': 1, '--flag': 0 });
     // like Nix, `-Ab` expands to `-A -b`, so -A takes "-b" as its value
     expect(collect(['-Ab'], { '-A': 1 }).seen).toEqual(['-A -b']);
-    expect(seen).toEqual(['-A a', 'pos:file.nix', '--attr b', 'pos:-', 'pos:--not-a-flag']);
+    expect(seen).toEqual(['-A a', 'pos:file.nix', '--attr b', 'pos:-', 'pos:x.nix', '--flag']);
+  });
+
+  it("after `--`, gives the command each argument alone, as Nix's legacy commands get them", () => {
+    // The command's own flags still count, without values to take; common flags and unknown ones are unexpected.
+    expect(() => collect(['--', '-A', 'a'], { '-A': 1 })).toThrow("flag '-A' requires 1 argument(s), but only 0 were given");
+    expect(() => collect(['--', '--arg', 'x', '1'])).toThrow("unexpected argument '--arg'");
+    expect(() => collect(['--', '--nonsense'])).toThrow("unexpected argument '--nonsense'");
   });
 
   it('turns settings into flags: --option, --NAME VALUE, --no-NAME, --extra-NAME', () => {

@@ -50,6 +50,32 @@ describe('nix-instantiate --eval', () => {
     expect(inst(['--eval', '-I', `mylib=${join(dir, 'lib')}`, '-E', 'import <mylib>']).stdout).toBe('"lib!"\n');
     expect(inst(['--eval', '-E', 'import <lib>'], { env: { NIX_PATH: dir } }).stdout).toBe('"lib!"\n');
     expect(inst(['--find-file', 'mylib', '-I', `mylib=${join(dir, 'lib')}`]).stdout).toBe(`${join(dir, 'lib')}\n`);
+    // An entry that does not exist is skipped with Nix's warning, once.
+    expect(inst(['--eval', '--strict', '-I', '/nonexistent-entry', '-I', dir, '-E', '[ (import <lib>) (import <lib>) ]'])).toMatchObject({
+      stdout: '[ "lib!" "lib!" ]\n',
+      stderr: "warning: Nix search path entry '/nonexistent-entry' does not exist, ignoring\n",
+    });
+  });
+
+  it('builds the search path as Nix does: -I, nix-path (NIX_PATH over nix.conf, --nix-path over NIX_PATH), the channels', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-inst-'));
+    const home = join(dir, 'home');
+    const state = join(dir, 'state');
+    const rootChannels = join(state, 'profiles', 'per-user', 'root', 'channels');
+    mkdirSync(join(home, '.nix-defexpr', 'channels'), { recursive: true });
+    mkdirSync(join(rootChannels, 'nixpkgs'), { recursive: true });
+    const nixPath = (args: string[], env: Record<string, string> = {}) =>
+      inst(['--eval', '--strict', '-E', 'map (e: "${e.prefix}=${e.path}") builtins.nixPath', ...args], {
+        env: { HOME: home, NIX_STATE_DIR: state, ...env },
+        nixConf: 'nix-path = conf=/c',
+      }).stdout;
+    const channels = `"=${home}/.nix-defexpr/channels" "nixpkgs=${rootChannels}/nixpkgs" "=${rootChannels}"`;
+    expect(nixPath([])).toBe(`[ "conf=/c" ${channels} ]\n`);
+    expect(nixPath(['-I', 'i=/i'], { NIX_PATH: 'env=/e:/f' })).toBe(`[ "i=/i" "env=/e" "=/f" ${channels} ]\n`);
+    expect(nixPath(['--nix-path', 'flag=/f'], { NIX_PATH: 'env=/e' })).toBe(`[ "flag=/f" ${channels} ]\n`);
+    expect(nixPath(['--extra-nix-path', 'more=/m'], { NIX_PATH: 'env=/e' })).toBe(`[ "env=/e" "more=/m" ${channels} ]\n`);
+    expect(nixPath(['--option', 'restrict-eval', 'true'], { NIX_PATH: '' })).toBe('[ ]\n');
+    expect(nixPath(['--option', 'pure-eval', 'true', '-I', 'i=/i'])).toBe('[ ]\n');
   });
 
   it('prints the parse with --parse', () => {
@@ -146,6 +172,35 @@ describe('nix-instantiate errors', () => {
 
   it('reports a missing option value', () => {
     expect(inst(['-A']).stderr).toBe("error: '-A' requires an argument\nTry 'nix-instantiate --help' for more information.\n");
+    // Common flags have the other wording, as in Nix.
+    expect(inst(['--max-jobs']).stderr).toBe("error: flag '--max-jobs' requires 1 argument(s), but only 0 were given\nTry 'nix-instantiate --help' for more information.\n");
+  });
+
+  it('refuses a bad --max-jobs or --log-format, and only warns about a bad --option value', () => {
+    expect(inst(['--eval', '-E', '1', '--max-jobs', 'x'])).toMatchObject({
+      status: 1,
+      stderr: "error: configuration setting 'max-jobs' should be 'auto' or an integer\nTry 'nix-instantiate --help' for more information.\n",
+    });
+    expect(inst(['--eval', '-E', '1', '--log-format', 'bogus'])).toMatchObject({ status: 1, stderr: "error: option 'log-format' has an invalid value 'bogus'\n" });
+    expect(inst(['--eval', '-E', '1', '--option', 'max-jobs', 'x'])).toMatchObject({
+      status: 0,
+      stdout: '1\n',
+      stderr: "warning: configuration setting 'max-jobs' should be 'auto' or an integer\n",
+    });
+    expect(inst(['--eval', '-E', '1', '-j', 'auto', '--log-format', 'raw'])).toMatchObject({ status: 0, stdout: '1\n' });
+  });
+
+  it('parses every --arg at start-up as Nix does, and evaluates it only when used', () => {
+    const bad = inst(['--eval', '-E', '1', '--arg', 'zz', '1 +']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('error: syntax error, unexpected end of file');
+    expect(inst(['--eval', '-E', '1', '--arg', 'zz', 'undefinedVar']).stderr).toContain("error: undefined variable 'undefinedVar'");
+    expect(inst(['--eval', '-E', '1', '--arg', 'zz', 'throw "unused"'])).toMatchObject({ status: 0, stdout: '1\n' });
+  });
+
+  it('hands the arguments after -- to its own flags, one by one, as Nix does', () => {
+    expect(inst(['--eval', '--', '-E', '6 * 7'])).toMatchObject({ status: 0, stdout: '42\n' });
+    expect(inst(['--eval', '-E', '1', '--', '--arg']).stderr).toBe("error: unexpected argument '--arg'\nTry 'nix-instantiate --help' for more information.\n");
   });
 
   it('fails cleanly on infinite recursion and very deep recursion, without a JavaScript stack overflow', () => {
