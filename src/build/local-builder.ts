@@ -85,7 +85,8 @@ export interface BuildRequest {
   /** Builder output as it arrives (for -L / the default nix-build log display). */
   onLog?: (chunk: Buffer) => void;
   /** For notes such as "keeping build directory". */
-  onMessage?: (line: string) => void;
+  /** A line for the user at a verbosity level (see BuildEvents.message). */
+  onMessage?: (line: string, level?: number) => void;
   signal?: AbortSignal;
   /** Who starts the builder process (the worker's spawn helper). */
   spawner?: Spawner;
@@ -247,7 +248,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             signal: req.signal,
           });
         } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
+          // In the log as Nix's builder child writes its error: `error: …`.
+          const msg = `error: ${e instanceof Error ? e.message : String(e)}`;
           fs.writeSync(logFd, msg + '\n');
           req.onLog?.(Buffer.from(msg + '\n'));
           status = { code: 1 };
@@ -346,7 +348,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
     }
     deleteTree(chrootDir);
     if (!succeeded && settings.keepFailed) {
-      req.onMessage?.(`note: keeping build directory '${buildDir}'`);
+      req.onMessage?.(`note: keeping build directory '${buildDir}'`, 0);
     } else {
       deleteTree(buildDir);
     }

@@ -13,6 +13,8 @@ export interface ProgressOptions {
   expected?: number;
   /** Draw the status line (default: when the stream is a terminal). */
   statusLine?: boolean;
+  /** The command's verbosity (3, Nix's info level, by default; --quiet lowers it). */
+  verbosity?: number;
 }
 
 /** `error: ` with continuation lines indented under the message, as Nix prints errors. */
@@ -63,7 +65,8 @@ export class BuildProgress implements BuildEvents {
     this.statusShown = true;
   }
 
-  message(line: string): void {
+  message(line: string, level = 3): void {
+    if (level > (this.options.verbosity ?? 3)) return;
     this.write(line + '\n');
   }
 

@@ -33,8 +33,12 @@ export interface Substituter {
 
 /** Where the scheduler reports what happens; the command decides how it looks. */
 export interface BuildEvents {
-  /** A line for the user (stderr), e.g. "building '/nix/store/…drv'...". */
-  message(line: string): void;
+  /**
+   * A line for the user (stderr), e.g. "building '/nix/store/…drv'...", at
+   * one of Nix's verbosity levels (0 error, 1 warn, 2 notice, 3 info, the
+   * default): shown when the command's verbosity reaches it.
+   */
+  message(line: string, level?: number): void;
   /** An error to show now (Nix's `error: …`). */
   error(message: string): void;
   buildStarted?(drvPath: string, drv: Derivation): void;
@@ -249,7 +253,7 @@ class DerivationGoal extends Goal {
       if (locks) break;
       release();
       if (!announced) {
-        worker.options.events.message(`waiting for lock on ${lockPaths.map((p) => `'${p}'`).join(', ')}`);
+        worker.options.events.message(`waiting for lock on ${lockPaths.map((p) => `'${p}'`).join(', ')}`, 1);
         announced = true;
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -275,7 +279,7 @@ class DerivationGoal extends Goal {
             inputPaths: closure,
             check,
             onLog: worker.options.events.buildLog ? (chunk) => worker.options.events.buildLog!(this.drvPath, chunk) : undefined,
-            onMessage: (line) => worker.options.events.message(line),
+            onMessage: (line, level) => worker.options.events.message(line, level),
             signal: worker.abortSignal,
             spawner: worker.spawner,
             sandboxEtc: worker.sandboxEtc,

@@ -96,7 +96,9 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
         return true;
       case '--out-link':
       case '-o':
+        // The later of -o and --no-out-link wins, as in Nix.
         a.outLink = cursor.value(arg);
+        a.noOutLink = false;
         return true;
       case '--add-root':
       case '--drv-link':
@@ -191,6 +193,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     const progress = new BuildProgress(ctx.stderr, {
       showLogs: !common.noBuildOutput || a.printBuildLogs,
       expected: missing.willBuild.size,
+      verbosity: common.verbosity,
     });
     const result = await realisePaths(store, targets, {
       settings,

@@ -525,7 +525,7 @@ function opRegisterValidity(store: LocalStore, inv: Invocation): number {
 async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<{ status: number; errors: string[] }> {
   const { BuildProgress } = await import('../build/progress.js');
   const { realisePaths } = await import('../build/realise.js');
-  const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected });
+  const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected, verbosity: inv.common.verbosity });
   const result = await realisePaths(store, targets, {
     settings: ctx.settings,
     events: progress,

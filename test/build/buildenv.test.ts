@@ -60,7 +60,7 @@ describe('builtin:buildenv', () => {
       const r = await realise(store, [drvTarget(drv!)], {}, { noBuildOutput: true });
       expect(r.status).toBe(100);
       expect(r.errors[0]).toMatch(
-        /^builder for '.*-user-environment\.drv' failed with exit code 1;\nlast 1 log lines:\n> packages '\/nix\/store\/.*-pkg-(a|b)\/same' and '\/nix\/store\/.*-pkg-(a|b)\/same' have the same priority 5; use 'nix-env --set-flag priority NUMBER INSTALLED_PKGNAME' to change the priority of one of the conflicting packages \(0 being the highest priority\)\n/);
+        /^builder for '.*-user-environment\.drv' failed with exit code 1;\nlast 1 log lines:\n> error: packages '\/nix\/store\/.*-pkg-(a|b)\/same' and '\/nix\/store\/.*-pkg-(a|b)\/same' have the same priority 5; use 'nix-env --set-flag priority NUMBER INSTALLED_PKGNAME' to change the priority of one of the conflicting packages \(0 being the highest priority\)\n/);
     } finally {
       store.close();
     }

@@ -103,7 +103,7 @@ describe('nix-build', () => {
     expect(refsOf(ourRoot)).toBe(refsOf(refRoot));
   });
 
-  it('--no-out-link creates no link', async () => {
+  it('--no-out-link creates no link, unless an -o follows it', async () => {
     const dir = tempDir();
     const cwd = process.cwd();
     process.chdir(dir);
@@ -111,6 +111,11 @@ describe('nix-build', () => {
       const r = await nixBuild(['--store', ourRoot, '--no-out-link', ourDrvs[2]!]);
       expect(r.status).toBe(0);
       expect(fs.readdirSync(dir)).toEqual([]);
+      // The later of the two wins, as in Nix.
+      expect((await nixBuild(['--store', ourRoot, '-o', 'a', '--no-out-link', ourDrvs[2]!])).status).toBe(0);
+      expect(fs.readdirSync(dir)).toEqual([]);
+      expect((await nixBuild(['--store', ourRoot, '--no-out-link', '-o', 'b', ourDrvs[2]!])).status).toBe(0);
+      expect(fs.readdirSync(dir)).toEqual(['b']);
     } finally {
       process.chdir(cwd);
     }

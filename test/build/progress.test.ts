@@ -36,6 +36,15 @@ describe('build progress', () => {
         'error: builder failed;\n       last 1 log lines:\n       > x\n');
   });
 
+  it('shows a message only when the verbosity reaches its level (--quiet hides "building")', () => {
+    const out = new Terminal(false);
+    const p = new BuildProgress(out, { showLogs: true, verbosity: 2 });
+    p.message("building '/nix/store/x-hello.drv'...");
+    p.message("waiting for lock on '/nix/store/x-hello'", 1);
+    p.error('failed');
+    expect(out.text).toBe("waiting for lock on '/nix/store/x-hello'\nerror: failed\n");
+  });
+
   it('redraws a status line in place on a terminal', () => {
     const out = new Terminal(true);
     const p = new BuildProgress(out, { showLogs: false, expected: 3 });

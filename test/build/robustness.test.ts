@@ -190,6 +190,19 @@ describe('builtin:fetchurl', () => {
       store.close();
     }
   });
+
+  it("logs a builtin builder's failure as Nix's builder child does: `error: …`", async () => {
+    const root = tempDir();
+    const [drv] = refInstantiate(root, 'derivation { name = "nope"; system = "builtin"; builder = "builtin:nope"; }');
+    const store = openChrootStore(root);
+    try {
+      const r = await realise(store, [drvTarget(drv!)]);
+      expect(r.errors.length).toBe(1);
+      expect(r.logs.get(drv!)).toBe("error: unsupported builtin builder 'nope'\n");
+    } finally {
+      store.close();
+    }
+  });
 });
 
 describe('the main-job command as an ordinary user', () => {
