@@ -168,7 +168,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     a.push('--ro-bind', real, logical);
   }
 
-  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
+  // /tmp and /dev/shm writable by everyone, sticky, as in Nix's sandbox.
+  a.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp');
   a.push('--bind', spec.buildDir, spec.sandboxBuildDir);
 
   for (const name of ['passwd', 'group', 'hosts', 'nsswitch.conf']) {

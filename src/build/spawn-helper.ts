@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lockFd, openLockFile } from '../store/local/path-locks.js';
 import { isSea } from '../single-executable.js';
+import { withOriginalStackLimit } from '../stack-limit.js';
 
 export interface SpawnRequest {
   command: string;
@@ -75,6 +76,9 @@ export class DirectSpawner implements Spawner {
   spawn(req: SpawnRequest): SpawnedBuilder {
     const fd = fs.openSync(req.logFile, 'a');
     let child: ChildProcess;
+    // Builders inherit tsnix's stack limit here. Only the single executable
+    // (which does not raise its limit) and a tsnix whose helper failed to
+    // start come this way.
     try {
       child = spawn(req.command, req.args, {
         env: req.env, cwd: req.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: req.argv0,
@@ -336,7 +340,9 @@ export class HelperSpawner implements Spawner {
     // In the single executable, process.execPath is tsnix, not node.
     if (isSea()) return undefined;
     try {
-      const child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
+      // Started with the stack limit tsnix was given, which its builders inherit.
+      const { command, args } = withOriginalStackLimit(process.execPath, ['-e', HELPER_SOURCE]);
+      const child = spawn(command, args, {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TSNIX_PERL_LOCKER: PERL_LOCKER },
       });

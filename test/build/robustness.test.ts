@@ -205,6 +205,18 @@ describe('builtin:fetchurl', () => {
   });
 });
 
+describe('what a builder started by the command gets', () => {
+  it("the stack limit tsnix was given, not the launcher's raised one, and sticky /tmp and /dev/shm", () => {
+    const root = tempDir();
+    const file = path.join(root, 'limits.nix');
+    fs.writeFileSync(file, mkDrvExpr('mk "limits" "(ulimit -s; stat -c %a /tmp /dev/shm) > $out" { }'));
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, NIX_CONF_DIR: root, NIX_USER_CONF_FILES: '' };
+    const r = spawnSync('/bin/sh', ['-c', 'ulimit -S -s 4096 && exec "$@"', 'sh', path.join(repoRoot, 'bin', 'nix-build'), '--store', root, '--no-out-link', file], { env, encoding: 'utf8' });
+    expect(r.stderr).not.toContain('error:');
+    expect(fs.readFileSync(path.join(root, r.stdout.trim()), 'utf8')).toBe('4096\n1777\n1777\n');
+  });
+});
+
 describe('the main-job command as an ordinary user', () => {
   let bundle: string;
   beforeAll(async () => {
