@@ -356,6 +356,16 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   }
 }
 
+/**
+ * What rules a build out before it starts (and before it is announced):
+ * the platform and system features, and in the sandbox impure host paths
+ * that are not allowed. buildDerivation checks the same again.
+ */
+export function checkBuildable(store: BuildStore, drvPath: string, drv: Derivation, settings: BuilderSettings): void {
+  checkPlatform(drv, drvPath, settings);
+  if (usesSandbox(drv, drvPath, store, settings)) impureHostDeps(drv, drvPath, settings);
+}
+
 /** Nix's canBuildLocally: the right platform (builtins run anywhere) and every required system feature. */
 function checkPlatform(drv: Derivation, drvPath: string, settings: BuilderSettings): void {
   const required = [...new Set((derivationAttr(drv, 'requiredSystemFeatures') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== ''))].sort();

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { NixError } from '../eval/errors.js';
 import { readDerivation, derivationOutputPath, type Derivation } from '../store/derivation.js';
 import { compareBytewise } from '../sort-strings.js';
-import { buildDerivation, BuildFailure, type BuilderSettings, type FailureKind } from './local-builder.js';
+import { buildDerivation, BuildFailure, checkBuildable, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
 import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';
 import { SandboxEtcDirs } from './sandbox.js';
@@ -268,6 +268,13 @@ class DerivationGoal extends Goal {
         return this.done('success');
       }
       await worker.options.beforeBuild?.();
+      try {
+        // What rules the build out fails before it is announced, as in Nix.
+        checkBuildable(store, this.drvPath, drv, worker.options.builder);
+      } catch (e) {
+        if (e instanceof BuildFailure) return this.fail(e.message, e.kind);
+        throw e;
+      }
       worker.options.events.message(check ? `checking outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
       worker.options.events.buildStarted?.(this.drvPath, drv);
       try {

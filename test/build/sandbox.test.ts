@@ -166,4 +166,19 @@ describe('the build sandbox', () => {
     expect(r.status).toBe(1);
     expect(r.errors).toEqual([`derivation '${drv}' has '__noChroot' set, but that's not allowed when 'sandbox' is 'true'`]);
   });
+
+  it('announces no build that is ruled out before it starts (platform, features, impure paths, __noChroot)', async () => {
+    const exprs = [
+      `mk "other-system" "echo > $out" { system = "aarch64-linux"; }`,
+      `mk "feature" "echo > $out" { requiredSystemFeatures = [ "no-such-feature" ]; }`,
+      `mk "impure" "echo > $out" { __impureHostDeps = [ "/etc/hostname" ]; }`,
+      `mk "nochroot2" "echo > $out" { __noChroot = true; }`,
+    ];
+    for (const e of exprs) {
+      const [drv] = refInstantiate(root, mkDrvExpr(e));
+      const r = await realise(store, [drvTarget(drv!)]);
+      expect(r.status).toBe(1);
+      expect(r.messages).toEqual([]);
+    }
+  });
 });
