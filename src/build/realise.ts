@@ -117,6 +117,8 @@ export function queryMissing(store: BuildStore, targets: BuildTarget[], readDeri
       return;
     }
     const drv = readDerivation(drvPath);
+    // Outputs the derivation does not have: nothing to list, the build says why.
+    if ([...outputs].some((o) => !drv.outputs.has(o))) return;
     const wanted = outputs.size === 0 ? [...drv.outputs.keys()] : [...outputs];
     const allValid = wanted.every((o) => {
       const p = derivationOutputPath(drv, o, store.storeDir);

@@ -118,6 +118,15 @@ function parse(argv: string[], ctx: CommandContext): Invocation {
   return { op, opFlags, opArgs, gcRoot, noOutput, common };
 }
 
+/** A `path` or `drv!out1,out2` argument to build; `!*` (as in current Nix) and no `!` mean every output. */
+function buildTargetOf(arg: string, storePathOf: (s: string) => string): BuildTarget {
+  const bang = arg.indexOf('!');
+  const p = storePathOf(bang >= 0 ? arg.slice(0, bang) : arg);
+  if (!isDerivationPath(p)) return { path: p };
+  const spec = bang >= 0 ? arg.slice(bang + 1) : '*';
+  return { drvPath: p, outputs: new Set(spec === '*' ? [] : spec.split(',').filter((o) => o !== '')) };
+}
+
 function noFlags(inv: Invocation, message = 'unknown flag'): void {
   if (inv.opFlags.length > 0) throw new UsageError(message);
 }
@@ -313,12 +322,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
         }, {
           writeAllowed: inv.opFlags.includes('--write'),
           buildPaths: async (paths) => {
-            const targets: BuildTarget[] = paths.map((arg) => {
-              const bang = arg.indexOf('!');
-              const p = parseStorePath(bang >= 0 ? arg.slice(0, bang) : arg, store.storeDir).path;
-              if (!isDerivationPath(p)) return { path: p };
-              return { drvPath: p, outputs: new Set(bang >= 0 ? arg.slice(bang + 1).split(',').filter((o) => o !== '') : []) };
-            });
+            const targets = paths.map((arg) => buildTargetOf(arg, (p) => parseStorePath(p, store.storeDir).path));
             const result = await build(store, targets, 0, inv, ctx);
             return { status: result.status, message: result.errors.join('\n') };
           },
@@ -560,12 +564,7 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
     if (!drv) drvCache.set(drvPath, (drv = readStoreDerivation(store, drvPath)));
     return drv;
   };
-  let targets: BuildTarget[] = inv.opArgs.map((arg) => {
-    const bang = arg.indexOf('!');
-    const p = followLinksToStorePath(store, bang >= 0 ? arg.slice(0, bang) : arg);
-    if (!isDerivationPath(p)) return { path: p };
-    return { drvPath: p, outputs: new Set(bang >= 0 ? arg.slice(bang + 1).split(',').filter((o) => o !== '') : []) };
-  });
+  let targets = inv.opArgs.map((arg) => buildTargetOf(arg, (p) => followLinksToStorePath(store, p)));
 
   const { missingLines, queryMissing } = await import('../build/realise.js');
   const missing = queryMissing(store, targets, read);

@@ -165,6 +165,23 @@ describe('nix-store --realise', () => {
     }
     expect(refNixStore(root, ['--verify', '--check-contents']).status).toBe(0);
   });
+
+  it("takes `!*` as every output and fails on an output the derivation lacks, announcing nothing", async () => {
+    const root = tempDir();
+    const file = path.join(tempDir(), 'c.nix');
+    fs.writeFileSync(file, `derivation { name = "outs"; builder = "/bin/sh"; system = "x86_64-linux";
+      args = [ "-c" "echo out > $out; echo dev > $dev" ]; outputs = [ "out" "dev" ];
+      __impureHostDeps = [ "/bin" "/lib" "/lib64" "/usr" ]; }`);
+    const drv = spawnSync('nix-instantiate', ['--store', root, file], { encoding: 'utf8' }).stdout.trim();
+    // Through the command (the build's errors go straight to file descriptor 2).
+    const cli = path.resolve(__dirname, '../../../bin/nix-store');
+    const nope = spawnSync(cli, ['--store', root, '-r', `${drv}!nope`, '--no-gc-warning'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, NIX_CONF_DIR: root, NIX_USER_CONF_FILES: '' } });
+    expect(nope.status).toBe(1);
+    expect(nope.stderr).toBe(`error: derivation '${drv}' does not have wanted outputs 'nope'\n`);
+    const all = await ours(root, ['-r', `${drv}!*`, '--no-gc-warning']);
+    expect(all.status).toBe(0);
+    expect(all.stdout).toBe(refNixStore(root, ['-q', '--outputs', drv]).stdout);
+  });
 });
 
 describe('nix-store --verify on a damaged store', () => {
