@@ -41,6 +41,7 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
     maxCallDepth: s.getInt('max-call-depth'),
     showTrace: s.getBool('show-trace'),
     traceVerbose: s.getBool('trace-verbose'),
+    verbosity: common.verbosity,
     abortOnWarn: s.getBool('abort-on-warn') || env.NIX_ABORT_ON_WARN === '1',
     currentSystem: evalSystem !== '' ? evalSystem : s.getString('system'),
     home: env.HOME,

@@ -82,6 +82,8 @@ export interface EvalSettings {
   showTrace: boolean;
   /** `--trace-verbose`. */
   traceVerbose: boolean;
+  /** Nix's verbosity (3, info, by default; -v raises it): at 4 and above imports say which file they evaluate. */
+  verbosity: number;
   /** `--abort-on-warn` / NIX_ABORT_ON_WARN. */
   abortOnWarn: boolean;
   currentSystem: string;
@@ -122,6 +124,7 @@ export const defaultSettings: EvalSettings = {
   maxCallDepth: 10000,
   showTrace: false,
   traceVerbose: false,
+  verbosity: 3,
   abortOnWarn: false,
   currentSystem: defaultSystem(),
 };
@@ -285,6 +288,7 @@ export class EvalState {
     let t = this.fileCache.get(resolved);
     if (t === undefined) {
       t = new FnThunk(() => {
+        this.talk(`evaluating file '${this.shownPath(resolved)}'`);
         const e = this.parseFile(resolved);
         try {
           return this.evalExpr(e);
@@ -300,6 +304,7 @@ export class EvalState {
   /** scopedImport: the file's free variables come from `scope` (then builtins); not cached. */
   evalFileWithScope(path: string, scope: NixAttrs): Value {
     const resolved = resolveExprPath(path, (p) => this.shownPath(p));
+    this.talk(`evaluating file '${this.shownPath(resolved)}'`);
     const e = this.parseFile(resolved);
     const keys = scope.keys();
     const s = staticScope(keys, this.baseScope);
@@ -1141,6 +1146,11 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 
   /** A warning as Nix prints it ("evaluation warning: …" for builtins.warn). */
   /** A warning as Nix prints it: multi-line messages indented, with a code frame when `pos` is given. */
+  /** A message at Nix's talkative level (shown with -v). */
+  private talk(msg: string): void {
+    if (this.settings.verbosity >= 4) this.log(msg);
+  }
+
   warn(msg: string, level = 'warning', pos?: Pos): void {
     // Nix leaves a message that starts on a new line unindented.
     this.log(renderError(new NixError(msg, pos), { showTrace: false, level, noIndent: msg.startsWith('\n') }));

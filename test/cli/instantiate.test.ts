@@ -78,6 +78,17 @@ describe('nix-instantiate --eval', () => {
     expect(nixPath(['--option', 'pure-eval', 'true', '-I', 'i=/i'])).toBe('[ ]\n');
   });
 
+  it('says which file an import evaluates with -v (once per file; scopedImport every time), as Nix does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnix-inst-'));
+    const f = join(dir, 'one.nix');
+    writeFileSync(f, '1');
+    const line = `evaluating file '${f}'\n`;
+    expect(inst(['--eval', '-v', '-E', `import ${f} + import ${f}`])).toMatchObject({ stdout: '2\n', stderr: line });
+    expect(inst(['--eval', '-v', '-E', `scopedImport { } ${f} + scopedImport { } ${f}`]).stderr).toBe(line + line);
+    expect(inst(['--eval', '-E', `import ${f}`]).stderr).toBe('');
+    expect(inst(['--eval', '-v', f]).stderr).toBe('');
+  });
+
   it('prints the parse with --parse', () => {
     expect(inst(['--parse', '-E', 'a: a + 1 - 2']).stdout).toBe('(a: (__sub (a + 1) 2))\n');
   });
