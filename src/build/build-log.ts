@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { filterAnsiEscapes, LogLines } from './log-lines.js';
 
 /** The uncompressed log file of a derivation. */
 export function buildLogPath(logDir: string, drvPath: string): string {
@@ -35,9 +36,10 @@ export function readBuildLog(logDir: string, drvPath: string): Buffer | undefine
 /** The last `n` lines of a log (an unterminated last line counts), as Nix shows them after a failure. */
 export function lastLogLines(log: Buffer | string, n: number): string[] {
   if (n <= 0) return [];
-  const text = typeof log === 'string' ? log : log.toString('utf8');
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  // Nix keeps what follows the last carriage return of a line (progress bars overwrite themselves).
-  return lines.slice(-n).map((l) => (l.includes('\r') ? l.slice(l.lastIndexOf('\r') + 1) : l));
+  // Lines as Nix makes them (carriage returns overwrite), without escape
+  // sequences (the message is not only shown on terminals).
+  const split = new LogLines();
+  const lines = split.push(typeof log === 'string' ? Buffer.from(log) : log);
+  lines.push(...split.flush());
+  return lines.slice(-n).map((l) => filterAnsiEscapes(l, false));
 }

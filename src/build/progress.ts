@@ -5,6 +5,7 @@
 
 import type { Derivation } from '../store/derivation.js';
 import type { BuildEvents } from './worker.js';
+import { filterAnsiEscapes, LogLines } from './log-lines.js';
 
 export interface ProgressOptions {
   /** Show the builders' output (nix-build does unless -Q; -L forces it). */
@@ -27,7 +28,8 @@ export class BuildProgress implements BuildEvents {
   private done = 0;
   private expected: number;
   private readonly running = new Map<string, string>();
-  private readonly partial = new Map<string, string>();
+  /** Each running build's output, cut into lines. */
+  private readonly lines = new Map<string, LogLines>();
   private statusShown = false;
 
   constructor(private readonly out: NodeJS.WritableStream & { isTTY?: boolean }, private readonly options: ProgressOptions) {
@@ -80,23 +82,25 @@ export class BuildProgress implements BuildEvents {
   }
 
   buildFinished(drvPath: string, ok: boolean): void {
-    const rest = this.partial.get(drvPath);
-    if (rest && this.options.showLogs) this.write(rest + '\n');
-    this.partial.delete(drvPath);
+    const rest = this.lines.get(drvPath)?.flush() ?? [];
+    if (this.options.showLogs) this.writeLines(rest);
+    this.lines.delete(drvPath);
     this.running.delete(drvPath);
     if (ok) this.done++;
     this.redraw();
   }
 
   private showLog(drvPath: string, chunk: Buffer): void {
-    const text = (this.partial.get(drvPath) ?? '') + chunk.toString('utf8');
-    const nl = text.lastIndexOf('\n');
-    if (nl < 0) {
-      this.partial.set(drvPath, text);
-      return;
-    }
-    this.partial.set(drvPath, text.slice(nl + 1));
-    this.write(text.slice(0, nl + 1));
+    let split = this.lines.get(drvPath);
+    if (split === undefined) this.lines.set(drvPath, (split = new LogLines()));
+    this.writeLines(split.push(chunk));
+  }
+
+  /** Log lines as Nix prints them: escape sequences removed, colours kept on a terminal. */
+  private writeLines(lines: string[]): void {
+    if (lines.length === 0) return;
+    const keepColours = this.out.isTTY === true;
+    this.write(lines.map((l) => filterAnsiEscapes(l, keepColours) + '\n').join(''));
   }
 
   /** Removes the status line (before the command prints its results). */
