@@ -276,7 +276,10 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             fs.chownSync(chrootStoreDir, builderUser.uid, builderUser.gid);
             chownTree(buildDir, builderUser.uid, builderUser.gid);
           }
-          const extraPaths = [...sandboxPaths, ...impureHostDeps(drv, drvPath, settings)];
+          // One mount per target, the last named winning (Nix keeps them in a
+          // map): a path both in sandbox-paths and among the derivation's
+          // impure host deps would otherwise be mounted twice.
+          const extraPaths = [...new Map([...sandboxPaths, ...impureHostDeps(drv, drvPath, settings)].map((p) => [p.target, p])).values()];
           let etcDir: string;
           if (req.sandboxEtc) {
             etcDir = req.sandboxEtc.get(settings.sandboxBuildDir, isFixed);

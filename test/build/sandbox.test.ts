@@ -154,6 +154,14 @@ describe('the build sandbox', () => {
     expect(fs.readFileSync(store.toRealPath(out), 'utf8')).toBe(`refers to ${leaf}\nleaf text\nls: cannot access '/maybe': No such file or directory\nno maybe\n`);
   });
 
+  it('mounts a path named both in sandbox-paths and as an impure host dep once', async () => {
+    // mkDrvExpr's builders already ask for /bin, /usr, /lib and /lib64.
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "twice" "echo ok > $out" {}`));
+    const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/bin /usr /lib /lib64' });
+    expect(r.errors).toEqual([]);
+    expect(fs.readFileSync(store.toRealPath(store.queryDerivationOutputs(drv!).get('out')!), 'utf8')).toBe('ok\n');
+  });
+
   it('fails on a missing sandbox-paths entry that is not optional', async () => {
     const [drv] = refInstantiate(root, mkDrvExpr(`mk "sandbox-paths-missing" "echo > $out" {}`));
     const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/x=/nonexistent' });
