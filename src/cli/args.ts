@@ -9,7 +9,7 @@
 // is tried against the common flags, and an unknown flag is a usage error.
 
 import { NixError, UsageError } from '../eval/errors.js';
-import { SETTINGS, SettingError, Settings, canonicalSettingName, parseIntWithUnit } from './settings.js';
+import { SETTINGS, SettingError, Settings, canonicalSettingName, intWithUnitPrefix } from './settings.js';
 
 /** What `--log-format` takes. */
 const LOG_FORMATS = new Set(['raw', 'raw-with-logs', 'internal-json', 'bar', 'bar-with-logs']);
@@ -102,10 +102,7 @@ export class ArgCursor {
   }
   /** An integer flag's value (the flag-style message when it is missing). */
   intValue(flag: string): number {
-    const v = this.values(flag, 1)[0]!;
-    const n = parseIntWithUnit(v);
-    if (n === undefined) throw new UsageError(`'${v}' is not an integer`);
-    return n;
+    return intWithUnitPrefix(this.values(flag, 1)[0]!);
   }
 }
 

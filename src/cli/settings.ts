@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir, availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { envValueWithBytes } from '../process-bytes.js';
+import { UsageError } from '../eval/errors.js';
 
 export type SettingType = 'bool' | 'int' | 'string' | 'strings' | 'path' | 'size';
 
@@ -274,6 +275,27 @@ export function parseIntWithUnit(value: string): number | undefined {
   if (!m) return undefined;
   const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];
   return Number(m[1]) * mult;
+}
+
+/**
+ * A flag's integer with an optional unit (K, M, G, T, either case), as Nix
+ * reads `--max-freed` or `--cores`: no spaces, within 64 bits; Nix's
+ * messages for anything else.
+ */
+export function intWithUnitPrefix(value: string): number {
+  let digits = value;
+  let mult = 1n;
+  const last = value.slice(-1).toUpperCase();
+  if (/[A-Z]/.test(last)) {
+    const i = 'KMGT'.indexOf(last);
+    if (i < 0) throw new UsageError(`invalid unit specifier '${last}'`);
+    mult = 1n << BigInt(10 * (i + 1));
+    digits = value.slice(0, -1);
+  }
+  if (!/^-?[0-9]+$/.test(digits)) throw new UsageError(`'${value}' is not an integer`);
+  const n = BigInt(digits);
+  if (n < -(1n << 63n) || n >= 1n << 63n) throw new UsageError(`'${value}' is not an integer`);
+  return Number(n * mult);
 }
 
 export class SettingError extends Error {}

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyConfText, loadSettings, parseIntWithUnit, Settings } from '../../src/cli/settings.js';
+import { applyConfText, intWithUnitPrefix, loadSettings, parseIntWithUnit, Settings } from '../../src/cli/settings.js';
 
 describe('settings', () => {
   it('has Nix defaults', () => {
@@ -58,5 +58,15 @@ describe('settings', () => {
 
   it('fails on a missing mandatory include', () => {
     expect(() => applyConfText(new Settings(), 'include /nonexistent/x.conf', '/etc/nix/nix.conf')).toThrow(/not found/);
+  });
+});
+
+describe('integer flags with units (--max-freed, --cores)', () => {
+  it('take K, M, G, T in either case, within 64 bits, with Nix\'s messages otherwise', () => {
+    expect([intWithUnitPrefix('12'), intWithUnitPrefix('1k'), intWithUnitPrefix('2M'), intWithUnitPrefix('-1')]).toEqual([12, 1024, 2 * 1024 ** 2, -1]);
+    expect(() => intWithUnitPrefix('1x')).toThrow("invalid unit specifier 'X'");
+    expect(() => intWithUnitPrefix(' 1')).toThrow("' 1' is not an integer");
+    expect(() => intWithUnitPrefix('99999999999999999999')).toThrow("'99999999999999999999' is not an integer");
+    expect(() => intWithUnitPrefix('')).toThrow("'' is not an integer");
   });
 });

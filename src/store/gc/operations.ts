@@ -5,7 +5,7 @@
 // summary line); stderr gets the progress messages.
 
 import { UsageError } from '../../eval/errors.js';
-import { parseIntWithUnit, type Settings } from '../../cli/settings.js';
+import { intWithUnitPrefix, type Settings } from '../../cli/settings.js';
 import type { LocalStore } from '../local/local-store.js';
 import { collectGarbage, findAllRoots, formatFreed, type GcOptions, type GcResults } from './collect.js';
 import { formatRoots } from './roots.js';
@@ -26,9 +26,7 @@ function keepOptions(settings: Settings) {
 
 /** `--max-freed N` with Nix's unit suffixes (K, M, G, T); negative means 0. */
 export function parseMaxFreed(value: string): number {
-  const n = parseIntWithUnit(value);
-  if (n === undefined) throw new UsageError(`'${value}' is not an integer`);
-  return Math.max(n, 0);
+  return Math.max(intWithUnitPrefix(value), 0);
 }
 
 /**
