@@ -89,6 +89,11 @@ describe('nix-instantiate --eval', () => {
     expect(inst(['--eval', '-v', f]).stderr).toBe('');
   });
 
+  it('nix-collect-garbage has --version and --help too', () => {
+    expect(runCli('nix-collect-garbage', ['--version'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/^nix-collect-garbage \(Nix\) /) });
+    expect(runCli('nix-collect-garbage', ['--help'])).toMatchObject({ status: 0, stdout: expect.stringContaining('Delete unreachable store paths.') });
+  });
+
   it('prints the parse with --parse', () => {
     expect(inst(['--parse', '-E', 'a: a + 1 - 2']).stdout).toBe('(a: (__sub (a + 1) 2))\n');
   });

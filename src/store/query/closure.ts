@@ -59,7 +59,7 @@ function edges(store: StoreGraph, path: string, options: ClosureOptions): string
   const validOutputs = () =>
     [...store.queryDerivationOutputs(path).values()].filter((p) => store.isValidPath(p));
   if (options.flipDirection) {
-    if (!store.isValidPath(path)) throw new InvalidPathError(`path '${path}' is not valid`);
+    // An invalid path has no referrers, and is its own closure (Nix does not check).
     for (const r of store.queryReferrers(path)) if (r !== path) out.push(r);
     if (options.includeOutputs) out.push(...store.queryValidDerivers(path));
     if (options.includeDerivers && isDerivationPath(path)) out.push(...validOutputs());

@@ -184,6 +184,32 @@ describe('nix-store --realise', () => {
   });
 });
 
+describe('nix-store --help and --version', () => {
+  it('answer at once, whatever else the command line holds, as in Nix', async () => {
+    const root = tempDir();
+    for (const args of [['-q', '--version'], ['--version', '--help'], ['--version', '-q', '-r']]) {
+      const r = await ours(root, args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^nix-store \(Nix\) \d+\.\d+\.\d+\nnix-store is tsnix /);
+    }
+    // An error before it still counts.
+    expect((await ours(root, ['-q', '-r', '--version'])).stderr).toContain('only one operation may be specified');
+  });
+});
+
+describe('nix-store -q on a path that is not valid', () => {
+  it('answers --referrers-closure, --referrers and --roots as the reference does (no validity check)', async () => {
+    const root = tempDir();
+    refNixStore(root, ['--add', makeSourceTree(path.join(tempDir(), 'src'))]);
+    const p = '/nix/store/00000000000000000000000000000000-foo';
+    for (const q of ['--referrers-closure', '--referrers', '--roots']) {
+      const ref = refNixStore(root, ['-q', q, p]);
+      expect(ref.status).toBe(0);
+      expect(await ours(root, ['-q', q, p])).toEqual(ref);
+    }
+  });
+});
+
 describe('nix-store --verify on a damaged store', () => {
   it('reports modified and vanished paths exactly as the reference (on two copies of one store)', async () => {
     const refRoot = tempDir();
