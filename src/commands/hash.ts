@@ -1,8 +1,9 @@
 // nix-hash: hash files (--flat) or the NAR serialisation of paths, or convert
 // hashes between encodings (--to-base16, --to-base32, and the newer
 // --to-base64 / --to-sri). Flags, defaults (md5, base-16) and messages are
-// those of Nix 2.8's nix-hash; --base16/--base64/--sri and the newer --to-*
-// conversions follow later Nix versions.
+// those of Nix 2.8's nix-hash; --base16/--base64/--sri, the newer --to-*
+// conversions and converting a hash that names its own type follow later
+// Nix versions.
 
 import { NixError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
@@ -38,6 +39,7 @@ function asNixError(e: unknown): unknown {
 
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
   let algo: HashAlgo = 'md5';
+  let algoGiven = false;
   let flat = false;
   let encoding = 'base16' as HashEncoding;
   let truncate = false;
@@ -78,6 +80,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
         return true;
       case '--type':
         algo = parseHashAlgo(cursor.value(arg));
+        algoGiven = true;
         return true;
       case '--to-base16':
         convertTo = 'base16';
@@ -103,14 +106,15 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     ctx.stdout.write(USAGE);
     return 0;
   }
-  if (version) {
-    out('nix-hash (tsnix) 0.1.0');
-    return 0;
-  }
+  if (version) return (await import('../cli/help.js')).showVersion(ctx);
 
   if (convertTo !== undefined) {
-    // Nix 2.8 passes the --type (md5 unless given) as the expected type.
-    for (const s of items) out(printHash(parseHashAny(s, algo), convertTo, convertTo === 'sri'));
+    // A hash with its type (`sha256:…`, SRI) converts without --type, as in
+    // current Nix; one without takes --type, md5 unless given, as in Nix 2.8.
+    for (const s of items) {
+      const typed = !algoGiven && /^(md5|sha1|sha256|sha512)[:-]/.test(s);
+      out(printHash(parseHashAny(s, typed ? undefined : algo), convertTo, convertTo === 'sri'));
+    }
     return 0;
   }
 

@@ -59,7 +59,7 @@ const cases: string[][] = [
   ['--type', 'sha1', '--to-base32', '5144612b23081da49ab008bd0b73960b6a2b7fe9'],
   ['--type', 'sha256', '--to-base16', '094qif9n4cq4fdg459qzbhg1c6wywawwaaivx0k0x8xhbyx4vwic', 'sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ='],
   ['--to-base32', '5d41402abc4b2a76b9719d911017c592'],
-  ['--to-base32', 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'],
+  ['--type', 'md5', '--to-base32', 'sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'],
   ['--to-base16', '--type', 'sha256', 'abc'],
   ['--type', 'sha7', file],
   ['--type'],
@@ -75,6 +75,16 @@ describe('nix-hash', () => {
     const r = await ours(args);
     if (haveNix) expect(r).toEqual(theirs(args));
     else expect(r.status === 0 ? r.stderr : r.stdout).toBe('');
+  });
+
+  it('converts a hash that names its type without --type, as current Nix does (Nix 2.8 expected md5)', async () => {
+    const hex = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
+    expect((await ours(['--to-base32', `sha256:${hex}`])).stdout).toBe('094qif9n4cq4fdg459qzbhg1c6wywawwaaivx0k0x8xhbyx4vwic\n');
+    expect((await ours(['--to-base16', 'sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ='])).stdout).toBe(`${hex}\n`);
+  });
+
+  it('prints its version as the other commands do', async () => {
+    expect((await ours(['--version'])).stdout).toMatch(/^nix-hash \(Nix\) \d+\.\d+\.\d+\nnix-hash is tsnix /);
   });
 
   it('prints SRI and base-64 (newer Nix flags)', async () => {
