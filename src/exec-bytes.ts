@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeBytes, hasRawBytes } from './byte-strings.js';
+import { findProgram } from './find-program.js';
 
 export interface ExecSpec {
   command: string;
@@ -70,14 +71,15 @@ export function needsByteExec(spec: ExecSpec): boolean {
  */
 export function execWithBytes(spec: ExecSpec): WrappedExec {
   if (!needsByteExec(spec)) return { command: spec.command, args: spec.args, env: spec.env, cleanup: () => {} };
-  const perl = findPerl();
+  const perl = findProgram('perl');
   if (perl === undefined) throw new Error(`cannot pass bytes that are not valid UTF-8 to '${spec.command}': that needs perl, which is not on PATH`);
   const fields = [spec.failurePrefix ?? '', spec.command, spec.argv0 ?? spec.command, String(spec.args.length), spec.env ? '1' : '', ...spec.args];
   if (spec.env) for (const [k, v] of Object.entries(spec.env)) fields.push(k, v);
   if (fields.some((f) => f.includes('\0'))) throw new Error(`cannot pass a NUL byte to '${spec.command}'`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnix-exec-'));
   const file = path.join(dir, 'exec');
-  fs.writeFileSync(file, Buffer.concat(fields.map((f, i) => (i === 0 ? encodeBytes(f) : Buffer.concat([Buffer.from([0]), encodeBytes(f)])))), { mode: 0o600 });
+  const nul = Buffer.from([0]);
+  fs.writeFileSync(file, Buffer.concat(fields.flatMap((f, i) => (i === 0 ? [encodeBytes(f)] : [nul, encodeBytes(f)]))), { mode: 0o600 });
   if (spec.uid !== undefined) {
     fs.chownSync(dir, spec.uid, spec.gid ?? -1);
     fs.chownSync(file, spec.uid, spec.gid ?? -1);
@@ -89,24 +91,4 @@ export function execWithBytes(spec: ExecSpec): WrappedExec {
     env: spec.env ? {} : undefined,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-let perlPath: string | null | undefined;
-
-function findPerl(): string | undefined {
-  if (perlPath === undefined) {
-    perlPath = null;
-    const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), '/usr/bin', '/bin'];
-    for (const d of dirs) {
-      const p = path.join(d, 'perl');
-      try {
-        fs.accessSync(p, fs.constants.X_OK);
-        perlPath = p;
-        break;
-      } catch {
-        // next
-      }
-    }
-  }
-  return perlPath ?? undefined;
 }

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
 import type { BuildStore } from './build-store.js';
+import { findProgram } from '../find-program.js';
 
 export class SandboxError extends NixError {}
 
@@ -53,25 +54,11 @@ export function parseSandboxPaths(entries: string[]): SandboxPath[] {
   return out;
 }
 
-let bwrapCache: string | null | undefined;
-
 /** The bwrap executable: $TSNIX_BWRAP, else the first `bwrap` on PATH (or in /usr/bin, /bin). */
-export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TSNIX_BWRAP) return fs.existsSync(env.TSNIX_BWRAP) ? env.TSNIX_BWRAP : undefined;
-  if (bwrapCache !== undefined) return bwrapCache ?? undefined;
-  const dirs = [...(env.PATH ?? '').split(':').filter((d) => d !== ''), '/usr/bin', '/bin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, 'bwrap');
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      bwrapCache = candidate;
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  bwrapCache = null;
-  return undefined;
+export function findBwrap(): string | undefined {
+  const given = process.env.TSNIX_BWRAP;
+  if (given) return fs.existsSync(given) ? given : undefined;
+  return findProgram('bwrap');
 }
 
 export function missingBwrapError(): SandboxError {
