@@ -269,18 +269,19 @@ function parseSettingValue(name: string, spec: SettingSpec, value: string): Sett
   }
 }
 
-/** Nix's `string2IntWithUnitPrefix`: 10, 10K, 10M, 10G, 10T. */
+/** A setting's integer (10, 10K, 10m, …; see intWithUnitPrefix), or undefined when it is not one. */
 export function parseIntWithUnit(value: string): number | undefined {
-  const m = /^(-?\d+)([KMGT]?)$/.exec(value.trim());
-  if (!m) return undefined;
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];
-  return Number(m[1]) * mult;
+  try {
+    return intWithUnitPrefix(value.trim());
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * A flag's integer with an optional unit (K, M, G, T, either case), as Nix
- * reads `--max-freed` or `--cores`: no spaces, within 64 bits; Nix's
- * messages for anything else.
+ * Nix's string2IntWithUnitPrefix: an integer with an optional unit (K, M,
+ * G, T, either case), as Nix reads `--max-freed` or `--cores`: no spaces,
+ * within 64 bits; Nix's messages for anything else.
  */
 export function intWithUnitPrefix(value: string): number {
   let digits = value;

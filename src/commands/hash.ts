@@ -8,7 +8,7 @@
 import { NixError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
 import type { CommandContext } from '../cli/run-command.js';
-import { compressHash, hashFile, parseHashAlgo, parseHashAny, printHash, type Hash, type HashAlgo, type HashEncoding } from '../store/hash.js';
+import { compressHash, hashFile, hashTypePrefix, parseHashAlgo, parseHashAny, printHash, type Hash, type HashAlgo, type HashEncoding } from '../store/hash.js';
 import { hashPathParallel } from '../store/nar-parallel.js';
 import { nixSysError } from '../store/local/sys-error.js';
 
@@ -112,8 +112,8 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     // A hash with its type (`sha256:…`, SRI) converts without --type, as in
     // current Nix; one without takes --type, md5 unless given, as in Nix 2.8.
     for (const s of items) {
-      const typed = !algoGiven && /^(md5|sha1|sha256|sha512)[:-]/.test(s);
-      out(printHash(parseHashAny(s, typed ? undefined : algo), convertTo, convertTo === 'sri'));
+      const expected = algoGiven || hashTypePrefix(s) === undefined ? algo : undefined;
+      out(printHash(parseHashAny(s, expected), convertTo, convertTo === 'sri'));
     }
     return 0;
   }

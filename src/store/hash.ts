@@ -167,6 +167,11 @@ function splitTypePrefix(s: string): { algo?: HashAlgo; isSRI: boolean; rest: st
   return { algo: parseHashAlgo(s.slice(0, sep)), isSRI, rest: s.slice(sep + 1) };
 }
 
+/** The algorithm a hash string names (`algo:…` or SRI), if it names one. */
+export function hashTypePrefix(s: string): HashAlgo | undefined {
+  return splitTypePrefix(s).algo;
+}
+
 /**
  * Parses `algo:hash`, `algo-base64` (SRI) or a bare hash when `algo` is given.
  * If both the string and the caller name an algorithm they must agree.
