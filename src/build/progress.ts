@@ -82,8 +82,9 @@ export class BuildProgress implements BuildEvents {
   }
 
   buildFinished(drvPath: string, ok: boolean): void {
-    const rest = this.lines.get(drvPath)?.flush() ?? [];
-    if (this.options.showLogs) this.writeLines(rest);
+    // Only a shown log was cut into lines: its unterminated last line.
+    const rest = this.lines.get(drvPath)?.flush();
+    if (rest !== undefined) this.writeLines(rest);
     this.lines.delete(drvPath);
     this.running.delete(drvPath);
     if (ok) this.done++;

@@ -157,6 +157,8 @@ export class EvalState {
   private realStoreDir: string | undefined = undefined;
   /** In a read-only store: the store paths of sources only hashed, not copied, and where they are (see realisePath). */
   private readonly uncopiedSources = new Map<string, string>();
+  /** Search path entries resolved so far (each is looked at, and warned about, once). */
+  private readonly resolvedLookupPaths = new Map<string, string | undefined>();
   /** Output paths of derivations read by realiseContext, by `<drv path>^<output>`. */
   private readonly outputPaths = new Map<string, string | undefined>();
   readonly startTime = process.hrtime.bigint();
@@ -1085,8 +1087,6 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     );
   }
 
-  private resolvedLookupPaths = new Map<string, string | undefined>();
-
   /**
    * A search path entry's directory, once per entry as in Nix: undefined
    * (with Nix's warning) when it does not exist, or when it is a URL, which
@@ -1144,13 +1144,12 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     this.log(`trace: ${msg}`);
   }
 
-  /** A warning as Nix prints it ("evaluation warning: …" for builtins.warn). */
-  /** A warning as Nix prints it: multi-line messages indented, with a code frame when `pos` is given. */
   /** A message at Nix's talkative level (shown with -v). */
   private talk(msg: string): void {
     if (this.settings.verbosity >= 4) this.log(msg);
   }
 
+  /** A warning as Nix prints it: multi-line messages indented, with a code frame when `pos` is given. */
   warn(msg: string, level = 'warning', pos?: Pos): void {
     // Nix leaves a message that starts on a new line unindented.
     this.log(renderError(new NixError(msg, pos), { showTrace: false, level, noIndent: msg.startsWith('\n') }));

@@ -167,7 +167,6 @@ class NativeBody {
   }
 }
 
-/** `derivationStrict drvAttrs`, called as the Nix code calls it (same trace frame, same call depth). */
 /**
  * `all = map (x: x.value) outputsList`: like that `map`, unevaluated until
  * used, and so are its elements (printing shows them as Nix does).
@@ -185,6 +184,7 @@ class AllOutputsThunk extends Thunk {
   }
 }
 
+/** `derivationStrict drvAttrs`, called as the Nix code calls it (same trace frame, same call depth). */
 class StrictThunk extends Thunk {
   // Declared fields: no field initializer to run per construction (see NixString).
   private declare state: EvalState | null;
