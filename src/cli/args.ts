@@ -36,6 +36,11 @@ export interface CommonArgs {
   noBuildOutput: boolean;
   noGcWarning: boolean;
   logFormat?: string;
+  /**
+   * `--help` or `--version`, when met: as in Nix, it is answered at once,
+   * so nothing after it is parsed (an unknown flag there is no error).
+   */
+  info?: '--help' | '--version';
 }
 
 export function expandCompoundFlags(argv: string[]): string[] {
@@ -134,6 +139,11 @@ export function parseLegacyArgs(argv: string[], settings: Settings, handler: Arg
     if (!dashDash && arg === '--') {
       dashDash = true;
       continue;
+    }
+    // Even after `--`, where Nix's commands still see them.
+    if (arg === '--help' || arg === '--version') {
+      common.info = arg;
+      break;
     }
     if (dashDash) {
       // Nix hands each argument after `--` to the command's own handler on

@@ -74,7 +74,6 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     check: false,
     printBuildLogs: false,
   };
-  let info: '--help' | '--version' | undefined;
   const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
     if (positional) {
       if (arg === '-') a.readStdin = true;
@@ -82,10 +81,6 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       return true;
     }
     switch (arg) {
-      case '--help':
-      case '--version':
-        info ??= arg;
-        return true;
       case '--no-out-link':
       case '--no-link':
         a.noOutLink = true;
@@ -127,8 +122,8 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     return false;
   });
 
-  if (info === '--help') return showHelp('build');
-  if (info === '--version') return showVersion(ctx);
+  if (common.info === '--help') return showHelp('build');
+  if (common.info === '--version') return showVersion(ctx);
 
   const settings = ctx.settings;
   const store = openLocalStore({

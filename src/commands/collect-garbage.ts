@@ -21,7 +21,6 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   let olderThan: string | undefined;
   let dryRun = false;
   let maxFreed: number | undefined;
-  let shown: '--help' | '--version' | undefined;
   const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
     if (positional) return false;
     switch (arg) {
@@ -39,16 +38,12 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       case '--max-freed':
         maxFreed = parseMaxFreed(cursor.value(arg));
         return true;
-      case '--help':
-      case '--version':
-        shown ??= arg;
-        return true;
       default:
         return false;
     }
   });
-  if (shown === '--help') return (await import('../cli/help.js')).showHelp('collect-garbage');
-  if (shown === '--version') return (await import('../cli/help.js')).showVersion(ctx);
+  if (common.info === '--help') return (await import('../cli/help.js')).showHelp('collect-garbage');
+  if (common.info === '--version') return (await import('../cli/help.js')).showVersion(ctx);
   const info = (message: string): void => {
     if (common.verbosity >= 3) ctx.stderr.write(`${message}\n`);
   };

@@ -44,22 +44,14 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   let encoding = 'base16' as HashEncoding;
   let truncate = false;
   let convertTo = undefined as HashEncoding | undefined;
-  let help = false;
-  let version = false;
   const items: string[] = [];
 
-  parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
+  const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
     if (positional) {
       items.push(arg);
       return true;
     }
     switch (arg) {
-      case '--help':
-        help = true;
-        return true;
-      case '--version':
-        version = true;
-        return true;
       case '--flat':
         flat = true;
         return true;
@@ -102,11 +94,11 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   const out = (line: string): void => {
     ctx.stdout.write(line + '\n');
   };
-  if (help) {
+  if (common.info === '--help') {
     ctx.stdout.write(USAGE);
     return 0;
   }
-  if (version) return (await import('../cli/help.js')).showVersion(ctx);
+  if (common.info === '--version') return (await import('../cli/help.js')).showVersion(ctx);
 
   if (convertTo !== undefined) {
     // A hash with its type (`sha256:…`, SRI) converts without --type, as in

@@ -41,8 +41,6 @@ interface Options {
   gcRoot?: string;
   /** --no-gc-warning */
   noGcWarning: boolean;
-  /** --help or --version: print and stop. */
-  info?: string;
 }
 
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
@@ -67,10 +65,6 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       return true;
     }
     switch (arg) {
-      case '--help':
-      case '--version':
-        o.info = arg;
-        return true;
       case '-':
         o.readStdin = true;
         return true;
@@ -123,8 +117,8 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     return false;
   });
 
-  if (o.info === '--help') return showHelp('instantiate');
-  if (o.info === '--version') return showVersion(ctx);
+  if (common.info === '--help') return showHelp('instantiate');
+  if (common.info === '--version') return showVersion(ctx);
 
   const readOnly = (o.evalOnly && !o.wantsReadWrite) || o.dryRun || common.readonlyMode;
   const store = openStoreForEval({

@@ -72,11 +72,6 @@ const OPERATIONS: Record<string, Operation> = {
   '--generate-binary-cache-key': 'generate-binary-cache-key',
 };
 
-/** --help or --version met while parsing: as in Nix, it is answered at once, whatever else the line holds. */
-class InfoRequest {
-  constructor(readonly op: 'help' | 'version') {}
-}
-
 interface Invocation {
   op: Operation;
   opFlags: string[];
@@ -92,38 +87,33 @@ function parse(argv: string[], ctx: CommandContext): Invocation {
   const opArgs: string[] = [];
   let gcRoot = '';
   let noOutput = false;
-  let common: CommonArgs;
-  try {
-    common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
-      if (positional) {
-        opArgs.push(arg);
-        return true;
-      }
-      if (arg === '--help' || arg === '--version') throw new InfoRequest(arg === '--help' ? 'help' : 'version');
-      const newOp = OPERATIONS[arg];
-      if (newOp) {
-        if (op && op !== newOp) throw new UsageError('only one operation may be specified');
-        op = newOp;
-        return true;
-      }
-      if (arg === '--add-root') {
-        gcRoot = path.resolve(cursor.value(arg));
-        return true;
-      }
-      if (arg === '--indirect') return true;
-      if (arg === '--no-output') {
-        noOutput = true;
-        return true;
-      }
-      opFlags.push(arg);
-      // Flags of operations that take a value.
-      if (arg === '--max-freed' || arg === '--max-links' || arg === '--max-atime') opFlags.push(cursor.value(arg));
+  const common = parseLegacyArgs(argv, ctx.settings, (arg, cursor, positional) => {
+    if (positional) {
+      opArgs.push(arg);
       return true;
-    });
-  } catch (e) {
-    if (!(e instanceof InfoRequest)) throw e;
-    return { op: e.op, opFlags: [], opArgs: [], gcRoot: '', noOutput: false, common: parseLegacyArgs([], ctx.settings, () => false) };
-  }
+    }
+    const newOp = OPERATIONS[arg];
+    if (newOp) {
+      if (op && op !== newOp) throw new UsageError('only one operation may be specified');
+      op = newOp;
+      return true;
+    }
+    if (arg === '--add-root') {
+      gcRoot = path.resolve(cursor.value(arg));
+      return true;
+    }
+    if (arg === '--indirect') return true;
+    if (arg === '--no-output') {
+      noOutput = true;
+      return true;
+    }
+    opFlags.push(arg);
+    // Flags of operations that take a value.
+    if (arg === '--max-freed' || arg === '--max-links' || arg === '--max-atime') opFlags.push(cursor.value(arg));
+    return true;
+  });
+  // --help or --version is answered whatever else the line holds.
+  if (common.info) return { op: common.info === '--help' ? 'help' : 'version', opFlags: [], opArgs: [], gcRoot: '', noOutput: false, common };
   if (!op) throw new UsageError('no operation specified');
   return { op, opFlags, opArgs, gcRoot, noOutput, common };
 }

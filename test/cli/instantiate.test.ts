@@ -94,6 +94,20 @@ describe('nix-instantiate --eval', () => {
     expect(runCli('nix-collect-garbage', ['--help'])).toMatchObject({ status: 0, stdout: expect.stringContaining('Delete unreachable store paths.') });
   });
 
+  it('answers --help and --version at once in every classic command, even with an unknown flag or `--` before it', () => {
+    for (const cmd of ['nix-instantiate', 'nix-build', 'nix-hash', 'nix-collect-garbage', 'nix-store']) {
+      const version = runCli(cmd, ['--version', '--bogus', '-A']);
+      expect(version).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^${cmd} \\(Nix\\) `)) });
+      const help = runCli(cmd, ['--', '--help', '--bogus']);
+      expect(help.status).toBe(0);
+      expect(help.stdout.length).toBeGreaterThan(100);
+      expect(help.stderr).toBe('');
+    }
+    // A flag before it is still an error, and `--arg x --help` binds x to the expression `--help`.
+    expect(runCli('nix-instantiate', ['--bogus', '--help'])).toMatchObject({ status: 1, stderr: expect.stringContaining("unrecognised flag '--bogus'") });
+    expect(runCli('nix-instantiate', ['--eval', '-E', 'x: x', '--arg', 'x', '--help'])).toMatchObject({ status: 1 });
+  });
+
   it('prints the parse with --parse', () => {
     expect(inst(['--parse', '-E', 'a: a + 1 - 2']).stdout).toBe('(a: (__sub (a + 1) 2))\n');
   });
