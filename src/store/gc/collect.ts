@@ -232,6 +232,9 @@ class Collection {
       const wantLive = action === 'return-live';
       for (let i = 0; i < graph.size; i++) if (!!live[i] === wantLive) this.results.paths.add(graph.paths[i]!);
       for (const p of invalidEntries) if (this.isTempRooted(p) === wantLive) this.results.paths.add(p);
+      // Other entries are garbage too, and Nix lists them (it even deletes
+      // them while only asked to print; tsnix leaves them be).
+      if (!wantLive) for (const name of junk) if (!isLiveTempName(name)) this.results.paths.add(`${store.storeDir}/${name}`);
       return;
     }
 

@@ -46,6 +46,19 @@ describe.runIf(haveNix)('nix-store --gc, --delete and --optimise commands', () =
     expect(bad).toBe(1);
   });
 
+  it('--print-dead lists entries that are no store path, as Nix does, and deletes nothing', async () => {
+    const a = fresh();
+    fs.mkdirSync(path.join(a.realStoreDir, 'junkdir'));
+    fs.writeFileSync(path.join(a.realStoreDir, 'notapath'), 'x');
+    const before = fs.readdirSync(a.realStoreDir).sort();
+    const r1 = await ours(['--store', a.root, '--gc', '--print-dead']);
+    expect(fs.readdirSync(a.realStoreDir).sort()).toEqual(before);
+    expect(r1.stdout.split('\n')).toEqual(expect.arrayContaining(['/nix/store/junkdir', '/nix/store/notapath']));
+    // Nix 2.8 lists the same (and deletes those two while it is at it).
+    const r2 = runStatus('nix-store', ['--store', a.root, '--gc', '--print-dead']);
+    expect(r1.stdout).toBe(r2.stdout);
+  });
+
   it('--delete of a live path fails like Nix, after printing the summary', async () => {
     const a = fresh();
     const live = st.t.get('b')!;
