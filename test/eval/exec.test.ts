@@ -1,5 +1,7 @@
 // builtins.exec with allow-unsafe-native-code-during-evaluation: runs a
 // program and evaluates its output, with Nix's errors and traces.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NixError } from '../../src/eval/errors.js';
 import { evalError, evalNix, newState } from './eval-helpers.js';
@@ -45,6 +47,21 @@ describe('builtins.exec', () => {
     );
     expect(log).toEqual(["error: executing '/nonexistent/program': No such file or directory"]);
     expect(evalError('builtins.exec [ "echo" 1 ]', native())).toBe('cannot coerce an integer to a string: 1');
+  });
+
+  it('runs the program with the stack limit tsnix was started with, not the one its launcher raised', () => {
+    const cli = path.resolve(__dirname, '../../bin/nix-instantiate');
+    const expr = 'builtins.exec [ "sh" "-c" "echo \\"$(ulimit -s)\\"" ]';
+    const r = spawnSync('/bin/sh', ['-c', 'ulimit -S -s 4096 && exec "$@"', 'sh', cli, '--option', 'allow-unsafe-native-code-during-evaluation', 'true', '--eval', '-E', expr], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('4096\n');
+  });
+
+  it('says why a program that is not executable cannot start', () => {
+    const log: string[] = [];
+    expect(evalError('builtins.exec [ "/" ]', native((l) => log.push(l)))).toBe("program '/' failed with exit code 1");
+    expect(evalError('builtins.exec [ "no-such-program-anywhere" ]', native((l) => log.push(l)))).toBe("program 'no-such-program-anywhere' failed with exit code 1");
+    expect(log).toEqual(["error: executing '/': Permission denied", "error: executing 'no-such-program-anywhere': No such file or directory"]);
   });
 
   it('says whether the output failed to parse or to evaluate', () => {

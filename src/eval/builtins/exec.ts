@@ -5,37 +5,71 @@
 // evaluator, which a JavaScript evaluator cannot do: it says so.
 
 import type * as ChildProcess from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { registerBuiltins } from './registry.js';
 import { EvalError, InvalidPathError, NixError } from '../errors.js';
 import { forceList, type Value } from '../values.js';
 import type { EvalState } from '../eval-state.js';
 import { decodeBytes } from '../../byte-strings.js';
 import { statusToString } from '../../process-status.js';
-import { execWithBytes } from '../../exec-bytes.js';
+import { execWithBytes, needsByteExec } from '../../exec-bytes.js';
+import { withOriginalStackLimit } from '../../stack-limit.js';
+
+/**
+ * Why execvp would fail to start `program` (its errno code), checked before
+ * starting it through sh (below), which would word that failure its own way.
+ */
+function startProblem(program: string): 'ENOENT' | 'EACCES' | undefined {
+  const candidates = program.includes('/')
+    ? [program]
+    : (process.env.PATH ?? '/bin:/usr/bin').split(':').map((d) => path.join(d === '' ? '.' : d, program));
+  let problem: 'ENOENT' | 'EACCES' = 'ENOENT';
+  for (const c of candidates) {
+    try {
+      if (!fs.statSync(c).isFile()) {
+        problem = 'EACCES';
+        continue;
+      }
+      fs.accessSync(c, fs.constants.X_OK);
+      return undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') problem = 'EACCES';
+    }
+  }
+  return problem;
+}
 
 function runProgram(state: EvalState, program: string, args: string[]): string {
   // Loaded on use: node:child_process brings Node's streams, which start-up avoids.
   const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
   // Arguments holding bytes that are not UTF-8 go through Perl (exec-bytes.ts).
+  const spec = { command: program, args, failurePrefix: 'error: ' };
+  const cannotStart = (code: string | undefined, message: string): EvalError => {
+    const reason = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : message;
+    // What Nix's child prints when exec fails, before it exits with 1.
+    state.warn(`executing '${program}': ${reason}`, 'error');
+    return new EvalError(`program '${program}' ${statusToString(1)}`);
+  };
+  // (Perl, which starts programs given bytes that are not UTF-8, says why itself.)
+  const problem = needsByteExec(spec) ? undefined : startProblem(program);
+  if (problem) throw cannotStart(problem, '');
   let exec;
   try {
-    exec = execWithBytes({ command: program, args, failurePrefix: 'error: ' });
+    exec = execWithBytes(spec);
   } catch (e) {
     throw new EvalError((e as Error).message);
   }
+  // With the stack limit tsnix was given, not the launcher's raised one, as
+  // Nix restores its own before starting a program (stack-limit.ts).
+  const { command, args: shArgs } = withOriginalStackLimit(exec.command, exec.args);
   let r;
   try {
-    r = spawnSync(exec.command, exec.args, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: Number.MAX_SAFE_INTEGER });
+    r = spawnSync(command, shArgs, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: Number.MAX_SAFE_INTEGER, env: exec.env });
   } finally {
     exec.cleanup();
   }
-  if (r.error) {
-    const code = (r.error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : r.error.message;
-    // What Nix's child prints when exec fails, before it exits with 1.
-    state.warn(`executing '${program}': ${reason}`, 'error');
-    throw new EvalError(`program '${program}' ${statusToString(1)}`);
-  }
+  if (r.error) throw cannotStart((r.error as NodeJS.ErrnoException).code, r.error.message);
   if (r.status !== 0) throw new EvalError(`program '${program}' ${statusToString(r.status, r.signal)}`);
   return decodeBytes(r.stdout);
 }
