@@ -84,8 +84,7 @@ export interface BuildRequest {
   check: boolean;
   /** Builder output as it arrives (for -L / the default nix-build log display). */
   onLog?: (chunk: Buffer) => void;
-  /** For notes such as "keeping build directory". */
-  /** A line for the user at a verbosity level (see BuildEvents.message). */
+  /** A line for the user at a verbosity level (see BuildEvents.message), such as "keeping build directory". */
   onMessage?: (line: string, level?: number) => void;
   signal?: AbortSignal;
   /** Who starts the builder process (the worker's spawn helper). */
@@ -341,7 +340,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
       fs.closeSync(logFd);
     }
 
-    const registered = registerOutputs(req, outputs, scratch, alreadyValid, useScratch, isFixed);
+    const registered = registerOutputs(req, outputs, scratch, alreadyValid, useScratch, isFixed, settings.keepFailed);
     succeeded = true;
     return { outputs: registered };
   } finally {

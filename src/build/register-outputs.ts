@@ -12,7 +12,7 @@ import { hashPath, canonicaliseMetadata } from '../store/nar.js';
 import { renderContentAddress } from '../store/content-address.js';
 import { scanForReferences } from '../store/references.js';
 import type { Derivation } from '../store/derivation.js';
-import { isStorePath } from '../store/store-path.js';
+import { isStorePath, makeFixedOutputPath, storePathName } from '../store/store-path.js';
 import type { ValidPathInfo } from '../store/store-api.js';
 import type { BuildStore } from './build-store.js';
 import type { BuildRequest } from './local-builder.js';
@@ -36,6 +36,8 @@ export function registerOutputs(
   alreadyValid: Set<string>,
   useScratch: boolean,
   isFixed: boolean,
+  /** -K: with --check, an output that differs is kept beside the valid one (`….check`). */
+  keepFailed: boolean,
 ): Map<string, string> {
   const { store, drvPath, drv } = req;
   const infos: ValidPathInfo[] = [];
@@ -53,6 +55,7 @@ export function registerOutputs(
     if (isFixed && out.kind === 'fixed') {
       const got = hashOfOutput(actual, out.method, out.hash.algo);
       if (!hashEquals(got, out.hash)) {
+        if (!req.check) keepUnderActualHash(req, storePath, actual, out.method, got, candidates);
         throw new BuildFailure(
           `hash mismatch in fixed-output derivation '${drvPath}':\n  specified: ${printHash(out.hash, 'sri', true)}\n     got:    ${printHash(got, 'sri', true)}`,
           'hashMismatch');
@@ -75,10 +78,19 @@ export function registerOutputs(
   }
 
   if (req.check) {
-    for (const info of infos) {
+    const names = [...outputs.keys()]; // in the order of infos
+    for (const [i, info] of infos.entries()) {
       const old = store.queryPathInfo(info.path);
-      if (old && old.narHash !== info.narHash)
-        throw new BuildFailure(`derivation '${drvPath}' may not be deterministic: output '${store.toRealPath(info.path)}' differs`, 'checkMismatch');
+      if (!old || old.narHash === info.narHash) continue;
+      const real = store.toRealPath(info.path);
+      let message = `derivation '${drvPath}' may not be deterministic: output '${real}' differs`;
+      if (keepFailed) {
+        const kept = `${real}.check`;
+        deleteTree(kept);
+        moveIntoStore(scratch.get(names[i]!)!, kept);
+        message += ` from '${kept}'`;
+      }
+      throw new BuildFailure(message, 'checkMismatch');
     }
     for (const p of scratch.values()) deleteTree(p);
     return outputs;
@@ -98,6 +110,40 @@ export function registerOutputs(
   }
   store.registerValidPaths(toRegister);
   return outputs;
+}
+
+/**
+ * A fixed output with the wrong hash is kept, as Nix keeps it: valid at the
+ * path its actual hash (and its references) give, with this derivation as
+ * deriver, so that correcting the hash in the expression needs no second
+ * build. One that refers to itself is not kept: that reference would be
+ * wrong at the new path (Nix rewrites it; tsnix does not yet). Nor is one
+ * whose kind of hash cannot have the references it has.
+ */
+function keepUnderActualHash(req: BuildRequest, storePath: string, actual: string, method: 'flat' | 'recursive', got: Hash, candidates: Set<string>): void {
+  const { store, drvPath } = req;
+  const { references, narHash, narSize } = scanForReferences(actual, candidates);
+  if (references.includes(storePath)) return;
+  let actualPath: string;
+  try {
+    actualPath = makeFixedOutputPath(method, got, storePathName(storePath), store.storeDir, references);
+  } catch {
+    return;
+  }
+  if (store.isValidPath(actualPath)) return;
+  store.addTempRoot(actualPath);
+  const real = store.toRealPath(actualPath);
+  deleteTree(real);
+  moveIntoStore(actual, real);
+  store.registerValidPaths([{
+    path: actualPath,
+    narHash: printHash(narHash, 'base32', true),
+    narSize,
+    references,
+    deriver: drvPath,
+    ultimate: true,
+    ca: renderContentAddress({ type: 'fixed', method, hash: got }),
+  }]);
 }
 
 /**

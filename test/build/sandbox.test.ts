@@ -104,7 +104,7 @@ describe('the build sandbox', () => {
     }
   });
 
-  it('rejects a fixed-output derivation whose output has another hash, registering nothing', async () => {
+  it('rejects a fixed-output derivation whose output has another hash, keeping it valid at the path of the hash it has (as Nix)', async () => {
     const wrong = printHash(hashString('sha256', 'something else'), 'base32');
     const [drv] = refInstantiate(root, mkDrvExpr(`mk "fod-bad" "echo actual > $out" { outputHashAlgo = "sha256"; outputHash = "${wrong}"; }`));
     const r = await realise(store, [drvTarget(drv!)]);
@@ -117,6 +117,15 @@ describe('the build sandbox', () => {
     ]);
     expect(store.isValidPath(out)).toBe(false);
     expect(fs.existsSync(store.toRealPath(out))).toBe(false);
+    // What was built is at the path of its actual hash, as the reference
+    // computes that path, so correcting the hash needs no second build.
+    const right = printHash(hashString('sha256', 'actual\n'), 'base32');
+    const [fixedDrv] = refInstantiate(root, mkDrvExpr(`mk "fod-bad" "exit 1" { outputHashAlgo = "sha256"; outputHash = "${right}"; }`));
+    const kept = store.queryDerivationOutputs(fixedDrv!).get('out')!;
+    expect(store.isValidPath(kept)).toBe(true);
+    expect(fs.readFileSync(store.toRealPath(kept), 'utf8')).toBe('actual\n');
+    expect(store.queryPathInfo(kept)).toMatchObject({ deriver: drv, references: [], ca: `fixed:sha256:${right}` });
+    expect((await realise(store, [drvTarget(fixedDrv!)])).status).toBe(0);
   });
 
   it('keeps inputs unchangeable even by a builder that tries chmod (store reachable by other users)', async () => {

@@ -112,6 +112,19 @@ describe('the scheduler', () => {
     expect(store.isValidPath(out)).toBe(true);
   });
 
+  it('--check with keep-failed keeps the differing output beside the valid one, as Nix does', async () => {
+    const out = store.queryDerivationOutputs(drvs.slow1!).get('out')!;
+    const real = store.toRealPath(out);
+    const before = fs.readFileSync(real, 'utf8');
+    const diff = await realise(store, [drvTarget(drvs.slow1!)], { 'keep-failed': 'true' }, { check: true });
+    expect(diff.status).toBe(104);
+    expect(diff.errors).toEqual([`derivation '${drvs.slow1}' may not be deterministic: output '${real}' differs from '${real}.check'`]);
+    expect(fs.readFileSync(real, 'utf8')).toBe(before);
+    expect(fs.readFileSync(`${real}.check`, 'utf8')).not.toBe(before);
+    expect(store.isValidPath(out)).toBe(true);
+    for (const m of diff.messages) if (m.startsWith('note: keeping build directory')) fs.rmSync(/'(.*)'/.exec(m)![1]!, { recursive: true });
+  });
+
   it('keeps the build directory of a failed build with keep-failed', async () => {
     const r = await realise(store, [drvTarget(drvs.half!)], { 'keep-failed': 'true' });
     const note = r.messages.find((m) => m.startsWith('note: keeping build directory'));
