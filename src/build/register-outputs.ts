@@ -18,6 +18,7 @@ import type { BuildStore } from './build-store.js';
 import type { BuildRequest } from './local-builder.js';
 import { deleteTree } from './fs-tree.js';
 import { reachable } from '../store/query/closure.js';
+import { topoSort } from '../store/topo-sort.js';
 
 function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo']): Hash {
   if (method === 'recursive') return hashPath(algo, realPath).hash;
@@ -77,8 +78,15 @@ export function registerOutputs(
     });
   }
 
+  const names = [...outputs.keys()]; // in the order of infos
+  // Outputs may refer to each other, but not in a cycle; Nix checks that
+  // before anything is compared or moved.
+  const nameOf = new Map([...outputs].map(([name, p]) => [p, name]));
+  const outputRefs = new Map(infos.map((info, i) => [names[i]!, info.references.flatMap((r) => nameOf.get(r) ?? [])]));
+  topoSort(names, (name) => outputRefs.get(name)!, (name, parent) =>
+    new BuildFailure(`cycle detected in build of '${drvPath}' in the references of output '${name}' from output '${parent}'`, 'misc'));
+
   if (req.check) {
-    const names = [...outputs.keys()]; // in the order of infos
     for (const [i, info] of infos.entries()) {
       const old = store.queryPathInfo(info.path);
       if (!old || old.narHash === info.narHash) continue;

@@ -20,6 +20,7 @@ in {
   outputName = mk "outname" "echo $dev > $out; echo > $dev" { outputs = [ "out" "dev" ]; allowedReferences = [ "dev" ]; };
   badSpec = mk "badspec" "echo > $out" { allowedReferences = [ "nonsense" ]; };
   noOutput = mk "noout" "echo hi" {};
+  outputCycle = mk "cyc" "echo $dev > $out; echo $out > $dev" { outputs = [ "out" "dev" ]; };
   otherPlatform = mk "otherplatform" "echo > $out" { system = "aarch64-linux"; };
   needsFeature = mk "needsfeature" "echo > $out" { requiredSystemFeatures = [ "gpu" "big-parallel" ]; };
   # Structured attributes: checks per output under outputChecks.
@@ -42,7 +43,7 @@ describe('output checks', () => {
   const file = path.join(tempDir(), 'checks.nix');
   fs.writeFileSync(file, EXPR);
 
-  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput', 'tooBig', 'closureTooBig', 'structuredDisallowed', 'otherPlatform', 'needsFeature']) {
+  for (const attr of ['selfRef', 'forbidden', 'allowedDep', 'disallowedReq', 'requisitesSelf', 'outputName', 'badSpec', 'noOutput', 'outputCycle', 'tooBig', 'closureTooBig', 'structuredDisallowed', 'otherPlatform', 'needsFeature']) {
     it(`${attr}: same outcome, message and exit status as Nix`, async () => {
       const args = [file, '-A', attr, '--no-out-link', '-Q'];
       const ours = await nixBuild(['--store', ourRoot, ...args]);
@@ -52,6 +53,10 @@ describe('output checks', () => {
       expect(errors(ours.stderr, ourRoot)).toBe(errors(ref.stderr, refRoot));
       expect(ours.stdout).toBe(ref.stdout);
       expect(ours.status).toBe(ref.status);
+      // Nothing of a rejected output stays in the store (Nix 2.8 leaves some as invalid paths).
+      const entries = fs.readdirSync(path.join(ourRoot, 'nix/store')).filter((n) => !n.endsWith('.lock') && n !== '.links');
+      const validity = spawnSync('nix-store', ['--store', ourRoot, '--check-validity', ...entries.map((n) => `/nix/store/${n}`)], { encoding: 'utf8' });
+      expect(validity.stderr).toBe('');
     });
   }
 });

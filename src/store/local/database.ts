@@ -13,6 +13,7 @@ import { NixError } from '../../eval/errors.js';
 import { parseHashAnyPrefixed, printHash } from '../hash.js';
 import type { ValidPathInfo } from '../store-api.js';
 import { lockFd, openLockFile } from './path-locks.js';
+import { topoSort } from '../topo-sort.js';
 
 export const NIX_SCHEMA_VERSION = 10;
 
@@ -366,15 +367,6 @@ export function writeFileDurably(file: string, contents: string): void {
 /** Throws Nix's "cycle detected" error if the new paths' references form a cycle (self-references excepted). */
 function checkNoCycles(registrations: PathRegistration[]): void {
   const refsOf = new Map(registrations.map((r) => [r.info.path, r.info.references]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (p: string, parent: string | undefined): void => {
-    const s = state.get(p);
-    if (s === 'done') return;
-    if (s === 'visiting')
-      throw new StoreDatabaseError(`cycle detected in the references of '${p}' from '${parent}'`);
-    state.set(p, 'visiting');
-    for (const ref of refsOf.get(p) ?? []) if (ref !== p) visit(ref, p);
-    state.set(p, 'done');
-  };
-  for (const p of refsOf.keys()) visit(p, undefined);
+  topoSort(refsOf.keys(), (p) => refsOf.get(p)!,
+    (p, parent) => new StoreDatabaseError(`cycle detected in the references of '${p}' from '${parent}'`));
 }

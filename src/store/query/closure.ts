@@ -6,6 +6,7 @@
 
 import { NixError } from '../../eval/errors.js';
 import { isDerivationPath } from '../store-path.js';
+import { topoSort } from '../topo-sort.js';
 import type { ValidPathInfo } from '../store-api.js';
 
 /** What closure computations need from a store. */
@@ -78,20 +79,6 @@ function edges(store: StoreGraph, path: string, options: ClosureOptions): string
  * are not in `paths` are not followed. A cycle is an error with Nix's text.
  */
 export function topoSortPaths(store: StoreGraph, paths: Iterable<string>): string[] {
-  const items = new Set(paths);
-  const sorted: string[] = [];
-  const visited = new Set<string>();
-  const parents = new Set<string>();
-  const visit = (path: string, parent: string | undefined): void => {
-    if (parents.has(path)) throw new InvalidPathError(`cycle detected in the references of '${path}' from '${parent}'`);
-    if (visited.has(path)) return;
-    visited.add(path);
-    parents.add(path);
-    const refs = store.queryPathInfo(path)?.references ?? [];
-    for (const ref of [...refs].sort()) if (ref !== path && items.has(ref)) visit(ref, path);
-    sorted.push(path);
-    parents.delete(path);
-  };
-  for (const path of [...items].sort()) visit(path, undefined);
-  return sorted.reverse();
+  return topoSort(paths, (p) => store.queryPathInfo(p)?.references ?? [],
+    (p, parent) => new InvalidPathError(`cycle detected in the references of '${p}' from '${parent}'`));
 }
