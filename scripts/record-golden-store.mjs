@@ -182,6 +182,8 @@ const DRV_BODIES = {
   passAsFile: `mk { passAsFile = [ "big" "other" ]; big = "lots of text"; other = "more"; }`,
   structuredAttrs: `mk { __structuredAttrs = true; outputs = [ "out" "dev" ]; int = 1; float = 2.5; b = true; nul = null; list = [ 1 "a" { x = [ ]; } ]; set = { z = 1; a = "ü\\n\\"q\\""; }; args = [ "-e" ]; }`,
   structuredAttrsNumbers: `mk { __structuredAttrs = true; a = 1.0; b = 0.1 + 0.2; c = 123456789.0; d = 1.0e21; e = 1.5e-7; i = -9223372036854775807; ctl = builtins.fromJSON "\\"\\\\u0001\\\\u001f\\\\u007f\\""; }`,
+  // A path reached through __toString stays the path as written (not copied to the store).
+  structuredAttrsToStringPath: `mk { __structuredAttrs = true; foo = { __toString = self: /no/such/file; }; bar = { outPath = { __toString = self: /no/such/dir/x; }; }; }`,
   astralNames: `mk { "\u{1F600}" = "astral"; "\uFFFC" = "bmp"; }`,
   astralNamesStructured: `mk { __structuredAttrs = true; "\u{1F600}" = "astral"; "\uFFFC" = "bmp"; set = { "\u{1F600}" = 1; "\uFFFC" = 2; }; }`,
   placeholders: `mk { outputs = [ "out" "bin" ]; p = builtins.placeholder "out"; q = builtins.placeholder "bin"; r = builtins.placeholder "dev"; }`,

@@ -201,6 +201,12 @@ describe('structured attrs', () => {
     expect(applied).toBe(plain - 1);
   });
 
+  it('checks what __toString returns, as toJSON does', () => {
+    expect(() =>
+      force(newState().evalString('(derivation { name = "f"; system = "x"; builder = "/b"; __structuredAttrs = true; f = { __toString = self: 5; }; }).outPath')),
+    ).toThrow('`__toString` should return a string, but got an integer: 5');
+  });
+
   it('refuses functions', () => {
     expect(() =>
       force(newState().evalString('(derivation { name = "f"; system = "x"; builder = "/b"; __structuredAttrs = true; f = x: x; }).outPath')),

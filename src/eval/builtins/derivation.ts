@@ -32,7 +32,7 @@ import {
 import { showPos, type Origin, type Pos } from '../position.js';
 import { withNativeBody } from './derivation-wrapper.js';
 import { renderError } from '../error-format.js';
-import { jsonFloat, jsonString } from './json.js';
+import { jsonFloat, jsonString, peel } from './json.js';
 import type { EvalState } from '../eval-state.js';
 import type { Store } from '../../store/store-api.js';
 import type { FileIngestionMethod } from '../../store/store-api.js';
@@ -166,9 +166,11 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
   const enter = (x: Lazy, pos: Pos | undefined): string | JSONFrame => {
     let v = force(x, pos);
     if (v instanceof NixAttrs) {
-      v = state.peel(v, pos, (p: Value) => p);
+      const peeled = peel(state, v, pos);
+      v = peeled.value;
       if (v instanceof NixAttrs) return { kind: 'attrs', attrs: v, keys: v.keys(), i: 0, out: [] };
-      v = force(v, pos);
+      // A path reached through `__toString` stays a plain path string (a quirk Nix keeps).
+      if (peeled.viaToString && v instanceof NixPath) return jsonString(v.path);
     }
     if (v === null) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';

@@ -64,7 +64,7 @@ function addTrace(e: unknown, pos: Pos | undefined, hint: string): unknown {
  * (which must yield a string or path) and `outPath` until a non-set or a set
  * with neither. Returns the peeled value and whether a `__toString` was used.
  */
-function peel(state: EvalState, v: NixAttrs, pos: Pos | undefined): { value: Value; viaToString: boolean } {
+export function peel(state: EvalState, v: NixAttrs, pos: Pos | undefined): { value: Value; viaToString: boolean } {
   let viaToString = false;
   const go = (x: Lazy, pos: Pos | undefined): Value => {
     const v = force(x, pos);
