@@ -400,7 +400,7 @@ export class LocalStore implements Store {
 
   private moveIntoPlace(tmp: string, info: ValidPathInfo, options: { repair?: boolean }): void {
     const realPath = this.toRealPath(info.path);
-    const registration = () => this.registrationFor(info);
+    const registration = () => this.db.registerValidPaths([this.registrationFor(info)]);
 
     if (!options.repair) {
       const done = this.db.writeTransaction(() => {
@@ -415,7 +415,7 @@ export class LocalStore implements Store {
           if (code === 'EEXIST' || code === 'ENOTEMPTY') return false;
           throw e;
         }
-        this.db.registerValidPaths([registration()]);
+        registerOrMoveBack(registration, realPath, tmp);
         return true;
       });
       if (done) return;
@@ -435,7 +435,14 @@ export class LocalStore implements Store {
           fs.renameSync(realPath, trash);
         }
         fs.renameSync(tmp, realPath);
-        this.db.registerValidPaths([registration()]);
+        try {
+          registerOrMoveBack(registration, realPath, tmp);
+        } catch (e) {
+          // What was there before stays (a repair that fails loses nothing).
+          if (trash) fs.renameSync(trash, realPath);
+          trash = undefined;
+          throw e;
+        }
       });
       locks.setDeletion(true);
     } finally {
@@ -698,4 +705,18 @@ export function derivationOutputPaths(drvPath: string, aterm: string, storeDir: 
     if (p !== undefined) outputs.set(name, p);
   }
   return outputs;
+}
+
+/**
+ * Registers contents just moved from tmp to realPath; if that fails (a
+ * reference that is not valid, say), moves them back first, so that no
+ * unregistered file is left under a store path's name.
+ */
+function registerOrMoveBack(register: () => void, realPath: string, tmp: string): void {
+  try {
+    register();
+  } catch (e) {
+    fs.renameSync(realPath, tmp);
+    throw e;
+  }
 }

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { narToBuffer, BufferSource } from '../../../src/store/nar.js';
+import { makeTextPath } from '../../../src/store/store-path.js';
+import { hashString } from '../../../src/store/hash.js';
 import { makeSourceTree, openChrootStore, refNixStore, tempDir } from './helpers.js';
 
 describe('local store written by tsnix, read by the reference', () => {
@@ -100,6 +102,21 @@ describe('local store written by tsnix, read by the reference', () => {
     expect(store.addTextToStore('t', 'contents', [])).toBe(p);
     expect(fs.readFileSync(real, 'utf8')).toBe('contents');
     expect(fs.existsSync(`${real}.lock`)).toBe(false);
+    store.close();
+  });
+
+  it('leaves nothing under a store path\'s name when registering fails (a reference that is not valid)', () => {
+    const root = tempDir();
+    const store = openChrootStore(root);
+    const missing = '/nix/store/jj6d2yjs6jnyqi1spbnp9ramwbqcrxnp-foo';
+    expect(() => store.addTextToStore('t.drv', 'Derive([],[],[],"x","/b",[],[])', [missing])).toThrow(`path '${missing}' is not valid`);
+    expect(fs.readdirSync(path.join(root, 'nix/store')).filter((n) => !n.endsWith('.lock'))).toEqual(['.links']);
+    // Something already at the final name (a leftover): it stays as it was.
+    const p = makeTextPath('u', hashString('sha256', 'new'), [missing], store.storeDir);
+    fs.writeFileSync(store.toRealPath(p), 'leftover');
+    expect(() => store.addTextToStore('u', 'new', [missing])).toThrow(`path '${missing}' is not valid`);
+    expect(fs.readFileSync(store.toRealPath(p), 'utf8')).toBe('leftover');
+    expect(fs.readdirSync(path.join(root, 'nix/store')).filter((n) => !n.endsWith('.lock')).sort()).toEqual(['.links', path.basename(p)]);
     store.close();
   });
 
