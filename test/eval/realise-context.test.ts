@@ -58,4 +58,20 @@ describe('reading paths with a context', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('appendContext needs the paths it names to exist unless the store is read-only (Nix\'s ensurePath)', () => {
+    const root = tempDir();
+    try {
+      const store = openChrootStore(root);
+      const state = new EvalState(store, { log: () => {} });
+      const missing = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x';
+      const expr = (p: string) => `builtins.hasContext (builtins.appendContext "s" { "${p}" = { path = true; }; })`;
+      expect(evalError(expr(missing), state)).toBe(`path '${missing}' does not exist and cannot be created`);
+      expect(evalNix(expr(missing))).toBe('true'); // read-only
+      expect(evalNix(`let p = builtins.toFile "x" "y"; in ${expr('${builtins.unsafeDiscardStringContext p}')}`, state)).toBe('true');
+      store.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -116,6 +116,8 @@ registerBuiltins([
       for (const name of attrs.keys()) {
         const apos = attrs.posOf(name);
         if (!isStorePath(name, storeDir)) throw new EvalError(`context key '${name}' is not a store path`, apos);
+        // Nix's ensurePath (outside read-only mode); with no substituter, the path must be valid.
+        if (!state.store.readOnly && !state.store.isValidPath(name)) throw new EvalError(`path '${name}' does not exist and cannot be created`);
         const info = forceAttrs(attrs.get(name)!, apos, 'while evaluating the value of a string context');
         const pathAttr = info.get('path');
         if (pathAttr !== undefined) {
