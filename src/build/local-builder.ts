@@ -82,6 +82,8 @@ export interface BuildRequest {
   inputPaths: Set<string>;
   /** --check: build again and compare with the valid outputs instead of registering. */
   check: boolean;
+  /** --repair: build every output again and replace the valid ones with what was built. */
+  repair?: boolean;
   /** Builder output as it arrives (for -L / the default nix-build log display). */
   onLog?: (chunk: Buffer) => void;
   /** A line for the user at a verbosity level (see BuildEvents.message), such as "keeping build directory". */
@@ -179,8 +181,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
   if (!sandboxed && !isBuiltin && fs.existsSync('/homeless-shelter'))
     throw new BuildFailure("home directory '/homeless-shelter' exists; please remove it to assure purity of builds without sandboxing", 'misc');
 
-  // Outputs that are already valid are kept as they are (unless checking).
-  const alreadyValid = new Set([...outputs].filter(([, p]) => store.isValidPath(p)).map(([n]) => n));
+  // Outputs that are already valid are kept as they are (unless checking, or repairing: then all are replaced).
+  const alreadyValid = new Set(req.repair ? [] : [...outputs].filter(([, p]) => store.isValidPath(p)).map(([n]) => n));
   if (!sandboxed && !isBuiltin && !diverted && alreadyValid.size > 0 && alreadyValid.size < outputs.size)
     throw new BuildFailure(`cannot rebuild derivation '${drvPath}' without the sandbox while some of its outputs are valid`, 'misc');
 

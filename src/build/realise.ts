@@ -63,6 +63,8 @@ export interface RealiseOptions {
   events: BuildEvents;
   noBuildOutput?: boolean;
   check?: boolean;
+  /** --repair (Nix's bmRepair): see WorkerOptions.repair. */
+  repair?: boolean;
   substituter?: Substituter;
 }
 
@@ -73,6 +75,7 @@ export async function realisePaths(store: BuildStore, targets: BuildTarget[], op
     maxJobs: maxJobs(options.settings),
     keepGoing: options.settings.getBool('keep-going'),
     check: options.check ?? false,
+    repair: options.repair ?? false,
     events: options.events,
     substituter: options.substituter,
     beforeBuild: autoGcHook(store, options),

@@ -106,14 +106,13 @@ export function registerOutputs(
 
   checkOutputReferences(drv, drvPath, infos, outputs, store);
 
-  const toRegister = infos.filter((info) => !store.isValidPath(info.path));
+  // Under --repair, valid outputs are registered again (their hash may have been what was wrong).
+  const toRegister = infos.filter((info) => req.repair || !store.isValidPath(info.path));
   for (const info of toRegister) store.addTempRoot(info.path);
   if (useScratch) {
     for (const [name, storePath] of outputs) {
-      if (alreadyValid.has(name) || store.isValidPath(storePath)) continue;
-      const real = store.toRealPath(storePath);
-      deleteTree(real);
-      moveIntoStore(scratch.get(name)!, real);
+      if (alreadyValid.has(name) || (store.isValidPath(storePath) && !req.repair)) continue;
+      replaceContents(scratch.get(name)!, store.toRealPath(storePath));
     }
   }
   store.registerValidPaths(toRegister);
@@ -152,6 +151,21 @@ function keepUnderActualHash(req: BuildRequest, storePath: string, actual: strin
     ultimate: true,
     ca: renderContentAddress({ type: 'fixed', method, hash: got }),
   }]);
+}
+
+/**
+ * Puts what was built at `real`: whatever is there (a leftover, or the
+ * corrupted contents of a path being repaired) is moved aside first and
+ * deleted only once the new contents are in place (Nix's replaceValidPath).
+ */
+function replaceContents(from: string, real: string): void {
+  let old: string | undefined;
+  if (fs.existsSync(real) || isSymlink(real)) {
+    old = `${real}.old-${process.pid}-${Date.now()}`;
+    fs.renameSync(real, old);
+  }
+  moveIntoStore(from, real);
+  if (old) deleteTree(old);
 }
 
 /**

@@ -19,11 +19,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
 import { readDerivation, derivationOutputPath, type Derivation } from '../store/derivation.js';
+import { isDerivationPath } from '../store/store-path.js';
 import { compareBytewise } from '../sort-strings.js';
 import { buildDerivation, BuildFailure, checkBuildable, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
 import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';
 import { SandboxEtcDirs } from './sandbox.js';
+import { hashEquals, parseHashAnyPrefixed } from '../store/hash.js';
+import { hashPath } from '../store/nar.js';
 
 /** The binary-cache layer's hook; absent until that layer exists. */
 export interface Substituter {
@@ -52,6 +55,11 @@ export interface WorkerOptions {
   keepGoing: boolean;
   /** --check: rebuild valid outputs and compare. */
   check: boolean;
+  /**
+   * --repair: outputs whose contents no longer match their registered hash
+   * count as missing, and are rebuilt and replaced (Nix's bmRepair).
+   */
+  repair?: boolean;
   events: BuildEvents;
   substituter?: Substituter;
   /** Runs before each build starts (auto-GC for min-free). */
@@ -131,7 +139,8 @@ abstract class Goal {
 }
 
 class PathGoal extends Goal {
-  constructor(worker: Worker, readonly storePath: string) {
+  /** A top-level path under --repair: only a substituter can repair it, so a valid one is not enough. */
+  constructor(worker: Worker, readonly storePath: string, readonly repair = false) {
     super(worker);
   }
 
@@ -140,7 +149,7 @@ class PathGoal extends Goal {
     // Rooted before the validity check, so a concurrent collection cannot
     // delete it between that check and its use as an input (as Nix does).
     store.addTempRoot(this.storePath);
-    if (store.isValidPath(this.storePath)) return this.done('success');
+    if (!this.repair && store.isValidPath(this.storePath)) return this.done('success');
     const sub = this.worker.options.substituter;
     if (sub && (await sub.substitute(this.storePath)) && store.isValidPath(this.storePath)) return this.done('success');
     if (this.worker.stopped) return;
@@ -153,6 +162,40 @@ class DerivationGoal extends Goal {
 
   constructor(worker: Worker, readonly drvPath: string, readonly wantedOutputs: Set<string>) {
     super(worker);
+  }
+
+  /**
+   * Nix's repairClosure: with this derivation's outputs intact, the rest of
+   * their closure is checked, and what is corrupted is rebuilt by the
+   * derivation (among this one's inputs) that produced it.
+   */
+  private async repairClosure(drv: Derivation): Promise<void> {
+    const { worker } = this;
+    const outputs = this.outputPaths(drv);
+    const wanted = this.wantedOutputs.size === 0 ? [...outputs.keys()] : [...this.wantedOutputs];
+    const closure = worker.closure(wanted.flatMap((o) => outputs.get(o) ?? []));
+    for (const p of outputs.values()) closure.delete(p);
+    const producedBy = new Map<string, string>();
+    for (const p of worker.closure([this.drvPath])) {
+      if (!isDerivationPath(p) || !worker.store.isValidPath(p)) continue;
+      const dep = worker.readDerivation(p);
+      for (const name of dep.outputs.keys()) {
+        const out = derivationOutputPath(dep, name, worker.store.storeDir);
+        if (out !== undefined) producedBy.set(out, p);
+      }
+    }
+    const goals: Goal[] = [];
+    for (const p of [...closure].sort()) {
+      if (worker.pathContentsGood(p)) continue;
+      worker.options.events.message(`found corrupted or missing path '${p}' in the output closure of '${this.drvPath}'`, 0);
+      const deriver = producedBy.get(p);
+      goals.push(deriver === undefined ? worker.pathGoal(p, true) : worker.derivationGoal(deriver, new Set()));
+    }
+    if (goals.length === 0) return this.done('success');
+    await this.waitFor(goals);
+    if (worker.stopped) return;
+    if (this.nrFailed > 0) return this.fail(`some paths in the output closure of derivation '${this.drvPath}' could not be repaired`, 'misc');
+    this.done('success');
   }
 
   private fail(message: string, kind: FailureKind | 'dependency'): void {
@@ -169,12 +212,14 @@ class DerivationGoal extends Goal {
     return m;
   }
 
+  /** Whether the wanted outputs are valid (and, under --repair, their contents intact). */
   private wantedValid(drv: Derivation): boolean {
     const outputs = this.outputPaths(drv);
     const wanted = this.wantedOutputs.size === 0 ? [...drv.outputs.keys()] : [...this.wantedOutputs];
+    const repair = this.worker.options.repair;
     return wanted.every((o) => {
       const p = outputs.get(o);
-      return p !== undefined && this.worker.store.isValidPath(p);
+      return p !== undefined && this.worker.store.isValidPath(p) && (!repair || this.worker.pathContentsGood(p));
     });
   }
 
@@ -205,13 +250,14 @@ class DerivationGoal extends Goal {
     }
 
     const check = worker.options.check && worker.isTopLevel(this);
-    if (!check && this.wantedValid(drv)) return this.done('success');
+    if (!check && this.wantedValid(drv)) return worker.options.repair ? this.repairClosure(drv) : this.done('success');
     if (check && ![...this.outputPaths(drv).values()].every((p) => store.isValidPath(p)))
       return this.fail(`some outputs of '${this.drvPath}' are not valid, so checking is not possible`, 'misc');
 
     // Before building, the substituter may have the outputs.
     const sub = worker.options.substituter;
-    if (sub && !check && substitutesAllowed(drv)) {
+    const repair = worker.options.repair === true;
+    if (sub && !check && !repair && substitutesAllowed(drv)) {
       const missing = [...this.outputPaths(drv).values()].filter((p) => !store.isValidPath(p));
       for (const p of missing) if (!(await sub.substitute(p))) break;
       if (worker.stopped) return;
@@ -275,7 +321,8 @@ class DerivationGoal extends Goal {
         if (e instanceof BuildFailure) return this.fail(e.message, e.kind);
         throw e;
       }
-      worker.options.events.message(check ? `checking outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
+      worker.options.events.message(
+        check ? `checking outputs of '${this.drvPath}'...` : repair ? `repairing outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
       worker.options.events.buildStarted?.(this.drvPath, drv);
       try {
         await buildDerivation(
@@ -285,6 +332,7 @@ class DerivationGoal extends Goal {
             drv,
             inputPaths: closure,
             check,
+            repair,
             onLog: worker.options.events.buildLog ? (chunk) => worker.options.events.buildLog!(this.drvPath, chunk) : undefined,
             onMessage: (line, level) => worker.options.events.message(line, level),
             signal: worker.abortSignal,
@@ -397,11 +445,11 @@ export class Worker {
     return goal;
   }
 
-  pathGoal(storePath: string): Goal {
-    const key = `p:${storePath}`;
+  pathGoal(storePath: string, repair = false): Goal {
+    const key = `${repair ? 'r' : 'p'}:${storePath}`;
     const existing = this.goals.get(key);
     if (existing && existing.exitCode !== 'success') return existing;
-    const goal = new PathGoal(this, storePath);
+    const goal = new PathGoal(this, storePath, repair);
     this.goals.set(key, goal);
     this.start(goal);
     return goal;
@@ -464,6 +512,34 @@ export class Worker {
    * database again for every path of the previous one (quadratic).
    */
   private readonly referencesCache = new Map<string, readonly string[]>();
+
+  private readonly contentsGood = new Map<string, boolean>();
+
+  /**
+   * Nix's pathContentsGood: whether a valid path's contents still hash to
+   * its registered NAR hash (a missing hash counts as good), checked once
+   * per run, with Nix's messages. (Nix 2.8 looks for the path at its
+   * logical name, so in a chroot store it finds every path missing; tsnix
+   * looks where the store keeps it.)
+   */
+  pathContentsGood(storePath: string): boolean {
+    const known = this.contentsGood.get(storePath);
+    if (known !== undefined) return known;
+    this.options.events.message(`checking path '${storePath}'...`);
+    const info = this.store.queryPathInfo(storePath);
+    let good = false;
+    if (info) {
+      const expected = parseHashAnyPrefixed(info.narHash);
+      try {
+        good = expected.bytes.every((b) => b === 0) || hashEquals(expected, hashPath(expected.algo, this.store.toRealPath(storePath)).hash);
+      } catch {
+        good = false; // gone, or unreadable
+      }
+    }
+    this.contentsGood.set(storePath, good);
+    if (!good) this.options.events.message(`path '${storePath}' is corrupted or missing!`, 0);
+    return good;
+  }
 
   /** The closure of store paths under the references relation. */
   closure(paths: Iterable<string>): Set<string> {
@@ -545,7 +621,7 @@ export class Worker {
   }
 
   private peekOrCreateTopPath(p: string): Goal {
-    const g = this.pathGoal(p);
+    const g = this.pathGoal(p, this.options.repair);
     this.markTop(g);
     return g;
   }

@@ -116,8 +116,6 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       case '-L':
         a.printBuildLogs = true;
         return true;
-      case '--repair':
-        throw new UsageError("'--repair' is not supported by tsnix's nix-build yet");
     }
     return false;
   });
@@ -195,6 +193,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       events: progress,
       noBuildOutput: common.noBuildOutput && !a.printBuildLogs,
       check: a.check,
+      repair: common.repair,
     });
     progress.finish();
     if (result.status !== 0) {

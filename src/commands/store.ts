@@ -287,9 +287,27 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
           else if (level === 'warn') warn(m);
           else printError(m);
         });
+        for (const p of report.toRepair) {
+          // As Nix: a path that cannot be repaired is one more error, not the end.
+          try {
+            if ((await repairPath(store, p, inv, ctx)) !== 0) report.errors = true;
+          } catch (e) {
+            if (!(e instanceof NixError)) throw e;
+            printError(`error: ${e.message}`);
+            report.errors = true;
+          }
+        }
         if (report.errors) {
           warn('not all store errors were fixed');
           throw new ExitError(1);
+        }
+        return 0;
+      }
+      case 'repair-path': {
+        noFlags(inv, 'no flags expected');
+        for (const arg of inv.opArgs) {
+          const status = await repairPath(store, followLinksToStorePath(store, arg), inv, ctx);
+          if (status !== 0) return status;
         }
         return 0;
       }
@@ -525,8 +543,26 @@ function opRegisterValidity(store: LocalStore, inv: Invocation): number {
   return 0;
 }
 
+/**
+ * Nix's repairPath: with no substituter to fetch a good copy from, the
+ * path's deriver is built again in repair mode, which replaces whichever of
+ * its outputs are corrupted or missing. A path without a valid deriver
+ * cannot be repaired.
+ */
+async function repairPath(store: LocalStore, storePath: string, inv: Invocation, ctx: CommandContext): Promise<number> {
+  const deriver = requireInfo(store, storePath).deriver;
+  if (deriver === undefined || !store.isValidPath(deriver)) throw new NixError(`cannot repair path '${storePath}'`);
+  return buildReporting(store, [{ drvPath: deriver, outputs: new Set() }], 0, inv, ctx, { repair: true });
+}
+
+/** Nix's build modes besides the normal one: --check (compare) and --repair (replace corrupted outputs). */
+interface BuildMode {
+  check?: boolean;
+  repair?: boolean;
+}
+
 /** Builds what is missing among targets with progress on stderr; Nix's exit status and the failures' messages. */
-async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<{ status: number; errors: string[] }> {
+async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, mode: BuildMode = {}): Promise<{ status: number; errors: string[] }> {
   const { BuildProgress } = await import('../build/progress.js');
   const { realisePaths } = await import('../build/realise.js');
   const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected, verbosity: inv.common.verbosity });
@@ -534,16 +570,16 @@ async function build(store: LocalStore, targets: BuildTarget[], expected: number
     settings: ctx.settings,
     events: progress,
     noBuildOutput: inv.common.noBuildOutput,
-    check,
+    ...mode,
   });
   progress.finish();
   return result;
 }
 
 /** build(), reporting failures on stderr as `error: ...`. */
-async function buildReporting(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, check = false): Promise<number> {
+async function buildReporting(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, mode: BuildMode = {}): Promise<number> {
   const { formatError } = await import('../build/progress.js');
-  const result = await build(store, targets, expected, inv, ctx, check);
+  const result = await build(store, targets, expected, inv, ctx, mode);
   for (const e of result.errors) writeError(`${formatError(e)}\n`);
   return result.status;
 }
@@ -555,7 +591,6 @@ async function buildReporting(store: LocalStore, targets: BuildTarget[], expecte
  */
 async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext, out: (s: string) => void, warn: (s: string) => void): Promise<number> {
   unknownFlags(inv, ['--dry-run', '--ignore-unknown', '--check']);
-  if (inv.common.repair) throw new UsageError("'--repair' is not supported by tsnix's nix-store --realise yet");
   const dryRun = inv.opFlags.includes('--dry-run');
   const ignoreUnknown = inv.opFlags.includes('--ignore-unknown');
   const drvCache = new Map<string, Derivation>();
@@ -577,7 +612,7 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
   }
   if (dryRun) return 0;
 
-  const status = await buildReporting(store, targets, missing.willBuild.size, inv, ctx, inv.opFlags.includes('--check'));
+  const status = await buildReporting(store, targets, missing.willBuild.size, inv, ctx, { check: inv.opFlags.includes('--check'), repair: inv.common.repair });
   if (status !== 0) return status;
   if (ignoreUnknown) return 0;
 

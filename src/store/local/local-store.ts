@@ -65,6 +65,11 @@ export interface LocalStoreOptions {
 export interface VerifyReport {
   /** True if problems remain (Nix's --verify exits 1 then). */
   errors: boolean;
+  /**
+   * With repair: the modified paths, for the caller to repair (by building
+   * their derivers again: the build layer is above the store).
+   */
+  toRepair: string[];
 }
 
 /**
@@ -466,6 +471,7 @@ export class LocalStore implements Store {
    */
   verifyStore(checkContents: boolean, repair: boolean, log: StoreLogger): VerifyReport {
     let errors = false;
+    const toRepair: string[] = [];
     log('info', 'reading the Nix store...');
     const present = new Set(fs.readdirSync(this.realStoreDir));
     log('info', 'checking path existence...');
@@ -521,7 +527,8 @@ export class LocalStore implements Store {
           const isNull = expected.bytes.every((b) => b === 0);
           if (!isNull && !hashEquals(expected, current.hash)) {
             log('error', `path '${p}' was modified! expected hash '${printHash(expected, 'base32', true)}', got '${printHash(current.hash, 'base32', true)}'`);
-            errors = true;
+            if (repair) toRepair.push(p);
+            else errors = true;
           } else {
             let update = false;
             if (isNull) {
@@ -543,7 +550,7 @@ export class LocalStore implements Store {
         }
       }
     }
-    return { errors };
+    return { errors, toRepair };
   }
 }
 
