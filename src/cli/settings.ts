@@ -144,8 +144,16 @@ export const SETTINGS: Record<string, SettingSpec> = {
   'deprecated-features': l([]),
   'accept-flake-config': b(false),
   'flake-registry': s('https://channels.nixos.org/flake-registry.json'),
-  'commit-lock-file-summary': s(''),
+  'commit-lock-file-summary': { type: 'string', default: '', aliases: ['commit-lockfile-summary'] },
   'warn-dirty': b(true),
+  // Settings of Nix 2.8 that tsnix has no use for, known so that they do not warn.
+  'allow-dirty': b(true),
+  'allow-symlinked-store': b(false),
+  'build-poll-interval': { type: 'int', default: 5 },
+  'nar-buffer-size': { type: 'size', default: 32 * 1024 * 1024 },
+  'use-case-hack': b(false),
+  'use-registries': b(true),
+  'user-agent-suffix': s(''),
   'warn-large-path-threshold': { type: 'size', default: 0 },
   'bash-prompt': s(''),
   'bash-prompt-prefix': s(''),
@@ -255,7 +263,7 @@ function parseSettingValue(name: string, spec: SettingSpec, value: string): Sett
       return n;
     }
     case 'size': {
-      const n = parseIntWithUnit(value);
+      const n = parseIntWithUnit(value, true);
       if (n === undefined) throw new SettingError(`configuration setting '${name}' should have an integer value, but has '${value}'`);
       return n;
     }
@@ -270,9 +278,9 @@ function parseSettingValue(name: string, spec: SettingSpec, value: string): Sett
 }
 
 /** A setting's integer (10, 10K, 10m, …; see intWithUnitPrefix), or undefined when it is not one. */
-export function parseIntWithUnit(value: string): number | undefined {
+export function parseIntWithUnit(value: string, unsigned = false): number | undefined {
   try {
-    return intWithUnitPrefix(value.trim());
+    return intWithUnitPrefix(value.trim(), unsigned);
   } catch {
     return undefined;
   }
@@ -281,9 +289,10 @@ export function parseIntWithUnit(value: string): number | undefined {
 /**
  * Nix's string2IntWithUnitPrefix: an integer with an optional unit (K, M,
  * G, T, either case), as Nix reads `--max-freed` or `--cores`: no spaces,
- * within 64 bits; Nix's messages for anything else.
+ * within 64 bits (signed, or for sizes unsigned: up to 2^64 - 1, which
+ * max-free's default is); Nix's messages for anything else.
  */
-export function intWithUnitPrefix(value: string): number {
+export function intWithUnitPrefix(value: string, unsigned = false): number {
   let digits = value;
   let mult = 1n;
   const last = value.slice(-1).toUpperCase();
@@ -295,7 +304,8 @@ export function intWithUnitPrefix(value: string): number {
   }
   if (!/^-?[0-9]+$/.test(digits)) throw new UsageError(`'${value}' is not an integer`);
   const n = BigInt(digits);
-  if (n < -(1n << 63n) || n >= 1n << 63n) throw new UsageError(`'${value}' is not an integer`);
+  const [min, max] = unsigned ? [0n, 1n << 64n] : [-(1n << 63n), 1n << 63n];
+  if (n < min || n >= max) throw new UsageError(`'${value}' is not an integer`);
   return Number(n * mult);
 }
 

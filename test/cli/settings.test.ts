@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,25 @@ describe('settings', () => {
     const s = new Settings();
     expect(s.set('no-such-setting', '1')).toBe(false);
     expect(s.warnings).toEqual(["unknown setting 'no-such-setting'"]);
+  });
+
+  // Live only: the reference is on PATH in CI (.ci/run installs it).
+  const show = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'show-config'], { encoding: 'utf8' });
+  it.runIf(show.status === 0)('knows every setting of the reference Nix with its default value', () => {
+    for (const line of show.stdout.split('\n').filter((l) => l !== '')) {
+      const [name, value] = line.split(/ = (.*)/s) as [string, string];
+      const s = new Settings();
+      expect(s.set(name, value), name).toBe(true);
+      expect(s.warnings, name).toEqual([]);
+    }
+  });
+
+  it('takes sizes up to 2^64 - 1 (max-free\'s default) and no negative ones', () => {
+    const s = new Settings();
+    s.set('max-free', '18446744073709551615');
+    expect(s.getInt('max-free')).toBe(2 ** 64);
+    expect(() => s.set('min-free', '-1')).toThrow("configuration setting 'min-free' should have an integer value, but has '-1'");
+    expect(() => s.set('max-free', '18446744073709551616')).toThrow('should have an integer value');
   });
 
   it('rejects a bad boolean', () => {
