@@ -252,7 +252,7 @@ class DerivationGoal extends Goal {
     const check = worker.options.check && worker.isTopLevel(this);
     if (!check && this.wantedValid(drv)) return worker.options.repair ? this.repairClosure(drv) : this.done('success');
     if (check && ![...this.outputPaths(drv).values()].every((p) => store.isValidPath(p)))
-      return this.fail(`some outputs of '${this.drvPath}' are not valid, so checking is not possible`, 'misc');
+      return worker.abort(uncheckable(this.drvPath));
 
     // Before building, the substituter may have the outputs.
     const sub = worker.options.substituter;
@@ -462,6 +462,12 @@ export class Worker {
     if (this.topGoals.size === 0) this.allDone?.();
   }
 
+  /** Ends the whole run with `error` (not just one goal, whatever --keep-going says), as an exception does in Nix. */
+  abort(error: NixError): void {
+    this.fatal ??= error;
+    this.stop();
+  }
+
   /** Stops everything: no new builds, running builds killed. */
   stop(): void {
     if (this.stopped) return;
@@ -577,6 +583,19 @@ export class Worker {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      // --check of a derivation whose outputs are not all valid ends the run
+      // before anything is built (in Nix it throws as soon as each goal has
+      // its derivation, before any build starts).
+      if (this.options.check) {
+        for (const t of sorted) {
+          if (!('drvPath' in t) || !this.store.isValidPath(t.drvPath)) continue;
+          const drv = this.readDerivation(t.drvPath);
+          for (const name of drv.outputs.keys()) {
+            const p = derivationOutputPath(drv, name, this.store.storeDir);
+            if (p === undefined || !this.store.isValidPath(p)) throw uncheckable(t.drvPath);
+          }
+        }
+      }
       for (const t of sorted) {
         const g = 'drvPath' in t ? this.peekOrCreateTop(t) : this.peekOrCreateTopPath(t.path);
         goals.push(g);
@@ -631,6 +650,10 @@ export class Worker {
     if (g.exitCode === 'busy') this.topGoals.add(g);
     else if (g.exitCode === 'failed' && !this.options.keepGoing) this.stop();
   }
+}
+
+function uncheckable(drvPath: string): NixError {
+  return new NixError(`some outputs of '${drvPath}' are not valid, so checking is not possible`);
 }
 
 /** `allowSubstitutes = false` (e.g. user environments) builds locally even when a cache has the outputs. */

@@ -112,6 +112,12 @@ describe('the scheduler', () => {
     expect(store.isValidPath(out)).toBe(true);
   });
 
+  it('--check of a derivation never built ends the whole run before anything is checked, even with keep-going', async () => {
+    const never = refInstantiate(root, mkDrvExpr('mk "never-built" "echo > $out" {}'))[0]!;
+    await expect(realise(store, [drvTarget(drvs.c!), drvTarget(never)], { 'keep-going': 'true' }, { check: true }))
+      .rejects.toThrow(`some outputs of '${never}' are not valid, so checking is not possible`);
+  });
+
   it('--check with keep-failed keeps the differing output beside the valid one, as Nix does', async () => {
     const out = store.queryDerivationOutputs(drvs.slow1!).get('out')!;
     const real = store.toRealPath(out);
