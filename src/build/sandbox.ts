@@ -146,6 +146,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID),
     '--hostname', 'localhost',
     '--die-with-parent', '--new-session',
+    // The builder is PID 1 of its namespace, as in Nix: signals it sends
+    // itself without a handler are ignored, and orphans are its children.
+    '--as-pid-1',
   ];
   if (!spec.network) a.push('--unshare-net');
 

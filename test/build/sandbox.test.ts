@@ -66,6 +66,12 @@ describe('the build sandbox', () => {
     ].join('\n'));
   });
 
+  it('runs the builder as PID 1 of its namespace, as Nix does: signals it sends itself are ignored', async () => {
+    const r = await buildOne(`mk "pid1" "echo $$ > $out; kill -TERM $$; kill -9 $$; echo survived >> $out" {}`);
+    expect(r.status).toBe(0);
+    expect(r.text).toBe('1\nsurvived\n');
+  });
+
   it('lets a builder write only its outputs', async () => {
     const input = store.addTextToStore('readonly-input', 'original', []);
     const script = [
