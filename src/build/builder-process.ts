@@ -24,6 +24,8 @@ export interface RunOptions {
   maxSilentTime: number;
   timeout: number;
   argv0: string;
+  /** See SpawnRequest.fdFiles. */
+  fdFiles?: string[];
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = os.constants.signals as unknown as Record<string, number>;
@@ -46,6 +48,7 @@ export async function runProcess(spawner: Spawner, command: string, args: string
   }
   const child = spawner.spawn({
     command: exec.command, args: exec.args, env: exec.env ?? o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
+    ...(o.fdFiles ? { fdFiles: o.fdFiles } : {}),
     ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
   });
   const started = Date.now();

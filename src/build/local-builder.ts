@@ -38,6 +38,7 @@ import { runBuiltinBuilder } from './builtins/index.js';
 import { referencesGraphFiles, referencesGraphJson } from './references-graph.js';
 import { runProcess, type ProcessStatus } from './builder-process.js';
 import { registerOutputs } from './register-outputs.js';
+import { seccompProgram } from './seccomp.js';
 import { chownTree, othersCanReach, deleteTree } from './fs-tree.js';
 import { reachable } from '../store/query/closure.js';
 import { DirectSpawner, type Spawner } from './spawn-helper.js';
@@ -59,6 +60,8 @@ export interface BuilderSettings {
   allowedImpureHostDeps: string[];
   sandboxBuildDir: string;
   cores: number;
+  /** The `filter-syscalls` setting: sandboxed builders run under Nix's system-call filter (seccomp.ts). */
+  filterSyscalls?: boolean;
   keepFailed: boolean;
   /** Seconds; 0 = no limit. */
   maxSilentTime: number;
@@ -259,6 +262,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
         let command: string;
         let argv: string[];
         let builderUser: { uid: number; gid: number } | undefined;
+        let fdFiles: string[] | undefined;
         if (sandboxed) {
           // As root, the sandbox runs as an unprivileged host user (like Nix's
           // build users): the store's files are then not the builder's own, so
@@ -288,6 +292,12 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             etcDir = path.join(chrootDir, 'etc');
             writeSandboxEtc(etcDir, settings.sandboxBuildDir, isFixed);
           }
+          // The filter reaches bwrap as descriptor 3, read from a file outside the sandbox.
+          const filter = settings.filterSyscalls === false ? undefined : seccompProgram();
+          if (filter) {
+            fdFiles = [path.join(chrootDir, 'seccomp.bpf')];
+            fs.writeFileSync(fdFiles[0]!, filter);
+          }
           command = bwrap!;
           argv = bwrapArgs({
             bwrap: bwrap!,
@@ -299,6 +309,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             inputs,
             extraPaths,
             network: isFixed,
+            ...(fdFiles ? { seccompFd: 3 } : {}),
             builder: drv.builder,
             args,
           });
@@ -315,6 +326,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           maxSilentTime: settings.maxSilentTime,
           timeout: settings.timeout,
           argv0: path.basename(drv.builder),
+          ...(fdFiles ? { fdFiles } : {}),
           ...(builderUser ?? {}),
         });
         // Outputs belong to the store's owner again before they are checked and registered.

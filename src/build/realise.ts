@@ -47,6 +47,7 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     // the builder); unset, it is the number of CPUs.
     cores: settings.isSet('cores') ? cores : availableParallelism(),
     keepFailed: settings.getBool('keep-failed'),
+    filterSyscalls: settings.getBool('filter-syscalls'),
     maxSilentTime: settings.getInt('max-silent-time'),
     timeout: settings.getInt('timeout'),
     keepBuildLog: settings.getBool('keep-build-log'),

@@ -85,6 +85,8 @@ export interface SandboxSpec {
   extraPaths: SandboxPath[];
   /** Fixed-output derivations keep the host network. */
   network: boolean;
+  /** The descriptor bwrap reads the system-call filter from (seccomp.ts), if any. */
+  seccompFd?: number;
   builder: string;
   args: string[];
 }
@@ -151,6 +153,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     '--as-pid-1',
   ];
   if (!spec.network) a.push('--unshare-net');
+  if (spec.seccompFd !== undefined) a.push('--seccomp', String(spec.seccompFd));
 
   // The store first, so that input binds land inside it.
   a.push('--bind', spec.chrootStoreDir, spec.storeDir);

@@ -39,6 +39,8 @@ export interface SpawnRequest {
   /** Opened for appending and given to the builder as stdout and stderr. */
   logFile: string;
   argv0: string;
+  /** Files opened for reading and given to the program as descriptors 3, 4, … (bwrap's --seccomp FD). */
+  fdFiles?: string[];
   /** Run as this host user (root only). */
   uid?: number;
   gid?: number;
@@ -75,17 +77,18 @@ export interface LockSet {
 export class DirectSpawner implements Spawner {
   spawn(req: SpawnRequest): SpawnedBuilder {
     const fd = fs.openSync(req.logFile, 'a');
+    const extra = (req.fdFiles ?? []).map((f) => fs.openSync(f, 'r'));
     let child: ChildProcess;
     // Builders inherit tsnix's stack limit here. Only the single executable
     // (which does not raise its limit) and a tsnix whose helper failed to
     // start come this way.
     try {
       child = spawn(req.command, req.args, {
-        env: req.env, cwd: req.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: req.argv0,
+        env: req.env, cwd: req.cwd, stdio: ['ignore', fd, fd, ...extra], detached: true, argv0: req.argv0,
         ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid } : {}),
       });
     } finally {
-      fs.closeSync(fd);
+      for (const f of [fd, ...extra]) fs.closeSync(f);
     }
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (e) => resolve({ code: null, signal: null, error: (e as NodeJS.ErrnoException).code ?? e.message }));
@@ -259,15 +262,17 @@ process.on('message', (m) => {
     let fd;
     try { fd = fs.openSync(m.logFile, 'a'); } catch (e) { send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }); return; }
     let child;
+    const extra = [];
     try {
+      for (const f of m.fdFiles || []) extra.push(fs.openSync(f, 'r'));
       const ids = m.uid !== undefined ? { uid: m.uid, gid: m.gid } : {};
-      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: ['ignore', fd, fd], detached: true, argv0: m.argv0, ...ids });
+      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: ['ignore', fd, fd, ...extra], detached: true, argv0: m.argv0, ...ids });
     } catch (e) {
-      fs.closeSync(fd);
+      for (const f of [fd, ...extra]) fs.closeSync(f);
       send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message });
       return;
     }
-    fs.closeSync(fd);
+    for (const f of [fd, ...extra]) fs.closeSync(f);
     if (child.pid !== undefined) { children.add(child.pid); send({ t: 'spawned', id: m.id, pid: child.pid }); }
     child.on('error', (e) => send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }));
     child.on('exit', (code, signal) => {
