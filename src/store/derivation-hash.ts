@@ -8,6 +8,7 @@ import { hashString, printHash, sha256Hex, type Hash } from './hash.js';
 import { DEFAULT_STORE_DIR, DRV_EXTENSION, HASH_PART_LEN, makeOutputPath, outputPathName } from './store-path.js';
 import { AtermText, derivationStorePath, derivationType, fixedOutputPath, type Derivation } from './derivation.js';
 import { fileIngestionPrefix } from './store-path.js';
+import { NixError } from '../eval/errors.js';
 
 export interface DrvHash {
   /** The output names. */
@@ -139,6 +140,37 @@ export function fillInputAddressedOutputs(drv: Derivation, outputNames: Iterable
     const path = makeOutputPath(o, `sha256:${outputHash(modulo, o)!}`, drv.name, storeDir);
     drv.env.set(o, path);
     drv.outputs.set(o, { kind: 'inputAddressed', path });
+  }
+}
+
+/**
+ * Current Nix's checkInvariants, run when a .drv is registered by any other
+ * way than derivationStrict (builtins.toFile, an import): every output path
+ * must be the one the derivation itself gives, and so must the environment
+ * variable of each output. Nix's messages, traced to the derivation.
+ */
+export function checkDerivationInvariants(drvPath: string, drv: Derivation, ctx: DrvHashContext): void {
+  const storeDir = ctx.storeDir ?? DEFAULT_STORE_DIR;
+  try {
+    derivationType(drv); // at least one output, no mixed kinds
+    let modulo: DrvHash | undefined;
+    const envHasRightPath = (name: string, path: string): void => {
+      const value = drv.env.get(name);
+      if (value === undefined) throw new NixError(`derivation has missing environment variable '${name}', should be '${path}' but is not present`);
+      if (value !== path) throw new NixError(`derivation has incorrect environment variable '${name}', should be '${path}' but is actually '${value}'`);
+    };
+    for (const [name, o] of drv.outputs) {
+      if (o.kind === 'fixed') envHasRightPath(name, fixedOutputPath(drv.name, name, o, storeDir));
+      if (o.kind !== 'inputAddressed') continue;
+      modulo ??= hashDerivationModulo(drv, ctx, true);
+      if (modulo.kind === 'deferred') throw new NixError(`derivation has incorrect output '${o.path}', should be deferred`);
+      const expected = makeOutputPath(name, `sha256:${outputHash(modulo, name)!}`, drv.name, storeDir);
+      if (o.path !== expected) throw new NixError(`derivation has incorrect output '${o.path}', should be '${expected}'`);
+      envHasRightPath(name, o.path);
+    }
+  } catch (e) {
+    if (e instanceof NixError) e.addTrace(undefined, `while checking derivation '${drvPath}'`);
+    throw e;
   }
 }
 

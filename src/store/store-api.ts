@@ -52,8 +52,10 @@ export interface Store {
    * builtins.toFile and .drv files: a text path with references. Returns the
    * store path. `textHash`, when given, is the sha256 of `text` (callers
    * that needed it anyway save hashing it twice), as a Hash or in base-16.
+   * A .drv is checked as Nix checks one it registers (its output paths must
+   * be its own), unless `derivationChecked`: derivationStrict made it so.
    */
-  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string): string;
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string, derivationChecked?: boolean): string;
 
   /** Path literals, builtins.path, filterSource: copies srcPath in. Returns the store path. */
   addPathToStore(name: string, srcPath: string, options: AddPathOptions): string;

@@ -106,9 +106,13 @@ function closureOf(store: Store, start: string): Set<string> {
   return seen;
 }
 
-/** Writes (or, read-only, just names) a text file in the store and remembers its references. */
-function addText(store: Store, name: string, text: string, references: string[], textHash?: string, mem = memoryOf(store)): string {
-  const path = store.addTextToStore(name, text, references, textHash);
+/**
+ * Writes (or, read-only, just names) a text file in the store and remembers
+ * its references. `derivationChecked`: a .drv derivationStrict made, whose
+ * output paths the store need not check again.
+ */
+function addText(store: Store, name: string, text: string, references: string[], textHash?: string, mem = memoryOf(store), derivationChecked = false): string {
+  const path = store.addTextToStore(name, text, references, textHash, derivationChecked);
   mem.references.set(path, references);
   return path;
 }
@@ -395,7 +399,7 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const references = derivationReferences(drv);
   const aterm = text.text(false, drv.inputDrvs);
   const atermHash = sha256Hex(aterm);
-  const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash, mem);
+  const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash, mem, true);
   const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
   mem.drvHashes.set(drvPath, drvHash);
 

@@ -32,11 +32,10 @@ import {
   makeTextPath,
   isDerivationPath,
   parseStorePath,
-  storePathName,
-  DRV_EXTENSION,
   HASH_PART_LEN,
 } from '../store-path.js';
-import { parseDerivation, derivationOutputPath } from '../derivation.js';
+import { readDerivation, derivationOutputPath } from '../derivation.js';
+import { checkDerivationInvariants, type DrvHash } from '../derivation-hash.js';
 import { parseContentAddress, renderContentAddress } from '../content-address.js';
 import type { AddPathOptions, Store, ValidPathInfo } from '../store-api.js';
 import { StoreDatabase, type PathRegistration } from './database.js';
@@ -202,7 +201,7 @@ export class LocalStore implements Store {
   // -------------------------------------------------------------------------
   // Adding paths
 
-  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string): string {
+  addTextToStore(name: string, text: string, references: string[], textHash?: Hash | string, derivationChecked = false): string {
     const hash = textHash ?? hashString('sha256', text);
     const dstPath = makeTextPath(name, hash, references, this.storeDir);
     this.addTempRoot(dstPath);
@@ -219,7 +218,7 @@ export class LocalStore implements Store {
         narSize: nar.length,
         references: [...new Set(references)].sort(),
         ca: renderContentAddress({ type: 'text', hash: typeof hash === 'string' ? parseHashNonSRIUnprefixed(hash, 'sha256') : hash }),
-      });
+      }, { derivationChecked });
     } finally {
       deleteTree(tmp);
     }
@@ -387,25 +386,36 @@ export class LocalStore implements Store {
     });
   }
 
-  private registrationFor(info: ValidPathInfo): PathRegistration {
+  private registrationFor(info: ValidPathInfo, derivationChecked = false): PathRegistration {
     if (!isDerivationPath(info.path)) return { info };
-    const aterm = fs.readFileSync(this.toRealPath(info.path), 'utf8');
-    return { info, derivationOutputs: derivationOutputPaths(info.path, aterm, this.storeDir) };
+    const drv = readDerivation(this, info.path);
+    if (!derivationChecked) {
+      checkDerivationInvariants(info.path, drv, { storeDir: this.storeDir, readDerivation: (p) => readDerivation(this, p), cache: this.moduloHashes });
+    }
+    const outputs = new Map<string, string>();
+    for (const name of drv.outputs.keys()) {
+      const p = derivationOutputPath(drv, name, this.storeDir);
+      if (p !== undefined) outputs.set(name, p);
+    }
+    return { info, derivationOutputs: outputs };
   }
+
+  /** Modulo hashes of the derivations checked so far (their inputs are checked with them). */
+  private readonly moduloHashes = new Map<string, DrvHash>();
 
   /**
    * Moves complete, canonical contents from tmp to info.path and registers
    * them, unless the path became valid meanwhile (then tmp is left for the
    * caller to delete). See the comment at the top of the file.
    */
-  private installPath(tmp: string, info: ValidPathInfo, options: { repair?: boolean } = {}): void {
+  private installPath(tmp: string, info: ValidPathInfo, options: InstallOptions = {}): void {
     this.moveIntoPlace(tmp, info, options);
     this.maybeOptimise(info.path);
   }
 
-  private moveIntoPlace(tmp: string, info: ValidPathInfo, options: { repair?: boolean }): void {
+  private moveIntoPlace(tmp: string, info: ValidPathInfo, options: InstallOptions): void {
     const realPath = this.toRealPath(info.path);
-    const registration = () => this.db.registerValidPaths([this.registrationFor(info)]);
+    const registration = () => this.db.registerValidPaths([this.registrationFor(info, options.derivationChecked)]);
 
     if (!options.repair) {
       const done = this.db.writeTransaction(() => {
@@ -704,14 +714,12 @@ function reserveSpace(file: string, size: number): void {
 }
 
 /** The output paths a derivation declares (floating outputs have none yet and are left out, as in Nix). */
-export function derivationOutputPaths(drvPath: string, aterm: string, storeDir: string): Map<string, string> {
-  const drv = parseDerivation(aterm, storePathName(drvPath).slice(0, -DRV_EXTENSION.length), storeDir);
-  const outputs = new Map<string, string>();
-  for (const name of drv.outputs.keys()) {
-    const p = derivationOutputPath(drv, name, storeDir);
-    if (p !== undefined) outputs.set(name, p);
-  }
-  return outputs;
+
+interface InstallOptions {
+  /** Replace the path even if it is valid (--repair). */
+  repair?: boolean;
+  /** A .drv that derivationStrict wrote: its invariants hold by construction. */
+  derivationChecked?: boolean;
 }
 
 /**

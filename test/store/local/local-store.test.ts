@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { narToBuffer, BufferSource } from '../../../src/store/nar.js';
 import { makeTextPath } from '../../../src/store/store-path.js';
+import { derivationOutputPath, emptyDerivation, unparseDerivation } from '../../../src/store/derivation.js';
+import { fillInputAddressedOutputs } from '../../../src/store/derivation-hash.js';
 import { hashString } from '../../../src/store/hash.js';
 import { makeSourceTree, openChrootStore, refNixStore, tempDir } from './helpers.js';
 
@@ -56,9 +58,19 @@ describe('local store written by tsnix, read by the reference', () => {
   it('derivations register their outputs (DerivationOutputs), visible to the reference', () => {
     const root = tempDir();
     const store = openChrootStore(root);
-    const out = '/nix/store/0000000000000000000000000000000a-x';
-    const drvText = `Derive([("out","${out}","","")],[],[],"x86_64-linux","/bin/sh",[],[("builder","/bin/sh"),("name","x"),("out","${out}"),("system","x86_64-linux")])`;
-    const drv = store.addTextToStore('x.drv', drvText, []);
+    // A derivation whose output path is its own (the store checks that, as Nix does).
+    const d = emptyDerivation('x');
+    d.platform = 'x86_64-linux';
+    d.builder = '/bin/sh';
+    for (const [k, v] of [['builder', '/bin/sh'], ['name', 'x'], ['system', 'x86_64-linux']]) d.env.set(k!, v!);
+    fillInputAddressedOutputs(d, ['out'], { readDerivation: () => { throw new Error('no inputs'); } });
+    const out = derivationOutputPath(d, 'out')!;
+    const drv = store.addTextToStore('x.drv', unparseDerivation(d), []);
+    // One whose output is not its own is refused, and nothing of it stays.
+    const forged = unparseDerivation(d).replaceAll(out, '/nix/store/0000000000000000000000000000000a-x');
+    expect(() => store.addTextToStore('x.drv', forged, [])).toThrow(
+      `derivation has incorrect output '/nix/store/0000000000000000000000000000000a-x', should be '${out}'`);
+    expect(fs.readdirSync(path.join(root, 'nix/store')).filter((n) => n.endsWith('.drv'))).toEqual([path.basename(drv)]);
     expect(store.queryDerivationOutputs(drv)).toEqual(new Map([['out', out]]));
     expect(store.queryValidDerivers(out)).toEqual([drv]);
     store.close();
@@ -109,7 +121,7 @@ describe('local store written by tsnix, read by the reference', () => {
     const root = tempDir();
     const store = openChrootStore(root);
     const missing = '/nix/store/jj6d2yjs6jnyqi1spbnp9ramwbqcrxnp-foo';
-    expect(() => store.addTextToStore('t.drv', 'Derive([],[],[],"x","/b",[],[])', [missing])).toThrow(`path '${missing}' is not valid`);
+    expect(() => store.addTextToStore('t', 'text', [missing])).toThrow(`path '${missing}' is not valid`);
     expect(fs.readdirSync(path.join(root, 'nix/store')).filter((n) => !n.endsWith('.lock'))).toEqual(['.links']);
     // Something already at the final name (a leftover): it stays as it was.
     const p = makeTextPath('u', hashString('sha256', 'new'), [missing], store.storeDir);
