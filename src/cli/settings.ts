@@ -350,25 +350,33 @@ function userConfFiles(env: NodeJS.ProcessEnv): string[] {
 
 /** NIX_PATH is colon-separated, except inside URLs (`https://…`). */
 export function parseNixPathEnv(s: string): string[] {
+  // Entries are split at `:`, except the one after a URL's scheme (the
+  // text after an entry's `=` starting with a scheme Nix fetches), and an
+  // empty entry stands for the current directory; a last one is dropped.
   const out: string[] = [];
-  let cur = '';
+  let start = 0;
   let i = 0;
   while (i < s.length) {
-    const c = s[i]!;
-    if (c === ':') {
-      const rest = s.slice(i + 1);
-      if (/^\/\//.test(rest) && /[a-z]+$/.test(cur)) {
-        cur += c;
-        i++;
-        continue;
-      }
-      if (cur) out.push(cur);
-      cur = '';
-    } else cur += c;
-    i++;
+    let valueStart = start;
+    while (i < s.length && s[i] !== ':') {
+      if (s[i] === '=') valueStart = i + 1;
+      i++;
+    }
+    if (i < s.length && isPseudoUrl(s.slice(valueStart))) {
+      i++;
+      while (i < s.length && s[i] !== ':') i++;
+    }
+    if (i > start || i < s.length) out.push(s.slice(start, i));
+    start = ++i;
   }
-  if (cur) out.push(cur);
   return out;
+}
+
+/** Nix's isPseudoUrl: what a search path entry fetches rather than reads. */
+function isPseudoUrl(s: string): boolean {
+  if (s.startsWith('channel:')) return true;
+  const m = /^([^]*?):\/\//.exec(s);
+  return m !== null && ['http', 'https', 'file', 'channel', 'git', 's3', 'ssh'].includes(m[1]!);
 }
 
 /** Load settings from files and the environment, as Nix does at start-up. */

@@ -10,7 +10,7 @@ import { parseLegacyArgs } from '../cli/args.js';
 import type { CommandContext } from '../cli/run-command.js';
 import { compressHash, hashFile, hashTypePrefix, parseHashAlgo, parseHashAny, printHash, type Hash, type HashAlgo, type HashEncoding } from '../store/hash.js';
 import { hashPathParallel } from '../store/nar-parallel.js';
-import { nixSysError } from '../store/local/sys-error.js';
+import { nixSysError } from '../sys-error.js';
 
 const USAGE = `Usage: nix-hash [--flat] [--base32] [--truncate] [--type hashAlgo] path...
        nix-hash [--type hashAlgo] --to-base16 hash...

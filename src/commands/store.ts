@@ -22,7 +22,7 @@ import { compareBytewise } from '../sort-strings.js';
 import type { BuildTarget } from '../build/realise.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import { openLocalStore } from '../store/local/open-store.js';
-import { CREATING, nixSysError } from '../store/local/sys-error.js';
+import { CREATING, nixSysError } from '../sys-error.js';
 import { addPermRoot } from '../store/local/gc-roots.js';
 import { computeFSClosure, requireInfo, topoSortPaths } from '../store/query/closure.js';
 import { printTree } from '../store/query/tree.js';

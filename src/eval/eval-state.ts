@@ -52,6 +52,7 @@ import {
 import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
+import { nixSysError, strerror } from '../sys-error.js';
 import { encodeBytes } from '../byte-strings.js';
 import { derivationOutputPath, readDerivation } from '../store/derivation.js';
 import { parseNixContextElem } from './context-elements.js';
@@ -279,7 +280,7 @@ export class EvalState {
     try {
       source = readText(path);
     } catch (e) {
-      throw new EvalError(`opening file '${this.shownPath(path)}': ${errnoMessage(e)}`);
+      throw new EvalError(`opening file '${this.shownPath(path)}': ${strerror(e)}`);
     }
     return this.parseString(source, { kind: 'file', path: this.shownPath(path), source }, nodePath.dirname(path));
   }
@@ -397,7 +398,8 @@ export class EvalState {
     try {
       return p.fn(args, pos, this);
     } catch (e) {
-      throw addTrace(e, pos, `while calling the '${p.name}' builtin`);
+      // A file-system call that failed in a builtin is worded as Nix words it, not as Node does.
+      throw addTrace(nixSysError(e) ?? e, pos, `while calling the '${p.name}' builtin`);
     }
   }
 
@@ -932,7 +934,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   }
 
   /** Where a path is read from: a store path's real location or uncopied source, anything else as it is. */
-  private onDisk(p: string): string {
+  onDisk(p: string): string {
     const storeDir = this.store.storeDir;
     if (!p.startsWith(storeDir) || p[storeDir.length] !== '/') return p;
     const end = p.indexOf('/', storeDir.length + 1);
@@ -1246,20 +1248,5 @@ export function resolveExprPath(path: string, shown: (p: string) => string = (p)
 }
 
 
-export function errnoMessage(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    default:
-      return (e as Error).message;
-  }
-}
 
 export { InfiniteRecursionError };

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyConfText, intWithUnitPrefix, loadSettings, parseIntWithUnit, Settings } from '../../src/cli/settings.js';
+import { applyConfText, intWithUnitPrefix, loadSettings, parseIntWithUnit, parseNixPathEnv, Settings } from '../../src/cli/settings.js';
 
 describe('settings', () => {
   it('has Nix defaults', () => {
@@ -51,6 +51,17 @@ describe('settings', () => {
     expect(s.getInt('max-free')).toBe(2 ** 64);
     expect(() => s.set('min-free', '-1')).toThrow("configuration setting 'min-free' should have an integer value, but has '-1'");
     expect(() => s.set('max-free', '18446744073709551616')).toThrow('should have an integer value');
+  });
+
+  it('splits NIX_PATH as Nix does: empty entries kept (the current directory), a URL\'s scheme not split off', () => {
+    expect(parseNixPathEnv(':')).toEqual(['']);
+    expect(parseNixPathEnv(':/a::')).toEqual(['', '/a', '']);
+    expect(parseNixPathEnv('a::b:')).toEqual(['a', '', 'b']);
+    expect(parseNixPathEnv('nixpkgs=https://x.org/n.tar.gz:b=/b')).toEqual(['nixpkgs=https://x.org/n.tar.gz', 'b=/b']);
+    // Only one colon after the scheme is skipped, so a port splits the entry (as in Nix).
+    expect(parseNixPathEnv('a=https://x.org:8080/y:b')).toEqual(['a=https://x.org', '8080/y', 'b']);
+    expect(parseNixPathEnv('nixpkgs=channel:nixos-21.11:x')).toEqual(['nixpkgs=channel:nixos-21.11', 'x']);
+    expect(parseNixPathEnv('/a:ftp://b')).toEqual(['/a', 'ftp', '//b']);
   });
 
   it('rejects a bad boolean', () => {

@@ -92,6 +92,27 @@ describe('filesystem builtins', () => {
     expect(err('builtins.readFile "relative"')).toContain("error: string 'relative' doesn't represent an absolute path");
   });
 
+  it('words failed file-system calls as Nix does, never as Node does', () => {
+    const dir = fixture();
+    symlinkSync('loop2', join(dir, 'loop1'));
+    symlinkSync('loop1', join(dir, 'loop2'));
+    symlinkSync('nowhere', join(dir, 'dangling'));
+    const { err } = state();
+    const cases: [string, string][] = [
+      [`builtins.path { path = ${dir}/lib; recursive = false; }`, 'reading from file: Is a directory'],
+      [`builtins.path { path = ${dir}/dangling; recursive = false; }`, `opening file '${dir}/dangling': No such file or directory`],
+      [`builtins.path { path = /nonexistent-tsnix; }`, "getting status of '/nonexistent-tsnix': No such file or directory"],
+      [`builtins.readFile ${dir}/loop1`, `reading file '${dir}/loop1': Too many levels of symbolic links`],
+      [`import ${dir}/loop1`, `opening file '${dir}/loop1': Too many levels of symbolic links`],
+      [`builtins.hashFile "sha256" ${dir}/loop1`, `opening file '${dir}/loop1': Too many levels of symbolic links`],
+    ];
+    for (const [src, message] of cases) {
+      const text = err(src);
+      expect(text).toContain(`error: ${message}`);
+      expect(text).not.toMatch(/E[A-Z]+: |illegal operation/);
+    }
+  });
+
   it('getEnv is empty in pure mode', () => {
     process.env.TSNIX_TEST_VAR = 'yes';
     expect(state().ev('builtins.getEnv "TSNIX_TEST_VAR"')).toBe('"yes"');

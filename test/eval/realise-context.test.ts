@@ -21,6 +21,9 @@ describe('reading paths with a context', () => {
     const invalid = "path '/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not valid";
     expect(evalError('builtins.readFile (builtins.toFile "x" "y")')).toBe(invalid);
     expect(evalError('builtins.pathExists (builtins.toFile "x" "y")')).toBe(invalid);
+    expect(evalError('builtins.findFile [ { prefix = ""; path = "${builtins.toFile "x" "y"}"; } ] "a"')).toBe(
+      "cannot find '/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x', since path '/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not valid",
+    );
     expect(evalError('builtins.exec [ "cat" (builtins.toFile "x" "y") ]', newState({ enableNativeCode: true }))).toBe(
       "cannot execute 'cat', since store path '/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not valid",
     );
@@ -50,6 +53,12 @@ describe('reading paths with a context', () => {
       for (const op of ['builtins.readFile', 'builtins.readDir', 'builtins.readFileType', 'import', 'builtins.hashFile "sha256"'])
         expect(evalError(`${op} ${missing}`, state)).toBe(`path '${missing}' does not exist`);
       expect(evalError('builtins.readDir (builtins.toFile "x" "y")', state)).toBe("'/nix/store/lfngsssysp6h1v4ccqg23c52s9sjl779-x' is not a directory");
+      // Copied again from where the chroot keeps it; a filter sees the logical paths (as in current Nix).
+      expect(evalNix('builtins.readFile (builtins.path { path = builtins.toFile "a" "b"; })', state)).toBe('"b"');
+      const seen: string[] = [];
+      const traced = new EvalState(store, { log: (l) => seen.push(l) });
+      expect(evalNix(`builtins.readDir (builtins.filterSource (p: t: builtins.trace p true) "\${${dir}}")`, traced)).toBe('{ "foo.txt" = "regular"; }');
+      expect(seen).toEqual([expect.stringMatching(/^trace: \/nix\/store\/[0-9a-z]{32}-tsnix-realise-\w+\/foo\.txt$/)]);
       expect(evalNix('(builtins.unsafeGetAttrPos "a" (import (builtins.toFile "p.nix" "{ a = 1; }"))).file', state)).toMatch(
         /^"\/nix\/store\/[0-9a-z]{32}-p\.nix"$/,
       );

@@ -550,13 +550,18 @@ function addPath(
 ): Value {
   return trace(undefined, `while adding path '${path}'`, () => {
     const store = state.store;
+    // The store paths it names must be valid; it is read where the store
+    // keeps them (a chroot store's real directory).
+    if (context.size > 0) state.realiseContext(context);
+    const source = state.onDisk(path);
     let refs: string[] = [];
     if (isInStore(path, store.storeDir) && context.size > 0) {
       refs = store.queryPathInfo(toStorePath(path, store.storeDir).storePath)?.references ?? [];
     }
+    // The filter sees the paths as the user knows them, as in current Nix.
     const filter = filterFun
       ? (p: string, type: FileType): boolean =>
-          forceBool(state.callFunction(filterFun, [p, type], undefined), undefined, 'while evaluating the return value of the path filter function')
+          forceBool(state.callFunction(filterFun, [state.shownPath(p), type], undefined), undefined, 'while evaluating the return value of the path filter function')
       : undefined;
     let expectedPath: string | undefined;
     if (expectedHash !== undefined) {
@@ -565,7 +570,7 @@ function addPath(
       expectedPath = makeFixedOutputPath(method, hash, name, store.storeDir, refs);
       if (store.isValidPath(expectedPath)) return mkString(expectedPath, new Set([expectedPath]));
     }
-    const dst = store.addPathToStore(name, path, { method, hashAlgo: 'sha256', filter, references: refs });
+    const dst = store.addPathToStore(name, source, { method, hashAlgo: 'sha256', filter, references: refs });
     if (expectedPath !== undefined && dst !== expectedPath)
       throw new EvalError(`store path mismatch in (possibly filtered) path added from '${path}'`);
     // Filtered, the store path holds only some of the source's files: a

@@ -11,6 +11,7 @@ import { canonPath } from '../compile.js';
 import { NIX_VERSION } from '../../version.js';
 import { lstat, readDirEntries, readText, stat } from '../../byte-fs.js';
 import { envValueWithBytes } from '../../process-bytes.js';
+import { strerror } from '../../sys-error.js';
 
 
 function fileType(path: string): string {
@@ -49,7 +50,7 @@ registerBuiltins([
       try {
         s = readText(path);
       } catch (e) {
-        throw new EvalError(`reading file '${state.shownPath(path)}': ${(e as Error).message}`);
+        throw new EvalError(`reading file '${state.shownPath(path)}': ${strerror(e)}`);
       }
       if (s.includes('\0')) throw new EvalError(`the contents of the file '${state.shownPath(path)}' cannot be represented as a Nix string`);
       return s;

@@ -2,7 +2,7 @@
 // `__findFile __nixPath "p"`).
 
 import { registerBuiltins } from './registry.js';
-import { EvalError } from '../errors.js';
+import { EvalError, InvalidPathError } from '../errors.js';
 import { force, forceAttrs, forceList, forceStringNoCtx, lazy, NixAttrs, NixPath, type Lazy } from '../values.js';
 import type { EvalState, LookupPathEntry } from '../eval-state.js';
 
@@ -45,14 +45,22 @@ registerBuiltins([
           e.addTrace(undefined, 'in an element of the __nixPath');
           throw e;
         }
+        const context = new Set<string>();
         const path = state.coerceToString(
           p,
           undefined,
           'while evaluating the `path` attribute of an element of the list passed to builtins.findFile',
-          new Set(),
+          context,
           false,
           false,
         );
+        // The store paths it names must be valid (derivation outputs are built).
+        try {
+          state.realiseContext(context);
+        } catch (e) {
+          if (e instanceof InvalidPathError) throw new EvalError(`cannot find '${path}', since path '${e.path}' is not valid`);
+          throw e;
+        }
         lookupPath.push({ prefix, path });
       }
       const name = forceStringNoCtx(args[1]!, undefined, 'while evaluating the second argument passed to builtins.findFile');

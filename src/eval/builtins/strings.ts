@@ -31,6 +31,7 @@ import { regexMatch, regexSplit, regexErrorMessage, RegexSyntaxError } from '../
 import { compareVersions, parseDrvName, splitVersion } from '../versions.js';
 import { hashBytes, hashFile, parseHashAlgoOpt, parseHashAny, printHash, type HashEncoding } from '../../store/hash.js';
 import { byteCount, decodeBytes, encodeBytes, hasRawBytes, joinBytes, rawBytesSeen } from '../../byte-strings.js';
+import { strerror } from '../../sys-error.js';
 
 const arg1 = (fn: string) => `while evaluating the first argument passed to builtins.${fn}`;
 const arg2 = (fn: string) => `while evaluating the second argument passed to builtins.${fn}`;
@@ -320,7 +321,7 @@ registerBuiltins([
         const shown = state.shownPath(path);
         if (code === 'ENOENT' || code === 'ENOTDIR') throw new EvalError(`path '${shown}' does not exist`);
         if (code === 'EISDIR') throw new EvalError(`file '${shown}' is not a regular file`);
-        if (code) throw new EvalError(`opening file '${shown}': ${(e as Error).message}`);
+        if (code) throw new EvalError(`opening file '${shown}': ${strerror(e)}`);
         throw e;
       }
     },

@@ -44,7 +44,7 @@ import { PathLocks } from './path-locks.js';
 import { deleteTree, lexists } from '../fs-tree.js';
 import { optimiseNewPath } from '../optimise.js';
 import { TempRoots } from './temp-roots.js';
-import { nixSysError } from './sys-error.js';
+import { nixSysError } from '../../sys-error.js';
 import type { LocalStoreConfig } from './store-config.js';
 import { decodeBytes, encodeBytes, fsPath } from '../../byte-strings.js';
 import { stat } from '../../byte-fs.js';
@@ -236,6 +236,17 @@ export class LocalStore implements Store {
 
   private copyPathIn(name: string, srcPath: string, options: AddPathOptions): string {
     const references = [...new Set(options.references ?? [])].sort();
+    // The filter is the user's function (builtins.path, filterSource): it is
+    // asked once per file, as in Nix, though the source may be walked twice.
+    const userFilter = options.filter;
+    if (userFilter) {
+      const answers = new Map<string, boolean>();
+      options = { ...options, filter: (p, type) => {
+        let keep = answers.get(p);
+        if (keep === undefined) answers.set(p, (keep = userFilter(p, type)));
+        return keep;
+      } };
+    }
     // Small sources are usually in the store already (every evaluation
     // re-adds its path literals): hash first and copy only if the path is
     // missing. Large ones are copied first and hashed once, as a copy.

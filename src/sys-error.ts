@@ -2,7 +2,7 @@
 // rephrased the way Nix words a failed system call
 // ("opening file 'x': No such file or directory").
 
-import { NixError } from '../../eval/errors.js';
+import { NixError } from './eval/errors.js';
 
 const STRERROR: Record<string, string> = {
   ENOENT: 'No such file or directory',
@@ -46,12 +46,22 @@ type Describe = (path: string, dest?: string) => string;
 /** Nix's wording when a file is opened in order to create it (restoring archives). */
 export const CREATING: Record<string, Describe> = { open: (p) => `creating file '${p}'` };
 
+/** What C's strerror says for a Node system error's code (Nix puts it after the call it describes). */
+export function strerror(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string') return (e as Error).message;
+  return STRERROR[code] ?? code;
+}
+
 /** A NixError for a Node system error, or undefined if e is not one; `wording` overrides per system call. */
 export function nixSysError(e: unknown, wording: Record<string, Describe> = {}): NixError | undefined {
   const err = e as NodeJS.ErrnoException & { dest?: string };
   if (!(e instanceof Error) || typeof err.code !== 'string' || typeof err.syscall !== 'string') return undefined;
-  const reason = STRERROR[err.code] ?? err.code;
+  const reason = strerror(err);
   const what = wording[err.syscall] ?? WHAT[err.syscall];
   if (what && err.path) return new NixError(`${what(err.path, err.dest)}: ${reason}`);
+  // Reads and writes name no file (Node's errors carry no path for them).
+  if (err.syscall === 'read') return new NixError(`reading from file: ${reason}`);
+  if (err.syscall === 'write') return new NixError(`writing to file: ${reason}`);
   return new NixError(`${err.syscall}: ${reason}`);
 }
