@@ -282,7 +282,10 @@ export class EvalState {
     } catch (e) {
       throw new EvalError(`opening file '${this.shownPath(path)}': ${strerror(e)}`);
     }
-    return this.parseString(source, { kind: 'file', path: this.shownPath(path), source }, nodePath.dirname(path));
+    // Relative paths in it are relative to where the user knows it is (a
+    // chroot store's file: its logical store path), as in Nix.
+    const shown = this.shownPath(path);
+    return this.parseString(source, { kind: 'file', path: shown, source }, nodePath.dirname(shown));
   }
 
   /** Evaluates a file once per state (import caches by resolved path). */

@@ -59,6 +59,8 @@ describe('reading paths with a context', () => {
       const traced = new EvalState(store, { log: (l) => seen.push(l) });
       expect(evalNix(`builtins.readDir (builtins.filterSource (p: t: builtins.trace p true) "\${${dir}}")`, traced)).toBe('{ "foo.txt" = "regular"; }');
       expect(seen).toEqual([expect.stringMatching(/^trace: \/nix\/store\/[0-9a-z]{32}-tsnix-realise-\w+\/foo\.txt$/)]);
+      // Relative paths in a file kept in the chroot are relative to its logical path.
+      expect(evalNix('import (builtins.toFile "rel.nix" "./.")', state)).toBe('/nix/store');
       expect(evalNix('(builtins.unsafeGetAttrPos "a" (import (builtins.toFile "p.nix" "{ a = 1; }"))).file', state)).toMatch(
         /^"\/nix\/store\/[0-9a-z]{32}-p\.nix"$/,
       );
