@@ -348,6 +348,8 @@ class DerivationGoal extends Goal {
         throw e;
       }
       worker.options.events.buildFinished?.(this.drvPath, true);
+      // Rebuilt, its outputs are good now (a later check must not rebuild them again).
+      if (repair) for (const p of this.outputPaths(drv).values()) worker.noteContentsGood(p);
       deleteLocks = true;
       this.done('success');
     } finally {
@@ -520,6 +522,10 @@ export class Worker {
   private readonly referencesCache = new Map<string, readonly string[]>();
 
   private readonly contentsGood = new Map<string, boolean>();
+
+  noteContentsGood(storePath: string): void {
+    this.contentsGood.set(storePath, true);
+  }
 
   /**
    * Nix's pathContentsGood: whether a valid path's contents still hash to

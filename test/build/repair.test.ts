@@ -67,6 +67,20 @@ describe('repairing store paths', () => {
     expect(refVerify(root)).toBe(0);
   });
 
+  it('rebuilds a corrupted path once, however many repaired outputs have it in their closure', async () => {
+    const root = tempDir();
+    const expr = mkDrvExpr(`rec { dep = mk "dep" "echo dep > $out" {}; a = mk "a" "echo \${dep} > $out" {}; b = mk "b" "echo \${dep} > $out" {}; }`);
+    const file = path.join(tempDir(), 'default.nix');
+    fs.writeFileSync(file, expr);
+    expect(run('nix-build', root, [file, '-A', 'a', '-A', 'b', '--no-out-link']).status).toBe(0);
+    const [dep] = run('nix-build', root, [file, '-A', 'dep', '--no-out-link']).stdout.split('\n');
+    corrupt(root, dep!);
+    const r = run('nix-build', root, [file, '-A', 'a', '-A', 'b', '--no-out-link', '--repair']);
+    expect(r.status).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('repairing outputs of')).length).toBe(1);
+    expect(refVerify(root)).toBe(0);
+  });
+
   it('nix-store --repair-path rebuilds the deriver of a corrupted or missing path; other paths cannot be repaired', () => {
     const { root, top, dep } = setUp();
     corrupt(root, top);
