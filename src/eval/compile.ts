@@ -81,6 +81,7 @@ import {
 import type { EvalState } from './eval-state.js';
 import { internSymbol } from './symbols.js';
 import { concatBytes, rawBytesSeen } from '../byte-strings.js';
+import { printAttributeName } from './literal-strings.js';
 
 /** Makes the lazy value of an expression in an environment (Nix's maybeThunk). */
 type MkLazy = (env: Env) => Lazy;
@@ -334,10 +335,11 @@ export class Compiler {
     const parts: string[] = [];
     for (let i = 0; i < upTo; i++) {
       const n = names[i]!;
-      if (typeof n === 'string') parts.push(n);
+      // Names as Nix prints a symbol: quoted unless they are identifiers.
+      if (typeof n === 'string') parts.push(printAttributeName(n));
       else {
         try {
-          parts.push(n(env));
+          parts.push(printAttributeName(n(env)));
         } catch {
           parts.push(`"\${${this.showExpr(path[i]!.expr!)}}"`);
         }
@@ -382,8 +384,8 @@ export class Compiler {
         } catch (err) {
           if (err instanceof NixError) {
             const attrPos = found?.posOf(name);
-            if (attrPos && !state.isDerivationInternal(attrPos)) err.addTrace(attrPos, `from the definition of '${name}'`);
-            err.addTrace(pos, `while evaluating the attribute '${name}'`);
+            if (attrPos && !state.isDerivationInternal(attrPos)) err.addTrace(attrPos, `from the definition of '${printAttributeName(name)}'`);
+            err.addTrace(pos, `while evaluating the attribute '${printAttributeName(name)}'`);
           }
           throw err;
         }
@@ -491,7 +493,7 @@ export class Compiler {
           const name = forceStringNoCtx(nv, d.pos, 'while evaluating the name of a dynamic attribute');
           if (m.has(name)) {
             const prev = p?.get(name);
-            throw new EvalError(`dynamic attribute '${name}' already defined at ${prev ? state.showPos(prev) : '«unknown»'}`, d.pos);
+            throw new EvalError(`dynamic attribute '${printAttributeName(name)}' already defined at ${prev ? state.showPos(prev) : '«unknown»'}`, d.pos);
           }
           m.set(name, d.value(dynEnv));
           if (d.pos) {

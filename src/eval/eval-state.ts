@@ -58,6 +58,7 @@ import { derivationOutputPath, readDerivation } from '../store/derivation.js';
 import { parseNixContextElem } from './context-elements.js';
 import { exists, existsNoFollow, lstat, readLink, readText, realPath, stat } from '../byte-fs.js';
 import { formatFixed6 } from './float-format.js';
+import { printAttributeName } from './literal-strings.js';
 
 export interface LookupPathEntry {
   prefix: string;
@@ -434,7 +435,7 @@ export class EvalState {
         if (v === undefined) {
           if (fm.def === null) {
             const err = new TypeError(
-              `function '${info.name ?? 'anonymous lambda'}' called without required argument '${fm.name}'`,
+              `function '${info.name ?? 'anonymous lambda'}' called without required argument '${printAttributeName(fm.name)}'`,
               info.pos,
             );
             err.addTrace(pos, 'from call site');
@@ -451,7 +452,7 @@ export class EvalState {
       if (!info.ellipsis && (attrs.layers === 0 ? used !== attrs.size : !attrs.namesWithin(info.formalNames!))) {
         for (const name of this.symbolOrder(attrs)) {
           if (!info.formalNames!.has(name)) {
-            const err = new TypeError(`function '${info.name ?? 'anonymous lambda'}' called with unexpected argument '${name}'`, info.pos);
+            const err = new TypeError(`function '${info.name ?? 'anonymous lambda'}' called with unexpected argument '${printAttributeName(name)}'`, info.pos);
             err.addTrace(pos, 'from call site');
             err.suggestions = bestMatches([...info.formalNames!], name);
             throw err;
@@ -542,7 +543,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 
   missingAttrError(name: string, attrs: NixAttrs, _pos: Pos | undefined): EvalError {
     // Nix gives this error no position of its own; the select frame carries it.
-    const err = new EvalError(`attribute '${name}' missing`);
+    const err = new EvalError(`attribute '${printAttributeName(name)}' missing`);
     err.suggestions = bestMatches(attrs.keys(), name);
     return err;
   }
@@ -737,9 +738,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
           const n2 = k2[i]!;
           if (n1 !== n2) {
             if (!a2.has(n1)) {
-              throw new AssertionError(`attribute name '${n1}' is contained in '${show(v1)}', but not in '${show(v2)}'`);
+              throw new AssertionError(`attribute name '${printAttributeName(n1)}' is contained in '${show(v1)}', but not in '${show(v2)}'`);
             }
-            throw new AssertionError(`attribute name '${n2}' is missing in '${show(v1)}', but is contained in '${show(v2)}'`);
+            throw new AssertionError(`attribute name '${printAttributeName(n2)}' is missing in '${show(v1)}', but is contained in '${show(v2)}'`);
           }
           try {
             this.assertEqValues(v1.get(n1)!, a2.get(n2)!, pos, ctx);
@@ -749,7 +750,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
               const pi = v1.posOf(n1);
               if (pj) e.addTrace(pj, 'where right hand side is');
               if (pi) e.addTrace(pi, 'where left hand side is');
-              e.addTrace(pos, `while comparing attribute '${n1}'`);
+              e.addTrace(pos, `while comparing attribute '${printAttributeName(n1)}'`);
             }
             throw e;
           }
@@ -1045,7 +1046,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
             try {
               go(v.get(k)!);
             } catch (e) {
-              throw addTrace(e, v.posOf(k), `while evaluating the attribute '${k}'`);
+              throw addTrace(e, v.posOf(k), `while evaluating the attribute '${printAttributeName(k)}'`);
             }
           }
         } else if (Array.isArray(v)) {

@@ -14,6 +14,7 @@ import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors
 import type { Pos } from './position.js';
 import { sortBytewiseInPlace } from '../sort-strings.js';
 import { firstInNixOrder } from './context-elements.js';
+import { printAttributeName } from './literal-strings.js';
 
 // ---------------------------------------------------------------------------
 // Strings, paths
@@ -1094,7 +1095,7 @@ export function forceAttrs(x: Lazy, pos?: Pos, ctx?: string): NixAttrs {
 export function requireAttr(attrs: NixAttrs, name: string, ctx: string): Lazy {
   const v = attrs.get(name);
   if (v === undefined) {
-    const e = new TypeError(`attribute '${name}' missing`);
+    const e = new TypeError(`attribute '${printAttributeName(name)}' missing`);
     e.addTrace(undefined, ctx);
     throw e;
   }

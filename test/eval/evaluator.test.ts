@@ -228,6 +228,17 @@ describe('errors', () => {
     expect(err('({ a }: a) { a = 1; b = 2; }')).toContain("error: function 'anonymous lambda' called with unexpected argument 'b'");
   });
 
+  it('names an attribute that is no identifier quoted, as Nix prints a symbol', () => {
+    expect(err('({ a }: a) { a = 1; "x y" = 2; }')).toContain(`called with unexpected argument '"x y"'`);
+    expect(err('{ }."foo bar"')).toContain(`error: attribute '"foo bar"' missing`);
+    expect(err('{ }."if"')).toContain(`error: attribute '"if"' missing`);
+    expect(err('builtins.getAttr "" { }')).toContain(`error: attribute '""' missing`);
+    expect(err('{ "a b" = throw "x"; }."a b"')).toContain(`while evaluating the attribute '"a b"'`);
+    expect(err('builtins.deepSeq { "x y" = throw "z"; } 1')).toContain(`while evaluating the attribute '"x y"'`);
+    expect(err('builtins.toJSON { "x y" = throw "z"; }')).toContain(`while evaluating attribute '"x y"'`);
+    expect(err('{ a-b\'c = throw "z"; }.a-b\'c')).toContain(`while evaluating the attribute 'a-b'c'`);
+  });
+
   it('checks the names of a layered argument (`//`) in every layer', () => {
     expect(err('({ a, b ? 0 }: a) ({ a = 1; } // { c = 2; })')).toContain("called with unexpected argument 'c'");
     expect(err('({ a, b ? 0 }: a) ({ c = 2; } // { a = 1; })')).toContain("called with unexpected argument 'c'");

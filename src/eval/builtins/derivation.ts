@@ -57,6 +57,7 @@ import {
 } from '../../store/derivation.js';
 import { downstreamPlaceholder, fillInputAddressedOutputs, hashPlaceholder, moduloHashAfterWrite, type DrvHash, type DrvHashContext } from '../../store/derivation-hash.js';
 import { firstInNixOrder, parseNixContextElem } from '../context-elements.js';
+import { printAttributeName } from '../literal-strings.js';
 
 // ---------------------------------------------------------------------------
 // What we remember per store about what this process wrote: in read-only
@@ -225,7 +226,7 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
     if (e instanceof NixError) {
       for (let k = stack.length - 1; k >= 0; k--) {
         const f = stack[k]!;
-        if (f.kind === 'attrs') e.addTrace(f.attrs.posOf(f.keys[f.i]!), `while evaluating attribute '${f.keys[f.i]}'`);
+        if (f.kind === 'attrs') e.addTrace(f.attrs.posOf(f.keys[f.i]!), `while evaluating attribute '${printAttributeName(f.keys[f.i]!)}'`);
         else e.addTrace(f.pos, `while evaluating list element at index ${f.i}`);
       }
     }
@@ -601,7 +602,7 @@ function builtinPath(state: EvalState, args: Lazy[]): Value {
     else if (key === 'recursive')
       method = forceBool(v, pos, 'while evaluating the `recursive` attribute passed to builtins.path') ? 'recursive' : 'flat';
     else if (key === 'sha256') expectedHash = forceStringNoCtx(v, pos, 'while evaluating the `sha256` attribute passed to builtins.path');
-    else throw new EvalError(`unsupported argument '${key}' to 'builtins.path'`, pos);
+    else throw new EvalError(`unsupported argument '${printAttributeName(key)}' to 'builtins.path'`, pos);
   }
   if (path === undefined) throw new EvalError("missing required 'path' attribute in the first argument to 'builtins.path'");
   if (name === '') name = baseName(path);

@@ -29,6 +29,7 @@ import type { Pos } from '../position.js';
 import { printValue, errorPrintOptions } from '../print-value.js';
 import { formatFloat } from '../float-format.js';
 import { parseJson, JSONParseError } from '../json-parse.js';
+import { printAttributeName } from '../literal-strings.js';
 
 // ---------------------------------------------------------------------------
 // Output formatting (Nix 2.8's JSON writer: the reference for derivation
@@ -195,7 +196,7 @@ export function printValueAsJson(
           try {
             go(value.get(name)!, apos, copyToStore);
           } catch (e) {
-            throw addTrace(e, apos, `while evaluating attribute '${name}'`);
+            throw addTrace(e, apos, `while evaluating attribute '${printAttributeName(name)}'`);
           }
         }
         parts.push('}');
