@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { filterAnsiEscapes, LogLines } from './log-lines.js';
+import { LogLines } from './log-lines.js';
+import { filterAnsiEscapes } from '../ansi-escapes.js';
 
 /** The uncompressed log file of a derivation. */
 export function buildLogPath(logDir: string, drvPath: string): string {

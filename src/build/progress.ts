@@ -5,7 +5,8 @@
 
 import type { Derivation } from '../store/derivation.js';
 import type { BuildEvents } from './worker.js';
-import { filterAnsiEscapes, LogLines } from './log-lines.js';
+import { LogLines } from './log-lines.js';
+import { filterAnsiEscapes } from '../ansi-escapes.js';
 
 export interface ProgressOptions {
   /** Show the builders' output (nix-build does unless -Q; -L forces it). */

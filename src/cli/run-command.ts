@@ -8,6 +8,7 @@ import { renderError } from '../eval/error-format.js';
 import { loadSettings, SettingError, type Settings } from './settings.js';
 import { FdOutput, writeAllFd, type Output } from './fd-output.js';
 import { encodeBytes } from '../byte-strings.js';
+import { forStderr } from '../ansi-escapes.js';
 
 export interface CommandContext {
   programName: string;
@@ -74,8 +75,9 @@ export function reportError(programName: string, e: unknown, showTrace: boolean)
     return 1;
   }
   if (e instanceof NixError) {
-    // As bytes: a message can quote a string holding raw bytes (byte-strings.ts).
-    writeError(encodeBytes(renderError(e, { showTrace }) + '\n'));
+    // As bytes: a message can quote a string holding raw bytes (byte-strings.ts);
+    // escape sequences in it are filtered as Nix filters every message.
+    writeError(encodeBytes(forStderr(renderError(e, { showTrace })) + '\n'));
     return e instanceof BuildError ? e.exitStatus : 1;
   }
   if (e instanceof SettingError) {

@@ -53,6 +53,7 @@ import { isConstDef, registeredBuiltins } from './builtins/index.js';
 import { bestMatches } from './suggestions.js';
 import { internSymbol, symbolCount, symbolOrder } from './symbols.js';
 import { nixSysError, strerror } from '../sys-error.js';
+import { forStderr } from '../ansi-escapes.js';
 import { encodeBytes } from '../byte-strings.js';
 import { derivationOutputPath, readDerivation } from '../store/derivation.js';
 import { parseNixContextElem } from './context-elements.js';
@@ -1142,7 +1143,8 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
   private log(line: string): void {
     if (this.settings.log) this.settings.log(line);
     // As bytes: a trace can show a string holding raw bytes (byte-strings.ts).
-    else process.stderr.write(encodeBytes(line + '\n'));
+    // Escape sequences from the strings shown are filtered, as Nix does.
+    else process.stderr.write(encodeBytes(forStderr(line) + '\n'));
   }
 
   /** builtins.trace output. */

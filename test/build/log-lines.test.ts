@@ -1,7 +1,8 @@
 // A builder's output cut into log lines and cleaned for display as current
 // Nix does (its BuildLog and filterANSIEscapes).
 import { describe, expect, it } from 'vitest';
-import { filterAnsiEscapes, LogLines } from '../../src/build/log-lines.js';
+import { LogLines } from '../../src/build/log-lines.js';
+import { filterAnsiEscapes } from '../../src/ansi-escapes.js';
 import { lastLogLines } from '../../src/build/build-log.js';
 
 function lines(...chunks: string[]): string[] {

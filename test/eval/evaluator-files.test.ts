@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,16 @@ describe('filesystem builtins', () => {
       expect(text).toContain(`error: ${message}`);
       expect(text).not.toMatch(/E[A-Z]+: |illegal operation/);
     }
+  });
+
+  it('filters escape sequences out of traces and errors written to a pipe, as Nix does', () => {
+    const dir = fixture();
+    const file = join(dir, 'ansi.nix');
+    writeFileSync(file, 'let esc = builtins.fromJSON "\\"\\\\u001b\\""; in builtins.trace "T ${esc}[1;35mpurple${esc}[0m\\ttab\\r" (throw "E ${esc}[1;35mpurple${esc}[0m")\n');
+    const r = spawnSync(join(__dirname, '../../bin/nix-instantiate'), ['--eval', file], { encoding: 'utf8' });
+    expect(r.stderr.split('\n')[0]).toBe('trace: T purple tab');
+    expect(r.stderr).toContain('error: E purple\n');
+    expect(r.stderr).not.toContain('\x1b');
   });
 
   it('getEnv is empty in pure mode', () => {
