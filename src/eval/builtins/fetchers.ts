@@ -1,8 +1,9 @@
 // Fetchers: fetchurl, fetchTarball, fetchGit, fetchMercurial, fetchTree and
 // the flake-reference helpers. Arguments are checked exactly as Nix checks
 // them; content is fetched from `file://` URLs (and pinned paths already in
-// the store). The evaluator does no network or VCS access, so anything else
-// is reported as an error naming the URL.
+// the store), and Git repositories on this machine (fetch-git.ts). The
+// evaluator has no network access yet, so anything else is reported as an
+// error naming the URL.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { exists, readDirEntries, stat } from '../../byte-fs.js';
@@ -30,6 +31,7 @@ import type { EvalState } from '../eval-state.js';
 import { symbolOrder } from '../symbols.js';
 import { parseHashAllowEmpty, printHash, type Hash } from '../../store/hash.js';
 import { makeFixedOutputPath } from '../../store/store-path.js';
+import { fetchGit } from './fetch-git.js';
 
 const MAX_NAME_LEN = 211;
 
@@ -224,18 +226,7 @@ const flakes = (def: PrimOpDef): PrimOpDef => ({ ...def, experimentalFeature: 'f
 registerBuiltins([
   { name: '__fetchurl', arity: 1, fn: (args, _pos, state: EvalState) => fetch(state, args[0]!, 'fetchurl', false, '') },
   { name: 'fetchTarball', arity: 1, fn: (args, _pos, state: EvalState) => fetch(state, args[0]!, 'fetchTarball', true, 'source') },
-  {
-    name: 'fetchGit',
-    arity: 1,
-    fn: (args) => {
-      const v = force(args[0]!);
-      const url =
-        v instanceof NixAttrs
-          ? forceStringNoCtx(v.get('url') ?? '', undefined, "while evaluating the 'url' attribute passed to builtins.fetchGit")
-          : forceStringNoCtx(v, undefined, 'while evaluating the argument passed to builtins.fetchGit');
-      unsupported('Git repository', url);
-    },
-  },
+  { name: 'fetchGit', arity: 1, fn: (args, _pos, state: EvalState) => fetchGit(state, args[0]!, checkName) },
   {
     name: 'fetchMercurial',
     arity: 1,
