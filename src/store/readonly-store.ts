@@ -22,8 +22,27 @@ export class ReadOnlyStore implements Store {
    * evaluations never ask about validity, and opening the database costs
    * start-up time.
    */
-  constructor(storeDir: string = DEFAULT_STORE_DIR, private readonly openBacking?: Store | (() => Store | undefined)) {
+  constructor(
+    storeDir: string = DEFAULT_STORE_DIR,
+    private readonly openBacking?: Store | (() => Store | undefined),
+    /** Opens the real store for writing (creating it if need be), for fetchers. */
+    private readonly openWritable?: () => Store,
+  ) {
     this.storeDir = storeDir;
+  }
+
+  private writable: Store | undefined;
+
+  forFetchers(): Store {
+    if (!this.openWritable) return this;
+    if (this.writable === undefined) {
+      // The store already opened for queries, if its database exists.
+      this.writable = this.backing ?? this.openWritable();
+      // Queries see what was fetched from now on.
+      this.opened = true;
+      this.backingStore = this.writable;
+    }
+    return this.writable;
   }
 
   private get backing(): Store | undefined {

@@ -59,4 +59,12 @@ export interface Store {
 
   /** Path literals, builtins.path, filterSource: copies srcPath in. Returns the store path. */
   addPathToStore(name: string, srcPath: string, options: AddPathOptions): string;
+
+  /**
+   * The store fetchers add what they fetch to. Nix's fetchers write even in
+   * read-only mode (it only keeps derivations and copied sources from being
+   * written), so a read-only store over a real one hands that one out;
+   * otherwise (dummy://, or a writable store) it is the store itself.
+   */
+  forFetchers?(): Store;
 }

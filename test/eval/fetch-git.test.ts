@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EvalState } from '../../src/eval/eval-state.js';
 import { openChrootStore, tempDir } from '../store/local/helpers.js';
+import { openStoreForEval } from '../../src/store/local/open-store.js';
 import { evalError, evalNix } from './eval-helpers.js';
 
 const haveNix = spawnSync('nix-instantiate', ['--version']).status === 0;
@@ -94,6 +95,18 @@ describe('builtins.fetchGit of a local repository', () => {
     expect(ours(tempDir(), `builtins.fetchGit { url = "file://${dir}"; ref = "HEAD"; }`)).toContain('revCount = 2;');
     expect(evalError(`builtins.fetchGit { url = ${dir}; rev = "abc"; }`)).toBe("hash 'abc' has wrong length for hash type 'sha1'");
     expect(evalError(`builtins.fetchGit { url = ${dir}; frob = 1; }`)).toBe("unsupported argument 'frob' to 'fetchGit'");
+  });
+
+  it('writes what it fetches even in read-only mode (--eval), as Nix\'s fetchers do, so it can be read', () => {
+    const dir = makeRepo();
+    const root = tempDir();
+    const store = openStoreForEval({ uri: `local?root=${root}`, env: {}, readOnly: true });
+    expect(store.readOnly).toBe(true);
+    const state = new EvalState(store, { log: () => {} });
+    expect(evalNix(`builtins.readFile "\${builtins.fetchGit ${dir}}/sub/b.txt"`, state)).toBe('"b\\n"');
+    // A derivation is still only computed.
+    expect(evalNix('(derivation { name = "d"; system = "x"; builder = "/b"; }).drvPath', state)).toMatch(/-d\.drv"$/);
+    expect(fs.readdirSync(path.join(root, 'nix/store')).filter((n) => n.endsWith('.drv'))).toEqual([]);
   });
 
   it.runIf(haveNix)('gives what the reference gives, clean, dirty and by commit', () => {

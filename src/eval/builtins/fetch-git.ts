@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { EvalError } from '../errors.js';
 import { forceBool, forceStringNoCtx, mkInt, mkString, NixAttrs, NixPath, force, type Lazy, type Value } from '../values.js';
 import type { EvalState } from '../eval-state.js';
+import type { Store } from '../../store/store-api.js';
 import { symbolOrder } from '../symbols.js';
 import { exists } from '../../byte-fs.js';
 import { parseHashAnyPrefixed, printHash } from '../../store/hash.js';
@@ -102,7 +103,7 @@ export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) 
   }
   const headOk = git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   const head = headOk.status === 0 ? headOk.stdout.toString().trim() : undefined;
-  const store = state.store;
+  const store = state.store.forFetchers?.() ?? state.store;
 
   let rev: string | undefined;
   let dirty = false;
@@ -118,7 +119,7 @@ export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) 
       // Each tracked file and the directories leading to it.
       for (let p = f; p !== '.' && !tracked.has(p); p = nodePath.posix.dirname(p)) tracked.add(p);
     }
-    added = addTree(state, a.name, dir, (p) => tracked.has(nodePath.relative(dir, p)));
+    added = addTree(store, a.name, dir, (p) => tracked.has(nodePath.relative(dir, p)));
   } else {
     const wanted = a.rev ?? (a.ref!.startsWith('refs/') || a.ref === 'HEAD' ? a.ref! : `refs/heads/${a.ref}`);
     const r = git(dir, ['rev-parse', '--verify', '--quiet', `${wanted}^{commit}`]);
@@ -132,7 +133,7 @@ export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) 
       mkdirSync(tree);
       gitOk(dir, ['read-tree', rev], env);
       gitOk(dir, ['-c', 'core.autocrlf=false', `--work-tree=${tree}`, 'checkout-index', '--all', `--prefix=${tree}/`], env);
-      added = addTree(state, a.name, tree);
+      added = addTree(store, a.name, tree);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -161,9 +162,9 @@ export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) 
  * source; its NAR hash in SRI form, hashed here when the store registers
  * nothing (read-only).
  */
-function addTree(state: EvalState, name: string, dir: string, filter?: (p: string) => boolean): { path: string; narHash: string } {
-  const path = state.store.addPathToStore(name, dir, { method: 'recursive', hashAlgo: 'sha256', filter });
-  const registered = state.store.queryPathInfo(path)?.narHash;
+function addTree(store: Store, name: string, dir: string, filter?: (p: string) => boolean): { path: string; narHash: string } {
+  const path = store.addPathToStore(name, dir, { method: 'recursive', hashAlgo: 'sha256', filter });
+  const registered = store.queryPathInfo(path)?.narHash;
   const hash = registered !== undefined ? parseHashAnyPrefixed(registered) : hashPath('sha256', dir, filter).hash;
   return { path, narHash: printHash(hash, 'sri', true) };
 }

@@ -118,10 +118,11 @@ function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaul
     throw new EvalError(`in pure evaluation mode, '${who}' requires a 'sha256' argument`);
   }
 
+  const store = state.store.forFetchers?.() ?? state.store;
   // A pinned path that is already valid needs no fetching.
   if (expectedHash !== undefined) {
-    const expected = makeFixedOutputPath(unpack ? 'recursive' : 'flat', expectedHash, name, state.store.storeDir, []);
-    if (state.store.isValidPath(expected)) return storePathString(expected);
+    const expected = makeFixedOutputPath(unpack ? 'recursive' : 'flat', expectedHash, name, store.storeDir, []);
+    if (store.isValidPath(expected)) return storePathString(expected);
   }
 
   const file = localFile(url);
@@ -130,7 +131,7 @@ function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaul
   }
   const want = expectedHash ? printHash(expectedHash, 'base32', true) : undefined;
   if (!unpack) {
-    const p = state.store.addPathToStore(name, file, { method: 'flat', hashAlgo: 'sha256', expectedHash: want });
+    const p = store.addPathToStore(name, file, { method: 'flat', hashAlgo: 'sha256', expectedHash: want });
     return storePathString(p);
   }
   // fetchTarball: unpack, and take the single top-level directory as the result, as Nix does.
@@ -142,7 +143,7 @@ function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaul
     tar.x({ sync: true, file, cwd: dir });
     const entries = readDirEntries(dir);
     const root = entries.length === 1 && stat(nodePath.join(dir, entries[0]!.name)).isDirectory() ? nodePath.join(dir, entries[0]!.name) : dir;
-    const p = state.store.addPathToStore(name, root, { method: 'recursive', hashAlgo: 'sha256', expectedHash: want });
+    const p = store.addPathToStore(name, root, { method: 'recursive', hashAlgo: 'sha256', expectedHash: want });
     return storePathString(p);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -48,12 +48,16 @@ export function openStoreForEval(options: OpenStoreOptions = {}): Store {
   const cfg = resolveLocal(options);
   if (cfg.kind === 'dummy') return new ReadOnlyStore(cfg.storeDir);
   if (!options.readOnly) return LocalStore.open(cfg, options.localStore);
-  return new ReadOnlyStore(cfg.storeDir, () => {
-    if (!fs.existsSync(path.join(cfg.stateDir, 'db', 'db.sqlite'))) return undefined;
-    try {
-      return LocalStore.open(cfg, options.localStore);
-    } catch {
-      return undefined;
-    }
-  });
+  return new ReadOnlyStore(
+    cfg.storeDir,
+    () => {
+      if (!fs.existsSync(path.join(cfg.stateDir, 'db', 'db.sqlite'))) return undefined;
+      try {
+        return LocalStore.open(cfg, options.localStore);
+      } catch {
+        return undefined;
+      }
+    },
+    () => LocalStore.open(cfg, options.localStore),
+  );
 }
