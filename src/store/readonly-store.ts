@@ -1,4 +1,5 @@
-// A store that computes the paths things would get and writes nothing:
+// A store that computes the paths things would get and writes nothing (but
+// what fetchers fetch, through forFetchers, as Nix's fetchers write):
 // `nix-instantiate --eval`, `--readonly-mode` and `dummy://` (the language
 // test suite). Queries go to a backing store when there is one (read-only
 // mode over a real store), else every path is invalid.
