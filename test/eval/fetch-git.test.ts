@@ -97,6 +97,26 @@ describe('builtins.fetchGit of a local repository', () => {
     expect(evalError(`builtins.fetchGit { url = ${dir}; frob = 1; }`)).toBe("unsupported argument 'frob' to 'fetchGit'");
   });
 
+  it('takes the tracked files of checked-out submodules with `submodules = true`; a dirty submodule makes the tree dirty', () => {
+    const dir = makeRepo();
+    const sub = makeRepo();
+    git(dir, '-c', 'protocol.file.allow=always', 'submodule', '--quiet', 'add', sub, 'sub2');
+    git(dir, 'commit', '-qm', 'sub');
+    const files = (expr: string) => ours(tempDir(), expr).replace(/^\{ files = (\[[^\]]*\]).*$/, '$1');
+    expect(files(`builtins.fetchGit { url = ${dir}; submodules = true; }`)).toBe('[ ".gitmodules" "a.txt" "link" "run.sh" "sub" "sub2" ]');
+    const store = openChrootStore(tempDir());
+    try {
+      const state = new EvalState(store, { log: () => {} });
+      expect(evalNix(`builtins.attrNames (builtins.readDir "\${builtins.fetchGit { url = ${dir}; submodules = true; }}/sub2")`, state)).toBe('[ "a.txt" "link" "run.sh" "sub" ]');
+      // Without `submodules`, the submodule is an empty directory.
+      expect(evalNix(`builtins.readDir "\${builtins.fetchGit ${dir}}/sub2"`, state)).toBe('{ }');
+      fs.appendFileSync(path.join(dir, 'sub2', 'a.txt'), 'changed\n');
+      expect(evalNix(`(builtins.fetchGit { url = ${dir}; submodules = true; }).rev`, state)).toBe('"0000000000000000000000000000000000000000"');
+    } finally {
+      store.close();
+    }
+  });
+
   it('writes what it fetches even in read-only mode (--eval), as Nix\'s fetchers do, so it can be read', () => {
     const dir = makeRepo();
     const root = tempDir();

@@ -87,6 +87,28 @@ function gitOk(dir: string, args: string[], env?: Record<string, string>): strin
   return r.stdout.toString();
 }
 
+/**
+ * Adds the files Git tracks in `repo` (and the directories leading to them),
+ * as paths under `prefix`, to `into`; with `submodules`, recursively those of
+ * its checked-out submodules. Returns whether anything differs from HEAD.
+ */
+function trackedFiles(repo: string, prefix: string, submodules: boolean, into: Set<string>): boolean {
+  let dirty = git(repo, ['rev-parse', '--verify', '--quiet', 'HEAD']).status !== 0 || git(repo, ['diff-index', '--quiet', 'HEAD', '--']).status !== 0;
+  // `-s`: mode, object, stage and path, so that submodules (mode 160000) show.
+  for (const entry of gitOk(repo, ['ls-files', '-s', '-z']).split('\0')) {
+    if (entry === '') continue;
+    const tab = entry.indexOf('\t');
+    const file = entry.slice(tab + 1);
+    const full = prefix + file;
+    for (let p = full; p !== '.' && !into.has(p); p = nodePath.posix.dirname(p)) into.add(p);
+    const sub = nodePath.join(repo, file);
+    if (submodules && entry.startsWith('160000 ') && exists(nodePath.join(sub, '.git'))) {
+      if (trackedFiles(sub, `${full}/`, true, into)) dirty = true;
+    }
+  }
+  return dirty;
+}
+
 /** Nix's lastModifiedDate: the UTC time as YYYYMMDDHHMMSS. */
 function lastModifiedDate(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -98,8 +120,8 @@ export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) 
   if (dir === undefined) {
     throw new EvalError(`Git repository '${a.url}' cannot be fetched: the evaluator has no network access (only repositories on this machine are fetched)`);
   }
-  if (a.submodules && exists(nodePath.join(dir, '.gitmodules'))) {
-    throw new EvalError(`Git repository '${a.url}' has submodules, which tsnix does not fetch yet`);
+  if (a.submodules && (a.rev !== undefined || a.ref !== undefined) && exists(nodePath.join(dir, '.gitmodules'))) {
+    throw new EvalError(`Git repository '${a.url}' has submodules, which tsnix fetches only from the working directory yet`);
   }
   const headOk = git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   const head = headOk.status === 0 ? headOk.stdout.toString().trim() : undefined;
@@ -109,16 +131,13 @@ export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) 
   let dirty = false;
   let added: { path: string; narHash: string };
   if (a.rev === undefined && a.ref === undefined) {
-    // The working directory: the files Git tracks, as they are now.
-    dirty = head === undefined || git(dir, ['diff-index', '--quiet', 'HEAD', '--']).status !== 0;
+    // The working directory: the files Git tracks, as they are now (with
+    // `submodules`, those of each checked-out submodule too, as current Nix
+    // mounts them; a dirty submodule makes the whole tree dirty).
+    const tracked = new Set<string>();
+    dirty = trackedFiles(dir, '', a.submodules, tracked);
     if (dirty) state.warn(`Git tree '${dir}' is dirty`);
     else rev = head;
-    const tracked = new Set<string>();
-    for (const f of gitOk(dir, ['ls-files', '-z']).split('\0')) {
-      if (f === '') continue;
-      // Each tracked file and the directories leading to it.
-      for (let p = f; p !== '.' && !tracked.has(p); p = nodePath.posix.dirname(p)) tracked.add(p);
-    }
     added = addTree(store, a.name, dir, (p) => tracked.has(nodePath.relative(dir, p)));
   } else {
     const wanted = a.rev ?? (a.ref!.startsWith('refs/') || a.ref === 'HEAD' ? a.ref! : `refs/heads/${a.ref}`);
