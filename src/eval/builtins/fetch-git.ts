@@ -3,10 +3,11 @@
 // tracks, added to the store as Nix adds them, with Nix's attributes.
 //
 // As current Nix: with no `rev` or `ref`, the working directory's tracked
-// files are taken as they are; if they differ from HEAD the tree is
-// "dirty" (a warning, rev 000…, and dirtyRev). With `rev` or `ref`, the
-// commit's tree. Remote repositories are fetched by the network layer,
-// which tsnix does not have yet.
+// files are taken as they are (with `submodules`, those of checked-out
+// submodules too); if they differ from HEAD the tree is "dirty" (a warning,
+// rev 000…, and dirtyRev). With `rev` or `ref`, the commit's tree (without
+// submodules, so far). Remote repositories need the network layer, which
+// tsnix does not have yet.
 
 import type * as ChildProcess from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
