@@ -11,6 +11,7 @@ import { hashString, printHash } from '../store/hash.js';
 import { hashPlaceholder } from '../store/derivation-hash.js';
 import { type Derivation } from '../store/derivation.js';
 import { compareBytewise } from '../sort-strings.js';
+import { parseJson, type JsonValue } from '../eval/json-parse.js';
 
 export interface BuildEnvironmentOptions {
   drv: Derivation;
@@ -114,7 +115,23 @@ function impureEnvVars(drv: Derivation, structured: string | undefined): string[
   return (drv.env.get('impureEnvVars') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== '');
 }
 
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/**
+ * JSON as nlohmann::json holds it: integers exactly (bigint), floats
+ * (number) apart from them, so that .attrs.json and .attrs.sh print each as
+ * Nix does.
+ */
+export type Json = null | boolean | bigint | number | string | Json[] | { [k: string]: Json };
+
+/** A parsed document in the Json model (objects as plain records, the last of duplicate keys winning). */
+function fromParsed(v: JsonValue): Json {
+  if (Array.isArray(v)) return v.map(fromParsed);
+  if (v instanceof Map) {
+    const o: { [k: string]: Json } = {};
+    for (const [k, x] of v) o[k] = fromParsed(x);
+    return o;
+  }
+  return v;
+}
 
 function prepareStructuredAttrs(
   text: string,
@@ -123,7 +140,7 @@ function prepareStructuredAttrs(
 ): { [k: string]: Json } {
   let json: Json;
   try {
-    json = JSON.parse(text) as Json;
+    json = fromParsed(parseJson(text));
   } catch (e) {
     throw new Error(`cannot process __json attribute of '${drv.name}': ${(e as Error).message}`);
   }
@@ -139,16 +156,51 @@ function sortedKeys(o: { [k: string]: Json }): string[] {
   return Object.keys(o).sort(compareBytewise);
 }
 
-/** JSON as nlohmann::json::dump() writes it: compact, keys in byte order. */
+/** JSON as nlohmann::json::dump() writes it: compact, keys in byte order, numbers as nlohmann prints them. */
 export function dumpJson(v: Json): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return nlohmannFloat(v);
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(dumpJson).join(',')}]`;
   return `{${sortedKeys(v).map((k) => `${JSON.stringify(k)}:${dumpJson(v[k]!)}`).join(',')}}`;
 }
 
+/**
+ * nlohmann's float output: the shortest digits that read back the same,
+ * as `digits.0` or `0.000digits` for decimal exponents in (-4, 15], else
+ * `d.ddde+NN` (two exponent digits at least).
+ */
+export function nlohmannFloat(x: number): string {
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const sign = x < 0 ? '-' : '';
+  const [mantissa, exp] = Math.abs(x).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const k = digits.length;
+  const n = Number(exp) + 1; // the decimal point sits after n digits
+  if (k <= n && n <= 15) return `${sign}${digits}${'0'.repeat(n - k)}.0`;
+  if (n > 0 && n <= 15) return `${sign}${digits.slice(0, n)}.${digits.slice(n)}`;
+  if (n > -4 && n <= 0) return `${sign}0.${'0'.repeat(-n)}${digits}`;
+  const e = n - 1;
+  const expText = `${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return `${sign}${digits[0]}${k > 1 ? `.${digits.slice(1)}` : ''}e${expText}`;
+}
+
+/**
+ * A number in .attrs.sh as Nix writes it: only if it is whole as a float
+ * (single precision), then converted to a C int: an integer wraps to 32
+ * bits, a float out of range becomes INT_MIN (x86's conversion).
+ */
+function shellInt(v: bigint | number): string | undefined {
+  if (typeof v === 'bigint') return String(BigInt.asIntN(32, v));
+  const f = Math.fround(v);
+  if (Math.ceil(f) !== f) return undefined;
+  const t = Math.trunc(v);
+  return String(t >= -2147483648 && t <= 2147483647 ? t + 0 : -2147483648);
+}
+
 function shellSimple(v: Json): string | undefined {
   if (typeof v === 'string') return shellQuote(v);
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : undefined;
+  if (typeof v === 'number' || typeof v === 'bigint') return shellInt(v);
   if (v === null) return "''";
   if (typeof v === 'boolean') return v ? '1' : '';
   return undefined;

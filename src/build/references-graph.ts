@@ -63,7 +63,7 @@ export function referencesGraphFiles(value: string | undefined, store: BuildStor
   return files;
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+import type { Json } from './environment.js';
 
 /**
  * The structured-attributes form: `exportReferencesGraph = { name = [ paths ]; }`
@@ -90,10 +90,10 @@ export function referencesGraphJson(spec: Json, store: BuildStore, inputPaths: S
       return {
         path: p,
         narHash: info.narHash,
-        narSize: info.narSize,
+        narSize: BigInt(info.narSize),
         references: [...info.references].sort(compareBytewise),
         ...(info.ca ? { ca: info.ca } : {}),
-        closureSize,
+        closureSize: BigInt(closureSize),
       };
     });
   }

@@ -105,9 +105,17 @@ describe('the build environment', () => {
   });
 
   it('writes .attrs.json with sorted keys and .attrs.sh with declare lines', () => {
-    const json = { z: 1, a: 'x', outputs: { out: hashPlaceholder('out') } };
+    const json = { z: 1n, a: 'x', outputs: { out: hashPlaceholder('out') } };
     expect(dumpJson(json)).toBe(`{"a":"x","outputs":{"out":"${hashPlaceholder('out')}"},"z":1}`);
-    expect(structuredAttrsShell({ b: true, a: "it's", l: ['x', 1], o: { k: null }, bad: [[1]], 'x-y': 1 })).toBe(
+    expect(structuredAttrsShell({ b: true, a: "it's", l: ['x', 1n], o: { k: null }, bad: [[1n]], 'x-y': 1n })).toBe(
       "declare a='it'\\''s'\ndeclare b=1\ndeclare -a l=('x' 1 )\ndeclare -A o=(['k']='' )\n");
+  });
+
+  it('prints numbers as Nix does: integers exactly and floats as nlohmann in .attrs.json, C ints in .attrs.sh', () => {
+    // Nix 2.8's .attrs.json and .attrs.sh for these attributes (observed from a build).
+    const json = { big: 9007199254740993n, max: 9223372036854775807n, f4: 1e20, f5: -2.5e-7, f6: 16777200, f8: 1e-5, f1: 1.5, f3: 0.1, z: 0, f9: 100 };
+    expect(dumpJson(json)).toBe('{"big":9007199254740993,"f1":1.5,"f3":0.1,"f4":1e+20,"f5":-2.5e-07,"f6":16777200.0,"f8":1e-05,"f9":100.0,"max":9223372036854775807,"z":0.0}');
+    const sh = structuredAttrsShell({ i31: 2147483648n, i32: 4294967296n, ineg: -2147483649n, big: 9007199254740993n, max: 9223372036854775807n, f2: 3, f4: 1e20, f1: 1.5 });
+    expect(sh).toBe('declare big=1\ndeclare f2=3\ndeclare f4=-2147483648\ndeclare i31=-2147483648\ndeclare i32=0\ndeclare ineg=2147483647\ndeclare max=-1\n');
   });
 });
