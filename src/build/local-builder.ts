@@ -310,6 +310,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             extraPaths,
             network: isFixed,
             ...(fdFiles ? { seccompFd: 3 } : {}),
+            kvm: requiredFeatures(drv).includes('kvm') && fs.existsSync('/dev/kvm'),
             builder: drv.builder,
             args,
           });
@@ -382,9 +383,14 @@ export function checkBuildable(store: BuildStore, drvPath: string, drv: Derivati
   if (usesSandbox(drv, drvPath, store, settings)) impureHostDeps(drv, drvPath, settings);
 }
 
+/** The derivation's `requiredSystemFeatures`, sorted, without duplicates. */
+function requiredFeatures(drv: Derivation): string[] {
+  return [...new Set((derivationAttr(drv, 'requiredSystemFeatures') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== ''))].sort();
+}
+
 /** Nix's canBuildLocally: the right platform (builtins run anywhere) and every required system feature. */
 function checkPlatform(drv: Derivation, drvPath: string, settings: BuilderSettings): void {
-  const required = [...new Set((derivationAttr(drv, 'requiredSystemFeatures') ?? '').split(/[ \t\n\r]+/).filter((w) => w !== ''))].sort();
+  const required = requiredFeatures(drv);
   const platformOk = drv.platform === settings.system || settings.extraPlatforms.includes(drv.platform) || drv.builder.startsWith('builtin:');
   if (platformOk && required.every((f) => settings.systemFeatures.includes(f))) return;
   throw new BuildFailure(

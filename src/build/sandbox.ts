@@ -87,6 +87,8 @@ export interface SandboxSpec {
   network: boolean;
   /** The descriptor bwrap reads the system-call filter from (seccomp.ts), if any. */
   seccompFd?: number;
+  /** Show the host's /dev/kvm (a build requiring the `kvm` feature, as in Nix). */
+  kvm?: boolean;
   builder: string;
   args: string[];
 }
@@ -163,6 +165,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
 
   // /tmp and /dev/shm writable by everyone, sticky, as in Nix's sandbox.
   a.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp');
+  if (spec.kvm) a.push('--dev-bind', '/dev/kvm', '/dev/kvm');
   a.push('--bind', spec.buildDir, spec.sandboxBuildDir);
 
   for (const name of ['passwd', 'group', 'hosts', 'nsswitch.conf']) {

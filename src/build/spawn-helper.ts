@@ -77,6 +77,8 @@ export interface LockSet {
 export class DirectSpawner implements Spawner {
   spawn(req: SpawnRequest): SpawnedBuilder {
     const fd = fs.openSync(req.logFile, 'a');
+    // Standard input is /dev/null opened for reading and writing, as Nix gives it.
+    const stdin = fs.openSync('/dev/null', 'r+');
     const extra = (req.fdFiles ?? []).map((f) => fs.openSync(f, 'r'));
     let child: ChildProcess;
     // Builders inherit tsnix's stack limit here. Only the single executable
@@ -84,11 +86,11 @@ export class DirectSpawner implements Spawner {
     // start come this way.
     try {
       child = spawn(req.command, req.args, {
-        env: req.env, cwd: req.cwd, stdio: ['ignore', fd, fd, ...extra], detached: true, argv0: req.argv0,
+        env: req.env, cwd: req.cwd, stdio: [stdin, fd, fd, ...extra], detached: true, argv0: req.argv0,
         ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid } : {}),
       });
     } finally {
-      for (const f of [fd, ...extra]) fs.closeSync(f);
+      for (const f of [stdin, fd, ...extra]) fs.closeSync(f);
     }
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (e) => resolve({ code: null, signal: null, error: (e as NodeJS.ErrnoException).code ?? e.message }));
@@ -262,11 +264,11 @@ process.on('message', (m) => {
     let fd;
     try { fd = fs.openSync(m.logFile, 'a'); } catch (e) { send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }); return; }
     let child;
-    const extra = [];
+    const extra = [fs.openSync('/dev/null', 'r+')];
     try {
       for (const f of m.fdFiles || []) extra.push(fs.openSync(f, 'r'));
       const ids = m.uid !== undefined ? { uid: m.uid, gid: m.gid } : {};
-      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: ['ignore', fd, fd, ...extra], detached: true, argv0: m.argv0, ...ids });
+      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: [extra[0], fd, fd, ...extra.slice(1)], detached: true, argv0: m.argv0, ...ids });
     } catch (e) {
       for (const f of [fd, ...extra]) fs.closeSync(f);
       send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message });

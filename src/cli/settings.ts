@@ -83,7 +83,8 @@ export const SETTINGS: Record<string, SettingSpec> = {
   'fallback': { type: 'bool', default: false, aliases: ['build-fallback'] },
   system: s(currentSystem()),
   'extra-platforms': l([]),
-  'system-features': l(['nixos-test', 'benchmark', 'big-parallel', 'kvm']),
+  // As Nix: `kvm` only when the host has /dev/kvm (the sandbox shows it to builds that need it).
+  'system-features': l(['nixos-test', 'benchmark', 'big-parallel', ...(existsSync('/dev/kvm') ? ['kvm'] : [])]),
   'preallocate-contents': b(false),
   'ignored-acls': l(['security.csm', 'security.selinux', 'system.nfs4_acl']),
   'impure-env': l([]),

@@ -72,6 +72,15 @@ describe('the build sandbox', () => {
     expect(r.text).toBe('1\nsurvived\n');
   });
 
+  it('gives the builder /dev/null read-write as standard input, and /dev/kvm when it requires the kvm feature (if the host has it)', async () => {
+    const r = await buildOne(`mk "stdin" "echo hi >&0 && echo stdin-writable > $out; [ -e /dev/kvm ] && echo kvm >> $out; true" {}`);
+    expect(r.text).toBe('stdin-writable\n');
+    if (fs.existsSync('/dev/kvm')) {
+      const k = await buildOne(`mk "kvm" "[ -c /dev/kvm ] && echo kvm > $out" { requiredSystemFeatures = [ "kvm" ]; }`);
+      expect(k.text).toBe('kvm\n');
+    }
+  });
+
   it('lets a builder write only its outputs', async () => {
     const input = store.addTextToStore('readonly-input', 'original', []);
     const script = [
