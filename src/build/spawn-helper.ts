@@ -212,6 +212,16 @@ while (my $line = <STDIN>) {
 const HELPER_SOURCE = String.raw`
 const fs = require('fs');
 const { spawn, spawnSync } = require('child_process');
+// Descriptors tsnix inherited without close-on-exec (from whoever started
+// it) would reach every builder; Nix closes them before running one. They
+// are the ones /proc/self/fdinfo shows without O_CLOEXEC (node's own have it).
+for (const n of fs.readdirSync('/proc/self/fd')) {
+  if (Number(n) <= 2 || n === process.env.NODE_CHANNEL_FD) continue;
+  try {
+    const m = /flags:\s*([0-7]+)/.exec(fs.readFileSync('/proc/self/fdinfo/' + n, 'utf8'));
+    if (m && (parseInt(m[1], 8) & 0o2000000) === 0) fs.closeSync(Number(n));
+  } catch {}
+}
 const children = new Set();
 const locks = new Map();
 const send = (m) => { try { process.send(m); } catch {} };

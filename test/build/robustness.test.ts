@@ -206,14 +206,15 @@ describe('builtin:fetchurl', () => {
 });
 
 describe('what a builder started by the command gets', () => {
-  it("the stack limit tsnix was given, not the launcher's raised one, and sticky /tmp and /dev/shm", () => {
+  it("the stack limit tsnix was given, not the launcher's raised one, sticky /tmp and /dev/shm, and no descriptor tsnix inherited", () => {
     const root = tempDir();
     const file = path.join(root, 'limits.nix');
-    fs.writeFileSync(file, mkDrvExpr('mk "limits" "(ulimit -s; stat -c %a /tmp /dev/shm) > $out" { }'));
+    // `ls` lists its own directory descriptor (3) too.
+    fs.writeFileSync(file, mkDrvExpr('mk "limits" "(ulimit -s; stat -c %a /tmp /dev/shm; ls /proc/self/fd | tr \'\\\\n\' \' \') > $out" { }'));
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, NIX_CONF_DIR: root, NIX_USER_CONF_FILES: '' };
-    const r = spawnSync('/bin/sh', ['-c', 'ulimit -S -s 4096 && exec "$@"', 'sh', path.join(repoRoot, 'bin', 'nix-build'), '--store', root, '--no-out-link', file], { env, encoding: 'utf8' });
+    const r = spawnSync('/bin/sh', ['-c', 'exec 7>/dev/null; ulimit -S -s 4096 && exec "$@"', 'sh', path.join(repoRoot, 'bin', 'nix-build'), '--store', root, '--no-out-link', file], { env, encoding: 'utf8' });
     expect(r.stderr).not.toContain('error:');
-    expect(fs.readFileSync(path.join(root, r.stdout.trim()), 'utf8')).toBe('4096\n1777\n1777\n');
+    expect(fs.readFileSync(path.join(root, r.stdout.trim()), 'utf8')).toBe('4096\n1777\n1777\n0 1 2 3 ');
   });
 });
 
