@@ -196,7 +196,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // Nothing else is writable: the root becomes read-only once everything is mounted.
   a.push('--remount-ro', '/');
   a.push('--chdir', spec.sandboxBuildDir);
-  a.push('--', spec.builder, ...spec.args);
+  // A builder named without a slash is a file in the build directory (Nix
+  // execs it as given, relative to there); bwrap would look it up in PATH.
+  const builder = spec.builder.includes('/') ? spec.builder : path.posix.join(spec.sandboxBuildDir, spec.builder);
+  a.push('--', builder, ...spec.args);
   return a;
 }
 

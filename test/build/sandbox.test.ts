@@ -81,6 +81,12 @@ describe('the build sandbox', () => {
     }
   });
 
+  it('runs a builder named without a slash from the build directory, as Nix does, not from PATH', async () => {
+    const r = await buildOne(`mk "bare" "echo built > $out" { builder = "sh"; }`);
+    expect(r.status).not.toBe(0);
+    expect(r.log).toContain('/build/sh: No such file or directory');
+  });
+
   it('lets a builder write only its outputs', async () => {
     const input = store.addTextToStore('readonly-input', 'original', []);
     const script = [
