@@ -315,7 +315,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             args,
           });
         } else {
-          command = drv.builder;
+          // Relative to the build directory, as Nix execs it (spawn would search PATH).
+          command = drv.builder.includes('/') ? drv.builder : path.join(buildDir, drv.builder);
           argv = args;
         }
         status = await runProcess(req.spawner ?? defaultSpawner(), command, argv, {
