@@ -13,7 +13,7 @@ import type * as ChildProcess from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { checkName, localFile } from './fetch-common.js';
 import { EvalError } from '../errors.js';
 import { forceBool, forceStringNoCtx, mkInt, mkString, NixAttrs, NixPath, force, type Lazy, type Value } from '../values.js';
 import type { EvalState } from '../eval-state.js';
@@ -33,7 +33,7 @@ interface GitArgs {
   submodules: boolean;
 }
 
-function parseArgs(state: EvalState, arg: Lazy, checkName: (name: string) => void): GitArgs {
+function parseArgs(state: EvalState, arg: Lazy): GitArgs {
   const v = force(arg);
   // A path or string argument (or `url`) is used as written, never copied to the store.
   const str = (x: Lazy, ctx: string): string => state.coerceToString(x, undefined, ctx, new Set(), false, false);
@@ -63,16 +63,10 @@ function parseArgs(state: EvalState, arg: Lazy, checkName: (name: string) => voi
 
 /** The repository's directory when `url` names one on this machine (with a .git). */
 function localRepo(url: string): string | undefined {
-  let p: string;
-  if (url.startsWith('file://')) {
-    try {
-      p = fileURLToPath(url);
-    } catch {
-      return undefined;
-    }
-  } else if (url.includes('://') || /^[a-z+]+:/.test(url)) return undefined;
-  else p = nodePath.resolve(url);
-  return exists(nodePath.join(p, '.git')) ? p : undefined;
+  let p: string | undefined;
+  if (url.startsWith('file://')) p = localFile(url);
+  else if (!url.includes('://') && !/^[a-z+]+:/.test(url)) p = nodePath.resolve(url);
+  return p !== undefined && exists(nodePath.join(p, '.git')) ? p : undefined;
 }
 
 function git(dir: string, args: string[], env?: Record<string, string>): { status: number | null; stdout: Buffer; stderr: string } {
@@ -94,7 +88,8 @@ function gitOk(dir: string, args: string[], env?: Record<string, string>): strin
  * its checked-out submodules. Returns whether anything differs from HEAD.
  */
 function trackedFiles(repo: string, prefix: string, submodules: boolean, into: Set<string>): boolean {
-  let dirty = git(repo, ['rev-parse', '--verify', '--quiet', 'HEAD']).status !== 0 || git(repo, ['diff-index', '--quiet', 'HEAD', '--']).status !== 0;
+  // (Without a commit, diff-index fails too: a repository with none is dirty.)
+  let dirty = git(repo, ['diff-index', '--quiet', 'HEAD', '--']).status !== 0;
   // `-s`: mode, object, stage and path, so that submodules (mode 160000) show.
   for (const entry of gitOk(repo, ['ls-files', '-s', '-z']).split('\0')) {
     if (entry === '') continue;
@@ -115,8 +110,8 @@ function lastModifiedDate(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
-export function fetchGit(state: EvalState, arg: Lazy, checkName: (name: string) => void): Value {
-  const a = parseArgs(state, arg, checkName);
+export function fetchGit(state: EvalState, arg: Lazy): Value {
+  const a = parseArgs(state, arg);
   const dir = localRepo(a.url);
   if (dir === undefined) {
     throw new EvalError(`Git repository '${a.url}' cannot be fetched: the evaluator has no network access (only repositories on this machine are fetched)`);

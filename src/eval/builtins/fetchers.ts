@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { exists, readDirEntries, stat } from '../../byte-fs.js';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadPackage } from '../../load-package.js';
 import { registerBuiltins } from './registry.js';
 import { EvalError } from '../errors.js';
@@ -32,25 +31,7 @@ import { symbolOrder } from '../symbols.js';
 import { parseHashAllowEmpty, printHash, type Hash } from '../../store/hash.js';
 import { makeFixedOutputPath } from '../../store/store-path.js';
 import { fetchGit } from './fetch-git.js';
-
-const MAX_NAME_LEN = 211;
-
-/** Nix's checkName: the rules for the name part of a store path, with its messages. */
-export function checkName(name: string): void {
-  if (name === '') throw new EvalError('name must not be empty');
-  if (name.length > MAX_NAME_LEN) throw new EvalError(`name '${name}' must be no longer than ${MAX_NAME_LEN} characters`);
-  if (name[0] === '.') {
-    if (name.length === 1) throw new EvalError(`name '${name}' is not valid`);
-    if (name[1] === '-') throw new EvalError(`name '${name}' is not valid: first dash-separated component must not be '.'`);
-    if (name[1] === '.') {
-      if (name.length === 2) throw new EvalError(`name '${name}' is not valid`);
-      if (name[2] === '-') throw new EvalError(`name '${name}' is not valid: first dash-separated component must not be '..'`);
-    }
-  }
-  for (const c of name) {
-    if (!/[0-9a-zA-Z+\-._?=]/.test(c)) throw new EvalError(`name '${name}' contains illegal character '${c}'`);
-  }
-}
+import { checkName, localFile } from './fetch-common.js';
 
 /** Nix's baseNameOf for URLs and paths: the last component, ignoring trailing slashes. */
 function baseNameOf(path: string): string {
@@ -65,14 +46,6 @@ function storePathString(path: string): Value {
   return mkString(path, new Set([path]));
 }
 
-function localFile(url: string): string | undefined {
-  if (!url.startsWith('file://')) return undefined;
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return undefined;
-  }
-}
 
 /** The shared argument handling of fetchurl and fetchTarball (Nix's `fetch`). */
 function fetch(state: EvalState, arg: Lazy, who: string, unpack: boolean, defaultName: string): Value {
@@ -227,7 +200,7 @@ const flakes = (def: PrimOpDef): PrimOpDef => ({ ...def, experimentalFeature: 'f
 registerBuiltins([
   { name: '__fetchurl', arity: 1, fn: (args, _pos, state: EvalState) => fetch(state, args[0]!, 'fetchurl', false, '') },
   { name: 'fetchTarball', arity: 1, fn: (args, _pos, state: EvalState) => fetch(state, args[0]!, 'fetchTarball', true, 'source') },
-  { name: 'fetchGit', arity: 1, fn: (args, _pos, state: EvalState) => fetchGit(state, args[0]!, checkName) },
+  { name: 'fetchGit', arity: 1, fn: (args, _pos, state: EvalState) => fetchGit(state, args[0]!) },
   {
     name: 'fetchMercurial',
     arity: 1,
