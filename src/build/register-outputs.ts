@@ -139,9 +139,7 @@ function keepUnderActualHash(req: BuildRequest, storePath: string, actual: strin
   }
   if (store.isValidPath(actualPath)) return;
   store.addTempRoot(actualPath);
-  const real = store.toRealPath(actualPath);
-  deleteTree(real);
-  moveIntoStore(actual, real);
+  replaceContents(actual, store.toRealPath(actualPath));
   store.registerValidPaths([{
     path: actualPath,
     narHash: printHash(narHash, 'base32', true),
