@@ -30,6 +30,8 @@ export function runCli(
     encoding: 'utf8',
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // The run's temporary directory (test/global-setup.ts), for what the programs create there.
+      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
       HOME: home,
       NIX_CONF_DIR: confDir,
       NIX_USER_CONF_FILES: '',
