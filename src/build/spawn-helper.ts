@@ -163,50 +163,147 @@ function killGroup(pid: number | undefined): void {
 // The helper process
 
 /**
- * The lock holder run by the helper with `perl -e`. Requests are lines on
- * stdin, fields separated by tabs (store paths contain neither):
+ * The lock holder and pseudo-terminal keeper run by the helper with
+ * `perl -e`. Requests are lines on stdin, fields separated by tabs (store
+ * paths contain neither):
  *   L <id> <file>...   lock all files (write, non-blocking) or none; answers
  *                      "<id>\tok", "<id>\tbusy" or "<id>\t<error message>"
  *   U <id> <0|1>       release the set <id>; with 1, first delete the files and
  *                      mark them stale with a byte (no answer)
+ *   P <id> <log>       open a pseudo-terminal in raw mode whose output goes to
+ *                      the end of the file <log>; answers "<id>\tpty\t<slave
+ *                      path>" or "<id>\t<error message>"
+ *   O <id>             the builder holds the slave now: drop our copy
+ *   X <id>             the builder has exited: answers "<id>\tdone" once all
+ *                      its output is in the log (the slave closed), or after
+ *                      a second or two if something it left behind holds it
  * A lock file that a previous holder deleted (or wrote into) after we opened
  * it is opened again, Nix's convention.
+ *
+ * Why Perl: Nix runs builders with a pseudo-terminal as stdout and stderr,
+ * and opening one takes ioctl(2)s that Node lacks (the two numbers, given
+ * as TSNIX_PTY_IOCTLS, are the generic Linux TIOCSPTLCK and TIOCGPTN).
+ * The output is read where the terminal was opened, so this process also
+ * copies it to the log, between requests (one select(2) loop).
  */
-const PERL_LOCKER = String.raw`
-use strict; use warnings; use Fcntl qw(:flock O_RDWR O_CREAT); use Errno;
+const PERL_SERVER = String.raw`
+use strict; use warnings; use Fcntl qw(:flock O_RDWR O_CREAT O_NOCTTY O_WRONLY O_APPEND); use Errno; use POSIX ();
 $| = 1;
-my %held;
-while (my $line = <STDIN>) {
-  chomp $line;
-  my ($op, $id, @rest) = split /\t/, $line;
-  if ($op eq 'L') {
-    my @fhs; my $res = 'ok';
-    FILE: for my $file (@rest) {
-      for (;;) {
-        my $fh;
-        if (!sysopen($fh, $file, O_RDWR | O_CREAT, 0600)) { $res = "opening lock file '$file': $!"; last FILE; }
-        if (!flock($fh, LOCK_EX | LOCK_NB)) {
-          my $err = $!; my $busy = $!{EWOULDBLOCK} || $!{EAGAIN};
-          close $fh;
-          $res = $busy ? 'busy' : "locking '$file': $err";
-          last FILE;
-        }
-        my @st = stat($fh);
-        if ($st[7] != 0 || $st[3] == 0) { close $fh; next; }
-        push @fhs, [$file, $fh];
-        last;
+my %held; my %pty; my $in = '';
+my ($unlockReq, $numberReq) = map { hex } split / /, ($ENV{TSNIX_PTY_IOCTLS} || '');
+sub lockFiles {
+  my ($id, @files) = @_;
+  my @fhs; my $res = 'ok';
+  FILE: for my $file (@files) {
+    for (;;) {
+      my $fh;
+      if (!sysopen($fh, $file, O_RDWR | O_CREAT, 0600)) { $res = "opening lock file '$file': $!"; last FILE; }
+      if (!flock($fh, LOCK_EX | LOCK_NB)) {
+        my $err = $!; my $busy = $!{EWOULDBLOCK} || $!{EAGAIN};
+        close $fh;
+        $res = $busy ? 'busy' : "locking '$file': $err";
+        last FILE;
       }
+      my @st = stat($fh);
+      if ($st[7] != 0 || $st[3] == 0) { close $fh; next; }
+      push @fhs, [$file, $fh];
+      last;
     }
-    if ($res eq 'ok') { $held{$id} = \@fhs; } else { close $_->[1] for @fhs; }
-    print "$id\t$res\n";
-  } elsif ($op eq 'U') {
+  }
+  if ($res eq 'ok') { $held{$id} = \@fhs; } else { close $_->[1] for @fhs; }
+  print "$id\t$res\n";
+}
+# What cfmakeraw(3) does, as Nix does to the terminal: no \n -> \r\n, no echo, no signals.
+sub rawMode {
+  my ($fd) = @_;
+  my $t = POSIX::Termios->new;
+  $t->getattr($fd) or return 0;
+  $t->setiflag($t->getiflag & ~(POSIX::IGNBRK() | POSIX::BRKINT() | POSIX::PARMRK() | POSIX::ISTRIP() | POSIX::INLCR() | POSIX::IGNCR() | POSIX::ICRNL() | POSIX::IXON()));
+  $t->setoflag($t->getoflag & ~POSIX::OPOST());
+  $t->setlflag($t->getlflag & ~(POSIX::ECHO() | POSIX::ECHONL() | POSIX::ICANON() | POSIX::ISIG() | POSIX::IEXTEN()));
+  $t->setcflag(($t->getcflag & ~(POSIX::CSIZE() | POSIX::PARENB())) | POSIX::CS8());
+  $t->setcc(POSIX::VMIN(), 1); $t->setcc(POSIX::VTIME(), 0);
+  return $t->setattr($fd, POSIX::TCSANOW());
+}
+sub openPty {
+  my ($id, $log) = @_;
+  return print "$id\tno pseudo-terminals here\n" unless $numberReq;
+  my ($m, $s, $l);
+  return print "$id\topening pseudoterminal master: $!\n" unless sysopen($m, '/dev/ptmx', O_RDWR | O_NOCTTY);
+  my $zero = pack('i', 0); my $n = pack('I', 0);
+  return print "$id\tunlocking pseudoterminal: $!\n" unless ioctl($m, $unlockReq, $zero) && ioctl($m, $numberReq, $n);
+  my $slave = '/dev/pts/' . unpack('I', $n);
+  return print "$id\topening pseudoterminal slave: $!\n" unless sysopen($s, $slave, O_RDWR | O_NOCTTY);
+  return print "$id\tputting pseudoterminal into raw mode: $!\n" unless rawMode(fileno $s);
+  return print "$id\topening '$log': $!\n" unless sysopen($l, $log, O_WRONLY | O_APPEND);
+  $pty{$id} = { m => $m, s => $s, log => $l, eof => 0, deadline => undef };
+  print "$id\tpty\t$slave\n";
+}
+# Copies what the terminal has to the log; false once the slave side is closed (EIO).
+sub pump {
+  my ($p) = @_;
+  my $r = sysread($p->{m}, my $buf, 65536);
+  if (!defined $r) { return 1 if $!{EINTR} || $!{EAGAIN}; return 0; }
+  return 0 if $r == 0;
+  for (my $off = 0; $off < $r; ) { my $w = syswrite($p->{log}, $buf, $r - $off, $off); last unless defined $w; $off += $w; }
+  return 1;
+}
+sub finish {
+  my ($id) = @_;
+  my $p = delete $pty{$id};
+  close $p->{m}; close $p->{log}; close $p->{s} if $p->{s};
+  print "$id\tdone\n";
+}
+sub request {
+  my ($op, $id, @rest) = split /\t/, $_[0];
+  if ($op eq 'L') { lockFiles($id, @rest); }
+  elsif ($op eq 'U') {
     for my $h (@{ delete $held{$id} || [] }) {
       if ($rest[0] && unlink($h->[0])) { syswrite($h->[1], 'd'); }
       close $h->[1];
     }
   }
+  elsif ($op eq 'P') { openPty($id, $rest[0]); }
+  elsif ($op eq 'O' || $op eq 'X') {
+    my $p = $pty{$id} or return;
+    close $p->{s} if $p->{s}; $p->{s} = undef;
+    return unless $op eq 'X';
+    if ($p->{eof}) { finish($id); } else { $p->{deadline} = time + 2; }
+  }
+}
+for (;;) {
+  my $rin = ''; vec($rin, fileno(STDIN), 1) = 1;
+  my $timeout;
+  for my $p (values %pty) {
+    next if $p->{eof};
+    vec($rin, fileno($p->{m}), 1) = 1;
+    if (defined $p->{deadline}) { my $t = $p->{deadline} - time; $timeout = $t if !defined $timeout || $t < $timeout; }
+  }
+  my $n = select(my $rout = $rin, undef, undef, defined $timeout ? ($timeout > 0 ? $timeout : 0) : undef);
+  if ($n < 0) { next if $!{EINTR}; die "select: $!"; }
+  for my $id (keys %pty) {
+    my $p = $pty{$id};
+    if (vec($rout, fileno($p->{m}), 1) && !pump($p)) { $p->{eof} = 1; }
+    if (defined $p->{deadline} && ($p->{eof} || time >= $p->{deadline})) { finish($id); }
+  }
+  if (vec($rout, fileno(STDIN), 1)) {
+    my $r = sysread(STDIN, my $buf, 65536);
+    if (!defined $r) { next if $!{EINTR}; last; }
+    last if $r == 0;
+    $in .= $buf;
+    while ($in =~ s/^([^\n]*)\n//) { request($1); }
+  }
 }
 `;
+
+/**
+ * TIOCSPTLCK and TIOCGPTN (hexadecimal), where they have the generic Linux
+ * values; elsewhere (other systems, and the Linux ports with their own ioctl
+ * encoding) builders write to the log directly, without a terminal.
+ */
+const PTY_IOCTLS = process.platform === 'linux' && ['x64', 'ia32', 'arm64', 'arm', 'riscv64', 's390x', 'loong64'].includes(process.arch)
+  ? '40045431 80045430'
+  : undefined;
 
 /** The helper's program, run with `node -e` (CommonJS; no dependencies). */
 const HELPER_SOURCE = String.raw`
@@ -231,16 +328,21 @@ let locker;
 let lockerOut = '';
 const lockerWaiting = new Map();
 const lockerHeld = new Set();
+// Builders waiting for an answer about their pseudo-terminal, by spawn id.
+const ptyWaiting = new Map();
 function lockerGone() {
   if (!locker) return;
   locker = undefined;
+  const onPty = [...ptyWaiting.values()];
+  ptyWaiting.clear();
+  for (const f of onPty) f('gone');
   // Requests it never answered are served the slow way.
   const waiting = [...lockerWaiting.values()];
   lockerWaiting.clear();
   for (const m of waiting) lockWithFlock(m);
 }
 try {
-  locker = spawn('perl', ['-e', process.env.TSNIX_PERL_LOCKER || ''], { stdio: ['pipe', 'pipe', 'inherit'] });
+  locker = spawn('perl', ['-e', process.env.TSNIX_PERL_SERVER || ''], { stdio: ['pipe', 'pipe', 'inherit'] });
   locker.on('error', lockerGone);
   locker.on('exit', lockerGone);
   locker.stdin.on('error', () => {});
@@ -248,9 +350,11 @@ try {
   locker.stdout.on('data', (d) => {
     lockerOut += d;
     for (let i; (i = lockerOut.indexOf('\n')) >= 0; ) {
-      const [idText, res] = lockerOut.slice(0, i).split('\t');
+      const [idText, res, arg] = lockerOut.slice(0, i).split('\t');
       lockerOut = lockerOut.slice(i + 1);
       const id = Number(idText);
+      const onPty = ptyWaiting.get(id);
+      if (onPty) { ptyWaiting.delete(id); onPty(res, arg); continue; }
       if (!lockerWaiting.delete(id)) continue;
       if (res === 'ok') { lockerHeld.add(id); send({ t: 'locked', id, ok: true }); }
       else if (res === 'busy') send({ t: 'locked', id, ok: false });
@@ -271,27 +375,15 @@ function lockOne(file) {
 }
 process.on('message', (m) => {
   if (m.t === 'spawn') {
-    let fd;
-    try { fd = fs.openSync(m.logFile, 'a'); } catch (e) { send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }); return; }
-    let child;
-    const extra = [fs.openSync('/dev/null', 'r+')];
-    try {
-      for (const f of m.fdFiles || []) extra.push(fs.openSync(f, 'r'));
-      const ids = m.uid !== undefined ? { uid: m.uid, gid: m.gid } : {};
-      child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: [extra[0], fd, fd, ...extra.slice(1)], detached: true, argv0: m.argv0, ...ids });
-    } catch (e) {
-      for (const f of [fd, ...extra]) fs.closeSync(f);
-      send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message });
-      return;
-    }
-    for (const f of [fd, ...extra]) fs.closeSync(f);
-    if (child.pid !== undefined) { children.add(child.pid); send({ t: 'spawned', id: m.id, pid: child.pid }); }
-    child.on('error', (e) => send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }));
-    child.on('exit', (code, signal) => {
-      children.delete(child.pid);
-      killGroup(child.pid);
-      send({ t: 'exit', id: m.id, code, signal });
+    // Output through a pseudo-terminal, as Nix gives builders; straight to the log where none can be had.
+    if (!locker || !process.env.TSNIX_PTY_IOCTLS) return spawnBuilder(m);
+    ptyWaiting.set(m.id, (res, slave) => {
+      if (res !== 'pty') return spawnBuilder(m);
+      let fd;
+      try { fd = fs.openSync(slave, fs.constants.O_RDWR | fs.constants.O_NOCTTY); } catch { lockerSay('X', m.id); return spawnBuilder(m); }
+      spawnBuilder(m, fd);
     });
+    lockerSay('P', m.id, m.logFile);
   } else if (m.t === 'kill') {
     killGroup(m.pid);
   } else if (m.t === 'lock') {
@@ -313,6 +405,47 @@ process.on('message', (m) => {
     locks.delete(m.id);
   }
 });
+function lockerSay(...fields) {
+  if (locker) locker.stdin.write(fields.join('\t') + '\n');
+}
+// Starts the builder with stdout and stderr on out (the pseudo-terminal's
+// slave, whose output the Perl process copies to the log) or on the log.
+function spawnBuilder(m, out) {
+  const pty = out !== undefined;
+  // Reported once (an exec failure can bring both 'error' and 'exit'), when the log has all the output.
+  let reported = false;
+  const report = (msg) => {
+    if (reported) return;
+    reported = true;
+    if (!pty || !locker) return send(msg);
+    ptyWaiting.set(m.id, () => send(msg));
+    lockerSay('X', m.id);
+  };
+  let fd = out;
+  if (!pty) {
+    try { fd = fs.openSync(m.logFile, 'a'); } catch (e) { send({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }); return; }
+  }
+  let child;
+  const extra = [fs.openSync('/dev/null', 'r+')];
+  try {
+    for (const f of m.fdFiles || []) extra.push(fs.openSync(f, 'r'));
+    const ids = m.uid !== undefined ? { uid: m.uid, gid: m.gid } : {};
+    child = spawn(m.command, m.args, { env: m.env, cwd: m.cwd, stdio: [extra[0], fd, fd, ...extra.slice(1)], detached: true, argv0: m.argv0, ...ids });
+  } catch (e) {
+    for (const f of [fd, ...extra]) fs.closeSync(f);
+    report({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message });
+    return;
+  }
+  for (const f of [fd, ...extra]) fs.closeSync(f);
+  if (pty) lockerSay('O', m.id);
+  if (child.pid !== undefined) { children.add(child.pid); send({ t: 'spawned', id: m.id, pid: child.pid }); }
+  child.on('error', (e) => report({ t: 'exit', id: m.id, code: null, signal: null, error: e.code || e.message }));
+  child.on('exit', (code, signal) => {
+    children.delete(child.pid);
+    killGroup(child.pid);
+    report({ t: 'exit', id: m.id, code, signal });
+  });
+}
 function lockWithFlock(m) {
     const held = [];
     try {
@@ -361,7 +494,7 @@ export class HelperSpawner implements Spawner {
       const { command, args } = withOriginalStackLimit(process.execPath, ['-e', HELPER_SOURCE]);
       const child = spawn(command, args, {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TSNIX_PERL_LOCKER: PERL_LOCKER },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TSNIX_PERL_SERVER: PERL_SERVER, ...(PTY_IOCTLS ? { TSNIX_PTY_IOCTLS: PTY_IOCTLS } : {}) },
       });
       return new HelperSpawner(child);
     } catch {
