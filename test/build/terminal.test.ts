@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveStoreConfig } from '../../src/store/local/store-config.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
+import { runProcess } from '../../src/build/builder-process.js';
+import { DirectSpawner, HelperSpawner, type Spawner } from '../../src/build/spawn-helper.js';
 import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
 
 // What the builder learns about its descriptors and the terminal's modes
@@ -96,4 +98,28 @@ describe('the builder terminal', () => {
       }
     });
   });
+
+  // The spawn helper (npm installs) and in-process spawning (the single
+  // executable) each reach the Perl process their own way.
+  for (const [name, make] of [['the spawn helper', () => HelperSpawner.start()!], ['in-process spawning', () => new DirectSpawner()]] as const) {
+    it(`is given by ${name}, which reports the exit once the output is in the log`, async () => {
+      const spawner: Spawner = make();
+      const dir = tempDir();
+      const run = (script: string, log: string) => {
+        fs.writeFileSync(log, '');
+        return runProcess(spawner, '/bin/sh', ['-c', script], { env: {}, cwd: dir, logFile: log, maxSilentTime: 0, timeout: 0, argv0: 'sh' });
+      };
+      try {
+        const logs = [0, 1, 2].map((i) => `${dir}/${i}.log`);
+        // Several at once, each with its own terminal and log; the last bytes
+        // are written just before exiting.
+        const statuses = await Promise.all(logs.map((log, i) =>
+          run(`[ -t 0 ] || [ ! -t 1 ] || [ ! -t 2 ] || echo tty ${i}; /usr/bin/head -c 100000 /dev/zero | /usr/bin/tr '\\0' x; printf 'end\\r\\n' >&2; exit ${i}`, log)));
+        expect(statuses.map((st) => st.code)).toEqual([0, 1, 2]);
+        for (const [i, log] of logs.entries()) expect(fs.readFileSync(log, 'latin1')).toBe(`tty ${i}\n${'x'.repeat(100000)}end\r\n`);
+      } finally {
+        spawner.close();
+      }
+    });
+  }
 });
