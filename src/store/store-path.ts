@@ -61,6 +61,22 @@ export function storePathNameError(name: string): string | undefined {
   }
 }
 
+/**
+ * Nix's checkName, for names given to the evaluator (derivation names,
+ * fetchers' `name`): its message for a name that cannot be a store path
+ * name, or undefined. Stricter than checkStorePathName, which reads names
+ * already in the store: `.`, `..` and their dash-separated forms are refused.
+ */
+export function storeNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'name must not be empty';
+  if (name.length > MAX_NAME_LEN) return `name '${name}' must be no longer than ${MAX_NAME_LEN} characters`;
+  if (name === '.' || name === '..') return `name '${name}' is not valid`;
+  if (name.startsWith('.-')) return `name '${name}' is not valid: first dash-separated component must not be '.'`;
+  if (name.startsWith('..-')) return `name '${name}' is not valid: first dash-separated component must not be '..'`;
+  const bad = invalidNameChar(name);
+  return bad === undefined ? undefined : `name '${name}' contains illegal character '${bad}'`;
+}
+
 /** Validates a base name `<hash>-<name>` and returns its parts. */
 export function parseStorePathBaseName(baseName: string): { hashPart: string; name: string } {
   if (baseName.length < HASH_PART_LEN + 1) throw new BadStorePathError(`'${baseName}' is too short to be a valid store path`);

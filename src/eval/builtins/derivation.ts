@@ -44,8 +44,7 @@ import {
   makeFixedOutputPath,
   parseStorePath,
   toStorePath,
-  MAX_NAME_LEN,
-  invalidNameChar,
+  storeNameProblem,
 } from '../../store/store-path.js';
 import {
   derivationOutputPath,
@@ -128,17 +127,6 @@ function trace<T>(pos: Pos | undefined, hint: string, f: () => T, always = false
     if (e instanceof NixError) e.addTrace(pos, hint, always);
     throw e;
   }
-}
-
-/** Nix's checkName (current rules and wording), or undefined when the name is fine. */
-function storeNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'name must not be empty';
-  if (name.length > MAX_NAME_LEN) return `name '${name}' must be no longer than ${MAX_NAME_LEN} characters`;
-  if (name === '.' || name === '..') return `name '${name}' is not valid`;
-  if (name.startsWith('.-')) return `name '${name}' is not valid: first dash-separated component must not be '.'`;
-  if (name.startsWith('..-')) return `name '${name}' is not valid: first dash-separated component must not be '..'`;
-  const bad = invalidNameChar(name);
-  return bad === undefined ? undefined : `name '${name}' contains illegal character '${bad}'`;
 }
 
 function hasFeature(state: EvalState, feature: string): boolean {
