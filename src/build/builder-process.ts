@@ -11,6 +11,8 @@ export interface ProcessStatus {
   code: number;
   signal?: number;
   timedOut?: 'silence' | 'total';
+  /** Killed for writing more than maxLogSize bytes of output. */
+  logLimit?: boolean;
 }
 
 export interface RunOptions {
@@ -23,6 +25,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   maxSilentTime: number;
   timeout: number;
+  /** Bytes of output allowed (max-build-log-size); 0 = no limit. */
+  maxLogSize?: number;
   argv0: string;
   /** See SpawnRequest.fdFiles. */
   fdFiles?: string[];
@@ -56,19 +60,32 @@ export async function runProcess(spawner: Spawner, command: string, args: string
   let readPos = 0;
   let timedOut: ProcessStatus['timedOut'];
   let readFd: number | undefined;
-  const watchLog = o.onLog !== undefined || o.maxSilentTime > 0;
+  const maxLogSize = o.maxLogSize ?? 0;
+  let overLimit = false;
+  const watchLog = o.onLog !== undefined || o.maxSilentTime > 0 || maxLogSize > 0;
 
   const drain = () => {
-    if (!watchLog) return;
+    if (!watchLog || overLimit) return;
     try {
       readFd ??= fs.openSync(o.logFile, 'r');
       const buf = Buffer.alloc(64 * 1024);
       for (;;) {
-        const n = fs.readSync(readFd, buf, 0, buf.length, readPos);
+        let n = fs.readSync(readFd, buf, 0, buf.length, readPos);
         if (n <= 0) break;
+        if (maxLogSize > 0 && readPos + n > maxLogSize) {
+          // Nix drops the output that crosses the limit and kills the
+          // builder. What it keeps ends where a read from the terminal
+          // ended, usually a line: keep the whole lines within the limit.
+          overLimit = true;
+          n = buf.subarray(0, maxLogSize - readPos).lastIndexOf(10) + 1;
+        }
         readPos += n;
         lastOutput = Date.now();
-        o.onLog?.(Buffer.from(buf.subarray(0, n)));
+        if (n > 0) o.onLog?.(Buffer.from(buf.subarray(0, n)));
+        if (overLimit) {
+          child.kill();
+          break;
+        }
       }
     } catch {
       // The log is only shown; the build goes on.
@@ -92,6 +109,13 @@ export async function runProcess(spawner: Spawner, command: string, args: string
   o.signal?.addEventListener('abort', onAbort);
   try {
     const status = await child.exited;
+    // All the output is in the log now: what crossed the limit at the end counts too.
+    drain();
+    if (overLimit) {
+      // The log keeps what was shown.
+      fs.truncateSync(o.logFile, readPos);
+      return { code: status.code ?? 1, logLimit: true };
+    }
     if (status.error) {
       const reason = status.error === 'ENOENT' ? 'No such file or directory' : status.error === 'EACCES' ? 'Permission denied' : status.error;
       fs.appendFileSync(o.logFile, `executing '${command}': ${reason}\n`);

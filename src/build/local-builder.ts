@@ -66,6 +66,8 @@ export interface BuilderSettings {
   /** Seconds; 0 = no limit. */
   maxSilentTime: number;
   timeout: number;
+  /** Bytes of builder output allowed (max-build-log-size); 0 = no limit. */
+  maxLogSize?: number;
   keepBuildLog: boolean;
   /** Lines of log shown in the error after a failure (0 when the log was shown live). */
   logLines: number;
@@ -327,6 +329,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           signal: req.signal,
           maxSilentTime: settings.maxSilentTime,
           timeout: settings.timeout,
+          maxLogSize: settings.maxLogSize ?? 0,
           argv0: path.basename(drv.builder),
           ...(fdFiles ? { fdFiles } : {}),
           ...(builderUser ?? {}),
@@ -335,8 +338,10 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
         if (builderUser) for (const p of scratch.values()) chownTree(p, process.getuid!(), process.getgid!());
       }
       {
+        const what = `building of '${drvPath}!${[...outputs.keys()].sort().join(',')}' from .drv file`;
+        // Nix's LogLimitExceeded, which sets none of the exit status bits.
+        if (status.logLimit) throw new BuildFailure(`${what} killed after writing more than ${settings.maxLogSize} bytes of log output`, 'misc');
         if (status.timedOut) {
-          const what = `building of '${drvPath}!${[...outputs.keys()].sort().join(',')}' from .drv file`;
           throw new BuildFailure(
             status.timedOut === 'silence'
               ? `${what} timed out after ${settings.maxSilentTime} seconds of silence`

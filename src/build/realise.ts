@@ -50,6 +50,7 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     filterSyscalls: settings.getBool('filter-syscalls'),
     maxSilentTime: settings.getInt('max-silent-time'),
     timeout: settings.getInt('timeout'),
+    maxLogSize: settings.getInt('max-build-log-size'),
     keepBuildLog: settings.getBool('keep-build-log'),
     logLines: flags.noBuildOutput ? settings.getInt('log-lines') : 0,
     tmpDirRoot: process.env.TMPDIR || '/tmp',

@@ -18,6 +18,8 @@ const GRAPH = mkDrvExpr(`rec {
   slow2 = mk "slow2" "date +%s.%N > $out; sleep 1; date +%s.%N >> $out" {};
   silent = mk "silent" "echo starting; sleep 10; echo > $out" {};
   shared = mk "shared" "sleep 1; echo > $out" {};
+  loud = mk "loud" "echo start; i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done; sleep 10; echo > $out" {};
+  loudQuick = mk "loud-quick" "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done; echo > $out" {};
 }`);
 
 function refVerify(root: string): number {
@@ -32,7 +34,7 @@ describe('the scheduler', () => {
 
   beforeAll(() => {
     root = tempDir();
-    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2', 'silent', 'shared'];
+    const names = ['a', 'b', 'c', 'd', 'half', 'slow1', 'slow2', 'silent', 'shared', 'loud', 'loudQuick'];
     const paths = refInstantiate(root, GRAPH, names);
     drvs = Object.fromEntries(names.map((n, i) => [n, paths[i]!]));
     store = openChrootStore(root);
@@ -149,6 +151,24 @@ describe('the scheduler', () => {
     expect(total.status).toBe(101);
     expect(total.errors).toEqual([`building of '${drvs.silent}!out' from .drv file timed out after 1 seconds`]);
     expect(store.isValidPath(store.queryDerivationOutputs(drvs.silent!).get('out')!)).toBe(false);
+  });
+
+  it('kills a builder that writes more than max-build-log-size, keeping the whole lines within it (exit status 1, as Nix)', async () => {
+    for (const name of ['loud', 'loudQuick']) {
+      const drv = drvs[name]!;
+      const r = await realise(store, [drvTarget(drv)], { 'max-build-log-size': '1000' });
+      expect(r.status).toBe(1);
+      expect(r.errors).toEqual([`building of '${drv}!out' from .drv file killed after writing more than 1000 bytes of log output`]);
+      const shown = r.logs.get(drv)!;
+      expect(shown.length).toBeLessThanOrEqual(1000);
+      expect(shown.length).toBeGreaterThan(1000 - 41);
+      expect(shown).toMatch(/^(start\n)?line-0-x+\n(line-\d+-x+\n)*$/);
+      expect(spawnSync('nix-store', ['--store', root, '--read-log', drv], { encoding: 'utf8' }).stdout).toBe(shown);
+      expect(store.isValidPath(store.queryDerivationOutputs(drv).get('out')!)).toBe(false);
+    }
+    // Within the limit, nothing happens.
+    const quiet = await realise(store, [drvTarget(drvs.loudQuick!)], { 'max-build-log-size': '100000' });
+    expect(quiet.status).toBe(0);
   });
 
   it('with max-jobs 0 and something to build, fails the whole run as Nix does', async () => {
