@@ -27,6 +27,10 @@ export interface RunOptions {
   timeout: number;
   /** Bytes of output allowed (max-build-log-size); 0 = no limit. */
   maxLogSize?: number;
+  /** See SpawnRequest.terminal. */
+  terminal?: boolean;
+  /** Before "executing '…': …" in the log when the program cannot be started. */
+  execFailurePrefix?: string;
   argv0: string;
   /** See SpawnRequest.fdFiles. */
   fdFiles?: string[];
@@ -52,6 +56,7 @@ export async function runProcess(spawner: Spawner, command: string, args: string
   }
   const child = spawner.spawn({
     command: exec.command, args: exec.args, env: exec.env ?? o.env, cwd: o.cwd, logFile: o.logFile, argv0: o.argv0,
+    ...(o.terminal === false ? { terminal: false } : {}),
     ...(o.fdFiles ? { fdFiles: o.fdFiles } : {}),
     ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
   });
@@ -118,7 +123,7 @@ export async function runProcess(spawner: Spawner, command: string, args: string
     }
     if (status.error) {
       const reason = status.error === 'ENOENT' ? 'No such file or directory' : status.error === 'EACCES' ? 'Permission denied' : status.error;
-      fs.appendFileSync(o.logFile, `executing '${command}': ${reason}\n`);
+      fs.appendFileSync(o.logFile, `${o.execFailurePrefix ?? ''}executing '${command}': ${reason}\n`);
       return { code: 1 };
     }
     if (timedOut) return { code: status.code ?? 1, timedOut };

@@ -13,6 +13,7 @@ import { LocalStore } from '../store/local/local-store.js';
 import { parseSandboxPaths } from './sandbox.js';
 import { Worker, type BuildEvents, type BuildTarget, type RealiseResult, type Substituter } from './worker.js';
 import type { BuildStore } from './build-store.js';
+import type { PostBuildHook } from './post-build-hook.js';
 
 export type { BuildTarget, BuildEvents, RealiseResult, Substituter };
 
@@ -81,8 +82,20 @@ export async function realisePaths(store: BuildStore, targets: BuildTarget[], op
     events: options.events,
     substituter: options.substituter,
     beforeBuild: autoGcHook(store, options),
+    postBuildHook: postBuildHook(options),
   });
   return worker.run(targets);
+}
+
+function postBuildHook(options: RealiseOptions): PostBuildHook | undefined {
+  const program = options.settings.getString('post-build-hook');
+  if (program === '') return undefined;
+  return {
+    program,
+    config: options.settings.explicitConfig(),
+    showLine: options.noBuildOutput ? undefined : (line) => options.events.message(line),
+    tmpDirRoot: process.env.TMPDIR || '/tmp',
+  };
 }
 
 /**

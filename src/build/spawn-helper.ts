@@ -40,6 +40,8 @@ export interface SpawnRequest {
   cwd: string;
   /** Opened for appending and given to the builder as stdout and stderr. */
   logFile: string;
+  /** false: stdout and stderr on the log file itself, not on a pseudo-terminal copying to it. */
+  terminal?: boolean;
   argv0: string;
   /** Files opened for reading and given to the program as descriptors 3, 4, … (bwrap's --seccomp FD). */
   fdFiles?: string[];
@@ -84,7 +86,7 @@ export class DirectSpawner implements Spawner {
     let started: SpawnedBuilder | undefined;
     const exited = (async (): Promise<ExitStatus> => {
       // Output through a pseudo-terminal, as Nix gives builders; straight to the log where none can be had.
-      const pty = await this.ptys.open(req.logFile);
+      const pty = req.terminal === false ? undefined : await this.ptys.open(req.logFile);
       let slave: number | undefined;
       if (pty) {
         try {
@@ -280,7 +282,7 @@ function lockOne(file) {
 process.on('message', (m) => {
   if (m.t === 'spawn') {
     // Output through a pseudo-terminal, as Nix gives builders; straight to the log where none can be had.
-    if (!locker || !process.env.TSNIX_PTY_IOCTLS) return spawnBuilder(m);
+    if (!locker || !process.env.TSNIX_PTY_IOCTLS || m.terminal === false) return spawnBuilder(m);
     ptyWaiting.set(m.id, (res, slave) => {
       if (res !== 'pty') return spawnBuilder(m);
       let fd;

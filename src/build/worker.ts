@@ -24,6 +24,7 @@ import { compareBytewise } from '../sort-strings.js';
 import { buildDerivation, BuildFailure, checkBuildable, type BuilderSettings, type FailureKind } from './local-builder.js';
 import type { BuildStore } from './build-store.js';
 import { createSpawner, type LockSet, type Spawner } from './spawn-helper.js';
+import { runPostBuildHook, type PostBuildHook } from './post-build-hook.js';
 import { SandboxEtcDirs } from './sandbox.js';
 import { hashEquals, parseHashAnyPrefixed } from '../store/hash.js';
 import { hashPath } from '../store/nar.js';
@@ -64,6 +65,8 @@ export interface WorkerOptions {
   substituter?: Substituter;
   /** Runs before each build starts (auto-GC for min-free). */
   beforeBuild?: () => Promise<void>;
+  /** The post-build-hook setting, run after each build and check. */
+  postBuildHook?: PostBuildHook;
 }
 
 /** One thing to realise: outputs of a derivation (empty set = all), or an opaque store path. */
@@ -350,6 +353,17 @@ class DerivationGoal extends Goal {
       worker.options.events.buildFinished?.(this.drvPath, true);
       // Rebuilt, its outputs are good now (a later check must not rebuild them again).
       if (repair) for (const p of this.outputPaths(drv).values()) worker.noteContentsGood(p);
+      const hook = worker.options.postBuildHook;
+      if (hook) {
+        worker.options.events.message(`running post-build-hook '${hook.program}'...`);
+        try {
+          await runPostBuildHook(hook, this.drvPath, [...this.outputPaths(drv).values()], worker.spawner, worker.abortSignal);
+        } catch (e) {
+          // An exception in Nix: the run ends, the outputs stay valid.
+          if (e instanceof NixError) return worker.abort(e);
+          throw e;
+        }
+      }
       deleteLocks = true;
       this.done('success');
     } finally {

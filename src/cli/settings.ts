@@ -242,6 +242,18 @@ export class Settings {
     return [...this.values].map(([name, v]) => [name, Array.isArray(v) ? v.join(' ') : String(v)]);
   }
 
+  /**
+   * The settings given a value, as nix.conf lines (for NIX_CONFIG): read back
+   * on top of the same nix.conf, they give the same configuration. Nix puts
+   * every setting there; only these, so that a Nix of another version does
+   * not warn about the settings it does not know.
+   */
+  explicitConfig(): string {
+    return this.explicitValues()
+      .map(([name, value]) => `${name} = ${value}\n`)
+      .join('');
+  }
+
   /** Whether a flag name (without dashes) names a setting: `--sandbox`, `--no-sandbox`, `--extra-x`. */
   static flagNames(): string[] {
     return Object.keys(SETTINGS);
