@@ -26,6 +26,7 @@ import { buildEnvironment } from './environment.js';
 import {
   SANDBOX_HOST_USER,
   bwrapArgs,
+  devShmBytes,
   findBwrap,
   materialiseInputs,
   missingBwrapError,
@@ -59,6 +60,8 @@ export interface BuilderSettings {
   /** Prefixes a derivation's `__impureHostDeps` may name. */
   allowedImpureHostDeps: string[];
   sandboxBuildDir: string;
+  /** sandbox-dev-shm-size, as given (a tmpfs size). */
+  sandboxDevShmSize?: string;
   cores: number;
   /** The `filter-syscalls` setting: sandboxed builders run under Nix's system-call filter (seccomp.ts). */
   filterSyscalls?: boolean;
@@ -313,6 +316,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
             network: isFixed,
             ...(fdFiles ? { seccompFd: 3 } : {}),
             kvm: requiredFeatures(drv).includes('kvm') && fs.existsSync('/dev/kvm'),
+            ...(settings.sandboxDevShmSize ? { devShmSize: devShmBytes(settings.sandboxDevShmSize) } : {}),
             builder: drv.builder,
             args,
           });

@@ -44,6 +44,7 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     sandboxPaths: parseSandboxPaths(settings.getStrings('sandbox-paths')),
     allowedImpureHostDeps: allowedName && !settings.isSet(allowedName) && allowed.length === 0 ? DEFAULT_ALLOWED_IMPURE_HOST_DEPS : allowed,
     sandboxBuildDir: settings.getString('sandbox-build-dir') || '/build',
+    sandboxDevShmSize: settings.getString('sandbox-dev-shm-size'),
     // Nix 2.8: NIX_BUILD_CORES is the setting as given (0 = "all", left to
     // the builder); unset, it is the number of CPUs.
     cores: settings.isSet('cores') ? cores : availableParallelism(),

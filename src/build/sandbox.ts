@@ -17,6 +17,7 @@
 // could not (and, for root, host paths are only ever bound read-only).
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { NixError } from '../eval/errors.js';
 import type { BuildStore } from './build-store.js';
@@ -89,8 +90,30 @@ export interface SandboxSpec {
   seccompFd?: number;
   /** Show the host's /dev/kvm (a build requiring the `kvm` feature, as in Nix). */
   kvm?: boolean;
+  /** The size of /dev/shm in bytes (sandbox-dev-shm-size; see devShmBytes). */
+  devShmSize?: number;
   builder: string;
   args: string[];
+}
+
+/**
+ * sandbox-dev-shm-size in bytes: Nix mounts /dev/shm with `size=<setting>`,
+ * and bubblewrap takes bytes. The kernel's forms for tmpfs: a number (with
+ * a 0x or 0 prefix, hexadecimal or octal) and an optional unit K, M, G, T,
+ * P or E, or a percentage of memory. Nix's error (the mount failing) for
+ * anything else.
+ */
+export function devShmBytes(value: string, totalMemory = os.totalmem()): number {
+  // tmpfs counts whole pages, rounding up; a percentage is of the memory's pages.
+  const pages = (bytes: number) => Math.ceil(bytes / 4096) * 4096;
+  const pct = /^([0-9]+)%$/.exec(value);
+  if (pct) return pages(Math.floor((Number(pct[1]) * 4096 * Math.floor(totalMemory / 4096)) / 100));
+  const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)([kmgtpe]?)$/i.exec(value);
+  if (!m) throw new SandboxError('mounting /dev/shm: Invalid argument');
+  const digits = m[1]!;
+  const n = /^0x/i.test(digits) ? parseInt(digits.slice(2), 16) : digits.length > 1 ? parseInt(digits, digits[0] === '0' ? 8 : 10) : Number(digits);
+  const unit = m[2] === '' ? 0 : 'kmgtpe'.indexOf(m[2]!.toLowerCase()) + 1;
+  return pages(n * 1024 ** unit);
 }
 
 /** Writes the /etc files the sandbox shows (Nix's contents). */
@@ -164,7 +187,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   }
 
   // /tmp and /dev/shm writable by everyone, sticky, as in Nix's sandbox.
-  a.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp');
+  a.push('--dev', '/dev', '--perms', '1777', ...(spec.devShmSize !== undefined ? ['--size', String(spec.devShmSize)] : []), '--tmpfs', '/dev/shm');
+  a.push('--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp');
   if (spec.kvm) a.push('--dev-bind', '/dev/kvm', '/dev/kvm');
   a.push('--bind', spec.buildDir, spec.sandboxBuildDir);
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashString, printHash } from '../../src/store/hash.js';
+import { devShmBytes } from '../../src/build/sandbox.js';
 import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
 import type { LocalStore } from '../../src/store/local/local-store.js';
 
@@ -190,6 +191,21 @@ describe('the build sandbox', () => {
     const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/bin /usr /lib /lib64' });
     expect(r.errors).toEqual([]);
     expect(fs.readFileSync(store.toRealPath(store.queryDerivationOutputs(drv!).get('out')!), 'utf8')).toBe('ok\n');
+  });
+
+  it('sizes /dev/shm by sandbox-dev-shm-size, in the kernel\'s units, and fails on a size the kernel refuses (as Nix)', async () => {
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "shm-size" "/bin/df -B1 --output=size /dev/shm | /usr/bin/tail -n 1 > $out" {}`));
+    const bad = await realise(store, [drvTarget(drv!)], { 'sandbox-dev-shm-size': '64 mega' });
+    expect(bad.errors).toEqual(['mounting /dev/shm: Invalid argument']);
+    const r = await realise(store, [drvTarget(drv!)], { 'sandbox-dev-shm-size': '64m' });
+    expect(r.errors).toEqual([]);
+    expect(fs.readFileSync(store.toRealPath(store.queryDerivationOutputs(drv!).get('out')!), 'utf8').trim()).toBe('67108864');
+    // What Nix 2.8's mount gave on a machine with 6171025 pages of memory.
+    const total = 6171025 * 4096;
+    expect(devShmBytes('50%', total)).toBe(12638261248);
+    expect(devShmBytes('10%', total)).toBe(2527653888);
+    expect(['1000', '0x1000', '010', '1k', '4K'].map((v) => devShmBytes(v, total))).toEqual([4096, 4096, 4096, 4096, 4096]);
+    expect(devShmBytes('1g', total)).toBe(1073741824);
   });
 
   it('fails on a missing sandbox-paths entry that is not optional', async () => {
