@@ -7,6 +7,8 @@
 // "\r\n" ends a line like "\n". Display is filterAnsiEscapes's
 // (src/ansi-escapes.ts), as for every message Nix prints.
 
+import { decodeBytes } from '../byte-strings.js';
+
 /** Splits a builder's output into lines as Nix's build log does. */
 export class LogLines {
   private buf = Buffer.alloc(256);
@@ -45,7 +47,8 @@ export class LogLines {
   }
 
   private take(): string {
-    const s = this.buf.toString('utf8', 0, this.pos);
+    // Bytes that are not UTF-8 stay bytes (printed as Nix prints them), not U+FFFD.
+    const s = decodeBytes(this.buf.subarray(0, this.pos));
     this.len = 0;
     this.pos = 0;
     return s;

@@ -6,6 +6,7 @@
 import type { Derivation } from '../store/derivation.js';
 import type { BuildEvents } from './worker.js';
 import { LogLines } from './log-lines.js';
+import { encodeBytes, hasRawBytes } from '../byte-strings.js';
 import { filterAnsiEscapes } from '../ansi-escapes.js';
 
 export interface ProgressOptions {
@@ -52,7 +53,8 @@ export class BuildProgress implements BuildEvents {
       this.out.write('\r\x1b[K');
       this.statusShown = false;
     }
-    this.out.write(text);
+    // Bytes of a log line that are not UTF-8 go out as the bytes they are (a stream would write U+FFFD).
+    this.out.write(hasRawBytes(text) ? encodeBytes(text) : text);
     this.redraw();
   }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LogLines } from '../../src/build/log-lines.js';
 import { filterAnsiEscapes } from '../../src/ansi-escapes.js';
 import { lastLogLines } from '../../src/build/build-log.js';
+import { encodeBytes } from '../../src/byte-strings.js';
 
 function lines(...chunks: string[]): string[] {
   const s = new LogLines();
@@ -23,6 +24,11 @@ describe('log lines', () => {
     expect(lines('10%\r50%\r100%\n')).toEqual(['100%']);
     expect(lines('last\r', 'Z')).toEqual(['Z']);
     expect(lines('abc\r')).toEqual(['abc']);
+  });
+
+  it('keeps bytes that are not UTF-8 as bytes', () => {
+    const [line] = new LogLines().push(Buffer.from([0x61, 0xff, 0xc3, 0x0a]));
+    expect(encodeBytes(line!)).toEqual(Buffer.from([0x61, 0xff, 0xc3]));
   });
 
   it('keeps multi-byte characters split across chunks', () => {
