@@ -66,6 +66,9 @@ export interface BuilderSettings {
   /** The `filter-syscalls` setting: sandboxed builders run under Nix's system-call filter (seccomp.ts). */
   filterSyscalls?: boolean;
   keepFailed: boolean;
+  /** diff-hook, run on an output --check finds different when run-diff-hook is set (diff-hook.ts). */
+  diffHook?: string;
+  runDiffHook?: boolean;
   /** Seconds; 0 = no limit. */
   maxSilentTime: number;
   timeout: number;
@@ -234,6 +237,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
 
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const logFd = fs.openSync(logFile, 'w', 0o644);
+    /** The host user a sandboxed build runs as (running as root), if any. */
+    let builderUser: { uid: number; gid: number } | undefined;
     try {
       let status: ProcessStatus;
       if (isBuiltin) {
@@ -266,7 +271,6 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
       } else {
         let command: string;
         let argv: string[];
-        let builderUser: { uid: number; gid: number } | undefined;
         let fdFiles: string[] | undefined;
         if (sandboxed) {
           // As root, the sandbox runs as an unprivileged host user (like Nix's
@@ -365,7 +369,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
       fs.closeSync(logFd);
     }
 
-    const registered = registerOutputs(req, outputs, scratch, alreadyValid, useScratch, isFixed, settings.keepFailed);
+    const diffHook = req.check && settings.runDiffHook && settings.diffHook ? { program: settings.diffHook, buildDir, ...(builderUser ?? {}) } : undefined;
+    const registered = registerOutputs(req, outputs, scratch, alreadyValid, useScratch, isFixed, settings.keepFailed, diffHook);
     succeeded = true;
     return { outputs: registered };
   } finally {

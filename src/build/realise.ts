@@ -49,6 +49,8 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     // the builder); unset, it is the number of CPUs.
     cores: settings.isSet('cores') ? cores : availableParallelism(),
     keepFailed: settings.getBool('keep-failed'),
+    diffHook: settings.getString('diff-hook'),
+    runDiffHook: settings.getBool('run-diff-hook'),
     filterSyscalls: settings.getBool('filter-syscalls'),
     maxSilentTime: settings.getInt('max-silent-time'),
     timeout: settings.getInt('timeout'),

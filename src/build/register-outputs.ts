@@ -19,6 +19,7 @@ import type { BuildRequest } from './local-builder.js';
 import { deleteTree } from './fs-tree.js';
 import { reachable } from '../store/query/closure.js';
 import { topoSort } from '../store/topo-sort.js';
+import { runDiffHook, type DiffHook } from './diff-hook.js';
 
 function hashOfOutput(realPath: string, method: 'flat' | 'recursive', algo: Hash['algo']): Hash {
   if (method === 'recursive') return hashPath(algo, realPath).hash;
@@ -39,6 +40,8 @@ export function registerOutputs(
   isFixed: boolean,
   /** -K: with --check, an output that differs is kept beside the valid one (`….check`). */
   keepFailed: boolean,
+  /** run-diff-hook: such an output is kept too, and the hook shown the two. */
+  diffHook?: DiffHook,
 ): Map<string, string> {
   const { store, drvPath, drv } = req;
   const infos: ValidPathInfo[] = [];
@@ -92,11 +95,12 @@ export function registerOutputs(
       if (!old || old.narHash === info.narHash) continue;
       const real = store.toRealPath(info.path);
       let message = `derivation '${drvPath}' may not be deterministic: output '${real}' differs`;
-      if (keepFailed) {
+      if (keepFailed || diffHook) {
         const kept = `${real}.check`;
         deleteTree(kept);
         moveIntoStore(scratch.get(names[i]!)!, kept);
         message += ` from '${kept}'`;
+        if (diffHook) for (const line of runDiffHook(diffHook, info.path, kept, drvPath)) req.onMessage?.(line, 0);
       }
       throw new BuildFailure(message, 'checkMismatch');
     }

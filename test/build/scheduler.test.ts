@@ -133,6 +133,35 @@ describe('the scheduler', () => {
     for (const m of diff.messages) if (m.startsWith('note: keeping build directory')) fs.rmSync(/'(.*)'/.exec(m)![1]!, { recursive: true });
   });
 
+  it('--check with run-diff-hook keeps the differing output and shows the diff hook both, from /, as Nix does', async () => {
+    const out = store.queryDerivationOutputs(drvs.slow1!).get('out')!;
+    const real = store.toRealPath(out);
+    const dir = tempDir();
+    const hook = path.join(dir, 'diff-hook');
+    fs.writeFileSync(hook, '#!/bin/sh\necho "$1"; echo "$2"; echo "$3"; echo "${4##*/}"; pwd; [ -e "$2" ] && echo kept\nexit $DIFF_HOOK_STATUS\n', { mode: 0o755 });
+    process.env.DIFF_HOOK_STATUS = '0';
+    try {
+      const r = await realise(store, [drvTarget(drvs.slow1!)], { 'run-diff-hook': 'true', 'diff-hook': hook }, { check: true });
+      expect(r.status).toBe(104);
+      expect(r.errors).toEqual([`derivation '${drvs.slow1}' may not be deterministic: output '${real}' differs from '${real}.check'`]);
+      const said = r.messages.find((m) => m.startsWith(out));
+      expect(said).toMatch(new RegExp(`^${out}\n${real}\\.check\n${drvs.slow1}\nnix-build-slow1\\.drv-\\d+\n/\nkept$`));
+      // A hook that fails is reported, and the check's own error stays.
+      process.env.DIFF_HOOK_STATUS = '3';
+      const failed = await realise(store, [drvTarget(drvs.slow1!)], { 'run-diff-hook': 'true', 'diff-hook': hook }, { check: true });
+      expect(failed.status).toBe(104);
+      expect(failed.messages).toContain(`error: diff hook execution failed: diff-hook program '${hook}' failed with exit code 3`);
+      // Without run-diff-hook, the hook is not run and nothing is kept.
+      fs.rmSync(`${real}.check`, { recursive: true });
+      const off = await realise(store, [drvTarget(drvs.slow1!)], { 'diff-hook': hook }, { check: true });
+      expect(off.errors).toEqual([`derivation '${drvs.slow1}' may not be deterministic: output '${real}' differs`]);
+      expect(off.messages.some((m) => m.startsWith(out))).toBe(false);
+      expect(fs.existsSync(`${real}.check`)).toBe(false);
+    } finally {
+      delete process.env.DIFF_HOOK_STATUS;
+    }
+  });
+
   it('keeps the build directory of a failed build with keep-failed', async () => {
     const r = await realise(store, [drvTarget(drvs.half!)], { 'keep-failed': 'true' });
     const note = r.messages.find((m) => m.startsWith('note: keeping build directory'));
