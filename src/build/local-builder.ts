@@ -35,6 +35,7 @@ import {
   type SandboxPath,
 } from './sandbox.js';
 import { buildLogPath, lastLogLines } from './build-log.js';
+import { runPreBuildHook } from './pre-build-hook.js';
 import { runBuiltinBuilder } from './builtins/index.js';
 import { referencesGraphFiles, referencesGraphJson } from './references-graph.js';
 import { runProcess, type ProcessStatus } from './builder-process.js';
@@ -66,6 +67,8 @@ export interface BuilderSettings {
   /** The `filter-syscalls` setting: sandboxed builders run under Nix's system-call filter (seccomp.ts). */
   filterSyscalls?: boolean;
   keepFailed: boolean;
+  /** pre-build-hook (pre-build-hook.ts). */
+  preBuildHook?: string;
   /** diff-hook, run on an output --check finds different when run-diff-hook is set (diff-hook.ts). */
   diffHook?: string;
   runDiffHook?: boolean;
@@ -99,6 +102,8 @@ export interface BuildRequest {
   onLog?: (chunk: Buffer) => void;
   /** A line for the user at a verbosity level (see BuildEvents.message), such as "keeping build directory". */
   onMessage?: (line: string, level?: number) => void;
+  /** Called once the build really starts (after the pre-build-hook, which can still rule it out, as in Nix). */
+  announce?: () => void;
   signal?: AbortSignal;
   /** Who starts the builder process (the worker's spawn helper). */
   spawner?: Spawner;
@@ -239,6 +244,9 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
     const logFd = fs.openSync(logFile, 'w', 0o644);
     /** The host user a sandboxed build runs as (running as root), if any. */
     let builderUser: { uid: number; gid: number } | undefined;
+    // Paths for the sandbox from the pre-build-hook (run for every build, as in Nix).
+    const hookPaths = settings.preBuildHook ? runPreBuildHook(settings.preBuildHook, drvPath, sandboxed ? chrootDir : undefined, (l) => req.onMessage?.(l, 0)) : [];
+    req.announce?.();
     try {
       let status: ProcessStatus;
       if (isBuiltin) {
@@ -293,7 +301,7 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           // One mount per target, the last named winning (Nix keeps them in a
           // map): a path both in sandbox-paths and among the derivation's
           // impure host deps would otherwise be mounted twice.
-          const extraPaths = [...new Map([...sandboxPaths, ...impureHostDeps(drv, drvPath, settings)].map((p) => [p.target, p])).values()];
+          const extraPaths = [...new Map([...sandboxPaths, ...hookPaths, ...impureHostDeps(drv, drvPath, settings)].map((p) => [p.target, p])).values()];
           let etcDir: string;
           if (req.sandboxEtc) {
             etcDir = req.sandboxEtc.get(settings.sandboxBuildDir, isFixed);

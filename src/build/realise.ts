@@ -49,6 +49,7 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     // the builder); unset, it is the number of CPUs.
     cores: settings.isSet('cores') ? cores : availableParallelism(),
     keepFailed: settings.getBool('keep-failed'),
+    preBuildHook: settings.getString('pre-build-hook'),
     diffHook: settings.getString('diff-hook'),
     runDiffHook: settings.getBool('run-diff-hook'),
     filterSyscalls: settings.getBool('filter-syscalls'),

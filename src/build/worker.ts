@@ -324,9 +324,11 @@ class DerivationGoal extends Goal {
         if (e instanceof BuildFailure) return this.fail(e.message, e.kind);
         throw e;
       }
-      worker.options.events.message(
-        check ? `checking outputs of '${this.drvPath}'...` : repair ? `repairing outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
-      worker.options.events.buildStarted?.(this.drvPath, drv);
+      const announce = () => {
+        worker.options.events.message(
+          check ? `checking outputs of '${this.drvPath}'...` : repair ? `repairing outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
+        worker.options.events.buildStarted?.(this.drvPath, drv);
+      };
       try {
         await buildDerivation(
           {
@@ -338,6 +340,7 @@ class DerivationGoal extends Goal {
             repair,
             onLog: worker.options.events.buildLog ? (chunk) => worker.options.events.buildLog!(this.drvPath, chunk) : undefined,
             onMessage: (line, level) => worker.options.events.message(line, level),
+            announce,
             signal: worker.abortSignal,
             spawner: worker.spawner,
             sandboxEtc: worker.sandboxEtc,

@@ -208,6 +208,38 @@ describe('the build sandbox', () => {
     expect(devShmBytes('1g', total)).toBe(1073741824);
   });
 
+  it('adds the paths a pre-build-hook asks for, which runs before the build is announced, with the drv and chroot directory', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'data'), 'from the hook\n');
+    const hook = path.join(dir, 'hook');
+    fs.writeFileSync(hook, [
+      '#!/bin/sh',
+      `echo "$#" "$1" "\${2##*/}" > ${dir}/args`,
+      '[ -n "$PRE_BUILD_HOOK_BAD" ] && { echo "nonsense"; exit 0; }',
+      'echo extra-sandbox-paths',
+      `echo /hooked=${dir}`,
+      'echo',
+    ].join('\n') + '\n', { mode: 0o755 });
+    const [drv] = refInstantiate(root, mkDrvExpr(`mk "pre-build-hooked" "cat /hooked/data > $out" {}`));
+    const r = await realise(store, [drvTarget(drv!)], { 'pre-build-hook': hook });
+    expect(r.errors).toEqual([]);
+    expect(fs.readFileSync(store.toRealPath(store.queryDerivationOutputs(drv!).get('out')!), 'utf8')).toBe('from the hook\n');
+    expect(fs.readFileSync(path.join(dir, 'args'), 'utf8')).toBe(`2 ${drv} ${path.basename(drv!)}.chroot\n`);
+
+    const [drv2] = refInstantiate(root, mkDrvExpr(`mk "pre-build-refused" "echo > $out" {}`));
+    process.env.PRE_BUILD_HOOK_BAD = '1';
+    try {
+      const bad = await realise(store, [drvTarget(drv2!)], { 'pre-build-hook': hook });
+      expect(bad.errors).toEqual(["unknown pre-build hook command 'nonsense'"]);
+      expect(bad.messages.filter((m) => m.startsWith('building'))).toEqual([]);
+    } finally {
+      delete process.env.PRE_BUILD_HOOK_BAD;
+    }
+    const missing = await realise(store, [drvTarget(drv2!)], { 'pre-build-hook': `${dir}/missing` });
+    expect(missing.messages).toContain(`error: executing '${dir}/missing': No such file or directory`);
+    expect(missing.errors).toEqual([`program '${dir}/missing' failed with exit code 1`]);
+  });
+
   it('fails on a missing sandbox-paths entry that is not optional', async () => {
     const [drv] = refInstantiate(root, mkDrvExpr(`mk "sandbox-paths-missing" "echo > $out" {}`));
     const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/x=/nonexistent' });
