@@ -36,6 +36,7 @@ import {
 } from './sandbox.js';
 import { buildLogPath, lastLogLines } from './build-log.js';
 import { runPreBuildHook } from './pre-build-hook.js';
+import { withBuildPersonality } from './personality.js';
 import { runBuiltinBuilder } from './builtins/index.js';
 import { referencesGraphFiles, referencesGraphJson } from './references-graph.js';
 import { runProcess, type ProcessStatus } from './builder-process.js';
@@ -67,6 +68,8 @@ export interface BuilderSettings {
   /** The `filter-syscalls` setting: sandboxed builders run under Nix's system-call filter (seccomp.ts). */
   filterSyscalls?: boolean;
   keepFailed: boolean;
+  /** impersonate-linux-26 (personality.ts). */
+  impersonateLinux26?: boolean;
   /** pre-build-hook (pre-build-hook.ts). */
   preBuildHook?: string;
   /** diff-hook, run on an output --check finds different when run-diff-hook is set (diff-hook.ts). */
@@ -337,7 +340,9 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           command = drv.builder.includes('/') ? drv.builder : path.join(buildDir, drv.builder);
           argv = args;
         }
-        status = await runProcess(req.spawner ?? defaultSpawner(), command, argv, {
+        // 32-bit or a 2.6 kernel where Nix gives them (personality.ts).
+        const run = withBuildPersonality(command, argv, drv.platform, { system: settings.system, impersonateLinux26: settings.impersonateLinux26 ?? false });
+        status = await runProcess(req.spawner ?? defaultSpawner(), run.command, run.args, {
           env: Object.fromEntries(env),
           cwd: buildDir,
           logFile,
@@ -346,7 +351,8 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
           maxSilentTime: settings.maxSilentTime,
           timeout: settings.timeout,
           maxLogSize: settings.maxLogSize ?? 0,
-          argv0: path.basename(drv.builder),
+          // setarch reads its argv[0] (as linux32, it sets 32 bits): its own name when it runs.
+          argv0: run.command === command ? path.basename(drv.builder) : run.command,
           ...(fdFiles ? { fdFiles } : {}),
           ...(builderUser ?? {}),
         });

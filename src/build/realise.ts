@@ -50,6 +50,7 @@ export function builderSettingsFrom(settings: Settings, flags: CommandBuildFlags
     cores: settings.isSet('cores') ? cores : availableParallelism(),
     keepFailed: settings.getBool('keep-failed'),
     preBuildHook: settings.getString('pre-build-hook'),
+    impersonateLinux26: settings.getBool('impersonate-linux-26'),
     diffHook: settings.getString('diff-hook'),
     runDiffHook: settings.getBool('run-diff-hook'),
     filterSyscalls: settings.getBool('filter-syscalls'),

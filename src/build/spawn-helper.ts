@@ -32,6 +32,7 @@ import { isSea } from '../single-executable.js';
 import { withOriginalStackLimit } from '../stack-limit.js';
 import { PERL_SERVER, PTY_IOCTLS } from './perl-server.js';
 import { PtyKeeper } from './pty-keeper.js';
+import { withoutRandomization } from './personality.js';
 
 export interface SpawnRequest {
   command: string;
@@ -133,9 +134,12 @@ export class DirectSpawner implements Spawner {
     // Builders inherit tsnix's stack limit here. Only the single executable
     // (which does not raise its limit) and a tsnix whose helper failed to
     // start come this way.
+    // Randomization off, as the spawn helper's builders inherit it (personality.ts).
+    const run = withoutRandomization(req.command, req.args);
     try {
-      child = spawn(req.command, req.args, {
-        env: req.env, cwd: req.cwd, stdio: [stdin, fd, fd, ...extra], detached: true, argv0: req.argv0,
+      child = spawn(run.command, run.args, {
+        // setarch reads its argv[0] (as linux32, it sets 32 bits): its own name when it runs.
+        env: req.env, cwd: req.cwd, stdio: [stdin, fd, fd, ...extra], detached: true, argv0: run.command === req.command ? req.argv0 : run.command,
         ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid } : {}),
       });
     } finally {
@@ -397,7 +401,9 @@ export class HelperSpawner implements Spawner {
     if (isSea()) return undefined;
     try {
       // Started with the stack limit tsnix was given, which its builders inherit.
-      const { command, args } = withOriginalStackLimit(process.execPath, ['-e', HELPER_SOURCE]);
+      // Under setarch -R: builders inherit randomization off (personality.ts).
+      const helper = withoutRandomization(process.execPath, ['-e', HELPER_SOURCE]);
+      const { command, args } = withOriginalStackLimit(helper.command, helper.args);
       const child = spawn(command, args, {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TSNIX_PERL_SERVER: PERL_SERVER, ...(PTY_IOCTLS ? { TSNIX_PTY_IOCTLS: PTY_IOCTLS } : {}) },

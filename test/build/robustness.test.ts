@@ -165,6 +165,14 @@ describe('building without the sandbox', () => {
     expect(home).toBe('/homeless-shelter');
     expect(refStore(uri(), ['--verify', '--check-contents']).status).toBe(0);
   });
+
+  it('runs the builder with address space randomization off, as Nix does', async () => {
+    const expr = mkDrvExpr(`mk "nosandbox-personality" "/bin/cat /proc/self/personality > $out" {}`);
+    const drv = spawnSync('nix-instantiate', ['--store', uri(), '-E', expr], { encoding: 'utf8' }).stdout.trim();
+    const r = await realise(store, [drvTarget(drv)], { sandbox: 'false' });
+    expect(r.errors).toEqual([]);
+    expect(fs.readFileSync(store.queryDerivationOutputs(drv).get('out')!, 'utf8')).toBe('00040000\n');
+  });
 });
 
 describe('builtin:fetchurl', () => {

@@ -240,6 +240,25 @@ describe('the build sandbox', () => {
     expect(missing.errors).toEqual([`program '${dir}/missing' failed with exit code 1`]);
   });
 
+  it('gives builders Nix\'s personality: randomization off, 32 bits for i686-linux, a 2.6 kernel with impersonate-linux-26', async () => {
+    const probe = (system: string) =>
+      refInstantiate(root, `derivation { name = "personality-${system}"; system = "${system}"; builder = "/bin/sh"; args = [ "-c" "/bin/cat /proc/self/personality > $out; /bin/uname -m >> $out; /bin/uname -r >> $out" ]; __impureHostDeps = [ "/bin" "/usr" "/lib" "/lib64" ]; }`)[0]!;
+    const read = (drv: string) => fs.readFileSync(store.toRealPath(store.queryDerivationOutputs(drv).get('out')!), 'utf8').split('\n');
+    const native = probe('x86_64-linux');
+    const i686 = probe('i686-linux');
+    const r = await realise(store, [drvTarget(native), drvTarget(i686)], { 'extra-platforms': 'i686-linux' });
+    expect(r.errors).toEqual([]);
+    // What Nix 2.8 gives them (observed): ADDR_NO_RANDOMIZE, and PER_LINUX32 for i686.
+    expect(read(native).slice(0, 2)).toEqual(['00040000', 'x86_64']);
+    expect(read(i686).slice(0, 2)).toEqual(['00040008', 'i686']);
+    const [old] = refInstantiate(root, mkDrvExpr(`mk "personality-2.6" "/bin/cat /proc/self/personality > $out; /bin/uname -r >> $out" {}`));
+    const r26 = await realise(store, [drvTarget(old!)], { 'impersonate-linux-26': 'true' });
+    expect(r26.errors).toEqual([]);
+    const [pers, release] = read(old!);
+    expect(pers).toBe('00060000');
+    expect(release).toMatch(/^2\.6\./);
+  });
+
   it('fails on a missing sandbox-paths entry that is not optional', async () => {
     const [drv] = refInstantiate(root, mkDrvExpr(`mk "sandbox-paths-missing" "echo > $out" {}`));
     const r = await realise(store, [drvTarget(drv!)], { 'sandbox-paths': '/x=/nonexistent' });
