@@ -18,7 +18,16 @@ export function tempDir(prefix = 'tsnix-build-'): string {
 }
 
 export function openChrootStore(root: string): LocalStore {
-  const cfg = resolveStoreConfig({ uri: root, env: {} });
+  return openLocalStore(root);
+}
+
+/** A store under `base` whose logical and physical directories coincide, as builds without the sandbox need. */
+export function hostStoreUri(base: string): string {
+  return `local?store=${base}/store&state=${base}/state&log=${base}/log`;
+}
+
+export function openLocalStore(uri: string): LocalStore {
+  const cfg = resolveStoreConfig({ uri, env: {} });
   if (cfg.kind !== 'local') throw new Error('expected a local store');
   return LocalStore.open(cfg);
 }

@@ -6,10 +6,9 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashString, printHash } from '../../src/store/hash.js';
-import { LocalStore } from '../../src/store/local/local-store.js';
-import { resolveStoreConfig } from '../../src/store/local/store-config.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
 import { bundleNixBuild, repoRoot } from './cli-bundle.js';
-import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
+import { drvTarget, hostStoreUri, mkDrvExpr, openChrootStore, openLocalStore, realise, refInstantiate, tempDir } from './helpers.js';
 
 function refStore(root: string, args: string[]) {
   const r = spawnSync('nix-store', ['--store', root, ...args], { encoding: 'utf8' });
@@ -28,7 +27,7 @@ describe('a tsnix killed in the middle of a build', () => {
       // Without the sandbox the store must be a real (non-chroot) one: logical = physical directory.
       const base = tempDir();
       const storeUri = sandbox === 'true' ? path.join(base, 'root')
-        : `local?store=${base}/store&state=${base}/state&log=${base}/log`;
+        : hostStoreUri(base);
       const expr = mkDrvExpr(`mk "slow" "mkdir $out; echo partial > $out/file; echo $$ > /tmp/pid-${sandbox}; echo started; sleep 30; echo never > $out/end" {}`);
       const drv = spawnSync('nix-instantiate', ['--store', storeUri, '-E', expr], { encoding: 'utf8' }).stdout.trim();
       expect(drv).toMatch(/\.drv$/);
@@ -64,9 +63,7 @@ describe('a tsnix killed in the middle of a build', () => {
         expect(['gone', 'Z']).toContain(state);
       }
 
-      const cfg = resolveStoreConfig({ uri: storeUri, env: {} });
-      if (cfg.kind !== 'local') throw new Error('expected a local store');
-      const store = LocalStore.open(cfg);
+      const store = openLocalStore(storeUri);
       try {
         const out = store.queryDerivationOutputs(drv).get('out')!;
         expect(store.isValidPath(out)).toBe(false);
@@ -140,13 +137,11 @@ describe('building without bubblewrap', () => {
 describe('building without the sandbox', () => {
   let base: string;
   let store: LocalStore;
-  const uri = () => `local?store=${base}/store&state=${base}/state&log=${base}/log`;
+  const uri = () => hostStoreUri(base);
 
   beforeAll(() => {
     base = tempDir();
-    const cfg = resolveStoreConfig({ uri: uri(), env: {} });
-    if (cfg.kind !== 'local') throw new Error('expected a local store');
-    store = LocalStore.open(cfg);
+    store = openLocalStore(uri());
   });
   afterAll(() => store.close());
 

@@ -7,11 +7,10 @@
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveStoreConfig } from '../../src/store/local/store-config.js';
-import { LocalStore } from '../../src/store/local/local-store.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
 import { runProcess } from '../../src/build/builder-process.js';
 import { DirectSpawner, HelperSpawner, type Spawner } from '../../src/build/spawn-helper.js';
-import { drvTarget, mkDrvExpr, openChrootStore, realise, refInstantiate, tempDir } from './helpers.js';
+import { drvTarget, hostStoreUri, mkDrvExpr, openChrootStore, openLocalStore, realise, refInstantiate, tempDir } from './helpers.js';
 
 // What the builder learns about its descriptors and the terminal's modes
 // (stty reads them from stdin, so stderr is given as stdin), then output in
@@ -56,14 +55,11 @@ describe('the builder terminal', () => {
   describe('without the sandbox', () => {
     let base: string;
     let store: LocalStore;
-    const uri = () => `local?store=${base}/store&state=${base}/state&log=${base}/log`;
-    const instantiate = (expr: string) => spawnSync('nix-instantiate', ['--store', uri(), '-E', expr], { encoding: 'utf8' }).stdout.trim();
+    const instantiate = (expr: string) => spawnSync('nix-instantiate', ['--store', hostStoreUri(base), '-E', expr], { encoding: 'utf8' }).stdout.trim();
 
     beforeAll(() => {
       base = tempDir();
-      const cfg = resolveStoreConfig({ uri: uri(), env: {} });
-      if (cfg.kind !== 'local') throw new Error('expected a local store');
-      store = LocalStore.open(cfg);
+      store = openLocalStore(hostStoreUri(base));
     });
     afterAll(() => store.close());
 
