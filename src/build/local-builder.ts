@@ -243,13 +243,14 @@ export async function buildDerivation(req: BuildRequest, settings: BuilderSettin
         fs.writeFileSync(path.join(buildDir, name), contents);
     }
 
+    // Paths for the sandbox from the pre-build-hook (run for every build, as in Nix).
+    const hookPaths = settings.preBuildHook ? runPreBuildHook(settings.preBuildHook, drvPath, sandboxed ? chrootDir : undefined, (l) => req.onMessage?.(l, 0)) : [];
+    req.announce?.();
+
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const logFd = fs.openSync(logFile, 'w', 0o644);
     /** The host user a sandboxed build runs as (running as root), if any. */
     let builderUser: { uid: number; gid: number } | undefined;
-    // Paths for the sandbox from the pre-build-hook (run for every build, as in Nix).
-    const hookPaths = settings.preBuildHook ? runPreBuildHook(settings.preBuildHook, drvPath, sandboxed ? chrootDir : undefined, (l) => req.onMessage?.(l, 0)) : [];
-    req.announce?.();
     try {
       let status: ProcessStatus;
       if (isBuiltin) {
