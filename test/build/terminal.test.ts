@@ -118,4 +118,32 @@ describe('the builder terminal', () => {
       }
     });
   }
+
+  it('is not given where Perl cannot be started: the output then goes straight to the log, and output locks still work', async () => {
+    const path = process.env.PATH;
+    // Perl is looked up along PATH when the helper (or the in-process keeper)
+    // starts it; without it, locks fall back to util-linux's flock.
+    const dir = tempDir();
+    fs.mkdirSync(`${dir}/bin`);
+    fs.symlinkSync(spawnSync('sh', ['-c', 'command -v flock'], { encoding: 'utf8' }).stdout.trim(), `${dir}/bin/flock`);
+    process.env.PATH = `${dir}/bin`;
+    const spawners: Spawner[] = [];
+    try {
+      spawners.push(HelperSpawner.start()!, new DirectSpawner());
+      for (const [i, spawner] of spawners.entries()) {
+        const log = `${dir}/${i}.log`;
+        fs.writeFileSync(log, '');
+        const st = await runProcess(spawner, '/bin/sh', ['-c', '[ -t 1 ] && echo tty || echo no tty; printf "end\\n" >&2'], { env: {}, cwd: dir, logFile: log, maxSilentTime: 0, timeout: 0, argv0: 'sh' });
+        expect(st.code).toBe(0);
+        expect(fs.readFileSync(log, 'utf8')).toBe('no tty\nend\n');
+        const locks = await spawner.tryLock([`${dir}/p${i}`]);
+        expect(locks).toBeDefined();
+        expect(await spawner.tryLock([`${dir}/p${i}`])).toBeUndefined();
+        locks!.release(true);
+      }
+    } finally {
+      process.env.PATH = path;
+      for (const s of spawners) s.close();
+    }
+  });
 });
