@@ -79,7 +79,8 @@ export class BuildProgress implements BuildEvents {
     this.write(formatError(message) + '\n');
   }
 
-  buildStarted(drvPath: string, drv: Derivation): void {
+  buildStarted(drvPath: string, drv: Derivation, text: string): void {
+    this.message(text);
     this.running.set(drvPath, drv.name);
     this.redraw();
   }

@@ -45,7 +45,8 @@ export interface BuildEvents {
   message(line: string, level?: number): void;
   /** An error to show now (Nix's `error: …`). */
   error(message: string): void;
-  buildStarted?(drvPath: string, drv: Derivation): void;
+  /** A build starts; `text` announces it ("building '…'..."), which a progress display shows. Without this, `text` goes to message. */
+  buildStarted?(drvPath: string, drv: Derivation, text: string): void;
   buildFinished?(drvPath: string, ok: boolean): void;
   buildLog?(drvPath: string, chunk: Buffer): void;
 }
@@ -325,9 +326,10 @@ class DerivationGoal extends Goal {
         throw e;
       }
       const announce = () => {
-        worker.options.events.message(
-          check ? `checking outputs of '${this.drvPath}'...` : repair ? `repairing outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`);
-        worker.options.events.buildStarted?.(this.drvPath, drv);
+        const text = check ? `checking outputs of '${this.drvPath}'...` : repair ? `repairing outputs of '${this.drvPath}'...` : `building '${this.drvPath}'...`;
+        const events = worker.options.events;
+        if (events.buildStarted) events.buildStarted(this.drvPath, drv, text);
+        else events.message(text);
       };
       try {
         await buildDerivation(

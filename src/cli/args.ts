@@ -196,6 +196,8 @@ function commonFlag(arg: string, cursor: ArgCursor, c: CommonArgs): boolean {
       const format = cursor.values(arg, 1)[0]!;
       if (!LOG_FORMATS.has(format)) throw new NixError(`option 'log-format' has an invalid value '${format}'`);
       c.logFormat = format;
+      // Also as the setting (current Nix's), which the build display reads.
+      settings.set('log-format', format);
       return true;
     }
     case '--max-jobs':

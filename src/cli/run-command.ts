@@ -9,6 +9,7 @@ import { loadSettings, SettingError, type Settings } from './settings.js';
 import { FdOutput, writeAllFd, type Output } from './fd-output.js';
 import { encodeBytes } from '../byte-strings.js';
 import { forStderr } from '../ansi-escapes.js';
+import { jsonLoggerFor, type JsonLogger } from '../build/json-log.js';
 
 export interface CommandContext {
   programName: string;
@@ -47,8 +48,17 @@ export async function runNixCommand(programName: string, argv: string[], main: C
     // The settings as the command line left them (`--show-trace`, `--no-show-trace`);
     // if parsing never got that far, whether the flag is present at all.
     const showTrace = settings ? settings.getBool('show-trace') || (argv.includes('--show-trace') && !argv.includes('--no-show-trace')) : argv.includes('--show-trace');
-    return reportError(programName, e, showTrace);
+    return reportError(programName, e, showTrace, settings ? errorLogger(settings) : undefined);
   }
+}
+
+/**
+ * With `--log-format internal-json`, final errors go out as Nix's JSON
+ * messages, unless they go back to an evaluation that raises them itself
+ * (TSNIX_ERRORS_FD, see writeError).
+ */
+export function errorLogger(settings: Settings): JsonLogger | undefined {
+  return process.env.TSNIX_ERRORS_FD ? undefined : jsonLoggerFor(settings.getString('log-format'), { write: writeError });
 }
 
 /**
@@ -64,7 +74,7 @@ export function writeError(text: string | Uint8Array): void {
   else writeAllFd(fd, typeof text === 'string' ? Buffer.from(text) : text);
 }
 
-export function reportError(programName: string, e: unknown, showTrace: boolean): number {
+export function reportError(programName: string, e: unknown, showTrace: boolean, json?: JsonLogger): number {
   if (process.env.TSNIX_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   if (e instanceof ExitError) {
     if (e.message) writeError(`error: ${e.message}\n`);
@@ -75,9 +85,10 @@ export function reportError(programName: string, e: unknown, showTrace: boolean)
     return 1;
   }
   if (e instanceof NixError) {
+    if (json) json.error(e.message, renderError(e, { showTrace }));
     // As bytes: a message can quote a string holding raw bytes (byte-strings.ts);
     // escape sequences in it are filtered as Nix filters every message.
-    writeError(encodeBytes(forStderr(renderError(e, { showTrace })) + '\n'));
+    else writeError(encodeBytes(forStderr(renderError(e, { showTrace })) + '\n'));
     return e instanceof BuildError ? e.exitStatus : 1;
   }
   if (e instanceof SettingError) {

@@ -16,6 +16,7 @@ import { derivationOutputPath, readDerivation, type Derivation } from '../store/
 import { isDerivationPath, isStorePath } from '../store/store-path.js';
 import { missingLines, queryMissing, realisePaths, resultLinkName, type BuildTarget } from '../build/realise.js';
 import { BuildProgress, formatError } from '../build/progress.js';
+import { JsonBuildProgress, jsonLoggerFor } from '../build/json-log.js';
 import { addResultLink } from '../build/result-links.js';
 import type { DrvInfo } from '../build/eval-derivations.js';
 import { showHelp, showVersion } from '../cli/help.js';
@@ -178,16 +179,21 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     const targets: BuildTarget[] = drvs.map((d) => ({ drvPath: d.drvPath, outputs: new Set([d.outputName]) }));
 
     const missing = queryMissing(store, targets, read);
+    const json = jsonLoggerFor(settings.getString('log-format'), ctx.stderr);
     if (settings.getBool('print-missing') && common.verbosity >= (a.dryRun ? 0 : 3)) {
-      for (const line of missingLines(missing, read)) ctx.stderr.write(line + '\n');
+      for (const line of missingLines(missing, read)) {
+        if (json) json.msg(3, line);
+        else ctx.stderr.write(line + '\n');
+      }
     }
     if (a.dryRun) return 0;
 
-    const progress = new BuildProgress(ctx.stderr, {
+    const display = {
       showLogs: !common.noBuildOutput || a.printBuildLogs,
       expected: missing.willBuild.size,
       verbosity: common.verbosity,
-    });
+    };
+    const progress = json ? new JsonBuildProgress(json, display) : new BuildProgress(ctx.stderr, display);
     const result = await realisePaths(store, targets, {
       settings,
       events: progress,
@@ -197,7 +203,10 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     });
     progress.finish();
     if (result.status !== 0) {
-      for (const e of result.errors) ctx.stderr.write(formatError(e) + '\n');
+      for (const e of result.errors) {
+        if (json) json.error(e);
+        else ctx.stderr.write(formatError(e) + '\n');
+      }
       return result.status;
     }
 

@@ -8,7 +8,7 @@ import { localStoreOptions } from '../cli/store-options.js';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
-import { ExitError, writeError, type CommandContext } from '../cli/run-command.js';
+import { ExitError, errorLogger, writeError, type CommandContext } from '../cli/run-command.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
 import { FdSource, hashPath, restorePath } from '../store/nar.js';
 import { dumpPathParallel } from '../store/nar-parallel.js';
@@ -564,8 +564,11 @@ interface BuildMode {
 /** Builds what is missing among targets with progress on stderr; Nix's exit status and the failures' messages. */
 async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, mode: BuildMode = {}): Promise<{ status: number; errors: string[] }> {
   const { BuildProgress } = await import('../build/progress.js');
+  const { JsonBuildProgress, jsonLoggerFor } = await import('../build/json-log.js');
   const { realisePaths } = await import('../build/realise.js');
-  const progress = new BuildProgress(ctx.stderr, { showLogs: !inv.common.noBuildOutput, expected, verbosity: inv.common.verbosity });
+  const display = { showLogs: !inv.common.noBuildOutput, expected, verbosity: inv.common.verbosity };
+  const json = jsonLoggerFor(ctx.settings.getString('log-format'), ctx.stderr);
+  const progress = json ? new JsonBuildProgress(json, display) : new BuildProgress(ctx.stderr, display);
   const result = await realisePaths(store, targets, {
     settings: ctx.settings,
     events: progress,
@@ -580,7 +583,11 @@ async function build(store: LocalStore, targets: BuildTarget[], expected: number
 async function buildReporting(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, mode: BuildMode = {}): Promise<number> {
   const { formatError } = await import('../build/progress.js');
   const result = await build(store, targets, expected, inv, ctx, mode);
-  for (const e of result.errors) writeError(`${formatError(e)}\n`);
+  const json = errorLogger(ctx.settings);
+  for (const e of result.errors) {
+    if (json) json.error(e);
+    else writeError(`${formatError(e)}\n`);
+  }
   return result.status;
 }
 
@@ -608,7 +615,12 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
     missing.unknown.clear();
   }
   if (ctx.settings.getBool('print-missing') && inv.common.verbosity >= 3) {
-    for (const line of missingLines(missing, read)) ctx.stderr.write(`${line}\n`);
+    const { jsonLoggerFor } = await import('../build/json-log.js');
+    const json = jsonLoggerFor(ctx.settings.getString('log-format'), ctx.stderr);
+    for (const line of missingLines(missing, read)) {
+      if (json) json.msg(3, line);
+      else ctx.stderr.write(`${line}\n`);
+    }
   }
   if (dryRun) return 0;
 

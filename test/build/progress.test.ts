@@ -24,8 +24,7 @@ describe('build progress', () => {
   it('prints plain lines (and the build log) when not on a terminal', () => {
     const out = new Terminal(false);
     const p = new BuildProgress(out, { showLogs: true, expected: 2 });
-    p.message("building '/nix/store/x-hello.drv'...");
-    p.buildStarted('/nix/store/x-hello.drv', emptyDerivation('hello'));
+    p.buildStarted('/nix/store/x-hello.drv', emptyDerivation('hello'), "building '/nix/store/x-hello.drv'...");
     p.buildLog!('/nix/store/x-hello.drv', Buffer.from('compiling\npart'));
     p.buildLog!('/nix/store/x-hello.drv', Buffer.from('ial line\n'));
     p.buildFinished('/nix/store/x-hello.drv', true);
@@ -48,13 +47,14 @@ describe('build progress', () => {
   it('redraws a status line in place on a terminal', () => {
     const out = new Terminal(true);
     const p = new BuildProgress(out, { showLogs: false, expected: 3 });
-    p.buildStarted('/nix/store/a-hello.drv', emptyDerivation('hello'));
-    expect(out.text).toBe('\r\x1b[K[0/3 built] building hello');
+    p.buildStarted('/nix/store/a-hello.drv', emptyDerivation('hello'), "building '/nix/store/a-hello.drv'...");
+    expect(out.text).toBe("building '/nix/store/a-hello.drv'...\n\r\x1b[K[0/3 built] building hello");
     p.buildFinished('/nix/store/a-hello.drv', true);
     p.message('a line');
     p.finish();
     expect(out.text).toBe(
-      '\r\x1b[K[0/3 built] building hello' +
+      "building '/nix/store/a-hello.drv'...\n" +
+        '\r\x1b[K[0/3 built] building hello' +
         '\r\x1b[K[1/3 built]' +
         '\r\x1b[Ka line\n\r\x1b[K[1/3 built]' +
         '\r\x1b[K');
