@@ -4,8 +4,9 @@
 // build) start and stop by id, and carry results: a builder's log lines,
 // progress counts. Messages are `msg` actions with Nix's verbosity levels.
 //
-// The build path speaks it (nix-build, nix-store -r, their errors);
-// evaluation warnings and traces are still printed as plain lines.
+// The build path speaks it (nix-build, nix-store -r, their errors), and
+// so do the evaluator's traces and warnings (as messages at Nix's levels);
+// other commands' own warnings are still printed as plain lines.
 
 import type { Derivation } from '../store/derivation.js';
 import type { BuildEvents } from './worker.js';

@@ -18,6 +18,7 @@ import { decodeBytes } from '../byte-strings.js';
 import { readText, writeText } from '../byte-fs.js';
 import { buildDuringEvaluation, childLogFlags } from './build-during-eval.js';
 import type { LocalStore } from '../store/local/local-store.js';
+import { jsonLoggerFor } from '../build/json-log.js';
 
 export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.ProcessEnv = process.env): EvalState {
   const s = common.settings;
@@ -29,7 +30,11 @@ export function createEvalState(common: CommonArgs, store: Store, env: NodeJS.Pr
     ? []
     : [...common.includes, ...s.getStrings('nix-path'), ...(s.getBool('restrict-eval') ? [] : defaultNixPath(s, env))];
   const evalSystem = s.getString('eval-system');
+  // Traces and warnings as Nix's JSON messages with --log-format internal-json.
+  // (process.stderr reached only when written to: it loads Node's stream modules.)
+  const json = jsonLoggerFor(s.getString('log-format'), { write: (d) => process.stderr.write(d) });
   return new EvalState(store, {
+    ...(json ? { log: (line: string, level: number) => json.msg(level, line) } : {}),
     nixPath,
     pureEval: s.getBool('pure-eval'),
     restrictEval: s.getBool('restrict-eval'),

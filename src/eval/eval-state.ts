@@ -92,8 +92,8 @@ export interface EvalSettings {
   currentSystem: string;
   /** Home directory for `~/…` paths. */
   home?: string;
-  /** Where messages from trace/warn go (default: process.stderr). */
-  log?: (line: string) => void;
+  /** Where messages from trace/warn go (default: process.stderr), with Nix's verbosity level (0 error, 1 warn, 4 talkative). */
+  log?: (line: string, level: number) => void;
   experimentalFeatures?: Set<string>;
   /** allow-unsafe-native-code-during-evaluation: builtins.exec (and importNative) exist. */
   enableNativeCode?: boolean;
@@ -246,7 +246,7 @@ export class EvalState {
       lint: this.settings.lint,
       // Lint warnings carry a position and get Nix's framed layout; the one
       // without (the "cursed or" notice) is printed as is, as Nix prints it.
-      warn: (msg, pos) => (pos ? this.warn(msg, 'warning', pos) : this.log(`warning: ${msg}`)),
+      warn: (msg, pos) => (pos ? this.warn(msg, 'warning', pos) : this.log(`warning: ${msg}`, 1)),
     });
   }
 
@@ -1140,8 +1140,9 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
     );
   }
 
-  private log(line: string): void {
-    if (this.settings.log) this.settings.log(line);
+  /** A message for the user at a verbosity level: to settings.log, else stderr. */
+  log(line: string, level: number): void {
+    if (this.settings.log) this.settings.log(line, level);
     // As bytes: a trace can show a string holding raw bytes (byte-strings.ts).
     // Escape sequences from the strings shown are filtered, as Nix does.
     else process.stderr.write(encodeBytes(forStderr(line) + '\n'));
@@ -1149,18 +1150,19 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
 
   /** builtins.trace output. */
   trace(msg: string): void {
-    this.log(`trace: ${msg}`);
+    // Nix prints traces at the error level.
+    this.log(`trace: ${msg}`, 0);
   }
 
   /** A message at Nix's talkative level (shown with -v). */
   private talk(msg: string): void {
-    if (this.settings.verbosity >= 4) this.log(msg);
+    if (this.settings.verbosity >= 4) this.log(msg, 4);
   }
 
   /** A warning as Nix prints it: multi-line messages indented, with a code frame when `pos` is given. */
   warn(msg: string, level = 'warning', pos?: Pos): void {
     // Nix leaves a message that starts on a new line unindented.
-    this.log(renderError(new NixError(msg, pos), { showTrace: false, level, noIndent: msg.startsWith('\n') }));
+    this.log(renderError(new NixError(msg, pos), { showTrace: false, level, noIndent: msg.startsWith('\n') }), level === 'error' ? 0 : 1);
   }
 
   // -------------------------------------------------------------------------

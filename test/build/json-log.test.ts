@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { mkDrvExpr, nixBuild, refInstantiate, tempDir } from './helpers.js';
+import { runCli } from '../cli/run-cli.js';
 
 type Event = Record<string, unknown>;
 
@@ -53,4 +54,14 @@ describe('nix-build --log-format internal-json', () => {
       expect(ourEvents).toEqual(events(ref.stderr));
     });
   }
+
+  it('sends the evaluator\'s traces as Nix\'s messages', () => {
+    const args = ['--eval', '--log-format', 'internal-json', '-E', 'builtins.trace "hello" (builtins.trace { a = 1; } 1)'];
+    const ours = runCli('nix-instantiate', args);
+    const ref = spawnSync('nix-instantiate', args, { encoding: 'utf8' });
+    expect(ours.status).toBe(0);
+    expect(ours.stdout).toBe(ref.stdout);
+    expect(ours.stderr).toBe('@nix {"action":"msg","level":0,"msg":"trace: hello"}\n@nix {"action":"msg","level":0,"msg":"trace: { a = 1; }"}\n');
+    expect(ours.stderr).toBe(ref.stderr);
+  });
 });

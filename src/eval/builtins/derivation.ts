@@ -274,9 +274,7 @@ const OUTPUT_CHECK_ATTRS = new Set([
 function warnAttr(state: EvalState, drvName: string, pos: Pos | undefined, message: string): void {
   const w = new NixError(message, pos);
   w.addTrace(undefined, `while evaluating derivation '${drvName}'`);
-  const text = renderError(w, { showTrace: false, level: 'warning' });
-  if (state.settings.log) state.settings.log(text);
-  else process.stderr.write(text + '\n');
+  state.log(renderError(w, { showTrace: false, level: 'warning' }), 1);
 }
 
 /** What instantiate gathers from the attributes besides the derivation itself. */
