@@ -45,6 +45,11 @@ export class JsonLogger {
     this.emit(`"action":"msg","level":${level},"msg":${JSON.stringify(text)}`);
   }
 
+  /** A warning as Nix's logger sends one: a message at level 1, its prefix coloured. */
+  warn(message: string): void {
+    this.msg(1, `\x1b[35;1mwarning:\x1b[0m ${message}`);
+  }
+
   /**
    * An error as Nix's logger sends one: no position here; the message as
    * shown (`rendered`, by default `error: ` and the message), its prefix

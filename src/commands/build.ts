@@ -125,9 +125,11 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   if (common.info === '--version') return showVersion(ctx);
 
   const settings = ctx.settings;
+  // Nix's JSON messages with --log-format internal-json (stderr reached only when written to).
+  const json = jsonLoggerFor(settings.getString('log-format'), { write: (d) => ctx.stderr.write(d) });
   const store = openLocalStore({
     uri: settings.isSet('store') ? settings.getString('store') : undefined,
-    warn: (m) => ctx.stderr.write(`warning: ${m}\n`),
+    warn: (m) => (json ? json.warn(m) : ctx.stderr.write(`warning: ${m}\n`)),
     localStore: localStoreOptions(settings),
   });
   try {
@@ -179,7 +181,6 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     const targets: BuildTarget[] = drvs.map((d) => ({ drvPath: d.drvPath, outputs: new Set([d.outputName]) }));
 
     const missing = queryMissing(store, targets, read);
-    const json = jsonLoggerFor(settings.getString('log-format'), ctx.stderr);
     if (settings.getBool('print-missing') && common.verbosity >= (a.dryRun ? 0 : 3)) {
       for (const line of missingLines(missing, read)) {
         if (json) json.msg(3, line);

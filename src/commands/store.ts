@@ -9,6 +9,7 @@ import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
 import { ExitError, errorLogger, writeError, type CommandContext } from '../cli/run-command.js';
+import { jsonLoggerFor } from '../build/json-log.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
 import { FdSource, hashPath, restorePath } from '../store/nar.js';
 import { dumpPathParallel } from '../store/nar-parallel.js';
@@ -148,15 +149,21 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const out = (s: string): void => {
     ctx.stdout.write(s);
   };
+  // Nix's JSON messages with --log-format internal-json (stderr reached only when written to).
+  const json = jsonLoggerFor(ctx.settings.getString('log-format'), { write: (d) => ctx.stderr.write(d) });
   const info = (s: string): void => {
-    if (inv.common.verbosity >= 3) ctx.stderr.write(`${s}\n`);
+    if (inv.common.verbosity < 3) return;
+    if (json) json.msg(3, s);
+    else ctx.stderr.write(`${s}\n`);
   };
   // Nix's printError: the message alone, without an "error: " prefix.
   const printError = (s: string): void => {
-    ctx.stderr.write(`${s}\n`);
+    if (json) json.msg(0, s);
+    else ctx.stderr.write(`${s}\n`);
   };
   const warn = (s: string): void => {
-    ctx.stderr.write(`warning: ${s}\n`);
+    if (json) json.warn(s);
+    else ctx.stderr.write(`warning: ${s}\n`);
   };
 
   // --dump and --restore work on plain files and need no store.

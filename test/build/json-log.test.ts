@@ -55,6 +55,21 @@ describe('nix-build --log-format internal-json', () => {
     });
   }
 
+  it('is what nix-store -r reports too, its warning among the messages', () => {
+    const ourRoot = tempDir();
+    const refRoot = tempDir();
+    const [drv] = refInstantiate(ourRoot, expr, ['ok']);
+    expect(refInstantiate(refRoot, expr, ['ok'])).toEqual([drv]);
+    const args = (root: string) => ['--store', root, '-r', drv!, '--log-format', 'internal-json', '--option', 'allowed-impure-host-deps', '/bin /usr /lib /lib64'];
+    const ours = runCli('nix-store', args(ourRoot), { env: { NIX_REMOTE: '' } });
+    const ref = spawnSync('nix-store', args(refRoot), { encoding: 'utf8' });
+    expect(ours.status).toBe(0);
+    expect(ours.stdout).toBe(ref.stdout);
+    const ourEvents = events(ours.stderr);
+    expect(ourEvents).toContainEqual({ action: 'msg', level: 1, msg: "warning: you did not specify '--add-root'; the result might be removed by the garbage collector" });
+    expect(ourEvents).toEqual(events(ref.stderr));
+  });
+
   it('sends the evaluator\'s traces as Nix\'s messages', () => {
     const args = ['--eval', '--log-format', 'internal-json', '-E', 'builtins.trace "hello" (builtins.trace { a = 1; } 1)'];
     const ours = runCli('nix-instantiate', args);
