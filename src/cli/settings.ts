@@ -69,7 +69,8 @@ export const SETTINGS: Record<string, SettingSpec> = {
   'keep-going': b(false),
   'keep-build-log': { type: 'bool', default: true, aliases: ['build-keep-log'] },
   'compress-build-log': { type: 'bool', default: true, aliases: ['build-compress-log'] },
-  'log-lines': i(25),
+  // Nix 2.8's (current Nix shows 25), as the rest of a failed build's message is 2.8's.
+  'log-lines': i(10),
   'print-missing': b(true),
   'pre-build-hook': s(''),
   'post-build-hook': s(''),

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashString, printHash } from '../../src/store/hash.js';
-import { nixBuild, refInstantiate, tempDir } from './helpers.js';
+import { mkDrvExpr, nixBuild, refInstantiate, tempDir } from './helpers.js';
 import { repoRoot } from './cli-bundle.js';
 
 const EXAMPLES = path.join(repoRoot, 'examples');
@@ -134,5 +134,17 @@ describe('nix-build', () => {
       expect(ref.status).toBe(0);
       expect(ours.stdout).toBe(ref.stdout);
     }
+  });
+
+  it('ends a failed build with the error and the last log lines the reference shows (-Q)', async () => {
+    const expr = mkDrvExpr(`mk "many-lines" "i=0; while [ $i -lt 30 ]; do echo line $i; i=$((i+1)); done; exit 4" {}`);
+    const [ourDrv] = refInstantiate(ourRoot, expr);
+    const [refDrv] = refInstantiate(refRoot, expr);
+    const ours = await nixBuild(['--store', ourRoot, '--no-out-link', '-Q', ourDrv!]);
+    const ref = refNixBuild(refRoot, tempDir(), ['--no-out-link', '-Q', refDrv!]);
+    expect(ref.status).toBe(100);
+    expect(ours.status).toBe(100);
+    expect(ours.stderr).toContain('last 10 log lines:');
+    expect(ours.stderr).toBe(ref.stderr);
   });
 });
