@@ -21,6 +21,32 @@ export interface CommandContext {
 
 export type CommandMain = (argv: string[], ctx: CommandContext) => Promise<number> | number;
 
+/** A command's messages on stderr: plain lines, or Nix's JSON messages with `--log-format internal-json`. */
+export interface Messages {
+  /** The JSON logger, when that is the format. */
+  json: JsonLogger | undefined;
+  /** At Nix's info level: shown from the default verbosity (3) up. */
+  info(message: string): void;
+  warn(message: string): void;
+  /** Nix's printError: the message alone, without an "error: " prefix. */
+  printError(message: string): void;
+}
+
+export function messagesFor(ctx: CommandContext, verbosity: number): Messages {
+  // stderr is reached only when written to (it loads Node's stream modules).
+  const json = jsonLoggerFor(ctx.settings.getString('log-format'), { write: (d) => ctx.stderr.write(d) });
+  return {
+    json,
+    info: (m) => {
+      if (verbosity < 3) return;
+      if (json) json.msg(3, m);
+      else ctx.stderr.write(`${m}\n`);
+    },
+    warn: (m) => (json ? json.warn(m) : ctx.stderr.write(`warning: ${m}\n`)),
+    printError: (m) => (json ? json.msg(0, m) : ctx.stderr.write(`${m}\n`)),
+  };
+}
+
 /** Exit code 1 for all failures, as Nix uses; `status` overrides (e.g. build failures use 100+). */
 export class ExitError extends Error {
   constructor(readonly status: number, message = '') {

@@ -9,14 +9,14 @@ import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
 import { localStoreOptions } from '../cli/store-options.js';
-import type { CommandContext } from '../cli/run-command.js';
+import { messagesFor, type CommandContext } from '../cli/run-command.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import type { LocalStore } from '../store/local/local-store.js';
 import { derivationOutputPath, readDerivation, type Derivation } from '../store/derivation.js';
 import { isDerivationPath, isStorePath } from '../store/store-path.js';
 import { missingLines, queryMissing, realisePaths, resultLinkName, type BuildTarget } from '../build/realise.js';
 import { BuildProgress, formatError } from '../build/progress.js';
-import { JsonBuildProgress, jsonLoggerFor } from '../build/json-log.js';
+import { JsonBuildProgress } from '../build/json-log.js';
 import { addResultLink } from '../build/result-links.js';
 import type { DrvInfo } from '../build/eval-derivations.js';
 import { showHelp, showVersion } from '../cli/help.js';
@@ -125,11 +125,11 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   if (common.info === '--version') return showVersion(ctx);
 
   const settings = ctx.settings;
-  // Nix's JSON messages with --log-format internal-json (stderr reached only when written to).
-  const json = jsonLoggerFor(settings.getString('log-format'), { write: (d) => ctx.stderr.write(d) });
+  const messages = messagesFor(ctx, common.verbosity);
+  const json = messages.json;
   const store = openLocalStore({
     uri: settings.isSet('store') ? settings.getString('store') : undefined,
-    warn: (m) => (json ? json.warn(m) : ctx.stderr.write(`warning: ${m}\n`)),
+    warn: messages.warn,
     localStore: localStoreOptions(settings),
   });
   try {

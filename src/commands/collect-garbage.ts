@@ -10,7 +10,7 @@ import path from 'node:path';
 import { localStoreOptions } from '../cli/store-options.js';
 import { UsageError } from '../eval/errors.js';
 import { parseLegacyArgs } from '../cli/args.js';
-import type { CommandContext } from '../cli/run-command.js';
+import { messagesFor, type CommandContext } from '../cli/run-command.js';
 import { openLocalStore } from '../store/local/open-store.js';
 import { resolveStoreConfig } from '../store/local/store-config.js';
 import { removeOldGenerations } from '../store/gc/old-generations.js';
@@ -44,12 +44,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   });
   if (common.info === '--help') return (await import('../cli/help.js')).showHelp('collect-garbage');
   if (common.info === '--version') return (await import('../cli/help.js')).showVersion(ctx);
-  const info = (message: string): void => {
-    if (common.verbosity >= 3) ctx.stderr.write(`${message}\n`);
-  };
-  const warn = (message: string): void => {
-    ctx.stderr.write(`warning: ${message}\n`);
-  };
+  const { info, warn } = messagesFor(ctx, common.verbosity);
   const storeUri = ctx.settings.isSet('store') ? ctx.settings.getString('store') : undefined;
 
   if (removeOld) {

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { parseLegacyArgs } from '../cli/args.js';
 import { autoArgsOf, createEvalState, maybePrintStats, parseCommandLineExprs } from '../cli/eval-setup.js';
-import type { CommandContext } from '../cli/run-command.js';
+import { messagesFor, type CommandContext } from '../cli/run-command.js';
 import { showHelp, showVersion } from '../cli/help.js';
 import { localStoreOptions } from '../cli/store-options.js';
 import type { Expr } from '../eval/ast.js';
@@ -124,7 +124,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   const store = openStoreForEval({
     uri: ctx.settings.isSet('store') ? ctx.settings.getString('store') : undefined,
     readOnly,
-    warn: (m) => ctx.stderr.write(`warning: ${m}\n`),
+    warn: messagesFor(ctx, common.verbosity).warn,
     localStore: localStoreOptions(ctx.settings),
   });
   const state = createEvalState(common, store);

@@ -8,8 +8,7 @@ import { localStoreOptions } from '../cli/store-options.js';
 import path from 'node:path';
 import { NixError, UsageError } from '../eval/errors.js';
 import { parseLegacyArgs, type CommonArgs } from '../cli/args.js';
-import { ExitError, errorLogger, writeError, type CommandContext } from '../cli/run-command.js';
-import { jsonLoggerFor } from '../build/json-log.js';
+import { ExitError, errorLogger, messagesFor, writeError, type CommandContext } from '../cli/run-command.js';
 import { parseHashAlgo, parseHashAny, parseHashAnyPrefixed, printHash, hashEquals } from '../store/hash.js';
 import { FdSource, hashPath, restorePath } from '../store/nar.js';
 import { dumpPathParallel } from '../store/nar-parallel.js';
@@ -149,22 +148,7 @@ async function run(argv: string[], ctx: CommandContext): Promise<number> {
   const out = (s: string): void => {
     ctx.stdout.write(s);
   };
-  // Nix's JSON messages with --log-format internal-json (stderr reached only when written to).
-  const json = jsonLoggerFor(ctx.settings.getString('log-format'), { write: (d) => ctx.stderr.write(d) });
-  const info = (s: string): void => {
-    if (inv.common.verbosity < 3) return;
-    if (json) json.msg(3, s);
-    else ctx.stderr.write(`${s}\n`);
-  };
-  // Nix's printError: the message alone, without an "error: " prefix.
-  const printError = (s: string): void => {
-    if (json) json.msg(0, s);
-    else ctx.stderr.write(`${s}\n`);
-  };
-  const warn = (s: string): void => {
-    if (json) json.warn(s);
-    else ctx.stderr.write(`warning: ${s}\n`);
-  };
+  const { info, printError, warn } = messagesFor(ctx, inv.common.verbosity);
 
   // --dump and --restore work on plain files and need no store.
   if (inv.op === 'dump') {
@@ -571,10 +555,10 @@ interface BuildMode {
 /** Builds what is missing among targets with progress on stderr; Nix's exit status and the failures' messages. */
 async function build(store: LocalStore, targets: BuildTarget[], expected: number, inv: Invocation, ctx: CommandContext, mode: BuildMode = {}): Promise<{ status: number; errors: string[] }> {
   const { BuildProgress } = await import('../build/progress.js');
-  const { JsonBuildProgress, jsonLoggerFor } = await import('../build/json-log.js');
+  const { JsonBuildProgress } = await import('../build/json-log.js');
   const { realisePaths } = await import('../build/realise.js');
   const display = { showLogs: !inv.common.noBuildOutput, expected, verbosity: inv.common.verbosity };
-  const json = jsonLoggerFor(ctx.settings.getString('log-format'), ctx.stderr);
+  const json = messagesFor(ctx, inv.common.verbosity).json;
   const progress = json ? new JsonBuildProgress(json, display) : new BuildProgress(ctx.stderr, display);
   const result = await realisePaths(store, targets, {
     settings: ctx.settings,
@@ -621,13 +605,9 @@ async function opRealise(store: LocalStore, inv: Invocation, ctx: CommandContext
     targets = targets.filter((t) => !missing.unknown.has('drvPath' in t ? t.drvPath : t.path));
     missing.unknown.clear();
   }
-  if (ctx.settings.getBool('print-missing') && inv.common.verbosity >= 3) {
-    const { jsonLoggerFor } = await import('../build/json-log.js');
-    const json = jsonLoggerFor(ctx.settings.getString('log-format'), ctx.stderr);
-    for (const line of missingLines(missing, read)) {
-      if (json) json.msg(3, line);
-      else ctx.stderr.write(`${line}\n`);
-    }
+  if (ctx.settings.getBool('print-missing')) {
+    const { info } = messagesFor(ctx, inv.common.verbosity);
+    for (const line of missingLines(missing, read)) info(line);
   }
   if (dryRun) return 0;
 
