@@ -5,8 +5,8 @@
 // progress counts. Messages are `msg` actions with Nix's verbosity levels.
 //
 // The build path speaks it (nix-build, nix-store -r, their errors), and
-// so do the evaluator's traces and warnings (as messages at Nix's levels);
-// other commands' own warnings are still printed as plain lines.
+// so do the evaluator's traces and warnings (as messages at Nix's levels)
+// and the commands' messages (messagesFor in src/cli/run-command.ts).
 
 import type { Derivation } from '../store/derivation.js';
 import type { BuildEvents } from './worker.js';
@@ -29,9 +29,10 @@ export function jsonLoggerFor(logFormat: string, out: { write(data: string | Uin
   return logFormat === 'internal-json' ? new JsonLogger(out) : undefined;
 }
 
-/** Writes `@nix` lines. Ids are Nix's: the process id in the high 32 bits, a counter below. */
+/** Activity ids, shared by the loggers of a process (a command can make several). */
 let nextId = 0n;
 
+/** Writes `@nix` lines. Ids are Nix's: the process id in the high 32 bits, a counter below. */
 export class JsonLogger {
   private readonly base = BigInt(process.pid) << 32n;
 
@@ -83,12 +84,14 @@ export class JsonBuildProgress implements BuildEvents {
   private readonly copyPaths: bigint;
   private done = 0;
   private failed = 0;
+  private expected: number;
   private readonly running = new Map<string, { id: bigint; lines: LogLines }>();
 
   constructor(
     private readonly log: JsonLogger,
     private readonly options: { expected?: number; verbosity?: number; showLogs: boolean },
   ) {
+    this.expected = options.expected ?? 0;
     // The worker watches builders' output only for an event that shows it.
     if (options.showLogs) this.buildLog = (drvPath, chunk) => this.showLog(drvPath, chunk);
     this.realise = log.start(ACT_REALISE, 0, '');
@@ -99,7 +102,7 @@ export class JsonBuildProgress implements BuildEvents {
 
   /** The counts Nix's worker sends on each change: builds, substitutions, and what the realisation expects. */
   private progress(): void {
-    this.log.result(this.builds, RES_PROGRESS, [this.done, this.options.expected ?? 0, this.running.size, this.failed]);
+    this.log.result(this.builds, RES_PROGRESS, [this.done, this.expected, this.running.size, this.failed]);
     this.log.result(this.copyPaths, RES_PROGRESS, [0, 0, 0, 0]);
     this.log.result(this.realise, RES_SET_EXPECTED, [ACT_FILE_TRANSFER, 0]);
     this.log.result(this.realise, RES_SET_EXPECTED, [ACT_COPY_PATH, 0]);
@@ -138,14 +141,10 @@ export class JsonBuildProgress implements BuildEvents {
     else {
       // Nix stops expecting a build that failed (the success keeps counting as expected and done).
       this.failed++;
-      this.options.expected = Math.max(0, (this.options.expected ?? 0) - 1);
+      this.expected = Math.max(0, this.expected - 1);
     }
     this.progress();
     this.log.stop(b.id);
-  }
-
-  setExpected(n: number): void {
-    this.options.expected = n;
   }
 
   finish(): void {
