@@ -28,7 +28,7 @@ export function formatError(message: string): string {
 export class BuildProgress implements BuildEvents {
   private readonly status: boolean;
   private done = 0;
-  private expected: number;
+  private readonly expected: number;
   private readonly running = new Map<string, string>();
   /** Each running build's output, cut into lines. */
   private readonly lines = new Map<string, LogLines>();
@@ -42,11 +42,6 @@ export class BuildProgress implements BuildEvents {
   }
 
   buildLog?: (drvPath: string, chunk: Buffer) => void;
-
-  setExpected(n: number): void {
-    this.expected = n;
-    this.redraw();
-  }
 
   private write(text: string): void {
     if (this.statusShown) {

@@ -133,14 +133,19 @@ describe('nix-store changes the store like the reference', () => {
   });
 });
 
+/** A derivation with outputs out and dev, instantiated by the reference into the chroot store `root`. */
+function instantiateTwoOutputs(root: string, name: string): string {
+  const file = path.join(tempDir(), `${name}.nix`);
+  fs.writeFileSync(file, `derivation { name = "${name}"; builder = "/bin/sh"; system = "x86_64-linux";
+    args = [ "-c" "echo out > $out; echo dev > $dev" ]; outputs = [ "out" "dev" ];
+    __impureHostDeps = [ "/bin" "/lib" "/lib64" "/usr" ]; }`);
+  return spawnSync('nix-instantiate', ['--store', root, file], { encoding: 'utf8' }).stdout.trim();
+}
+
 describe('nix-store --realise', () => {
   it('builds a derivation, then prints outputs and makes roots exactly as the reference does', async () => {
     const root = tempDir();
-    const file = path.join(tempDir(), 'b.nix');
-    fs.writeFileSync(file, `derivation { name = "two-outputs"; builder = "/bin/sh"; system = "x86_64-linux";
-      args = [ "-c" "echo out > $out; echo dev > $dev" ]; outputs = [ "out" "dev" ];
-      __impureHostDeps = [ "/bin" "/lib" "/lib64" "/usr" ]; }`);
-    const drv = spawnSync('nix-instantiate', ['--store', root, file], { encoding: 'utf8' }).stdout.trim();
+    const drv = instantiateTwoOutputs(root, 'two-outputs');
     // -q -f builds first; its answer then matches the reference's.
     const forced = await ours(root, ['-q', '-f', '--size', drv]);
     expect(forced.status).toBe(0);
@@ -168,11 +173,7 @@ describe('nix-store --realise', () => {
 
   it("takes `!*` as every output and fails on an output the derivation lacks, announcing nothing", async () => {
     const root = tempDir();
-    const file = path.join(tempDir(), 'c.nix');
-    fs.writeFileSync(file, `derivation { name = "outs"; builder = "/bin/sh"; system = "x86_64-linux";
-      args = [ "-c" "echo out > $out; echo dev > $dev" ]; outputs = [ "out" "dev" ];
-      __impureHostDeps = [ "/bin" "/lib" "/lib64" "/usr" ]; }`);
-    const drv = spawnSync('nix-instantiate', ['--store', root, file], { encoding: 'utf8' }).stdout.trim();
+    const drv = instantiateTwoOutputs(root, 'outs');
     // Through the command (the build's errors go straight to file descriptor 2).
     const cli = path.resolve(__dirname, '../../../bin/nix-store');
     const nope = spawnSync(cli, ['--store', root, '-r', `${drv}!nope`, '--no-gc-warning'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, NIX_CONF_DIR: root, NIX_USER_CONF_FILES: '' } });
