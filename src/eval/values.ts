@@ -300,6 +300,12 @@ interface Extra {
   /** Positions looked up in the operands of `//` instead of being copied. */
   posL: NixAttrs | null;
   posR: NixAttrs | null;
+  /**
+   * How many merged sets deep the positions are looked up through operands
+   * (a layer counts its base's). Bounded by MAX_POS_DEPTH: each such set
+   * keeps its operands alive, so `acc // { … }` in a loop would otherwise
+   * keep every earlier set, a memory quadratic in the number of updates.
+   */
   posDepth: number;
   keys: string[] | null;
 }
@@ -350,6 +356,7 @@ export class NixAttrs {
       const x = newExtra();
       x.base = base;
       x.layers = base.layers + 1;
+      x.posDepth = base.posDepth;
       this.x = x;
     }
   }
@@ -620,6 +627,7 @@ export class NixAttrs {
     const x = newExtra();
     x.base = base;
     x.layers = base.layers + 1;
+    x.posDepth = base.posDepth;
     r.x = x;
     return r;
   }
@@ -644,7 +652,7 @@ export class NixAttrs {
     return r;
   }
 
-  /** True when positions are resolved through `//` operands (such a set cannot be a layer's bottom). */
+  /** True when positions are resolved through `//` operands (not kept with the values, so layerOver cannot share them). */
   get mergedPositions(): boolean {
     return this.x !== null && this.x.posR !== null;
   }
@@ -679,13 +687,31 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
     r.pos = b.pos;
     return r;
   }
-  // A right side that is small next to the plain set at the bottom of `a`:
-  // fold the layers of `a` and `b` into one delta over that set, so big sets
-  // are not copied again and again (overlays on a package set).
+  if (a.size <= LAYER_RHS_THRESHOLD && b.size > LAYER_RHS_THRESHOLD) {
+    // A small left side under a big right one (`{ x = …; } // acc` in a
+    // loop): of `a` only the names `b` lacks survive, so `a // b` is `b`
+    // with those entries added, which layers over `b` instead of copying it.
+    let m: Map<string, Lazy> | null = null;
+    let p: Map<string, Pos> | null = null;
+    for (const [k, v] of a.flat()) {
+      if (b.has(k)) continue;
+      (m ??= new Map()).set(k, v);
+      const ps = a.posOf(k);
+      if (ps) (p ??= new Map()).set(k, ps);
+    }
+    if (m === null) return b;
+    const r = updateAttrs(b, new NixAttrs(m, p));
+    r.pos = b.pos;
+    return r;
+  }
+  // A right side that is small next to the set at the bottom of `a`: fold
+  // the layers of `a` and `b` into one delta over that set, so big sets are
+  // not copied again and again (overlays on a package set, or a set grown
+  // one entry at a time, whose copies then grow geometrically).
   let bottom: NixAttrs = a;
   while (bottom.base !== null) bottom = bottom.base;
   const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + a.layers * LAYER_RHS_THRESHOLD;
-  if (!bottom.mergedPositions && b.size + deltaSize <= bottom.size / 8) {
+  if (b.size + deltaSize <= bottom.size / 8) {
     // Merge only the top layers, like an LSM tree: a layer joins while there
     // are too many layers or it is not much bigger than what is merged so
     // far. Repeated small updates then copy each entry O(log n) times
