@@ -24,6 +24,16 @@ function rendered(src: string): string {
   throw new Error('expected an error');
 }
 
+/**
+ * Writes the lines of a Nix file to a fresh temporary folder and returns its
+ * path: positions are known for files (a string gives none, as in current Nix).
+ */
+function nixFile(lines: string[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tsnix-fast-paths-')), 'test.nix');
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
 describe('a + b', () => {
   it('adds integers up to the 64-bit limits and reports overflow', () => {
     expect(evalNix('9223372036854775806 + 1')).toBe('9223372036854775807');
@@ -91,7 +101,7 @@ describe('listToAttrs', () => {
 
 describe('positions of entries taken from another set', () => {
   it('removeAttrs and intersectAttrs keep the positions of the set the values come from', () => {
-    const src = [
+    const file = nixFile([
       'let',
       '  s = {',
       '    a = 1;',
@@ -103,17 +113,14 @@ describe('positions of entries taken from another set', () => {
       '  i = builtins.intersectAttrs { c = 0; d = 0; } s;',
       '  line = n: set: (builtins.unsafeGetAttrPos n set).line;',
       'in [ (line "b" r) (line "d" r) (line "c" rr) (builtins.attrNames rr) (line "c" i) (line "d" i) ((r // { e = 5; }).c) (line "c" (r // { e = 5; })) (builtins.unsafeGetAttrPos "a" r) ]',
-    ].join('\n');
-    // Positions are known for files (a string gives none, as in Nix 2.8).
-    const file = join(mkdtempSync(join(tmpdir(), 'tsnix-pos-')), 'pos.nix');
-    writeFileSync(file, src);
+    ]);
     expect(evalNix(`import ${file}`)).toBe('[ 4 6 5 [ "c" ] 5 6 3 5 null ]');
   });
 });
 
 describe('removeAttrs of a literal set', () => {
   it('keeps the values and positions of the literal, for plain and rec sets, however often it is applied', () => {
-    const src = [
+    const file = nixFile([
       'let',
       '  mk = i: {',
       '    name = "p${toString i}";',
@@ -134,9 +141,7 @@ describe('removeAttrs of a literal set', () => {
       '  (builtins.removeAttrs rs [ "a" "b" "c" ] == { }) (builtins.attrNames (builtins.removeAttrs rs [ "c" "a" "b" ]))',
       '  ((r 7) // { deps = 0; }) (line "name" ((r 8) // { deps = 0; })) (builtins.removeAttrs rs [ "z" ])',
       ']',
-    ].join('\n');
-    const file = join(mkdtempSync(join(tmpdir(), 'tsnix-removeattrs-')), 'r.nix');
-    writeFileSync(file, src);
+    ]);
     expect(evalNix(`import ${file}`)).toBe(
       '[ { extra = 2; name = "p1"; } { extra = 4; name = "p2"; } [ "extra" "name" ] 3 5 null ' +
         '{ b = 2; c = 3; } 11 { c = 3; } 11 true [ ] { deps = 0; extra = 14; name = "p7"; } 3 { a = 1; b = 2; c = 3; } ]',
@@ -250,15 +255,13 @@ describe('// in a loop that grows a set', () => {
   }
 
   it('keeps a bounded number of earlier sets alive, and their positions', () => {
-    const src = [
+    const file = nixFile([
       'let',
       '  step = acc: i: acc // { "k${toString i}" = i; };',
       '  s = builtins.foldl\' step { first = 0; } (builtins.genList (i: i) 1000);',
       '  line = n: (builtins.unsafeGetAttrPos n s).line;',
       'in { inherit s; r = [ (builtins.length (builtins.attrNames s)) s.k0 s.k999 (line "first") (line "k0") (line "k500") (line "k999") ]; }',
-    ].join('\n');
-    const file = join(mkdtempSync(join(tmpdir(), 'tsnix-grow-')), 'grow.nix');
-    writeFileSync(file, src);
+    ]);
     const st = newState();
     const v = st.evalFile(file);
     st.forceValueDeep(v);
@@ -274,7 +277,7 @@ describe('// in a loop that grows a set', () => {
 
 describe('// with a small left side and a big right one', () => {
   it('gives the values and positions Nix 2.8 gives, grown in a loop from either side', () => {
-    const src = [
+    const file = nixFile([
       'let',
       '  step = acc: i:',
       '    { "k${toString i}" = i;',
@@ -294,9 +297,7 @@ describe('// with a small left side and a big right one', () => {
       '  (({ a = 1; } // big) ? a) (builtins.length (builtins.attrNames ({ b1 = 0; } // big))) ({ b1 = "x"; } // big).b1',
       '  (line "b1" ({ b1 = 0; } // big))',
       ']',
-    ].join('\n');
-    const file = join(mkdtempSync(join(tmpdir(), 'tsnix-swap-')), 'swap.nix');
-    writeFileSync(file, src);
+    ]);
     // Recorded from the reference Nix 2.8 on the same file.
     expect(evalNix(`import ${file}`)).toBe('[ 3041 0 0 2999 39 3 3 4 7 6 3001 2999 0 2999 8 8 9 5 true 40 1 6 ]');
   });
