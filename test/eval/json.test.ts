@@ -116,6 +116,15 @@ describe('toJSON / fromJSON builtins', () => {
     expect(evalError('builtins.toJSON (x: x)')).toBe('cannot convert a function to JSON');
   });
 
+
+  it('writes big values whole (the text is joined in chunks of pieces)', () => {
+    // 3,000 sets of ≈17 pieces each cross many chunk boundaries; the text
+    // must equal JavaScript's own serialization of the same data.
+    const n = 3000;
+    const expected = JSON.stringify(Array.from({ length: n }, (_, i) => ({ a: i, b: `x"${i}`, c: [i, { d: null }] })));
+    const src = `builtins.toJSON (builtins.genList (i: { c = [ i { d = null; } ]; b = "x\\"\${toString i}"; a = i; }) ${n})`;
+    expect(JSON.parse(evalNix(src))).toBe(expected);
+  });
   it('fromJSON builds Nix values and reports parse errors', () => {
     expect(evalNix('builtins.fromJSON "{\\"a\\": [1, 2.5, \\"x\\"]}"')).toBe('{ a = [ 1 2.5 "x" ]; }');
     expect(evalError('builtins.fromJSON "[1,"')).toBe(

@@ -37,8 +37,13 @@ import { printAttributeName } from '../literal-strings.js';
 
 const ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
+
 /** A JSON string literal: `"`, `\\`, \n, \r, \t by name, other control characters as \u00xx. */
 export function jsonString(s: string): string {
+  // Most strings need no escape: one test, and no replace callback.
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   // eslint-disable-next-line no-control-regex
   return `"${s.replace(/["\\\x00-\x1f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
@@ -142,7 +147,18 @@ export function printValueAsJson(
   context: Set<string>,
   copyToStore = true,
 ): string {
-  const parts: string[] = [];
+  // Pieces are joined a few thousand at a time: one array (or one rope)
+  // of all of them kept millions of small strings alive to the end, and
+  // the collector copying them cost four times the writing itself.
+  const done: string[] = [];
+  const chunk: string[] = [];
+  const put = (s: string): void => {
+    chunk.push(s);
+    if (chunk.length === 4096) {
+      done.push(chunk.join(''));
+      chunk.length = 0;
+    }
+  };
   // Current Nix builds the whole JSON value before writing it out, and the
   // writer rejects a string that is not valid UTF-8: the first such string
   // fails the conversion once everything has been evaluated.
@@ -158,40 +174,45 @@ export function printValueAsJson(
       if (strict) v = force(x, pos);
       else if (x instanceof Thunk && !x.forced) throw new TypeError('cannot convert a thunk to JSON', pos);
       else v = force(x);
-      if (isInt(v)) parts.push(v.toString());
-      else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
-      else if (v === null) parts.push('null');
-      else if (v instanceof NixFloat) parts.push(jsonFloat(v.v));
-      else if (typeof v === 'string') parts.push(str(v));
+      if (isInt(v)) put(v.toString());
+      else if (typeof v === 'boolean') put(v ? 'true' : 'false');
+      else if (v === null) put('null');
+      else if (v instanceof NixFloat) put(jsonFloat(v.v));
+      else if (typeof v === 'string') put(str(v));
       else if (v instanceof NixString) {
         for (const c of v.ctx) context.add(c);
-        parts.push(str(v.s));
+        put(str(v.s));
       } else if (v instanceof NixPath) {
-        parts.push(jsonString(copyToStore ? state.copyPathToStore(v.path, context) : v.path));
+        put(jsonString(copyToStore ? state.copyPathToStore(v.path, context) : v.path));
       } else if (Array.isArray(v)) {
-        parts.push('[');
+        put('[');
         for (let i = 0; i < v.length; i++) {
-          if (i > 0) parts.push(',');
+          if (i > 0) put(',');
           try {
             go(v[i]!, pos, copyToStore);
           } catch (e) {
             throw addTrace(e, pos, `while evaluating list element at index ${i}`);
           }
         }
-        parts.push(']');
+        put(']');
       } else if (v instanceof NixAttrs) {
-        const { value, viaToString } = peel(state, v, pos);
-        if (!(value instanceof NixAttrs)) {
-          // A path reached through `__toString` stays a plain path string (a quirk Nix keeps).
-          go(value, pos, copyToStore && !viaToString);
-          return;
+        // Most sets have neither `__toString` nor `outPath`: no peeling.
+        let value: Value = v;
+        if (v.has('__toString') || v.has('outPath')) {
+          const peeled = peel(state, v, pos);
+          value = peeled.value;
+          if (!(value instanceof NixAttrs)) {
+            // A path reached through `__toString` stays a plain path string (a quirk Nix keeps).
+            go(value, pos, copyToStore && !peeled.viaToString);
+            return;
+          }
         }
-        parts.push('{');
+        put('{');
         let first = true;
         for (const name of value.keys()) {
-          if (!first) parts.push(',');
+          if (!first) put(',');
           first = false;
-          parts.push(str(name), ':');
+          put(str(name) + ':');
           const apos = value.posOf(name);
           try {
             go(value.get(name)!, apos, copyToStore);
@@ -199,7 +220,7 @@ export function printValueAsJson(
             throw addTrace(e, apos, `while evaluating attribute '${printAttributeName(name)}'`);
           }
         }
-        parts.push('}');
+        put('}');
       } else {
         const where = v instanceof Lambda ? (v.info.pos ?? pos) : pos;
         throw new TypeError(`cannot convert ${showType(v)} to JSON`, where);
@@ -210,7 +231,8 @@ export function printValueAsJson(
   };
   go(x, pos, copyToStore);
   if (invalid !== undefined) throw new EvalError(`JSON serialization error: [json.exception.type_error.316] ${invalid}`);
-  return parts.join('');
+  done.push(chunk.join(''));
+  return done.length === 1 ? done[0]! : done.join('');
 }
 
 /** nlohmann::json's words (which Nix passes on) for a string that is not valid UTF-8. */
