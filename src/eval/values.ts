@@ -308,10 +308,12 @@ interface Extra {
    */
   posDepth: number;
   keys: string[] | null;
+  /** How many of a layer's own entries are REMOVED (names removeAttrs took out of its base). */
+  removed: number;
 }
 
 function newExtra(): Extra {
-  return { base: null, layers: 0, size: -1, flat: null, posL: null, posR: null, posDepth: 0, keys: null };
+  return { base: null, layers: 0, size: -1, flat: null, posL: null, posR: null, posDepth: 0, keys: null, removed: 0 };
 }
 
 /**
@@ -402,8 +404,17 @@ export class NixAttrs {
       // A layer's size is counted when first asked for: `//` itself does
       // not need it, and counting cost a lookup per name per layer.
       if (x.size < 0) {
-        let n = x.base.size;
-        for (const k of this.ownNames()) if (!x.base.has(k)) n++;
+        const base = x.base;
+        let n = base.size;
+        if (x.removed === 0) {
+          for (const k of this.ownNames()) if (!base.has(k)) n++;
+        } else {
+          for (const [k, v] of this.k as Map<string, Lazy>) {
+            if (v === REMOVED) {
+              if (base.has(k)) n--;
+            } else if (!base.has(k)) n++;
+          }
+        }
         x.size = n;
       }
       return x.size;
@@ -450,7 +461,7 @@ export class NixAttrs {
         const i = k.index.get(name);
         v = i === undefined ? undefined : (a.d as Lazy[])[i];
       }
-      if (v !== undefined) return v;
+      if (v !== undefined) return v !== REMOVED ? v : undefined;
       const x: Extra | null = a.x;
       if (x === null) return undefined;
       a = x.base;
@@ -471,7 +482,7 @@ export class NixAttrs {
         const k = a.k;
         if (k instanceof Shape) return k.posOf(name);
         const x = a.x;
-        if (x !== null && x.posR !== null) return x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
+        if (x !== null && x.posR !== null) return x.posL === x.posR || x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
         const p = a.d as Map<string, Pos> | Shape | null;
         return p === null ? undefined : p instanceof Shape ? p.posOf(name) : p.get(name);
       }
@@ -487,9 +498,22 @@ export class NixAttrs {
       if (k instanceof Shape) {
         const ns = k.names;
         for (let i = 0; i < ns.length; i++) if (!names.has(ns[i]!)) return false;
-      } else for (const n of k.keys()) if (!names.has(n)) return false;
+      } else if (a.removedHere === 0) {
+        for (const n of k.keys()) if (!names.has(n)) return false;
+      } else for (const [n, v] of k) if (v !== REMOVED && !names.has(n)) return false;
     }
     return true;
+  }
+
+  /** How many of this layer's own entries are REMOVED. */
+  get removedHere(): number {
+    return this.x === null ? 0 : this.x.removed;
+  }
+
+  /** True when some layer hides names of the one below (removeAttrs). */
+  private get hasRemovals(): boolean {
+    for (let a: NixAttrs | null = this; a !== null; a = a.base) if (a.removedHere > 0) return true;
+    return false;
   }
 
   /** The names of the own entries. */
@@ -545,7 +569,12 @@ export class NixAttrs {
     if (x.flat === null) {
       const c = this.chain();
       const f = new Map(c[0]!.ownMap());
-      for (let i = 1; i < c.length; i++) for (const [k, v] of c[i]!.ownMap()) f.set(k, v);
+      for (let i = 1; i < c.length; i++) {
+        for (const [k, v] of c[i]!.ownMap()) {
+          if (v !== REMOVED) f.set(k, v);
+          else f.delete(k);
+        }
+      }
       x.flat = f;
     }
     return x.flat;
@@ -575,7 +604,7 @@ export class NixAttrs {
     if (k instanceof Shape && this.base === null) return k.sortedNames();
     const x = (this.x ??= newExtra());
     if (x.keys === null) {
-      if (this.base === null || x.flat !== null) x.keys = sortBytewiseInPlace([...this.flat().keys()]);
+      if (this.base === null || x.flat !== null || this.hasRemovals) x.keys = sortBytewiseInPlace([...this.flat().keys()]);
       else {
         // The names of every layer, sorted, without duplicates: flat()
         // would build (and this set keep) a Map of all the entries, and a
@@ -597,6 +626,34 @@ export class NixAttrs {
     for (const k of this.keys()) yield [k, this.get(k)!];
   }
 
+  /**
+   * Where `source` keeps the positions of all of `m`'s names (which it has),
+   * when that is one store other sets may share: the names come from a set
+   * below its layers (no layer above owns one of them), passing through sets
+   * that took their names from another (withPositionSource). Undefined when
+   * the positions are spread over layers or over the operands of `//`.
+   */
+  private static sharedPositionsOf(m: Map<string, Lazy>, source: NixAttrs): Map<string, Pos> | Shape | null | undefined {
+    let s = source;
+    for (;;) {
+      const x = s.x;
+      if (x !== null && x.base !== null) {
+        // Whichever is smaller is walked: callPackage takes a few names from
+        // a package set whose layers may be big.
+        if (m.size < s.ownSize) {
+          for (const n of m.keys()) if (s.ownHas(n)) return undefined;
+        } else for (const n of s.ownNames()) if (m.has(n)) return undefined;
+        s = x.base;
+      } else if (x !== null && x.posR !== null) {
+        if (x.posL !== x.posR) return undefined;
+        s = x.posR;
+      } else {
+        const k = s.k;
+        return k instanceof Shape ? (k.pos === null ? null : k) : (s.d as Map<string, Pos> | Shape | null);
+      }
+    }
+  }
+
   /** See attrsWithPositionsOf. */
   static withPositionSource(m: Map<string, Lazy>, source: NixAttrs): NixAttrs {
     const r = new NixAttrs(m, null);
@@ -605,8 +662,20 @@ export class NixAttrs {
     // source's values alive; from a layered or merged source, copy these
     // names' positions.
     const k = source.k;
+    let shared: Map<string, Pos> | Shape | null | undefined;
     if (source.base === null && !source.mergedPositions) r.d = k instanceof Shape ? (k.pos === null ? null : k) : (source.d as Map<string, Pos> | Shape | null);
-    else {
+    else if ((shared = NixAttrs.sharedPositionsOf(m, source)) !== undefined) r.d = shared;
+    else if (m.size > SHARE_POSITIONS_MIN && source.posDepth < MAX_POS_DEPTH) {
+      // Many names (intersectAttrs of two big sets, removeAttrs of a few
+      // names): look their positions up in the source when asked, as a
+      // merged set does in its operands, rather than a lookup through the
+      // source's layers and a Map entry per name now.
+      const x = newExtra();
+      x.posL = source;
+      x.posR = source;
+      x.posDepth = source.posDepth + 1;
+      r.x = x;
+    } else {
       // Look up just these names: flattening a big layered set (the
       // package set callPackage intersects with) would cost its size.
       const p = new Map<string, Pos>();
@@ -633,8 +702,10 @@ export class NixAttrs {
   }
 
   /** For `//`: a layer of `own` over `base`. */
-  static layer(own: Map<string, Lazy>, ownPos: Map<string, Pos> | null, base: NixAttrs): NixAttrs {
-    return new NixAttrs(own, ownPos, base);
+  static layer(own: Map<string, Lazy>, ownPos: Map<string, Pos> | null, base: NixAttrs, removed = 0): NixAttrs {
+    const r = new NixAttrs(own, ownPos, base);
+    r.x!.removed = removed;
+    return r;
   }
 
   /** For `//`: a full copy whose positions come from the operands. */
@@ -665,6 +736,10 @@ const emptyValues = new Map<string, Lazy>();
 const MAX_LAYERS = 8;
 const LAYER_RHS_THRESHOLD = 16;
 const MAX_POS_DEPTH = 8;
+/** removeAttrs layers over sets of at least this size (so a set with REMOVED entries is never small: see updateAttrs). */
+const REMOVE_LAYER_MIN = 64;
+/** Sets taken from a layered source with more names than this refer to it for positions (see withPositionSource). */
+const SHARE_POSITIONS_MIN = 64;
 
 /** `a // b`, layering small right sides and merging otherwise. */
 export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
@@ -708,41 +783,9 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   // the layers of `a` and `b` into one delta over that set, so big sets are
   // not copied again and again (overlays on a package set, or a set grown
   // one entry at a time, whose copies then grow geometrically).
-  let bottom: NixAttrs = a;
-  while (bottom.base !== null) bottom = bottom.base;
-  const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + a.layers * LAYER_RHS_THRESHOLD;
-  if (b.size + deltaSize <= bottom.size / 8) {
-    // Merge only the top layers, like an LSM tree: a layer joins while there
-    // are too many layers or it is not much bigger than what is merged so
-    // far. Repeated small updates then copy each entry O(log n) times
-    // instead of copying the whole delta every few updates.
-    const top: NixAttrs[] = [];
-    for (let l: NixAttrs = a; l.base !== null; l = l.base) top.push(l);
-    let merged = b.size;
-    let nTop = 0;
-    while (nTop < top.length && (top.length - nTop >= MAX_LAYERS - 1 || top[nTop]!.ownSize <= 2 * merged)) merged += top[nTop++]!.ownSize;
-    const under = nTop < top.length ? top[nTop]! : bottom;
-    const delta = new Map<string, Lazy>();
-    let deltaPos: Map<string, Pos> | null = null;
-    const layers = top.slice(0, nTop).reverse();
-    for (const l of layers) {
-      const lp = l.ownPositions();
-      for (const [k, v] of l.ownMap()) {
-        delta.set(k, v);
-        const ps = lp?.get(k);
-        if (ps) (deltaPos ??= new Map()).set(k, ps);
-        else deltaPos?.delete(k);
-      }
-    }
-    const bp = b.flatPositions();
-    for (const [k, v] of b.flat()) {
-      delta.set(k, v);
-      const ps = bp?.get(k);
-      if (ps) (deltaPos ??= new Map()).set(k, ps);
-      else deltaPos?.delete(k);
-    }
-    stats.nrOpUpdateValuesCopied += delta.size;
-    const r = NixAttrs.layer(delta, deltaPos, under);
+  const bottom = foldBottom(a, b.size);
+  if (bottom !== null) {
+    const r = foldOnto(a, bottom, b.flat(), b.flatPositions());
     r.pos = b.pos;
     return r;
   }
@@ -752,6 +795,75 @@ export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   const r = NixAttrs.merged(m, a, b);
   r.pos = b.pos;
   return r;
+}
+
+/**
+ * The set at the bottom of `a`'s layers, when a delta holding `a`'s layers
+ * and `extra` more entries stays small next to it (an eighth); else null.
+ */
+function foldBottom(a: NixAttrs, extra: number): NixAttrs | null {
+  let bottom: NixAttrs = a;
+  let removed = 0;
+  while (bottom.base !== null) {
+    removed += bottom.removedHere;
+    bottom = bottom.base;
+  }
+  // Names added over the bottom, those removed from it (each counted in
+  // the size difference with the opposite sign) and the layers' overrides.
+  const deltaSize = a.layers === 0 ? 0 : a.size - bottom.size + 2 * removed + a.layers * LAYER_RHS_THRESHOLD;
+  return extra + deltaSize <= bottom.size / 8 ? bottom : null;
+}
+
+/**
+ * `a` with `entries` put over it (REMOVED among them hides a name) as one
+ * layer over `bottom` or a layer above it. Only the top layers are merged,
+ * like an LSM tree: a layer joins while there are too many layers or it is
+ * not much bigger than what is merged so far. Repeated small updates then
+ * copy each entry O(log n) times instead of copying the whole delta every
+ * few updates.
+ */
+function foldOnto(a: NixAttrs, bottom: NixAttrs, entries: Map<string, Lazy>, entriesPos: Map<string, Pos> | null): NixAttrs {
+  const top: NixAttrs[] = [];
+  for (let l: NixAttrs = a; l.base !== null; l = l.base) top.push(l);
+  let merged = entries.size;
+  let nTop = 0;
+  while (nTop < top.length && (top.length - nTop >= MAX_LAYERS - 1 || top[nTop]!.ownSize <= 2 * merged)) merged += top[nTop++]!.ownSize;
+  const under = nTop < top.length ? top[nTop]! : bottom;
+  const delta = new Map<string, Lazy>();
+  let deltaPos: Map<string, Pos> | null = null;
+  const put = (k: string, v: Lazy, ps: Pos | undefined): void => {
+    delta.set(k, v);
+    if (ps) (deltaPos ??= new Map()).set(k, ps);
+    else deltaPos?.delete(k);
+  };
+  const layers = top.slice(0, nTop).reverse();
+  for (const l of layers) {
+    const lp = l.ownPositions();
+    for (const [k, v] of l.ownMap()) put(k, v, lp?.get(k));
+  }
+  for (const [k, v] of entries) put(k, v, entriesPos?.get(k));
+  stats.nrOpUpdateValuesCopied += delta.size;
+  let removed = 0;
+  for (const v of delta.values()) if (v === REMOVED) removed++;
+  return NixAttrs.layer(delta, deltaPos, under, removed);
+}
+
+/**
+ * `removeAttrs a names` as a layer hiding the names, when `a` is big and
+ * few of its names go (a copy of the rest would cost ≈100 ns a name, a
+ * removal in a loop over a big set then being quadratic). Undefined when a
+ * copy is the better result: for small sets, many names, or a delta grown
+ * too big next to the set it lies over.
+ */
+export function removeByLayer(a: NixAttrs, names: readonly string[]): NixAttrs | undefined {
+  const size = a.size;
+  if (size < REMOVE_LAYER_MIN || names.length > size / 8) return undefined;
+  const hidden = new Map<string, Lazy>();
+  for (let i = 0; i < names.length; i++) if (a.has(names[i]!)) hidden.set(names[i]!, REMOVED);
+  if (hidden.size === 0) return a;
+  if (a.layers < MAX_LAYERS - 1) return NixAttrs.layer(hidden, null, a, hidden.size);
+  const bottom = foldBottom(a, hidden.size);
+  return bottom === null ? undefined : foldOnto(a, bottom, hidden, null);
 }
 
 /**
@@ -1004,6 +1116,15 @@ export class FnThunk extends Thunk {
 export function lazy(f: () => Value): Thunk {
   return new FnThunk(f);
 }
+
+/**
+ * Stands, in a layer's own entries, for a name removeAttrs took out of the
+ * layer's base (see removeByLayer). Never a value anyone sees: get() and
+ * flat() skip it, and forcing it would be a bug, so it fails loudly.
+ */
+export const REMOVED: Thunk = lazy(() => {
+  throw new Error('internal error: a removed attribute was read');
+});
 
 /** Installed by the evaluator: apply a function value to arguments. */
 export let callFunctionHook: (fn: Lazy, args: Lazy[], pos: Pos | undefined) => Value = () => {

@@ -20,6 +20,7 @@ import {
   PrimOpApp,
   type Lazy,
   type Value,
+  removeByLayer,
   requireAttr,
 } from '../values.js';
 import { printValue, errorPrintOptions } from '../print-value.js';
@@ -127,7 +128,7 @@ registerBuiltins([
         if (!any && a.has(n)) any = true;
       }
       if (!any) return a;
-      const sub = a.withoutNames(remove);
+      const sub = a.withoutNames(remove) ?? removeByLayer(a, remove);
       if (sub !== undefined) return sub;
       // Sets keep no order of their own (keys() sorts), so copy the flat
       // entries as they are; their positions stay those of `a`.
@@ -169,11 +170,14 @@ registerBuiltins([
       const r = forceAttrs(args[1]!, undefined, arg2('intersectAttrs'));
       // Values (and so positions) come from the right-hand set, as in Nix.
       const m = new Map<string, Lazy>();
-      const small = l.size < r.size ? l : r;
-      const other = small === l ? r : l;
-      for (const k of small.flat().keys()) {
-        if (!other.has(k)) continue;
-        m.set(k, r.get(k)!);
+      // One lookup per name of the smaller set.
+      if (l.size < r.size) {
+        for (const k of l.flat().keys()) {
+          const v = r.get(k);
+          if (v !== undefined) m.set(k, v);
+        }
+      } else {
+        for (const [k, v] of r.flat()) if (l.has(k)) m.set(k, v);
       }
       return attrsWithPositionsOf(m, r);
     },
