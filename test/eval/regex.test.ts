@@ -102,6 +102,33 @@ describe('builtins.split semantics', () => {
   });
 });
 
+describe('nested loops that match the same text in many ways', () => {
+  const a = (n: number) => 'a'.repeat(n);
+
+  it('fail at once where no match exists (libstdc++ explores every path: minutes for thirty a\'s)', () => {
+    expect(regexMatch('(a*)*b', a(40))).toBeNull();
+    expect(regexSplit('(a*)*b', a(40))).toBeNull();
+    expect(regexMatch('((a*)*b)*c', `${a(30)}b${a(3)}b`)).toBeNull();
+    // This one takes the JavaScript fast path (V8's backtracking is
+    // exponential here too, until it falls back to its linear engine).
+    expect(regexMatch('(x+x+)+y', 'x'.repeat(40))).toBeNull();
+    expect(regexSplit('(x+x+)+y', 'x'.repeat(40))).toBeNull();
+  });
+
+  it('give the matches libstdc++ gives when one exists, after failing attempts', () => {
+    // Recorded from Nix 2.8 (13 s there for these).
+    expect(regexMatch('(a*)*b', `${a(20)}b`)).toEqual(['']);
+    expect(regexSplit('(a*)*b', `${a(16)} c b ${a(3)}b`)).toEqual([`${a(16)} c `, [''], ' ', [''], '']);
+    expect(regexMatch('((a|aa)*)*(b|c)', `${a(18)}c`)).toEqual(['', 'a', 'c']);
+    expect(regexMatch('(a*)*(a*)*x', a(14))).toBeNull();
+    expect(regexSplit('(a|b*)*c', `${a(12)}ab${a(5)}c${a(12)}`)).toEqual(['', [''], a(12)]);
+    expect(regexMatch('(((a*)*)*)', a(12))).toEqual([a(12), '', '']);
+    expect(regexSplit('(x+x+)+y', `${'x'.repeat(16)}y${'x'.repeat(14)}`)).toEqual(['', ['x'.repeat(16)], 'x'.repeat(14)]);
+    expect(regexMatch('^(a*)*$', a(20))).toEqual(['']);
+    expect(regexMatch('(a*)*b|(a)', a(14))).toBeNull();
+  });
+});
+
 describe('JavaScript RegExp fast path', () => {
   // Both paths must give the same answers; the engine is the reference.
   const engineMatch = (p: string, s: string) => {

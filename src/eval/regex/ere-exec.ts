@@ -12,6 +12,14 @@
 //
 // The search is driven by an explicit work stack instead of recursion, so
 // long subjects cannot overflow the JavaScript stack.
+//
+// Exploring every path is exponential for nested loops that can match the
+// same text in many ways (`(a*)*b` against thirty a's runs for minutes in
+// libstdc++ too). Whether ANY match exists does not depend on the order of
+// exploration, so once a run has taken many steps it asks a Thompson
+// simulation of the same automaton (linear in the subject) and gives up at
+// once when there is none. When there is one, the run goes on and finds it
+// as libstdc++ would.
 
 import type { Program } from './ere-compile.js';
 
@@ -97,7 +105,14 @@ function runFrom(prog: Program, sc: Scratch, subject: string, begin: number, atB
   let result: Captures | null = null;
   top = 0;
   push(VISIT, prog.start, begin, 0);
+  let steps = 0;
   while (top > 0) {
+    if (++steps === STEPS_BEFORE_CHECK && !canMatch(prog, subject, begin, atBeginAllowed, flags)) {
+      // The restore tasks left on the stack will not run.
+      repPos.fill(-1);
+      repCount.fill(0);
+      return null;
+    }
     top -= 4;
     const kind = work[top]!;
     const a = work[top + 1]!;
@@ -193,6 +208,73 @@ function runFrom(prog: Program, sc: Scratch, subject: string, begin: number, atB
     }
   }
   return result;
+}
+
+/** Depth-first steps after which a run first checks that a match exists at all. */
+const STEPS_BEFORE_CHECK = 100_000;
+
+/**
+ * Whether some path through the automaton from `begin` reaches `accept` as
+ * runFrom would accept it: the states reachable at each position, as a set
+ * (Thompson's simulation), so each state is visited once per position. The
+ * depth-first run's limit on re-entering a loop at one position removes
+ * only paths that repeat a state at a position, which a shortest accepting
+ * path never does.
+ */
+function canMatch(prog: Program, subject: string, begin: number, atBeginAllowed: boolean, flags: MatchFlags): boolean {
+  const { states } = prog;
+  const end = subject.length;
+  // mark[s] = 1 + the position at which s was last added.
+  const mark = new Int32Array(states.length);
+  let current: number[] = [prog.start];
+  const stack: number[] = [];
+  for (let pos = begin; ; pos++) {
+    // The states reachable from `current` without reading a character;
+    // `reading` collects where the char states among them lead.
+    const reading: number[] = [];
+    for (const s of current) {
+      if (mark[s] === pos + 1) continue;
+      mark[s] = pos + 1;
+      stack.push(s);
+    }
+    while (stack.length > 0) {
+      const st = states[stack.pop()!]!;
+      let next = -1;
+      let alt = -1;
+      switch (st.op) {
+        case 'char':
+          if (pos < end && st.test(subject.charCodeAt(pos))) reading.push(st.next);
+          continue;
+        case 'accept':
+          if ((flags.exact ? pos === end : true) && !(pos === begin && flags.notNull)) return true;
+          continue;
+        case 'lineBegin':
+          if (pos === begin && atBeginAllowed) next = st.next;
+          break;
+        case 'lineEnd':
+          if (pos === end) next = st.next;
+          break;
+        case 'alt':
+        case 'repeat':
+          next = st.next;
+          alt = st.alt;
+          break;
+        default:
+          next = st.next;
+      }
+      if (next >= 0 && mark[next] !== pos + 1) {
+        mark[next] = pos + 1;
+        stack.push(next);
+      }
+      if (alt >= 0 && mark[alt] !== pos + 1) {
+        mark[alt] = pos + 1;
+        stack.push(alt);
+      }
+    }
+    // The states after the character at `pos`, from the char states that accept it.
+    if (pos === end || reading.length === 0) return false;
+    current = reading;
+  }
 }
 
 /**

@@ -100,14 +100,31 @@ function source(n: Node): string {
   }
 }
 
+/**
+ * V8's backtracking is exponential for nested loops that can split the same
+ * text in many ways (`(x+x+)+y` against forty x's: minutes). With this flag
+ * a regex that backtracks too much is run again by V8's linear-time engine,
+ * which gives the same result for the patterns made here (no lookaround, no
+ * back-references). Set before the first RegExp of the fast path is made:
+ * V8 reads it when it runs one.
+ */
+let linearFallback = false;
+function enableLinearFallback(): void {
+  if (linearFallback) return;
+  linearFallback = true;
+  process.getBuiltinModule('node:v8').setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+}
+
 /** A RegExp matching whole strings exactly as builtins.match does, when one exists. */
 export function jsExactRegex(ast: Node): RegExp | null {
   if (!quantifiersSafe(ast)) return null;
+  enableLinearFallback();
   return new RegExp(`^(?:${source(ast)})$`);
 }
 
 /** A global RegExp finding the matches builtins.split finds, when one exists. */
 export function jsSearchRegex(ast: Node): RegExp | null {
   if (hasAlt(ast) || !quantifiersSafe(ast)) return null;
+  enableLinearFallback();
   return new RegExp(source(ast), 'g');
 }
