@@ -288,6 +288,13 @@ export class Shape {
 
   /** Shapes for subsets of these names, by the kept indices. */
   private subsets: Map<string, Shape> | null = null;
+
+  /** The same names without positions, values from index 0 (for mapAttrs, whose entries have none). */
+  unpositioned(): Shape {
+    if (this.pos === null && this.offset === 0) return this;
+    return (this.bare ??= new Shape(this.names, null));
+  }
+  private bare: Shape | null = null;
 }
 
 /** Bookkeeping only some sets need (layers of `//`, merged positions, the sorted-names cache). */
@@ -619,6 +626,42 @@ export class NixAttrs {
       }
     }
     return x.keys;
+  }
+
+  /**
+   * A set of the same names with `fn` of each value and no positions (as
+   * mapAttrs makes). A literal's set gives a set on its Shape, just an array
+   * of values; a layered set is read layer by layer from the bottom, with
+   * no flattened copy of it made (and kept) first.
+   */
+  mapValues(fn: (name: string, v: Lazy) => Lazy): NixAttrs {
+    const k = this.k;
+    if (this.base === null) {
+      if (k instanceof Shape) {
+        const names = k.names;
+        const vals = this.d as Lazy[];
+        const out: Lazy[] = new Array(names.length);
+        for (let i = 0; i < names.length; i++) out[i] = fn(names[i]!, vals[i + k.offset]!);
+        return NixAttrs.fromShape(k.unpositioned(), out);
+      }
+      const m = new Map<string, Lazy>();
+      for (const [name, v] of k) m.set(name, fn(name, v));
+      return new NixAttrs(m);
+    }
+    const x = this.x!;
+    const m = new Map<string, Lazy>();
+    if (x.flat !== null) for (const [name, v] of x.flat) m.set(name, fn(name, v));
+    else {
+      // Bottom up, a name's last entry winning (an entry a layer above
+      // overrides costs a value made for nothing, which is cheap).
+      for (const l of this.chain()) {
+        for (const [name, v] of l.ownMap()) {
+          if (v === REMOVED) m.delete(name);
+          else m.set(name, fn(name, v));
+        }
+      }
+    }
+    return new NixAttrs(m);
   }
 
   /** Entries in sorted order. */

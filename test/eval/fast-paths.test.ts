@@ -230,6 +230,19 @@ describe('// layering', () => {
   });
 });
 
+describe('mapAttrs', () => {
+  it('of literal, rec and layered sets: the values, no positions (as Nix 2.8 gives them)', () => {
+    const file = nixFile([
+      'let s = { a = 1;',
+      '  b = 2; }; r = rec { x = 1; y = x + 1; };',
+      'in [ (builtins.unsafeGetAttrPos "a" (builtins.mapAttrs (n: v: v) s)) (builtins.mapAttrs (n: v: v * 10) r)',
+      '  (builtins.attrNames (builtins.mapAttrs (n: v: v) (s // { c = 3; }))) ((builtins.mapAttrs (n: v: n) (s // { a = 0; })).a)',
+      '  (builtins.mapAttrs (n: v: v + 1) (builtins.mapAttrs (n: v: v * 2) s)) ]',
+    ]);
+    expect(evalNix(`import ${file}`)).toBe('[ null { x = 10; y = 20; } [ "a" "b" "c" ] "a" { a = 3; b = 5; } ]');
+  });
+});
+
 describe('// in a loop that grows a set', () => {
   /**
    * Entries of every Map reachable from a set through its fields (values,

@@ -223,9 +223,7 @@ registerBuiltins([
     fn: (args, _pos, state: EvalState) => {
       const a = forceAttrs(args[1]!, undefined, arg2('mapAttrs'));
       const f = args[0]!;
-      const m = new Map<string, Lazy>();
-      for (const [k, v] of a.flat()) m.set(k, new AppThunk(new AppThunk(f, k), v));
-      return new NixAttrs(m);
+      return a.mapValues((k, v) => new AppThunk(new AppThunk(f, k), v));
     },
   },
   {
