@@ -46,6 +46,10 @@ if (writeTo) {
   process.on('exit', () => fs.writeFileSync(writeTo, script.createCachedData()));
 }
 
+// For the launcher test: whether V8 took the cache (it refuses one recorded
+// under other V8 flags, which only costs start-up time, so nothing else shows it).
+if (process.env.TSNIX_REPORT_CODE_CACHE) process.stderr.write(`code cache: ${cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`);
+
 const mod = new Module(bundle, null);
 mod.filename = bundle;
 mod.paths = Module._nodeModulePaths(path.dirname(bundle));

@@ -105,14 +105,17 @@ function source(n: Node): string {
  * text in many ways (`(x+x+)+y` against forty x's: minutes). With this flag
  * a regex that backtracks too much is run again by V8's linear-time engine,
  * which gives the same result for the patterns made here (no lookaround, no
- * back-references). Set before the first RegExp of the fast path is made:
- * V8 reads it when it runs one.
+ * back-references). bin/tsnix passes it to node; a process started another
+ * way (tests, the single executable) sets it before the first RegExp of the
+ * fast path is made, V8 reading it when it runs one.
  */
+const LINEAR_FALLBACK = '--enable-experimental-regexp-engine-on-excessive-backtracks';
 let linearFallback = false;
 function enableLinearFallback(): void {
   if (linearFallback) return;
   linearFallback = true;
-  process.getBuiltinModule('node:v8').setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+  // Setting it again would be harmless, but V8 would recompute its flag hash.
+  if (!process.execArgv.includes(LINEAR_FALLBACK)) process.getBuiltinModule('node:v8').setFlagsFromString(LINEAR_FALLBACK);
 }
 
 /** A RegExp matching whole strings exactly as builtins.match does, when one exists. */
