@@ -489,7 +489,7 @@ export class NixAttrs {
         const k = a.k;
         if (k instanceof Shape) return k.posOf(name);
         const x = a.x;
-        if (x !== null && x.posR !== null) return x.posL === x.posR || x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
+        if (x !== null && x.posR !== null) return x.posR.has(name) ? x.posR.posOf(name) : x.posL!.posOf(name);
         const p = a.d as Map<string, Pos> | Shape | null;
         return p === null ? undefined : p instanceof Shape ? p.posOf(name) : p.get(name);
       }
@@ -672,9 +672,8 @@ export class NixAttrs {
   /**
    * Where `source` keeps the positions of all of `m`'s names (which it has),
    * when that is one store other sets may share: the names come from a set
-   * below its layers (no layer above owns one of them), passing through sets
-   * that took their names from another (withPositionSource). Undefined when
-   * the positions are spread over layers or over the operands of `//`.
+   * below its layers (no layer above owns one of them). Undefined when the
+   * positions are spread over layers or over the operands of `//`.
    */
   private static sharedPositionsOf(m: Map<string, Lazy>, source: NixAttrs): Map<string, Pos> | Shape | null | undefined {
     let s = source;
@@ -687,10 +686,8 @@ export class NixAttrs {
           for (const n of m.keys()) if (s.ownHas(n)) return undefined;
         } else for (const n of s.ownNames()) if (m.has(n)) return undefined;
         s = x.base;
-      } else if (x !== null && x.posR !== null) {
-        if (x.posL !== x.posR) return undefined;
-        s = x.posR;
-      } else {
+      } else if (x !== null && x.posR !== null) return undefined;
+      else {
         const k = s.k;
         return k instanceof Shape ? (k.pos === null ? null : k) : (s.d as Map<string, Pos> | Shape | null);
       }
@@ -701,24 +698,12 @@ export class NixAttrs {
   static withPositionSource(m: Map<string, Lazy>, source: NixAttrs): NixAttrs {
     const r = new NixAttrs(m, null);
     // Share where the source keeps its positions (a literal's Shape, or a
-    // Map no one changes) instead of copying them, and without keeping the
-    // source's values alive; from a layered or merged source, copy these
-    // names' positions.
-    const k = source.k;
-    let shared: Map<string, Pos> | Shape | null | undefined;
-    if (source.base === null && !source.mergedPositions) r.d = k instanceof Shape ? (k.pos === null ? null : k) : (source.d as Map<string, Pos> | Shape | null);
-    else if ((shared = NixAttrs.sharedPositionsOf(m, source)) !== undefined) r.d = shared;
-    else if (m.size > SHARE_POSITIONS_MIN && source.posDepth < MAX_POS_DEPTH) {
-      // Many names (intersectAttrs of two big sets, removeAttrs of a few
-      // names): look their positions up in the source when asked, as a
-      // merged set does in its operands, rather than a lookup through the
-      // source's layers and a Map entry per name now.
-      const x = newExtra();
-      x.posL = source;
-      x.posR = source;
-      x.posDepth = source.posDepth + 1;
-      r.x = x;
-    } else {
+    // Map no one changes), also from below its layers, instead of copying
+    // them, and without keeping the source's values alive; where they are
+    // spread over layers or `//` operands, copy these names' positions.
+    const shared = NixAttrs.sharedPositionsOf(m, source);
+    if (shared !== undefined) r.d = shared;
+    else {
       // Look up just these names: flattening a big layered set (the
       // package set callPackage intersects with) would cost its size.
       const p = new Map<string, Pos>();
@@ -781,8 +766,6 @@ const LAYER_RHS_THRESHOLD = 16;
 const MAX_POS_DEPTH = 8;
 /** removeAttrs layers over sets of at least this size (so a set with REMOVED entries is never small: see updateAttrs). */
 const REMOVE_LAYER_MIN = 64;
-/** Sets taken from a layered source with more names than this refer to it for positions (see withPositionSource). */
-const SHARE_POSITIONS_MIN = 64;
 
 /** `a // b`, layering small right sides and merging otherwise. */
 export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
