@@ -317,10 +317,12 @@ interface Extra {
   keys: string[] | null;
   /** How many of a layer's own entries are REMOVED (names removeAttrs took out of its base). */
   removed: number;
+  /** Lookups that went down two layers or more; enough of them flatten the set (see deepLookup). */
+  deep: number;
 }
 
 function newExtra(): Extra {
-  return { base: null, layers: 0, size: -1, flat: null, posL: null, posR: null, posDepth: 0, keys: null, removed: 0 };
+  return { base: null, layers: 0, size: -1, flat: null, posL: null, posR: null, posDepth: 0, keys: null, removed: 0, deep: 0 };
 }
 
 /**
@@ -456,8 +458,11 @@ export class NixAttrs {
   }
 
   get(name: string): Lazy | undefined {
-    let a: NixAttrs | null = this;
-    do {
+    const x0 = this.x;
+    if (x0 !== null && x0.flat !== null) return x0.flat.get(name);
+    let a: NixAttrs = this;
+    let steps = 0;
+    for (;;) {
       // The layer's own lookup, written out: this is the most called
       // method of evaluation, much of it before V8 has optimized (and
       // inlined) anything.
@@ -468,12 +473,30 @@ export class NixAttrs {
         const i = k.index.get(name);
         v = i === undefined ? undefined : (a.d as Lazy[])[i];
       }
-      if (v !== undefined) return v !== REMOVED ? v : undefined;
+      if (v !== undefined) {
+        if (steps >= 2) this.deepLookup();
+        return v !== REMOVED ? v : undefined;
+      }
       const x: Extra | null = a.x;
-      if (x === null) return undefined;
+      if (x === null || x.base === null) break;
       a = x.base;
-    } while (a !== null);
+      steps++;
+    }
+    if (steps >= 2) this.deepLookup();
     return undefined;
+  }
+
+  /**
+   * Counts a lookup that went down two layers or more. A set looked up
+   * that way about half as many times as it has names (a package set under
+   * its overlays, looked up for every dependency of every package) gets its
+   * layers flattened into one Map, which later lookups use: one hash lookup
+   * instead of one per layer. Half the size bounds the copy by the lookups
+   * already made, so a set looked up a few times is never copied.
+   */
+  private deepLookup(): void {
+    const x = this.x!;
+    if (++x.deep > (this.size >> 1) + 64) this.flat();
   }
 
   has(name: string): boolean {
@@ -1536,6 +1559,7 @@ export function primeFieldRepresentations(): void {
     x.posR = set;
     x.posDepth = 1;
     x.keys = [];
+    x.deep = 1;
     w.x = x;
   }
   const sw = shape as unknown as { sorted: string[]; subsets: Map<string, Shape>; lastRemove: string[]; lastWithout: object };

@@ -230,6 +230,39 @@ describe('// layering', () => {
   });
 });
 
+describe('lookups through many layers', () => {
+  it('give the same values before and after the layers are flattened', () => {
+    // A set looked up through its layers about half as many times as it has
+    // names gets them flattened into one Map (NixAttrs.deepLookup): the four
+    // rounds straddle that point, under overlays and a removeAttrs layer.
+    const src = `
+      let
+        inherit (builtins) attrNames foldl' genList length listToAttrs removeAttrs;
+        big = listToAttrs (genList (i: { name = "p\${toString i}"; value = i; }) 300);
+        overlays = [
+          (self: super: { p5 = super.p5 * 10; extra = self.p7; })
+          (self: super: removeAttrs super [ "p9" "p10" ])
+          (self: super: { p9 = "back"; p11 = super.p11 + super.p12; })
+          (self: super: { top = self.p9; })
+        ];
+        fix = f: let x = f x; in x;
+        pkgs = fix (foldl' (f: o: self: let super = f self; in super // o self super) (self: big) overlays);
+        names = genList (i: "p\${toString i}") 305 ++ [ "extra" "top" "none" ];
+        pkgs2 = removeAttrs pkgs [ "p9" "p10" "p20" "none" ] // { p20 = "new"; };
+        look = n: pkgs2.\${n} or "missing";
+        rounds = genList (r: map look names) 4;
+        copy = listToAttrs (map (name: { inherit name; value = pkgs2.\${name}; }) (attrNames pkgs2));
+      in [
+        (builtins.all (r: r == builtins.head rounds) rounds)
+        (map look names == map (n: copy.\${n} or "missing") names)
+        (length (attrNames pkgs)) (length (attrNames pkgs2)) pkgs.p5 pkgs.extra pkgs.p9 (pkgs ? p10) pkgs.p11 pkgs.top
+        (look "p9") (look "p10") (look "p20") (look "p304") (builtins.length (builtins.filter (x: x == "missing") (builtins.head rounds)))
+      ]`;
+    // Recorded from the reference Nix 2.8.
+    expect(evalNix(src)).toBe('[ true true 302 300 50 7 "back" true 23 "back" "missing" "missing" "new" "missing" 8 ]');
+  });
+});
+
 describe('mapAttrs', () => {
   it('of literal, rec and layered sets: the values, no positions (as Nix 2.8 gives them)', () => {
     const file = nixFile([
