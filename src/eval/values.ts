@@ -12,7 +12,7 @@
 
 import { EvalError, InfiniteRecursionError, NixError, TypeError } from './errors.js';
 import type { Pos } from './position.js';
-import { sortBytewiseInPlace } from '../sort-strings.js';
+import { compareBytewise, sortBytewiseInPlace } from '../sort-strings.js';
 import { firstInNixOrder } from './context-elements.js';
 import { printAttributeName } from './literal-strings.js';
 
@@ -246,6 +246,38 @@ export class Shape {
     if (this.sorted === null) this.sorted = sortBytewiseInPlace(this.names.slice());
     return this.sorted;
   }
+
+  /**
+   * The sorted names of a layer of this Shape over a set of `base`'s, without
+   * duplicates; shared, do not modify. A derivation's attributes are such a
+   * layer (mkDerivation's `{ … } // removeAttrs attrs [ … ]`), the same two
+   * Shapes package after package: the merge is made once, not sorted and
+   * kept per derivation. The last base asked for is remembered.
+   */
+  sortedNamesOver(base: Shape): string[] {
+    if (this.lastBase === base) return this.lastMerged!;
+    const a = base.sortedNames();
+    const b = this.sortedNames();
+    const out: string[] = [];
+    let i = 0;
+    let j = 0;
+    // Both are sorted in byte order; compareBytewise is that order.
+    while (i < a.length && j < b.length) {
+      const c = compareBytewise(a[i]!, b[j]!);
+      if (c < 0) out.push(a[i++]!);
+      else if (c > 0) out.push(b[j++]!);
+      else {
+        out.push(a[i++]!);
+        j++;
+      }
+    }
+    while (i < a.length) out.push(a[i++]!);
+    while (j < b.length) out.push(b[j++]!);
+    this.lastBase = base;
+    return (this.lastMerged = out);
+  }
+  private lastBase: Shape | null = null;
+  private lastMerged: string[] | null = null;
 
   /**
    * The last removal asked of this Shape (see without): mkDerivation's
@@ -632,6 +664,12 @@ export class NixAttrs {
   keys(): string[] {
     const k = this.k;
     if (k instanceof Shape && this.base === null) return k.sortedNames();
+    if (k instanceof Shape) {
+      // A layer of a literal's names over another's (and nothing below).
+      const base = this.x!.base!;
+      const bk = base.k;
+      if (base.base === null && bk instanceof Shape) return k.sortedNamesOver(bk);
+    }
     const x = (this.x ??= newExtra());
     if (x.keys === null) {
       if (this.base === null || x.flat !== null || this.hasRemovals) x.keys = sortBytewiseInPlace([...this.flat().keys()]);

@@ -218,6 +218,26 @@ describe('// layering', () => {
     expect(evalNix(src)).toBe('true');
   });
 
+  it('names a literal layered over another literal in byte order, for each base in turn', () => {
+    // One top literal over two base literals, alternately (the merged names
+    // are remembered per pair): overlapping names once, U+FFFD before
+    // U+1F600 (byte order), and the attributes a derivation takes in turn.
+    const src = `
+      let
+        top = base: base // { b = 0; "\u{1F600}" = 1; x = 2; };
+        bases = [ { a = 1; b = 2; z = 3; } { "\uFFFD" = 1; c = 2; x = 3; } ];
+        sets = builtins.genList (i: top (builtins.elemAt bases (i - i / 2 * 2))) 6;
+        drv = base: derivation (base // { name = "n"; system = "s"; builder = "/b"; });
+      in [ (map builtins.attrNames sets) (map (s: s.b) sets) (map (s: s.x) sets)
+           (drv { z = 1; a = 2; }).drvPath (drv { b = 3; }).drvPath ]`;
+    const names1 = '[ "a" "b" "x" "z" "\u{1F600}" ]';
+    const names2 = '[ "b" "c" "x" "\uFFFD" "\u{1F600}" ]';
+    expect(evalNix(src)).toBe(
+      `[ [ ${names1} ${names2} ${names1} ${names2} ${names1} ${names2} ] [ 0 0 0 0 0 0 ] [ 2 2 2 2 2 2 ] ` +
+        '"/nix/store/psm29smffw7dj7bw7jqwi6a1s4c2asp2-n.drv" "/nix/store/pnbfvhnnnd5w6yz6fzjzjilhp403s21f-n.drv" ]',
+    );
+  });
+
   it('removeAttrs and mapAttrs see every layer', () => {
     const src = `
       let
