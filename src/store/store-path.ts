@@ -4,7 +4,7 @@
 // helpers compute, validate and take them apart.
 
 import { NixError } from '../eval/errors.js';
-import { hashString, printHash, sha256Hex, type Hash } from './hash.js';
+import { hashString, printHash, sha256Latin1, type Hash } from './hash.js';
 import { encodeBase32, isBase32Char } from './base32.js';
 import type { FileIngestionMethod } from './store-api.js';
 
@@ -166,16 +166,11 @@ const foldedDigest = new Uint8Array(20);
 
 export function makeStorePath(type: string, innerHash: Hash | string, name: string, storeDir: string = DEFAULT_STORE_DIR): string {
   const inner = typeof innerHash === 'string' ? innerHash : printHash(innerHash, 'base16', true);
-  const hex = sha256Hex(`${type}:${inner}:${storeDir}:${name}`);
-  // compressHash(…, 20) on the digest's 32 bytes, read from its (lower
-  // case) hex digits, into a reused array.
-  const folded = foldedDigest.fill(0);
-  for (let i = 0; i < 32; i++) {
-    // A digit's value from its code, inline: this runs 32 times per path.
-    const hi = hex.charCodeAt(2 * i);
-    const lo = hex.charCodeAt(2 * i + 1);
-    folded[i % 20] ^= ((hi <= 57 ? hi - 48 : hi - 87) << 4) | (lo <= 57 ? lo - 48 : lo - 87);
-  }
+  // compressHash(…, 20) on the digest's 32 bytes into a reused array.
+  const digest = sha256Latin1(`${type}:${inner}:${storeDir}:${name}`);
+  const folded = foldedDigest;
+  for (let i = 0; i < 20; i++) folded[i] = digest.charCodeAt(i);
+  for (let i = 20; i < 32; i++) folded[i - 20] ^= digest.charCodeAt(i);
   const baseName = `${encodeBase32(folded)}-${name}`;
   checkStorePathName(name, baseName);
   return `${storeDir}/${baseName}`;
