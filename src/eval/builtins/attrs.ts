@@ -172,7 +172,9 @@ registerBuiltins([
       const m = new Map<string, Lazy>();
       // One lookup per name of the smaller set.
       if (l.size < r.size) {
-        for (const k of l.flat().keys()) {
+        // A set without layers (callPackage's functionArgs, a literal) is
+        // read as it is: flat() would copy a literal's names into a Map.
+        for (const k of l.base === null ? l.ownNames() : l.flat().keys()) {
           const v = r.get(k);
           if (v !== undefined) m.set(k, v);
         }
