@@ -201,6 +201,9 @@ const DRV_BODIES = {
   dependsOnFixed: `let f = mk { name = "fetched"; outputHashMode = "recursive"; outputHash = "sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="; }; in mk { src = f; }`,
   fixedChangesNothingDownstream: `let f = mk { name = "fetched"; builder = "/other/builder"; outputHashMode = "recursive"; outputHash = "sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="; }; in mk { src = f; }`,
   chain: `let a = mk { name = "a"; }; b = mk { name = "b"; x = a; }; in mk { name = "c"; y = b; z = a; }`,
+  // Two inputs with one modulo hash (they differ only in how their fixed
+  // input is fetched): their outputs are printed as one entry, merged.
+  sameModuloHash: `let f = b: mk { name = "fetched"; builder = b; outputHashMode = "recursive"; outputHash = "sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="; }; m = b: mk { name = "lib"; outputs = [ "out" "dev" ]; src = f b; }; in mk { x = (m "/one").out; y = (m "/two").dev; }`,
   sources: `let t = builtins.toFile "script.sh" "echo hi"; in mk { args = [ t ]; s = "\${t}"; }`,
   drvPathContext: `let d = mk { name = "dep"; outputs = [ "out" "dev" ]; src = builtins.toFile "s" "x"; }; in mk { p = d.drvPath; }`,
   drvPathAsString: `let d = mk { name = "dep"; }; in mk { p = "\${d.drvPath}"; }`,

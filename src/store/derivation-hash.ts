@@ -88,6 +88,17 @@ function moduloInputs(drv: Derivation, ctx: DrvHashContext): { inputs: Map<strin
   for (const [drvPath, outputNames] of drv.inputDrvs) {
     const res = pathDerivationModulo(drvPath, ctx);
     if (res.kind === 'deferred') deferred = true;
+    if (typeof res.hash === 'string') {
+      // One modulo hash for all of the input's outputs (all but fixed-output
+      // derivations): its outputs Set is printed as it is, not copied, unless
+      // another input has the same hash (only read, never changed, here).
+      const key = res.hash;
+      for (const out of outputNames) if (!res.outputs.includes(out)) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
+      const set = inputs.get(key);
+      if (set === undefined) inputs.set(key, outputNames);
+      else inputs.set(key, new Set([...set, ...outputNames]));
+      continue;
+    }
     for (const out of outputNames) {
       const key = outputHash(res, out);
       if (key === undefined) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
