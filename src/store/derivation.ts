@@ -293,7 +293,6 @@ function outputsList(outputs: ReadonlySet<string>): string {
   return outputs.size === 1 && outputs.has('out') ? OUT_LIST : rawList(sortedBytewise(outputs));
 }
 
-
 /**
  * `("key",` for an environment key. Derivations mostly share their keys
  * (name, system, builder, out, ...), so these are kept rather than built
