@@ -93,7 +93,7 @@ function moduloInputs(drv: Derivation, ctx: DrvHashContext): { inputs: Map<strin
       // derivations): its outputs Set is printed as it is, not copied, unless
       // another input has the same hash (only read, never changed, here).
       const key = res.hash;
-      for (const out of outputNames) if (!res.outputs.includes(out)) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
+      for (const out of outputNames) if (outputHash(res, out) === undefined) throw new Error(`derivation '${drvPath}' has no output '${out}'`);
       const set = inputs.get(key);
       if (set === undefined) inputs.set(key, outputNames);
       else inputs.set(key, new Set([...set, ...outputNames]));

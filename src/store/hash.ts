@@ -232,7 +232,6 @@ function loadCrypto(): typeof NodeCrypto {
     nodeCrypto = process.getBuiltinModule('node:crypto');
     oneShot = (nodeCrypto as { hash?: typeof oneShot }).hash;
     oneShotText = oneShot as typeof oneShotText;
-    oneShotLatin1 = oneShot as typeof oneShotLatin1;
   }
   return nodeCrypto;
 }
@@ -244,8 +243,7 @@ export function createHash(algo: string): NodeHash {
 
 /** Node's one-shot hash (20.12+), much cheaper than a Hash object for the many small texts of evaluation. */
 let oneShot: ((algo: string, data: Bytes, enc: 'buffer') => Buffer) | undefined;
-let oneShotText: ((algo: string, data: Bytes, enc: 'hex') => string) | undefined;
-let oneShotLatin1: ((algo: string, data: Bytes, enc: 'latin1') => string) | undefined;
+let oneShotText: ((algo: string, data: Bytes, enc: 'hex' | 'latin1') => string) | undefined;
 
 export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
   if (nodeCrypto === undefined) loadCrypto();
@@ -263,14 +261,16 @@ export function hashBytes(algo: HashAlgo, data: Bytes): Hash {
 /** Hash of the bytes a string stands for (see byte-strings.ts). */
 export const hashString = hashBytes;
 
-/**
- * The base-16 sha256 of a string's UTF-8 bytes, without a Buffer (several
- * per derivation).
- */
-export function sha256Hex(data: string): string {
+/** The sha256 of a string's UTF-8 bytes as text, without a Buffer (several per derivation). */
+function sha256Text(data: string, enc: 'hex' | 'latin1'): string {
   if (nodeCrypto === undefined) loadCrypto();
   const bytes = hasRawBytes(data) ? encodeBytes(data) : data;
-  return oneShotText !== undefined ? oneShotText('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex');
+  return oneShotText !== undefined ? oneShotText('sha256', bytes, enc) : createHash('sha256').update(bytes).digest(enc === 'hex' ? 'hex' : 'binary');
+}
+
+/** The base-16 sha256 of a string's UTF-8 bytes. */
+export function sha256Hex(data: string): string {
+  return sha256Text(data, 'hex');
 }
 
 /**
@@ -280,9 +280,7 @@ export function sha256Hex(data: string): string {
  * encodes the digest no slower.
  */
 export function sha256Latin1(data: string): string {
-  if (nodeCrypto === undefined) loadCrypto();
-  const bytes = hasRawBytes(data) ? encodeBytes(data) : data;
-  return oneShotLatin1 !== undefined ? oneShotLatin1('sha256', bytes, 'latin1') : createHash('sha256').update(bytes).digest('binary');
+  return sha256Text(data, 'latin1');
 }
 
 /** Incremental hashing that also counts bytes (Nix's HashSink). */
