@@ -175,4 +175,15 @@ describe('start-up bundle', () => {
     const r = runCli('nix-instantiate', ['--eval', '-E', '1'], { env: { NODE_EXTRA_CA_CERTS: '/nonexistent/ca.crt' } });
     expect(r).toMatchObject({ status: 0, stdout: '1\n', stderr: '' });
   });
+
+  it("sizes V8's background thread pool by the usable cores, not node's fixed four", () => {
+    // /proc/self/task lists a process's threads. Plain node (four V8 worker
+    // threads) is the yardstick for the threads that are not V8's workers.
+    const countThreads = 'require("node:fs").readdirSync("/proc/self/task").length';
+    const plain = Number(spawnSync(process.execPath, ['-p', countThreads], { encoding: 'utf8' }).stdout);
+    const cores = Number(spawnSync(process.execPath, ['-p', 'require("node:os").availableParallelism()'], { encoding: 'utf8' }).stdout);
+    const r = runCli('nix-instantiate', ['--eval', '-E', 'builtins.length (builtins.attrNames (builtins.readDir /proc/self/task))']);
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout)).toBe(plain - 4 + Math.max(1, cores - 1));
+  });
 });
