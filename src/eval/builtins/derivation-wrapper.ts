@@ -18,7 +18,7 @@
 import type { EvalState } from '../eval-state.js';
 import type { Origin, Pos } from '../position.js';
 import { NixError } from '../errors.js';
-import { FnThunk, force, Lambda, NixAttrs, noEnv, Shape, SPECIAL, Thunk, thunkOf, updateAttrs, type Code, type Env, type Lazy, type Value } from '../values.js';
+import { FnThunk, force, Lambda, NixAttrs, Shape, Thunk, thunkOf, updateAttrs, type Code, type Env, type Lazy, type Value } from '../values.js';
 
 /** Names the wrapper sets itself; an output with one of these names takes the Nix path. */
 const OWN_NAMES = new Set(['all', 'drvAttrs', 'outPath', 'drvPath', 'type', 'outputName']);
@@ -109,12 +109,12 @@ class NativeBody {
     const drvAttrs = force(drvAttrsArg) as NixAttrs;
     const state = this.state;
     const pos = this.pos;
-    const strict = new StrictThunk(state, drvAttrsArg, pos.call);
+    const strict = new Thunk(strictCall, [state, drvAttrsArg, pos.call]);
     const shape = this.shapeFor(names);
     // The sets listToAttrs makes: one cell per output, filled in below (each
     // output's set holds all of them, and `all` lists them).
     const cells: Thunk[] = names.map(() => thunkOf(null));
-    const all = new AllOutputsThunk(cells);
+    const all = new Thunk(allOutputs, cells);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       // concat, not push: the array is kept (one per derivation), and one
@@ -122,8 +122,8 @@ class NativeBody {
       const vals = (cells as Lazy[]).concat([
         all,
         drvAttrsArg,
-        new SelectThunk(strict, name, pos.outPathSelect),
-        new SelectThunk(strict, 'drvPath', pos.drvPathSelect),
+        new Thunk(selectOfStrict, [strict, name, pos.outPathSelect]),
+        new Thunk(selectOfStrict, [strict, 'drvPath', pos.drvPathSelect]),
         'derivation',
         elems[i]!,
       ]);
@@ -167,68 +167,42 @@ class NativeBody {
   }
 }
 
+// The wrapper's own thunks are plain Thunks whose code is one of the
+// functions below and whose environment holds what that code reads. Not
+// subclasses: every kind of thunk is another hidden class where thunks are
+// forced, and past four of them V8's optimized Thunk.force reads and writes
+// their fields through the generic (megamorphic) inline-cache stubs. Thunk,
+// AppThunk and FnThunk stay the only three.
+
 /**
  * `all = map (x: x.value) outputsList`: like that `map`, unevaluated until
- * used, and so are its elements (printing shows them as Nix does).
+ * used, and so are its elements (printing shows them as Nix does). The
+ * environment is the outputs' cells.
  */
-class AllOutputsThunk extends Thunk {
-  private declare cells: Thunk[] | null;
-  constructor(cells: Thunk[]) {
-    super(SPECIAL, noEnv);
-    this.cells = cells;
-  }
-  protected override compute(): Value {
-    const r = this.cells!.map((c) => new FnThunk(() => c.force()));
-    this.cells = null;
-    return r;
-  }
+function allOutputs(cells: Env): Value {
+  return (cells as Thunk[]).map((c) => new FnThunk(() => c.force()));
 }
 
-/** `derivationStrict drvAttrs`, called as the Nix code calls it (same trace frame, same call depth). */
-class StrictThunk extends Thunk {
-  // Declared fields: no field initializer to run per construction (see NixString).
-  private declare state: EvalState | null;
-  private declare drvAttrs: Lazy;
-  private declare readonly callPos: Pos;
-  constructor(state: EvalState, drvAttrs: Lazy, callPos: Pos) {
-    super(SPECIAL, noEnv);
-    this.state = state;
-    this.drvAttrs = drvAttrs;
-    this.callPos = callPos;
-  }
-  protected override compute(): Value {
-    const state = this.state!;
-    const r = state.callFunction(state.getBuiltin('derivationStrict'), [this.drvAttrs], this.callPos);
-    this.state = null;
-    this.drvAttrs = null;
-    return r;
-  }
+/**
+ * `derivationStrict drvAttrs`, called as the Nix code calls it (same trace
+ * frame, same call depth). The environment is [state, drvAttrs, call position].
+ */
+function strictCall(env: Env): Value {
+  const state = env[0] as EvalState;
+  return state.callFunction(state.getBuiltin('derivationStrict'), [env[1] as Lazy], env[2] as Pos);
 }
 
 /**
  * `strict.<name>` in the wrapper (derivationStrict's result always has the
- * name). A class rather than a closure: a package set keeps two per
- * derivation.
+ * name). The environment is [strict, name, position of `strict`].
  */
-class SelectThunk extends Thunk {
-  private declare strict: Thunk | null;
-  private declare readonly name: string;
-  private declare readonly basePos: Pos;
-  constructor(strict: Thunk, name: string, basePos: Pos) {
-    super(SPECIAL, noEnv);
-    this.strict = strict;
-    this.name = name;
-    this.basePos = basePos;
+function selectOfStrict(env: Env): Value {
+  let attrs: Value;
+  try {
+    attrs = (env[0] as Thunk).force();
+  } catch (e) {
+    if (e instanceof NixError) e.addTrace(env[2] as Pos, 'while selecting an attribute');
+    throw e;
   }
-  protected override compute(): Value {
-    let attrs: Value;
-    try {
-      attrs = this.strict!.force();
-    } catch (e) {
-      if (e instanceof NixError) e.addTrace(this.basePos, 'while selecting an attribute');
-      throw e;
-    }
-    this.strict = null;
-    return force((attrs as NixAttrs).get(this.name)!);
-  }
+  return force((attrs as NixAttrs).get(env[1] as string)!);
 }
