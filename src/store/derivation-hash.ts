@@ -21,6 +21,12 @@ export interface DrvHash {
   hash: string | Map<string, string>;
   /** Deferred when some input's output paths are not yet known (floating CA). */
   kind: 'regular' | 'deferred';
+  /**
+   * The .drv's references, when this process wrote it (derivationStrict):
+   * a read-only store keeps them nowhere else. Here rather than in a Map of
+   * their own, which cost an insertion per derivation.
+   */
+  references?: readonly string[];
 }
 
 const OUT_ONLY: readonly string[] = Object.freeze(['out']);

@@ -67,7 +67,7 @@ interface StoreMemory {
   drvHashes: Map<string, DrvHash>;
   /** How hashDerivationModulo reaches this store's derivations (with drvHashes as its cache). */
   hashContext: DrvHashContext;
-  /** References of paths we created (text files, .drv files). */
+  /** References of the text files we created (those of .drv files are in drvHashes). */
   references: Map<string, string[]>;
 }
 
@@ -83,8 +83,9 @@ function memoryOf(store: Store): StoreMemory {
   return m;
 }
 
-function referencesOf(store: Store, path: string): string[] {
-  return memoryOf(store).references.get(path) ?? store.queryPathInfo(path)?.references ?? [];
+function referencesOf(store: Store, path: string): readonly string[] {
+  const mem = memoryOf(store);
+  return mem.references.get(path) ?? mem.drvHashes.get(path)?.references ?? store.queryPathInfo(path)?.references ?? [];
 }
 
 function outputNamesOf(store: Store, drvPath: string): readonly string[] {
@@ -106,14 +107,10 @@ function closureOf(store: Store, start: string): Set<string> {
   return seen;
 }
 
-/**
- * Writes (or, read-only, just names) a text file in the store and remembers
- * its references. `derivationChecked`: a .drv derivationStrict made, whose
- * output paths the store need not check again.
- */
-function addText(store: Store, name: string, text: string, references: string[], textHash?: string, mem = memoryOf(store), derivationChecked = false): string {
-  const path = store.addTextToStore(name, text, references, textHash, derivationChecked);
-  mem.references.set(path, references);
+/** Writes (or, read-only, just names) a text file in the store and remembers its references. */
+function addText(store: Store, name: string, text: string, references: string[]): string {
+  const path = store.addTextToStore(name, text, references);
+  memoryOf(store).references.set(path, references);
   return path;
 }
 
@@ -386,8 +383,10 @@ function instantiate(state: EvalState, drvName: string, attrs: NixAttrs): Value 
   const references = derivationReferences(drv);
   const aterm = text.text(false, drv.inputDrvs);
   const atermHash = sha256Hex(aterm);
-  const drvPath = addText(store, drvName + DRV_EXTENSION, aterm, references, atermHash, mem, true);
+  // derivationChecked: the store need not check its output paths again.
+  const drvPath = store.addTextToStore(drvName + DRV_EXTENSION, aterm, references, atermHash, true);
   const drvHash = moduloHashAfterWrite(drv, atermHash, mem.hashContext, text);
+  drvHash.references = references;
   mem.drvHashes.set(drvPath, drvHash);
 
   // The result is kept as long as the derivation is: an exact-size array
