@@ -36,6 +36,7 @@ import {
   NixFloat,
   NixPath,
   NixString,
+  addContext,
   PrimOp,
   PrimOpApp,
   primeFieldRepresentations,
@@ -792,7 +793,7 @@ https://nix.dev/manual/nix/stable/language/syntax.html#functions.`,
       const v = force(x, pos);
       if (typeof v === 'string') return v;
       if (v instanceof NixString) {
-        for (const c of v.ctx) context.add(c);
+        addContext(context, v.ctx);
         return v.s;
       }
       if (v instanceof NixPath) {

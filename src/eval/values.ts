@@ -122,6 +122,16 @@ export class SingleContext implements ReadonlySet<string> {
   entries(): IterableIterator<[string, string]> {
     return [[this.elem, this.elem] as [string, string]][Symbol.iterator]();
   }
+  /** Adds the element to `into`: what collecting a context does, without the array and iterator for-of makes. */
+  addTo(into: Set<string>): void {
+    into.add(this.elem);
+  }
+}
+
+/** Adds a string's context to the context being collected. */
+export function addContext(into: Set<string>, ctx: Context): void {
+  if (ctx instanceof SingleContext) ctx.addTo(into);
+  else for (const c of ctx) into.add(c);
 }
 
 // ---------------------------------------------------------------------------

@@ -254,8 +254,15 @@ export class AtermText {
       const starts = new Array<string>(keys.length);
       for (let i = 0; i < keys.length; i++) starts[i] = pairStart(keys[i]!);
       this.envStarts = starts;
-      this.envValues = new Array<string | null>(keys.length).fill(null);
-      this.envEscaped = new Array<string>(keys.length).fill('');
+      // Filled by loops: Array.prototype.fill is a call into V8's C++.
+      const values = new Array<string | null>(keys.length);
+      const escaped = new Array<string>(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        values[i] = null;
+        escaped[i] = '';
+      }
+      this.envValues = values;
+      this.envEscaped = escaped;
     }
     const starts = this.envStarts;
     const values = this.envValues;
