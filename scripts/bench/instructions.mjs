@@ -17,6 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launcherNodeFlags } from './launcher-flags.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [file, ...loaders] = process.argv.slice(2);
@@ -30,10 +31,10 @@ const env = { ...process.env, TSNIX_ARGV0: 'nix-instantiate' };
 // Node reads every certificate this names at start-up (see bin/tsnix).
 delete env.NODE_EXTRA_CA_CERTS;
 for (const loader of loaders) {
-  // The V8 flags bin/tsnix gives node (stack, heap sizes, inlining).
+  // The flags bin/tsnix gives node (stack, heap sizes, inlining), and one thread.
   const script =
     'ulimit -s 1048576 2>/dev/null; exec valgrind --tool=callgrind --callgrind-out-file=/dev/null --cache-sim=no --branch-sim=no ' +
-    'node --stack-size=900000 --enable-experimental-regexp-engine-on-excessive-backtracks --max-semi-space-size=8 --initial-old-space-size=64 --max-inlined-bytecode-size-cumulative=460 --single-threaded "$0" --eval --strict --readonly-mode "$1"';
+    `node ${launcherNodeFlags()} --single-threaded "$0" --eval --strict --readonly-mode "$1"`;
   const r = spawnSync('sh', ['-c', script, resolve(loader), resolve(file)], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
   const m = /Collected : (\d+)/.exec(r.stderr ?? '');
   if (r.error || !m) {

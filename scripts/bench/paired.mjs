@@ -15,25 +15,16 @@
 // whose code cache was recorded under other flags loses it (V8 checks a
 // hash of its flags), so record each copy's cache through bin/tsnix.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { launcherNodeFlags } from './launcher-flags.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [rounds, file, ...loaders] = process.argv.slice(2);
 if (!file || loaders.length < 2 || !(Number(rounds) > 0)) {
   console.error('usage: node scripts/bench/paired.mjs ROUNDS FILE.nix LOADER LOADER [LOADER ...]');
   process.exit(1);
 }
 
-const launcher = readFileSync(join(root, 'bin', 'tsnix'), 'utf8');
-const line = /exec node (.*) "\$entry" "\$@"\s*$/.exec(launcher);
-if (!line) {
-  console.error('cannot find the node command line in bin/tsnix');
-  process.exit(1);
-}
-// The launcher's stack size, for a soft limit raised to 1 GiB as it raises it.
-const flags = line[1].replace('$stack', '900000');
+const flags = launcherNodeFlags();
 
 const env = { ...process.env, TSNIX_ARGV0: 'nix-instantiate' };
 delete env.NODE_EXTRA_CA_CERTS;
