@@ -9,6 +9,7 @@ import * as nodePath from 'node:path';
 import { registerBuiltins } from './registry.js';
 import { EvalError, NixError, StackOverflowError, TypeError } from '../errors.js';
 import {
+  addContext,
   force,
   forceAttrs,
   forceBool,
@@ -168,7 +169,7 @@ export function valueToJSON(state: EvalState, root: Lazy, rootPos: Pos | undefin
     if (v instanceof NixFloat) return jsonFloat(v.v);
     if (typeof v === 'string') return jsonString(v);
     if (v instanceof NixString) {
-      for (const c of v.ctx) context.add(c);
+      addContext(context, v.ctx);
       return jsonString(v.s);
     }
     if (v instanceof NixPath) return jsonString(state.copyPathToStore(v.path, context));
@@ -429,7 +430,7 @@ function addAttribute(state: EvalState, a: DrvAttrs, attrs: NixAttrs, key: strin
     a.json.push(`${jsonString(key)}:${valueToJSON(state, value, undefined, a.context)}`);
     if (key === 'builder') {
       const s = forceStringValue(value, undefined, '');
-      if (s instanceof NixString) for (const c of s.ctx) a.context.add(c);
+      if (s instanceof NixString) addContext(a.context, s.ctx);
       drv.builder = typeof s === 'string' ? s : s.s;
     } else if (key === 'system') drv.platform = forceStringNoCtx(value, undefined, '');
     else if (key === 'outputHash') a.outputHash = forceStringNoCtx(value, undefined, '');

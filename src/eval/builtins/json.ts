@@ -9,6 +9,7 @@ import { registerBuiltins } from './registry.js';
 import { EvalError, NixError, StackOverflowError, TypeError } from '../errors.js';
 import { hasRawBytes, utf8Error } from '../../byte-strings.js';
 import {
+  addContext,
   force,
   forceStringNoCtx,
   Lambda,
@@ -180,7 +181,7 @@ export function printValueAsJson(
       else if (v instanceof NixFloat) put(jsonFloat(v.v));
       else if (typeof v === 'string') put(str(v));
       else if (v instanceof NixString) {
-        for (const c of v.ctx) context.add(c);
+        addContext(context, v.ctx);
         put(str(v.s));
       } else if (v instanceof NixPath) {
         put(jsonString(copyToStore ? state.copyPathToStore(v.path, context) : v.path));

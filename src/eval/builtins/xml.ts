@@ -5,6 +5,7 @@
 
 import { registerBuiltins } from './registry.js';
 import {
+  addContext,
   force,
   isDerivation,
   Lambda,
@@ -118,7 +119,7 @@ export function printValueAsXml(state: EvalState, value: Lazy, opts: XmlOptions,
       else if (typeof v === 'boolean') doc.emptyElement('bool', { value: v ? 'true' : 'false' });
       else if (typeof v === 'string') doc.emptyElement('string', { value: v });
       else if (v instanceof NixString) {
-        for (const c of v.ctx) context.add(c);
+        addContext(context, v.ctx);
         doc.emptyElement('string', { value: v.s });
       } else if (v instanceof NixPath) doc.emptyElement('path', { value: v.path });
       else if (v === null) doc.emptyElement('null');
