@@ -331,6 +331,41 @@ export class Shape {
   /** Shapes for subsets of these names, by the kept indices. */
   private subsets: Map<string, Shape> | null = null;
 
+  /**
+   * How `a // b` reads its values when `a` has Shape `left` and `b` this
+   * Shape (both plain sets): the Shape of the result, and per name where its
+   * value is, an index into `a`'s values (>= 0) or `-1 - i` for index `i`
+   * into `b`'s. Made once per pair of Shapes (a few pairs per Shape are
+   * kept; undefined past them): mkDerivation's `{ … } // removeAttrs attrs
+   * [ … ]` merges the same two Shapes package after package.
+   */
+  mergedOver(left: Shape): ShapeMerge | undefined {
+    let m = this.merges?.get(left);
+    if (m !== undefined) return m;
+    if ((this.merges ??= new Map()).size >= MAX_MERGES) return undefined;
+    const names: string[] = [];
+    const from: number[] = [];
+    const lp = left.pos;
+    const rp = this.pos;
+    const pos: (Pos | undefined)[] | null = lp === null && rp === null ? null : [];
+    for (let i = 0; i < left.names.length; i++) {
+      const n = left.names[i]!;
+      if (this.index.has(n)) continue;
+      names.push(n);
+      from.push(i + left.offset);
+      pos?.push(lp === null ? undefined : lp[i]);
+    }
+    for (let i = 0; i < this.names.length; i++) {
+      names.push(this.names[i]!);
+      from.push(-1 - (i + this.offset));
+      pos?.push(rp === null ? undefined : rp[i]);
+    }
+    m = { shape: new Shape(names, pos), from };
+    this.merges.set(left, m);
+    return m;
+  }
+  private merges: Map<Shape, ShapeMerge> | null = null;
+
   /** The same names without positions, values from index 0 (for mapAttrs, whose entries have none). */
   unpositioned(): Shape {
     if (this.pos === null && this.offset === 0) return this;
@@ -338,6 +373,14 @@ export class Shape {
   }
   private bare: Shape | null = null;
 }
+
+interface ShapeMerge {
+  shape: Shape;
+  from: number[];
+}
+
+/** Left Shapes a Shape keeps merges with (see Shape.mergedOver). */
+const MAX_MERGES = 8;
 
 /** Bookkeeping only some sets need (layers of `//`, merged positions, the sorted-names cache). */
 interface Extra {
@@ -787,6 +830,32 @@ export class NixAttrs {
     return r;
   }
 
+  /**
+   * `this // b` as one set on a Shape of its own, when both are plain sets
+   * of literals' Shapes and small together (see MERGE_MAX): an array of the
+   * values, smaller than a layer (a set and its bookkeeping) over `this`,
+   * which lookups then need not walk. Undefined otherwise.
+   */
+  mergedSmall(b: NixAttrs): NixAttrs | undefined {
+    const ak = this.k;
+    const bk = b.k;
+    if (this.x !== null || b.x !== null || !(ak instanceof Shape) || !(bk instanceof Shape)) return undefined;
+    if (ak.names.length + bk.names.length > MERGE_MAX) return undefined;
+    const m = bk.mergedOver(ak);
+    if (m === undefined) return undefined;
+    const from = m.from;
+    const av = this.d as Lazy[];
+    const bv = b.d as Lazy[];
+    const vals: Lazy[] = new Array(from.length);
+    for (let i = 0; i < from.length; i++) {
+      const j = from[i]!;
+      vals[i] = j >= 0 ? av[j]! : bv[-1 - j]!;
+    }
+    const r = NixAttrs.fromShape(m.shape, vals);
+    r.pos = b.pos;
+    return r;
+  }
+
   /** For `//`: `top` (a plain set) as a layer over `base`, sharing top's storage. */
   static layerOver(top: NixAttrs, base: NixAttrs): NixAttrs {
     const r = new NixAttrs(emptyValues);
@@ -834,6 +903,8 @@ const emptyValues = new Map<string, Lazy>();
 
 const MAX_LAYERS = 8;
 const LAYER_RHS_THRESHOLD = 16;
+/** `//` of two literals' sets with at most this many names together makes one set, not a layer. */
+const MERGE_MAX = 16;
 const MAX_POS_DEPTH = 8;
 /** removeAttrs layers over sets of at least this size (so a set with REMOVED entries is never small: see updateAttrs). */
 const REMOVE_LAYER_MIN = 64;
@@ -842,6 +913,8 @@ const REMOVE_LAYER_MIN = 64;
 export function updateAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   if (a.isEmpty) return b;
   if (b.isEmpty) return a;
+  const merged = a.mergedSmall(b);
+  if (merged !== undefined) return merged;
   if (b.size <= LAYER_RHS_THRESHOLD && a.layers < MAX_LAYERS - 1) {
     const plain = b.base === null && !b.mergedPositions;
     if (!plain && b.base !== null && a.layers + b.layers < MAX_LAYERS - 1) {

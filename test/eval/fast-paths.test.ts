@@ -238,6 +238,45 @@ describe('// layering', () => {
     );
   });
 
+  it('merges two small literals into one set, with the values and positions of each', () => {
+    const file = nixFile([
+      'let',
+      '  left = i: rec { a = i; b = a + 1; c = "l"; };',
+      '  right = i: { c = "r"; d = i * 10; };',
+      '  sets = builtins.genList (i: left i // right i) 3;',
+      '  s = builtins.elemAt sets 2;',
+      'in [ (map builtins.attrNames sets) (map (x: [ x.a x.b x.c x.d ]) sets)',
+      '     (builtins.unsafeGetAttrPos "b" s).line (builtins.unsafeGetAttrPos "c" s).line',
+      '     (builtins.unsafeGetAttrPos "d" s).column ]',
+    ]);
+    expect(evalNix(`import ${file}`)).toBe('[ [ [ "a" "b" "c" "d" ] [ "a" "b" "c" "d" ] [ "a" "b" "c" "d" ] ] [ [ 0 1 "r" 0 ] [ 1 2 "r" 10 ] [ 2 3 "r" 20 ] ] 2 3 25 ]');
+    const st = newState();
+    const merged = force(st.evalString('{ a = 1; b = 2; } // { b = 3; c = 4; }')) as NixAttrs;
+    expect(merged.layers).toBe(0);
+    expect(merged.keys()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('layers literals too big to merge, and more pairs of Shapes than are kept', () => {
+    const names = (p: string, n: number): string => Array.from({ length: n }, (_, i) => `${p}${i} = ${i};`).join(' ');
+    const st = newState();
+    const big = force(st.evalString(`{ ${names('a', 9)} } // { ${names('b', 8)} }`)) as NixAttrs;
+    expect(big.layers).toBe(1);
+    // Named in byte order (a layer of one literal over another, see Shape.sortedNamesOver).
+    expect(big.keys()).toEqual([...Array.from({ length: 9 }, (_, i) => `a${i}`), ...Array.from({ length: 8 }, (_, i) => `b${i}`)]);
+    // One right-hand Shape under ten left-hand ones: the first eight merge.
+    const src = `
+      let
+        lefts = [ ${Array.from({ length: 10 }, (_, i) => `{ l${i} = ${i}; z = 0; }`).join(' ')} ];
+        upd = l: l // { z = 1; r = 2; };
+      in map (l: let s = upd l; in [ (builtins.attrNames s) s.z ]) lefts`;
+    expect(evalNix(src)).toBe(
+      '[ ' + Array.from({ length: 10 }, (_, i) => `[ [ "l${i}" "r" "z" ] 1 ]`).join(' ') + ' ]',
+    );
+    const lefts = Array.from({ length: 10 }, (_, i) => `{ m${i} = ${i}; }`).join(' ');
+    const layered = force(st.evalString(`let r = l: l // { z = 1; }; xs = map r [ ${lefts} ]; in builtins.deepSeq xs (builtins.elemAt xs 9)`)) as NixAttrs;
+    expect(layered.layers).toBe(1);
+  });
+
   it('removeAttrs and mapAttrs see every layer', () => {
     const src = `
       let
