@@ -113,20 +113,23 @@ class NativeBody {
     const shape = this.shapeFor(names);
     // The sets listToAttrs makes: one cell per output, filled in below (each
     // output's set holds all of them, and `all` lists them).
-    const cells: Thunk[] = names.map(() => thunkOf(null));
+    const cells: Thunk[] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) cells[i] = thunkOf(null);
     const all = new Thunk(allOutputs, cells);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
-      // concat, not push: the array is kept (one per derivation), and one
-      // grown by push keeps spare room for a dozen more values.
-      const vals = (cells as Lazy[]).concat([
-        all,
-        drvAttrsArg,
-        new Thunk(selectOfStrict, [strict, name, pos.outPathSelect]),
-        new Thunk(selectOfStrict, [strict, 'drvPath', pos.drvPathSelect]),
-        'derivation',
-        elems[i]!,
-      ]);
+      // Exact size (the array is kept, one per derivation), filled by a
+      // loop as a literal's set fills its values: concat of an array
+      // literal deoptimized this function once its maps changed.
+      const n = cells.length;
+      const vals: Lazy[] = new Array(n + 6);
+      for (let j = 0; j < n; j++) vals[j] = cells[j]!;
+      vals[n] = all;
+      vals[n + 1] = drvAttrsArg;
+      vals[n + 2] = new Thunk(selectOfStrict, [strict, name, pos.outPathSelect]);
+      vals[n + 3] = new Thunk(selectOfStrict, [strict, 'drvPath', pos.drvPathSelect]);
+      vals[n + 4] = 'derivation';
+      vals[n + 5] = elems[i]!;
       const own = NixAttrs.fromShape(shape, vals);
       own.pos = pos.valueSet;
       cells[i]!.v = updateAttrs(drvAttrs, own);
