@@ -1211,6 +1211,25 @@ export class Thunk {
   }
 }
 
+/**
+ * Puts the values of a list's forced elements in place of their thunks:
+ * derivationStrict calls it on the lists it has coerced (buildInputs, args),
+ * which a package set keeps, thunks and all (48 bytes or more each, copied
+ * twice by the young-generation collector). A forced thunk and its value
+ * are the same Nix value to everything but eqValues, which takes values
+ * stored in one slot to be equal even when they are functions or NaN: a
+ * slot shared with another list or set (`//` and `++` copy them) must keep
+ * comparing as the same, so functions and floats stay behind their thunks.
+ */
+export function replaceForcedElements(list: Lazy[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
+    if (!(x instanceof Thunk) || x.code !== null) continue;
+    const v = x.v as Value;
+    if (typeof v !== 'object' || v === null || v instanceof NixString || v instanceof NixAttrs || Array.isArray(v) || v instanceof NixPath) list[i] = v;
+  }
+}
+
 /** A copy of an error whose trace frames can grow independently. */
 export function cloneError<E extends NixError>(e: E): E {
   const c = Object.create(Object.getPrototypeOf(e)) as E;

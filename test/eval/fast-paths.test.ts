@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evalError, evalNix, newState } from './eval-helpers.js';
-import { force, NixAttrs } from '../../src/eval/values.js';
+import { force, NixAttrs, Thunk } from '../../src/eval/values.js';
 import { printAmbiguous } from '../../src/eval/print-value.js';
 import { NixError } from '../../src/eval/errors.js';
 import { renderError } from '../../src/eval/error-format.js';
@@ -194,6 +194,27 @@ describe('derivation writer shortcuts', () => {
         '["-c","echo \\"hi\\"\\n\\ttab\\\\"],[("plain","value"),("quoted","a\\"b\\r")])',
     );
     expect(parseDerivation(text, 'x')).toEqual(drv);
+  });
+
+  it('keeps the values of the lists it coerced in place of their thunks, but not floats', () => {
+    const st = newState();
+    const attrs = force(
+      st.evalString(`
+        let
+          nan = (builtins.fromTOML "x = nan").x;
+          xs = [ "a\${"b"}" (nan + 0) { outPath = "/o"; } ];
+          ys = builtins.tail ([ 0 ] ++ xs);
+          d = derivation { name = "d"; system = "x"; builder = "/b"; l = xs; args = [ (toString 1) ]; };
+        in { inherit d xs ys; same = builtins.seq ys (builtins.seq d.drvPath (xs == ys)); }`),
+    ) as NixAttrs;
+    expect(force(attrs.get('same')!)).toBe(true);
+    const xs = force(attrs.get('xs')!) as unknown[];
+    // The string and the set in place, the NaN still behind its thunk
+    // (eqValues compares a stored float by its slot, and ys shares the slot).
+    expect(typeof xs[0]).toBe('string');
+    expect(xs[1]).toBeInstanceOf(Thunk);
+    expect(xs[2]).toBeInstanceOf(NixAttrs);
+    expect(printAmbiguous(force(attrs.get('ys')!))).toBe('[ "ab" nan { outPath = "/o"; } ]');
   });
 });
 

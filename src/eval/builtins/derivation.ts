@@ -29,6 +29,8 @@ import {
   type Value,
   isInt,
   NixFloat,
+  Thunk,
+  replaceForcedElements,
 } from '../values.js';
 import { showPos, type Origin, type Pos } from '../position.js';
 import { withNativeBody } from './derivation-wrapper.js';
@@ -425,6 +427,7 @@ function addAttribute(state: EvalState, a: DrvAttrs, attrs: NixAttrs, key: strin
     for (let i = 0; i < list.length; i++) {
       drv.args.push(state.coerceToString(list[i]!, undefined, 'while evaluating an element of the argument list', a.context, true, true));
     }
+    replaceForcedElements(list);
   } else if (a.structured) {
     if (key === '__structuredAttrs') return;
     a.json.push(`${jsonString(key)}:${valueToJSON(state, value, undefined, a.context)}`);
@@ -454,6 +457,9 @@ function addAttribute(state: EvalState, a: DrvAttrs, attrs: NixAttrs, key: strin
       );
     const s = state.coerceToString(value, undefined, '', a.context, true, true);
     drv.env.set(key, s);
+    // A list's elements are forced now (buildInputs and the like).
+    const v = value instanceof Thunk ? value.v : value;
+    if (Array.isArray(v)) replaceForcedElements(v);
     if (key === 'builder') drv.builder = s;
     else if (key === 'system') drv.platform = s;
     else if (key === 'outputHash') a.outputHash = s;
