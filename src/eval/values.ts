@@ -1130,27 +1130,30 @@ const FAILED: Code = () => {
 export const SPECIAL: Code = () => {
   throw new Error('special thunk');
 };
+/** Marks a thunk being forced (its `v` still holds the environment): forcing it again is infinite recursion. */
+const BLACKHOLE: Code = () => {
+  throw new Error('blackholed thunk');
+};
 
 /**
  * A suspended computation. `code(env)` computes the value; afterwards the
- * code and env are dropped so the environment can be collected. Three fields
- * encode the state (thunks are the most numerous objects, so size matters):
- * pending (code and env set), being forced (env null: re-entry is infinite
- * recursion), done (code null, `v` the value), failed (code FAILED, `v` the
- * error).
+ * code and env are dropped so the environment can be collected. Two fields
+ * encode the state (thunks are the most numerous objects, and a package set
+ * keeps about ten per package, so each field counts): pending (`code` set,
+ * `v` the environment), being forced (`code` BLACKHOLE, `v` still the
+ * environment: re-entry is infinite recursion), done (`code` null, `v` the
+ * value), failed (`code` FAILED, `v` the error).
  */
 export class Thunk {
-  // `declare`: the constructor sets all three, so the class needs no field
+  // `declare`: the constructor sets both, so the class needs no field
   // initializer, which V8 runs as a call of its own on each construction
   // (a cost of every thunk until the constructor is optimized).
   declare v: unknown;
   declare code: Code | null;
-  declare env: Env | null;
 
   constructor(code: Code, env: Env) {
-    this.v = undefined;
+    this.v = env;
     this.code = code;
-    this.env = env;
   }
 
   force(pos?: Pos): Value {
@@ -1161,21 +1164,21 @@ export class Thunk {
     // means): each level of a chain of thunks then nests one JS frame, which
     // deep chains (and the GC scanning their stack) multiply.
     if (code === FAILED) throw cloneError(this.v as NixError);
-    const env = this.env;
-    if (env === null) throw new InfiniteRecursion(this, pos);
-    this.env = null;
+    if (code === BLACKHOLE) throw new InfiniteRecursion(this, pos);
+    const env = this.v as Env;
+    this.code = BLACKHOLE;
     try {
       const v = code === SPECIAL ? this.compute(code, env, pos) : code(env);
       this.v = v;
       this.code = null;
       return v;
     } catch (e) {
-      throw this.failed(e, env);
+      throw this.failed(e, code, env);
     }
   }
 
   /** Records a failed forcing; returns the error to rethrow. */
-  private failed(e: unknown, env: Env): unknown {
+  private failed(e: unknown, code: Code, env: Env): unknown {
     if (e instanceof InfiniteRecursion && e.thunk === this) {
       e.addTrace(undefined, 'entering the infinite recursion', true);
     }
@@ -1186,7 +1189,9 @@ export class Thunk {
       this.code = FAILED;
       this.v = e;
     } else {
-      this.env = env;
+      // Pending again: forcing it later may succeed.
+      this.code = code;
+      this.v = env;
     }
     return e;
   }
@@ -1202,19 +1207,19 @@ export class Thunk {
 
   /** True while being forced. */
   get blackholed(): boolean {
-    return this.code !== null && this.code !== FAILED && this.env === null;
+    return this.code === BLACKHOLE;
   }
 
   /** True when not yet forced (nor failed). */
   get pending(): boolean {
-    return this.code !== null && this.code !== FAILED && this.env !== null;
+    return this.code !== null && this.code !== FAILED && this.code !== BLACKHOLE;
   }
 }
 
 /**
  * Puts the values of a list's forced elements in place of their thunks:
  * derivationStrict calls it on the lists it has coerced (buildInputs, args),
- * which a package set keeps, thunks and all (48 bytes or more each, copied
+ * which a package set keeps, thunks and all (40 bytes or more each, copied
  * twice by the young-generation collector). A forced thunk and its value
  * are the same Nix value to everything but eqValues, which takes values
  * stored in one slot to be equal even when they are functions or NaN: a
@@ -1251,7 +1256,6 @@ export function thunkOf(v: Value): Thunk {
   const t = new Thunk(SPECIAL, noEnv);
   t.v = v;
   t.code = null;
-  t.env = null;
   return t;
 }
 
@@ -1260,17 +1264,20 @@ export function thunkOf(v: Value): Thunk {
  * Like Nix, the call site is the position the value is forced with.
  */
 export class AppThunk extends Thunk {
-  declare fn: Lazy;
   declare arg: Lazy;
   constructor(fn: Lazy, arg: Lazy) {
-    super(SPECIAL, noEnv);
-    this.fn = fn;
+    // The function waits where a thunk's environment does (see Thunk).
+    super(SPECIAL, fn as unknown as Env);
     this.arg = arg;
   }
-  protected override compute(_code: Code, _env: Env, pos: Pos | undefined): Value {
-    const r = callFunction1Hook(this.fn, this.arg, pos);
-    // Let the function and argument be collected once the result is known.
-    this.fn = null;
+  /** The function applied (while pending). */
+  get fn(): Lazy {
+    return this.v as Lazy;
+  }
+  protected override compute(_code: Code, fn: Env, pos: Pos | undefined): Value {
+    const r = callFunction1Hook(fn as unknown as Lazy, this.arg, pos);
+    // Let the argument be collected once the result is known (the function
+    // goes with the environment).
     this.arg = null;
     return r;
   }
@@ -1290,15 +1297,12 @@ export function determinePos(x: Lazy, fallback?: Pos): Pos | undefined {
 
 /** A deferred computation from a JS closure (for builtins building lazy results). */
 export class FnThunk extends Thunk {
-  private declare f: (() => Value) | null;
   constructor(f: () => Value) {
-    super(SPECIAL, noEnv);
-    this.f = f;
+    // The closure waits where a thunk's environment does (see Thunk).
+    super(SPECIAL, f as unknown as Env);
   }
-  protected override compute(): Value {
-    const r = this.f!();
-    this.f = null;
-    return r;
+  protected override compute(_code: Code, f: Env): Value {
+    return (f as unknown as () => Value)();
   }
 }
 
@@ -1662,15 +1666,11 @@ export function primeFieldRepresentations(): void {
   const pos: Pos = { origin: { kind: 'none' }, line: 1, column: 1 };
 
   // Thunks of each class, forced to a small integer and then to an object
-  // (`v` holds any value; `code` and `env` are cleared, and `env` written
-  // back when a forcing fails).
+  // (`v` holds any value or the environment; `code` is cleared, and both
+  // written back when a forcing fails).
   const thunks: Thunk[] = [new Thunk(SPECIAL, env), new AppThunk(set, 0), new AppThunk(new Thunk(SPECIAL, holey), set), new FnThunk(() => null)];
   for (const t of thunks) primeForcedThunk(t, set);
-  for (const a of thunks.slice(1, 3) as AppThunk[]) {
-    a.fn = null;
-    a.arg = null;
-  }
-  (thunks[3] as unknown as { f: null }).f = null;
+  for (const a of thunks.slice(1, 3) as AppThunk[]) a.arg = null;
 
   // Lambdas over both kinds of environment array, with literal and copied infos.
   const info = { body: SPECIAL } as unknown as LambdaInfo;
@@ -1719,11 +1719,10 @@ export function primeFieldRepresentations(): void {
 
 /** A thunk's fields as forcing leaves them, through each kind of value (for primeFieldRepresentations). */
 function primeForcedThunk(t: Thunk, object: object): void {
-  t.env = null;
+  t.code = BLACKHOLE;
   t.v = 0;
   t.v = object;
   t.code = null;
   t.code = SPECIAL;
-  t.env = [];
-  t.env = null;
+  t.v = [];
 }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evalError, evalNix, newState } from './eval-helpers.js';
-import { force, NixAttrs, Thunk } from '../../src/eval/values.js';
+import { AppThunk, FnThunk, force, NixAttrs, Thunk } from '../../src/eval/values.js';
+import { StackOverflowError } from '../../src/eval/errors.js';
 import { printAmbiguous } from '../../src/eval/print-value.js';
 import { NixError } from '../../src/eval/errors.js';
 import { renderError } from '../../src/eval/error-format.js';
@@ -529,5 +530,56 @@ describe('functionArgs and intersectAttrs', () => {
         auto = { a = 1; b = 2; c = 3; };
       in [ fa fb (fa == fb) (builtins.intersectAttrs fa auto) (builtins.intersectAttrs auto fa) (mk 5 (builtins.intersectAttrs fa { a = 10; })) ]`;
     expect(evalNix(src)).toBe('[ { a = false; b = true; } { a = false; b = true; } true { a = 1; b = 2; } { a = false; b = true; } 15 ]');
+  });
+});
+
+describe('thunks (two fields: the code and the environment or value)', () => {
+  it('go from pending to forced, keeping the value and dropping the environment', () => {
+    const env = [1, 2];
+    const t = new Thunk((e) => BigInt((e as number[]).length), env);
+    expect([t.pending, t.blackholed, t.forced]).toEqual([true, false, false]);
+    expect(t.force()).toBe(2n);
+    expect([t.pending, t.blackholed, t.forced]).toEqual([false, false, true]);
+    expect(t.v).toBe(2n);
+  });
+
+  it('are blackholed while forced, so forcing again inside is infinite recursion', () => {
+    let seen: boolean[] = [];
+    const t: Thunk = new Thunk(() => {
+      seen = [t.pending, t.blackholed, t.forced];
+      return t.force();
+    }, []);
+    expect(() => t.force()).toThrow(/infinite recursion/);
+    expect(seen).toEqual([false, true, false]);
+    // The failure is remembered: forcing again throws the same error.
+    expect(() => t.force()).toThrow(/infinite recursion/);
+    expect([t.pending, t.blackholed, t.forced]).toEqual([false, false, false]);
+  });
+
+  it('are pending again, with their environment, after an error that depends on the stack', () => {
+    let calls = 0;
+    const env = ['x'];
+    const t = new Thunk((e) => {
+      calls++;
+      if (calls === 1) throw new StackOverflowError('stack overflow; max-call-depth exceeded', undefined);
+      return (e as string[])[0]!;
+    }, env);
+    expect(() => t.force()).toThrow(StackOverflowError);
+    expect([t.pending, t.blackholed, t.forced]).toEqual([true, false, false]);
+    expect(t.force()).toBe('x');
+    expect(calls).toBe(2);
+  });
+
+  it('apply a function (AppThunk) or a closure (FnThunk) once', () => {
+    const st = newState();
+    const f = force(st.evalString('x: x + 1'));
+    const a = new AppThunk(f, 41);
+    expect(a.fn).toBe(f);
+    expect(a.force()).toBe(42);
+    expect(a.force()).toBe(42);
+    expect(a.arg).toBeNull();
+    let n = 0;
+    const c = new FnThunk(() => ++n);
+    expect([c.force(), c.force(), n]).toEqual([1, 1, 1]);
   });
 });
