@@ -340,8 +340,12 @@ export class Shape {
    * [ … ]` merges the same two Shapes package after package.
    */
   mergedOver(left: Shape): ShapeMerge | undefined {
-    let m = this.merges?.get(left);
-    if (m !== undefined) return m;
+    const m = this.merges?.get(left);
+    return m !== undefined ? m : this.newMerge(left);
+  }
+
+  /** See mergedOver; apart, so that optimizing the lookup compiles only the lookup. */
+  private newMerge(left: Shape): ShapeMerge | undefined {
     if ((this.merges ??= new Map()).size >= MAX_MERGES) return undefined;
     const names: string[] = [];
     const from: number[] = [];
@@ -360,7 +364,7 @@ export class Shape {
       from.push(-1 - (i + this.offset));
       pos?.push(rp === null ? undefined : rp[i]);
     }
-    m = { shape: new Shape(names, pos), from };
+    const m = { shape: new Shape(names, pos), from };
     this.merges.set(left, m);
     return m;
   }
