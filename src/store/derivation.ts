@@ -157,6 +157,13 @@ export class AtermText {
   private envValues: (string | null)[] = NONE as string[];
   /** Each value escaped for printing between quotes. */
   private envEscaped: string[] = NONE as string[];
+  /**
+   * The environment's text as last printed, and whether masked: the .drv's
+   * text and the modulo hash's, printed one after the other with no value
+   * changed in between, share the unmasked one.
+   */
+  private envText: string | null = null;
+  private envTextMasked = false;
   private inputsOf: Map<string, Set<string>> | null = null;
   private inputsOrder: InputsOrder = NO_INPUTS;
   private inputsOf2: Map<string, Set<string>> | null = null;
@@ -249,6 +256,7 @@ export class AtermText {
     let same = keys.length === env.size;
     for (let i = 0; same && i < keys.length; i++) same = env.has(keys[i]!);
     if (!same) {
+      this.envText = null;
       keys = this.envKeys = sortedBytewise(env);
       // Exact size: each is kept until the derivation's texts are done.
       const starts = new Array<string>(keys.length);
@@ -267,19 +275,27 @@ export class AtermText {
     const starts = this.envStarts;
     const values = this.envValues;
     const escaped = this.envEscaped;
-    let s = '';
+    // Only an unmasked text is reused: a masked one depends on the outputs too.
+    let changed = mask || this.envText === null || this.envTextMasked;
     for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const value = env.get(key)!;
+      const value = env.get(keys[i]!)!;
       if (value !== values[i]) {
         values[i] = value;
         escaped[i] = escape(value);
+        changed = true;
       }
+    }
+    if (!changed) return this.envText!;
+    let s = '';
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const value = values[i]!;
       // Masked, an output's variable is blank (as its path is).
       const shown = mask && value !== '' && outputs.has(key) ? '' : escaped[i]!;
       s += (i > 0 ? ',' : '') + starts[i]! + '"' + shown + '")';
     }
-    return s;
+    this.envTextMasked = mask;
+    return (this.envText = s);
   }
 }
 

@@ -11,7 +11,7 @@ import { StackOverflowError } from '../../src/eval/errors.js';
 import { printAmbiguous } from '../../src/eval/print-value.js';
 import { NixError } from '../../src/eval/errors.js';
 import { renderError } from '../../src/eval/error-format.js';
-import { sortedBytewise, unparseDerivation, emptyDerivation, parseDerivation } from '../../src/store/derivation.js';
+import { AtermText, sortedBytewise, unparseDerivation, emptyDerivation, parseDerivation } from '../../src/store/derivation.js';
 import { sortStringsInPlace } from '../../src/sort-strings.js';
 
 function rendered(src: string): string {
@@ -195,6 +195,28 @@ describe('derivation writer shortcuts', () => {
         '["-c","echo \\"hi\\"\\n\\ttab\\\\"],[("plain","value"),("quoted","a\\"b\\r")])',
     );
     expect(parseDerivation(text, 'x')).toEqual(drv);
+  });
+
+  it('prints each text from the values as they are, reusing only an unchanged unmasked environment', () => {
+    const drv = emptyDerivation('x');
+    drv.outputs.set('out', { kind: 'inputAddressed', path: '' });
+    drv.platform = 's';
+    drv.builder = '/b';
+    drv.env.set('out', '');
+    drv.env.set('a', '1');
+    const t = new AtermText(drv);
+    const none = new Map<string, Set<string>>();
+    const env = (text: string): string => text.slice(text.lastIndexOf(',['));
+    expect(env(t.text(true, none))).toBe(',[("a","1"),("out","")])');
+    drv.env.set('out', '/nix/store/p-x');
+    expect(env(t.text(true, none))).toBe(',[("a","1"),("out","")])');
+    expect(env(t.text(false, none))).toBe(',[("a","1"),("out","/nix/store/p-x")])');
+    expect(env(t.text(false, drv.inputDrvs))).toBe(',[("a","1"),("out","/nix/store/p-x")])');
+    drv.env.set('a', '2');
+    expect(env(t.text(false, none))).toBe(',[("a","2"),("out","/nix/store/p-x")])');
+    drv.env.set('b', '"');
+    expect(env(t.text(false, none))).toBe(',[("a","2"),("b","\\""),("out","/nix/store/p-x")])');
+    expect(t.text(false, none)).toBe(unparseDerivation(drv));
   });
 
   it('keeps the values of the lists it coerced in place of their thunks, but not floats', () => {
