@@ -332,6 +332,32 @@ export class Shape {
   private subsets: Map<string, Shape> | null = null;
 
   /**
+   * The Shape of `intersectAttrs` of a set of this Shape with another set:
+   * the names whose bits `mask` sets, at positions `pos` (the first `n`,
+   * taken from the other set). The last one made is reused when the same
+   * names come with the same positions (callPackage intersects every
+   * package's functionArgs with the same package set).
+   */
+  intersection(mask: number, pos: readonly (Pos | undefined)[], n: number): Shape {
+    const last = this.lastIntersection;
+    if (last !== null && this.lastMask === mask) {
+      const lp = last.pos;
+      let same = true;
+      for (let i = 0; same && i < n; i++) same = (lp === null ? undefined : lp[i]) === pos[i];
+      if (same) return last;
+    }
+    const names: string[] = [];
+    for (let i = 0; i < this.names.length; i++) if ((mask & (1 << i)) !== 0) names.push(this.names[i]!);
+    let known = false;
+    for (let i = 0; i < n; i++) known ||= pos[i] !== undefined;
+    const shape = new Shape(names, known ? pos.slice(0, n) : null);
+    this.lastMask = mask;
+    return (this.lastIntersection = shape);
+  }
+  private lastMask = 0;
+  private lastIntersection: Shape | null = null;
+
+  /**
    * How `a // b` reads its values when `a` has Shape `left` and `b` this
    * Shape (both plain sets): the Shape of the result, and per name where its
    * value is, an index into `a`'s values (>= 0) or `-1 - i` for index `i`
@@ -382,6 +408,10 @@ interface ShapeMerge {
   shape: Shape;
   from: number[];
 }
+
+/** Scratch for NixAttrs.intersectedFrom (at most 30 names). */
+const intersectScratch: Lazy[] = new Array(30);
+const intersectPositions: (Pos | undefined)[] = new Array(30);
 
 /** Left Shapes a Shape keeps merges with (see Shape.mergedOver). */
 const MAX_MERGES = 8;
@@ -858,6 +888,42 @@ export class NixAttrs {
     const r = NixAttrs.fromShape(m.shape, vals);
     r.pos = b.pos;
     return r;
+  }
+
+  /**
+   * `intersectAttrs this r`, when this is a literal's set of at most 30
+   * names (callPackage's functionArgs): the values `r` has for those names
+   * on a Shape of them with `r`'s positions (see Shape.intersection), which
+   * `//` then merges with a small literal's set instead of layering.
+   * Undefined for other sets.
+   */
+  intersectedFrom(r: NixAttrs): NixAttrs | undefined {
+    const k = this.k;
+    if (this.x !== null || !(k instanceof Shape) || k.names.length > 30) return undefined;
+    const names = k.names;
+    const found = intersectScratch;
+    let mask = 0;
+    let n = 0;
+    for (let i = 0; i < names.length; i++) {
+      const v = r.get(names[i]!);
+      if (v !== undefined) {
+        mask |= 1 << i;
+        found[n++] = v;
+      }
+    }
+    if (n === 0) return NixAttrs.empty;
+    const pos = intersectPositions;
+    for (let i = 0, j = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) pos[j++] = r.posOf(names[i]!);
+    const shape = k.intersection(mask, pos, n);
+    // Exact size: the set may be kept. The scratch arrays let go of what
+    // they held.
+    const vals: Lazy[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      vals[i] = found[i]!;
+      found[i] = undefined!;
+      pos[i] = undefined;
+    }
+    return NixAttrs.fromShape(shape, vals);
   }
 
   /** For `//`: `top` (a plain set) as a layer over `base`, sharing top's storage. */

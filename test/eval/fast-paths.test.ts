@@ -553,6 +553,31 @@ describe('functionArgs and intersectAttrs', () => {
       in [ fa fb (fa == fb) (builtins.intersectAttrs fa auto) (builtins.intersectAttrs auto fa) (mk 5 (builtins.intersectAttrs fa { a = 10; })) ]`;
     expect(evalNix(src)).toBe('[ { a = false; b = true; } { a = false; b = true; } true { a = 1; b = 2; } { a = false; b = true; } 15 ]');
   });
+
+  it("take the right set's values and positions, for the same names from different sets", () => {
+    // A literal of 31 names (more than a Shape's intersection takes), 20 of them in `big`.
+    const lits = Array.from({ length: 31 }, (_, i) => `n${i * 2} = 0;`).join(' ');
+    const file = nixFile([
+      'let',
+      '  fa = builtins.functionArgs ({ a, b ? 1, c ? 2 }: a);',
+      '  r1 = { a = 1; x = 0; y = 0;',
+      '         c = 3; };',
+      '  r2 = { c = 4; a = 5; z = 6; w = 7; };',
+      '  big = builtins.listToAttrs (builtins.genList (i: { name = "n${toString i}"; value = i; }) 40);',
+      '  fbig = builtins.functionArgs (args@{ n0, n31, n39, ... }: args);',
+      '  many = builtins.listToAttrs (builtins.genList (i: { name = "n${toString (i * 2)}"; value = 0; }) 31);',
+      '  line = s: n: (builtins.unsafeGetAttrPos n s).line;',
+      '  i1 = builtins.intersectAttrs fa r1; i2 = builtins.intersectAttrs fa r2; i3 = builtins.intersectAttrs fa r1;',
+      'in [ i1 i2 i3 (line i1 "a") (line i1 "c") (line i2 "c") (line i3 "c")',
+      '     (builtins.intersectAttrs fa { z = 1; x = 2; y = 3; w = 4; }) (builtins.intersectAttrs fbig big)',
+      `     (builtins.intersectAttrs fa r1 // { b = 7; }) (builtins.attrNames (builtins.intersectAttrs { ${lits} } big))`,
+      '     (builtins.length (builtins.attrNames (builtins.intersectAttrs many big))) ]',
+    ]);
+    expect(evalNix(`import ${file}`)).toBe(
+      '[ { a = 1; c = 3; } { a = 5; c = 4; } { a = 1; c = 3; } 3 4 5 4 { } { n0 = 0; n31 = 31; n39 = 39; } { a = 1; b = 7; c = 3; } ' +
+        `[ ${Array.from({ length: 20 }, (_, i) => `"n${i * 2}"`).sort().join(' ')} ] 20 ]`,
+    );
+  });
 });
 
 describe('thunks (two fields: the code and the environment or value)', () => {

@@ -172,6 +172,8 @@ registerBuiltins([
       const m = new Map<string, Lazy>();
       // One lookup per name of the smaller set.
       if (l.size < r.size) {
+        const s = l.intersectedFrom(r);
+        if (s !== undefined) return s;
         // A set without layers (callPackage's functionArgs, a literal) is
         // read as it is: flat() would copy a literal's names into a Map.
         for (const k of l.base === null ? l.ownNames() : l.flat().keys()) {
