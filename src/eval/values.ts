@@ -1785,6 +1785,38 @@ export function primeFieldRepresentations(): void {
     counters[k] = n + 1;
     counters[k] = n;
   }
+  primeLookups();
+}
+
+/**
+ * Runs `get` and `force` through each of their paths on sets and thunks of
+ * its own, often enough that V8 keeps what they met (it records type
+ * feedback only once a function has run a while): optimized before an
+ * evaluation reaches a layered set, a flattened one or a forced AppThunk,
+ * they were thrown away and compiled again when it did, three times for
+ * `get` in a package set, with TurboFan already the slowest part of a
+ * short evaluation.
+ */
+function primeLookups(): void {
+  const literal = NixAttrs.fromShape(new Shape(['a'], null), [1]);
+  const map = new NixAttrs(new Map<string, Lazy>([['a', 1], ['b', 2]]), null);
+  const layer = updateAttrs(map, NixAttrs.fromShape(new Shape(['c'], null), [3]));
+  const layers = updateAttrs(layer, NixAttrs.fromShape(new Shape(['d'], null), [4]));
+  const app = new AppThunk(literal, 0);
+  app.v = 1;
+  app.code = null;
+  const fn = new FnThunk(() => 1);
+  const thunks = [thunkOf(1), app, fn];
+  for (let i = 0; i < 100; i++) {
+    // Deep lookups in `layers` flatten it on the way (see deepLookup).
+    for (const set of [literal, map, layer, layers]) {
+      set.get('a');
+      set.get('d');
+      set.get('z');
+      void set.size;
+    }
+    for (const t of thunks) t.force();
+  }
 }
 
 /** A thunk's fields as forcing leaves them, through each kind of value (for primeFieldRepresentations). */
