@@ -1798,10 +1798,22 @@ export function primeFieldRepresentations(): void {
  * short evaluation.
  */
 function primeLookups(): void {
-  const literal = NixAttrs.fromShape(new Shape(['a'], null), [1]);
-  const map = new NixAttrs(new Map<string, Lazy>([['a', 1], ['b', 2]]), null);
-  const layer = updateAttrs(map, NixAttrs.fromShape(new Shape(['c'], null), [3]));
-  const layers = updateAttrs(layer, NixAttrs.fromShape(new Shape(['d'], null), [4]));
+  const value = thunkOf(1);
+  // Values arrays as literals' sets make them (`new Array(n)`, filled) and
+  // as derivationStrict's result is made (an array literal of objects).
+  const holey = (n: number): Lazy[] => {
+    const a: Lazy[] = new Array(n);
+    for (let i = 0; i < n; i++) a[i] = value;
+    return a;
+  };
+  // Values of every sort: thunks, numbers, strings.
+  const mixed = holey(3);
+  mixed[1] = 1;
+  mixed[2] = 'x';
+  const literal = NixAttrs.fromShape(new Shape(['a', 'b', 'd'], null), [value, 1, 'x']);
+  const map = new NixAttrs(new Map<string, Lazy>([['a', value], ['b', 1], ['e', 'x']]), null);
+  const layer = updateAttrs(map, NixAttrs.fromShape(new Shape(['c', 'f', 'g'], null), mixed));
+  const layers = updateAttrs(layer, NixAttrs.fromShape(new Shape(['d'], null), holey(1)));
   const app = new AppThunk(literal, 0);
   app.v = 1;
   app.code = null;
@@ -1809,9 +1821,12 @@ function primeLookups(): void {
   const thunks = [thunkOf(1), app, fn];
   for (let i = 0; i < 100; i++) {
     // Deep lookups in `layers` flatten it on the way (see deepLookup).
-    for (const set of [literal, map, layer, layers]) {
+    for (const set of [literal, NixAttrs.fromShape(new Shape(['a', 'b', 'd'], null), mixed), map, layer, layers]) {
       set.get('a');
+      set.get('b');
       set.get('d');
+      set.get('e');
+      set.get('g');
       set.get('z');
       void set.size;
     }
