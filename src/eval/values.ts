@@ -1819,9 +1819,10 @@ function primeLookups(): void {
   app.code = null;
   const fn = new FnThunk(() => 1);
   const thunks = [thunkOf(1), app, fn];
-  for (let i = 0; i < 100; i++) {
-    // Deep lookups in `layers` flatten it on the way (see deepLookup).
-    for (const set of [literal, NixAttrs.fromShape(new Shape(['a', 'b', 'd'], null), mixed), map, layer, layers]) {
+  // V8 keeps feedback once a function has run a few times: twenty rounds.
+  const sets = [literal, NixAttrs.fromShape(new Shape(['a', 'b', 'd'], null), mixed), map, layer, layers];
+  for (let i = 0; i < 20; i++) {
+    for (const set of sets) {
       set.get('a');
       set.get('b');
       set.get('d');
@@ -1832,6 +1833,9 @@ function primeLookups(): void {
     }
     for (const t of thunks) t.force();
   }
+  // Enough lookups two layers deep to flatten `layers` (see deepLookup),
+  // then lookups in the flattened set.
+  for (let i = 0; i < 80; i++) layers.get('a');
 }
 
 /** A thunk's fields as forcing leaves them, through each kind of value (for primeFieldRepresentations). */
