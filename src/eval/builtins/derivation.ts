@@ -29,7 +29,6 @@ import {
   type Value,
   isInt,
   NixFloat,
-  Thunk,
   replaceForcedElements,
 } from '../values.js';
 import { showPos, type Origin, type Pos } from '../position.js';
@@ -458,7 +457,7 @@ function addAttribute(state: EvalState, a: DrvAttrs, attrs: NixAttrs, key: strin
     const s = state.coerceToString(value, undefined, '', a.context, true, true);
     drv.env.set(key, s);
     // A list's elements are forced now (buildInputs and the like).
-    const v = value instanceof Thunk ? value.v : value;
+    const v = force(value);
     if (Array.isArray(v)) replaceForcedElements(v);
     if (key === 'builder') drv.builder = s;
     else if (key === 'system') drv.platform = s;
